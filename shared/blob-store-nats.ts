@@ -1,0 +1,46 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Objm } from '@nats-io/obj';
+import type { BlobStore } from './blob-store.ts';
+import { FolioError } from './errors.ts';
+
+/** The JetStream object store as a blob store: the embedded default when no S3 endpoint is configured. */
+export async function createNatsBlobStore(nc: NatsConnection, bucket: string, ttlS: number): Promise<BlobStore> {
+  const os = await new Objm(nc).create(bucket, { ttl: ttlS * 1000 });
+  const missing = (key: string) => new FolioError('FOLIO_BLOB_MISSING', `Object ${key} not found`, { key });
+
+  return {
+    kind: 'nats',
+    async putFile(key, path) {
+      const web = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array>;
+      await os.put({ name: key }, web);
+    },
+    async put(key, data) {
+      await os.putBlob({ name: key }, data);
+    },
+    async get(key) {
+      const data = await os.getBlob(key);
+      if (!data) throw missing(key);
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    },
+    async stream(key) {
+      const r = await os.get(key);
+      if (!r) throw missing(key);
+      return Readable.fromWeb(r.data as never);
+    },
+    async exists(key) {
+      const info = await os.info(key);
+      return info !== null && !info.deleted;
+    },
+    async deletePrefixes(prefixes) {
+      const all = await os.list();
+      for (const info of all) {
+        if (prefixes.some((p) => info.name.startsWith(p))) await os.delete(info.name);
+      }
+    },
+    async ping() {
+      await os.status();
+    },
+  };
+}

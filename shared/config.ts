@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import os from 'node:os';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(def ? 'true' : 'false').transform((v) => ['true', '1', 'yes'].includes(v));
+const list = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+/**
+ * Every setting Folio reads, from the environment, validated once at start-up.
+ * Nothing else in the codebase reads process.env.
+ */
+export const ConfigSchema = z
+  .object({
+    NATS_URL: z.string().optional(),
+    NATS_SERVER_BIN: z.string().default('nats-server'),
+    FOLIO_DATA_DIR: z.string().default('.data'),
+    FOLIO_HTTP_HOST: z.string().default('0.0.0.0'),
+    FOLIO_HTTP_PORT: int(8080),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    S3_ENDPOINT: z.url().optional(),
+    S3_ACCESS_KEY: z.string().default('minioadmin'),
+    S3_SECRET_KEY: z.string().default('minioadmin'),
+    S3_BUCKET: z.string().default('folio'),
+    S3_REGION: z.string().default('us-east-1'),
+
+    FOLIO_MAX_UPLOAD_BYTES: int(100 * 1024 * 1024, 1),
+    FOLIO_MAX_PAGES: int(1000, 1),
+    FOLIO_MAX_INPUT_PIXELS: int(100_000_000, 1),
+    FOLIO_MAX_LONG_SIDE: int(2000, 256),
+    FOLIO_RESULT_TTL_S: int(7 * 24 * 3600, 60),
+    FOLIO_SYNC_TIMEOUT_MS: int(60_000, 0),
+    FOLIO_TMP_DIR: z.string().default(os.tmpdir()),
+
+    FOLIO_RATE_LIMIT_MAX: int(120, 0),
+    FOLIO_RATE_LIMIT_WINDOW_S: int(60, 1),
+    /** "key1=tenantA,key2=tenantB". Empty = no authentication, every request is tenant "default". */
+    FOLIO_API_KEYS: list,
+    FOLIO_TRUST_PROXY: bool(false),
+
+    FOLIO_ENGINE: z.enum(['cpu', 'vllm']).optional(),
+    VLLM_BASE_URLS: list,
+    VLLM_MODEL: z.string().default('deepseek-ai/DeepSeek-OCR'),
+    VLLM_API_KEY: z.string().default('EMPTY'),
+    VLLM_MAX_TOKENS: int(6000, 16),
+    VLLM_TIMEOUT_MS: int(180_000, 100),
+    FOLIO_OCR_MAX_WINDOW: int(32, 1),
+    FOLIO_OCR_MIN_WINDOW: int(1, 1),
+    FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
+
+    FOLIO_ACK_WAIT_MS: int(30_000, 1000),
+    FOLIO_MAX_DELIVER: int(5, 1),
+    FOLIO_MAX_ACK_PENDING: int(256, 1),
+    FOLIO_RASTER_CONCURRENCY: int(1, 1),
+  })
+  .transform((c) => ({
+    ...c,
+    /** vLLM when a backend is configured, else the embedded CPU engine. */
+    engine: c.FOLIO_ENGINE ?? (c.VLLM_BASE_URLS.length > 0 ? ('vllm' as const) : ('cpu' as const)),
+    apiKeys: new Map(c.FOLIO_API_KEYS.map((pair) => {
+      const [key, tenant] = pair.split('=');
+      return [key, tenant || 'default'] as const;
+    })),
+  }));
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const picked = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${lines}`);
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,70 @@
+/**
+ * The one error table. Codes are stable API: clients and tests match on `code`, never on text.
+ * `status` is the HTTP mapping (used by ingest's single error handler); `retryable` tells the
+ * consumer loop whether another delivery could succeed.
+ */
+export const ErrorTable = {
+  FOLIO_INVALID_OPTIONS: { status: 400, retryable: false, message: 'Invalid request options' },
+  FOLIO_MULTIPART_MALFORMED: { status: 400, retryable: false, message: 'Malformed multipart body' },
+  FOLIO_FILE_MISSING: { status: 400, retryable: false, message: 'No file part in the request' },
+  FOLIO_FILE_EMPTY: { status: 400, retryable: false, message: 'The uploaded file is empty' },
+  FOLIO_UNAUTHORIZED: { status: 401, retryable: false, message: 'Missing or invalid API key' },
+  FOLIO_JOB_NOT_FOUND: { status: 404, retryable: false, message: 'No such job' },
+  FOLIO_ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
+  FOLIO_RESULT_NOT_READY: { status: 409, retryable: false, message: 'The job has no result yet' },
+  FOLIO_JOB_FINISHED: { status: 409, retryable: false, message: 'The job already finished' },
+  FOLIO_UPLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The upload exceeds the size limit' },
+  FOLIO_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported file type' },
+  FOLIO_PDF_CORRUPT: { status: 422, retryable: false, message: 'The PDF cannot be read' },
+  FOLIO_PDF_ENCRYPTED: { status: 422, retryable: false, message: 'The PDF is password protected' },
+  FOLIO_TOO_MANY_PAGES: { status: 422, retryable: false, message: 'The document has too many pages' },
+  FOLIO_PAGE_RANGE_EMPTY: { status: 422, retryable: false, message: 'The page range selects no page of the document' },
+  FOLIO_IMAGE_CORRUPT: { status: 422, retryable: false, message: 'The image cannot be decoded' },
+  FOLIO_IMAGE_TOO_LARGE: { status: 422, retryable: false, message: 'The image has too many pixels' },
+  FOLIO_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
+  FOLIO_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },
+  FOLIO_INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
+  // Pipeline-side codes: they reach users through a job's page errors, not as HTTP statuses.
+  FOLIO_RENDER_FAILED: { status: 500, retryable: true, message: 'The page could not be rendered' },
+  FOLIO_BLOB_MISSING: { status: 500, retryable: true, message: 'A stored object is missing' },
+  FOLIO_ENGINE_UNAVAILABLE: { status: 503, retryable: true, message: 'The OCR backend is unavailable' },
+  FOLIO_ENGINE_TIMEOUT: { status: 504, retryable: true, message: 'The OCR backend timed out' },
+  FOLIO_ENGINE_REJECTED: { status: 502, retryable: false, message: 'The OCR backend rejected the request' },
+  FOLIO_ENGINE_TRUNCATED: { status: 502, retryable: true, message: 'The OCR output was truncated (length limit or repetition loop)' },
+  FOLIO_ENGINE_MALFORMED: { status: 502, retryable: true, message: 'The OCR backend sent a malformed answer' },
+  FOLIO_ENGINE_FAILED: { status: 500, retryable: true, message: 'The OCR engine failed' },
+  FOLIO_JOB_CANCELLED: { status: 409, retryable: false, message: 'The job was cancelled' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorTable;
+
+export class FolioError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message ?? ErrorTable[code].message, options);
+    this.name = 'FolioError';
+    this.code = code;
+    this.status = ErrorTable[code].status;
+    this.retryable = ErrorTable[code].retryable;
+    this.details = details;
+  }
+
+  toJSON() {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isFolioError(err: unknown): err is FolioError {
+  return err instanceof FolioError;
+}
+
+/** Anything thrown that is not a FolioError becomes FOLIO_INTERNAL (retryable): unknown means try again. */
+export function toFolioError(err: unknown): FolioError {
+  if (isFolioError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new FolioError('FOLIO_INTERNAL', message, undefined, { cause: err });
+}

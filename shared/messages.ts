@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { Priority } from './subjects.ts';
+import { parsePageRange } from './page-range.ts';
+
+/** Engines a request may ask for. `auto` = the deployment's default; `text-layer` is never asked for, only reported. */
+export const EngineName = z.enum(['auto', 'cpu', 'vllm']);
+export type EngineName = z.infer<typeof EngineName>;
+
+/** DeepSeek-OCR's task prompts (see docs/deepseek-ocr.md); other engines map them as best they can. */
+export const TaskMode = z.enum(['markdown', 'ocr', 'free', 'figure', 'describe']);
+export type TaskMode = z.infer<typeof TaskMode>;
+
+const intFromForm = (min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^\d+$/, 'must be an integer')]).transform(Number).pipe(z.number().int().min(min).max(max));
+
+/** Options as sent by clients (multipart fields or query strings): strings are accepted and coerced. */
+export const JobOptions = z
+  .object({
+    pages: z
+      .string()
+      .max(200)
+      .refine((s) => parsePageRange(s) !== null, 'must look like "1-3,5,8-"')
+      .optional(),
+    dpi: intFromForm(72, 300).default(144),
+    task: TaskMode.default('markdown'),
+    priority: z.enum(Priority).optional(),
+    engine: EngineName.default('auto'),
+    /** Use a PDF page's own text layer when it is usable (born-digital pages), instead of OCR. */
+    textLayer: z.enum(['auto', 'never']).default('auto'),
+    /** Page separator in document.md; `deepseek` = the model's own `<--- Page Split --->` line. */
+    separator: z.enum(['rule', 'deepseek', 'none']).default('rule'),
+  })
+  .strict();
+export type JobOptions = z.infer<typeof JobOptions>;
+
+export const JobState = z.enum(['queued', 'rasterizing', 'ocr', 'assembling', 'completed', 'partial', 'failed', 'cancelled']);
+export type JobState = z.infer<typeof JobState>;
+export const TerminalStates: readonly JobState[] = ['completed', 'partial', 'failed', 'cancelled'];
+export const isTerminal = (s: JobState) => TerminalStates.includes(s);
+
+export const ErrorInfo = z.object({ code: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+export const SourceInfo = z.object({
+  name: z.string(),
+  mediaType: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  pageCount: z.number().int().positive().optional(),
+});
+export type SourceInfo = z.infer<typeof SourceInfo>;
+
+export const PageSummary = z.object({
+  page: z.number().int().positive(),
+  status: z.enum(['done', 'failed']),
+  engine: z.string().optional(),
+  error: ErrorInfo.optional(),
+});
+export type PageSummary = z.infer<typeof PageSummary>;
+
+export const JobStatus = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  tenant: z.string(),
+  status: JobState,
+  source: SourceInfo,
+  options: JobOptions,
+  priority: z.enum(Priority),
+  pages: z.object({ total: z.number().int().nonnegative(), done: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
+  error: ErrorInfo.optional(),
+  pageDetails: z.array(PageSummary).optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().optional(),
+  result: z.object({ markdown: z.string(), json: z.string() }).optional(),
+});
+export type JobStatus = z.infer<typeof JobStatus>;
+
+/** One page's terminal record (KV key JobKeys.page): the first writer wins, duplicates are ignored. */
+export const PageRecord = z.object({
+  page: z.number().int().positive(),
+  status: z.enum(['done', 'failed']),
+  engine: z.string().optional(),
+  resultKey: z.string().optional(),
+  error: ErrorInfo.optional(),
+});
+export type PageRecord = z.infer<typeof PageRecord>;
+
+export const JobSubmitted = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  tenant: z.string(),
+  sourceKey: z.string(),
+  mediaType: z.string(),
+  options: JobOptions,
+  priority: z.enum(Priority),
+});
+export type JobSubmitted = z.infer<typeof JobSubmitted>;
+
+export const PageReady = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  tenant: z.string(),
+  page: z.number().int().positive(),
+  /** Number of pages this job will produce (after the page range). */
+  count: z.number().int().positive(),
+  imageKey: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** Key of the page's PDF text layer (PageText JSON) when the rasterizer found a usable one. */
+  textKey: z.string().optional(),
+  priority: z.enum(Priority),
+  options: JobOptions,
+});
+export type PageReady = z.infer<typeof PageReady>;
+
+export const BBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+export type BBox = z.infer<typeof BBox>;
+
+export const Block = z.object({
+  type: z.string(),
+  /** [x1, y1, x2, y2] in page-image pixels. */
+  bbox: BBox,
+  text: z.string(),
+  confidence: z.number().min(0).max(1).optional(),
+});
+export type Block = z.infer<typeof Block>;
+
+/** A PDF page's text layer as extracted by the rasterizer (pdfjs getTextContent), in page-image pixels. */
+export const PageText = z.object({
+  page: z.number().int().positive(),
+  width: z.number(),
+  height: z.number(),
+  /** True when some font on the page has no glyph data (rendered image shows boxes): the text layer is then the only truth. */
+  missingFonts: z.boolean(),
+  items: z.array(z.object({ text: z.string(), bbox: BBox, fontSize: z.number() })),
+});
+export type PageText = z.infer<typeof PageText>;
+
+/** What an engine returns for one page; stored at BlobKeys.pageResult. */
+export const PageResult = z.object({
+  page: z.number().int().positive(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  engine: z.string(),
+  markdown: z.string(),
+  blocks: z.array(Block),
+  raw: z.string(),
+  ms: z.number().nonnegative(),
+});
+export type PageResult = z.infer<typeof PageResult>;
+
+export const PageDone = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  tenant: z.string(),
+  page: z.number().int().positive(),
+  count: z.number().int().positive(),
+  resultKey: z.string(),
+  engine: z.string(),
+});
+export type PageDone = z.infer<typeof PageDone>;
+
+export const PageFailed = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  tenant: z.string(),
+  page: z.number().int().positive(),
+  count: z.number().int().positive(),
+  error: ErrorInfo,
+});
+export type PageFailed = z.infer<typeof PageFailed>;
+
+export const PageOutcome = z.union([PageDone, PageFailed]);
+export type PageOutcome = z.infer<typeof PageOutcome>;
+
+export const JobEvent = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  tenant: z.string(),
+  kind: z.enum(['completed', 'partial', 'failed', 'cancelled']),
+  status: JobStatus,
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+/** document.json */
+export const DocumentResult = z.object({
+  v: z.literal(1),
+  jobId: z.string(),
+  source: SourceInfo,
+  pages: z.array(
+    z.object({
+      page: z.number().int().positive(),
+      status: z.enum(['done', 'failed']),
+      engine: z.string().optional(),
+      width: z.number().optional(),
+      height: z.number().optional(),
+      markdown: z.string(),
+      blocks: z.array(Block),
+      error: ErrorInfo.optional(),
+    }),
+  ),
+});
+export type DocumentResult = z.infer<typeof DocumentResult>;
