@@ -56,6 +56,8 @@ export const ConfigSchema = z
     FOLIO_MAX_DELIVER: int(5, 1),
     FOLIO_MAX_ACK_PENDING: int(256, 1),
     FOLIO_RASTER_CONCURRENCY: int(1, 1),
+    /** A service running alone serves /metrics on this port (0 = off); ingest serves it on its HTTP port. */
+    FOLIO_METRICS_PORT: int(0, 0),
   })
   .transform((c) => ({
     ...c,

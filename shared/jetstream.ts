@@ -52,14 +52,14 @@ async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & 
   }
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: string, filter: string, s: JetStreamSettings) {
+async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: string, filter: string, s: JetStreamSettings, maxDeliver = s.maxDeliver) {
   const cfg = {
     durable_name: durable,
     filter_subject: filter,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(s.ackWaitMs),
-    max_deliver: s.maxDeliver,
+    max_deliver: maxDeliver,
     max_ack_pending: s.maxAckPending,
   };
   try {
@@ -94,7 +94,8 @@ export async function setupJetStream(nc: NatsConnection, s: JetStreamSettings): 
 
   await ensureConsumer(jsm, Streams.jobs, Consumers.rasterizer, Subjects.jobSubmitted, s);
   for (const p of Priority) await ensureConsumer(jsm, Streams.pages, Consumers.ocr[p], Subjects.pageReady(p), s);
-  await ensureConsumer(jsm, Streams.pageResults, Consumers.assembler, '>', s);
+  // Page results are never given up on: a lost one would leave its job unfinished forever.
+  await ensureConsumer(jsm, Streams.pageResults, Consumers.assembler, '>', s, -1);
 
   const kvm = new Kvm(js);
   const jobs = await kvm.create(Buckets.jobs, { history: 1, ttl: s.resultTtlS * 1000 });

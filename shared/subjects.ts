@@ -47,6 +47,8 @@ export const JobKeys = {
   status: (jobId: string) => jobId,
   page: (jobId: string, page: number) => `${jobId}.page.${page}`,
   pagesOf: (jobId: string) => `${jobId}.page.*`,
+  /** The last source page the rasterizer published: a redelivered job resumes after it. */
+  rasterProgress: (jobId: string) => `${jobId}.raster`,
 } as const;
 
 /** Deterministic object keys: a retry overwrites the same object. */

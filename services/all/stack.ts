@@ -1,0 +1,54 @@
+// The one-machine composition root: the four services in one process sharing one NATS
+// connection and one metrics registry. This is the only module that imports several services.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../shared/config.ts';
+import { startLocalNats } from '../../shared/local-nats.ts';
+import { createRuntime, type Runtime, type Stoppable } from '../../shared/runtime.ts';
+import { startAssembler } from '../assembler/service.ts';
+import { startIngest } from '../ingest/service.ts';
+import { startOcr } from '../ocr/service.ts';
+import { startRasterizer } from '../rasterizer/service.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type ServiceName = 'ingest' | 'rasterizer' | 'ocr' | 'assembler';
+export const ALL_SERVICES: ServiceName[] = ['ingest', 'rasterizer', 'ocr', 'assembler'];
+
+export interface Stack {
+  url: string;
+  natsUrl: string;
+  rt: Runtime;
+  stop(): Promise<void>;
+}
+
+export async function startStack(config: Readonly<Config>, opts: { services?: ServiceName[]; port?: number } = {}): Promise<Stack> {
+  const services = opts.services ?? ALL_SERVICES;
+  let natsUrl = config.NATS_URL;
+  let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
+  if (!natsUrl) {
+    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(ROOT, 'nats.conf'), dataDir: config.FOLIO_DATA_DIR });
+    natsUrl = localNats.url;
+  }
+  const rt = await createRuntime(config, 'folio', natsUrl);
+  const running: Stoppable[] = [];
+  if (services.includes('assembler')) running.push(startAssembler(rt));
+  if (services.includes('ocr')) running.push(startOcr(rt));
+  if (services.includes('rasterizer')) running.push(startRasterizer(rt));
+  let url = '';
+  if (services.includes('ingest')) {
+    const ingest = await startIngest(rt, { host: config.FOLIO_HTTP_HOST, port: opts.port ?? config.FOLIO_HTTP_PORT });
+    url = ingest.url;
+    running.unshift(ingest);
+  }
+  return {
+    url,
+    natsUrl,
+    rt,
+    async stop() {
+      for (const s of running) await s.stop().catch(() => {});
+      await rt.bus.nc.drain().catch(() => {});
+      localNats?.child.kill('SIGTERM');
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { DocumentResult, JobOptions, PageRecord, PageResult, SourceInfo } from '../../shared/messages.ts';
+
+export interface AssembleInput {
+  jobId: string;
+  source: SourceInfo;
+  options: JobOptions;
+  records: PageRecord[];
+  /** Results of the pages whose record says done, by page number. */
+  results: Map<number, PageResult>;
+}
+
+const SEPARATORS: Record<JobOptions['separator'], (page: number) => string> = {
+  rule: (page) => `\n\n---\n<!-- page ${page} -->\n\n`,
+  deepseek: () => '\n<--- Page Split --->\n',
+  none: () => '\n\n',
+};
+
+/** Stitches page results into document.md and document.json, pages in order; failed pages leave a marker. */
+export function assembleDocument(input: AssembleInput): { markdown: string; json: DocumentResult } {
+  const records = [...input.records].sort((a, b) => a.page - b.page);
+  const sep = SEPARATORS[input.options.separator];
+  const parts: string[] = [];
+  const pages: DocumentResult['pages'] = [];
+  for (const [i, rec] of records.entries()) {
+    const result = input.results.get(rec.page);
+    const md = rec.status === 'done' && result ? result.markdown.trim() : `<!-- page ${rec.page} failed: ${rec.error?.code ?? 'unknown'} -->`;
+    if (i > 0) parts.push(sep(rec.page));
+    parts.push(md);
+    pages.push({
+      page: rec.page,
+      status: rec.status === 'done' && result ? 'done' : 'failed',
+      engine: rec.engine,
+      width: result?.width,
+      height: result?.height,
+      markdown: result?.markdown ?? '',
+      blocks: result?.blocks ?? [],
+      ...(rec.error ? { error: rec.error } : {}),
+    });
+  }
+  return { markdown: parts.join('').trim() + '\n', json: { v: 1, jobId: input.jobId, source: input.source, pages } };
+}

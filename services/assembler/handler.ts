@@ -1,0 +1,73 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { BlobStore } from '../../shared/blob-store.ts';
+import type { AttemptContext } from '../../shared/consumer-loop.ts';
+import { finishJob, publishJobEvent } from '../../shared/job-finish.ts';
+import type { JobStore } from '../../shared/job-store.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord } from '../../shared/messages.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { BlobKeys } from '../../shared/subjects.ts';
+import { assembleDocument } from './assemble.ts';
+
+export interface AssemblerDeps {
+  js: JetStreamClient;
+  jobs: JobStore;
+  blobs: BlobStore;
+  metrics: Metrics;
+  log: Logger;
+}
+
+const recordOf = (msg: PageOutcome): PageRecord =>
+  'resultKey' in msg
+    ? { page: msg.page, status: 'done', engine: msg.engine, resultKey: msg.resultKey }
+    : { page: msg.page, status: 'failed', error: msg.error };
+
+/**
+ * folio.page.done / folio.page.failed → a per-page record; the message that completes the set
+ * assembles the document and ends the job with compare-and-set (exactly one completion event).
+ */
+export function createAssembleHandler(deps: AssemblerDeps) {
+  return async (msg: PageOutcome, _ctx: AttemptContext): Promise<void> => {
+    const cur = await deps.jobs.get(msg.jobId);
+    if (!cur) return;
+    if (isTerminal(cur.status.status)) {
+      // A redelivery after a crash between the CAS and the event: make sure the event went out.
+      await publishJobEvent(deps.js, cur.status);
+      return;
+    }
+    await deps.jobs.recordPage(msg.jobId, recordOf(msg));
+    if ((await deps.jobs.countFinishedPages(msg.jobId)) < msg.count) return;
+    await assembleJob(deps, cur.status);
+  };
+}
+
+async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
+  await deps.jobs.update(job.id, (s) => (isTerminal(s.status) ? null : { ...s, status: 'assembling' }));
+  const records = await deps.jobs.pageRecords(job.id);
+  const results = new Map<number, PageResult>();
+  await Promise.all(
+    records
+      .filter((r) => r.status === 'done' && r.resultKey)
+      .map(async (r) => results.set(r.page, PageResult.parse(JSON.parse((await deps.blobs.get(r.resultKey!)).toString('utf8'))))),
+  );
+  const { markdown, json } = assembleDocument({ jobId: job.id, source: job.source, options: job.options, records, results });
+  const keys = { markdown: BlobKeys.markdown(job.id), json: BlobKeys.json(job.id) };
+  await deps.blobs.put(keys.markdown, Buffer.from(markdown), 'text/markdown; charset=utf-8');
+  await deps.blobs.put(keys.json, Buffer.from(JSON.stringify(json)), 'application/json');
+
+  const done = records.filter((r) => r.status === 'done').length;
+  const failed = records.length - done;
+  const status = failed === 0 ? 'completed' : done === 0 ? 'failed' : 'partial';
+  const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, job.id, (s) => ({
+    ...s,
+    status,
+    pages: { total: s.pages.total, done, failed },
+    pageDetails: records.map((r) => ({ page: r.page, status: r.status, engine: r.engine, error: r.error })),
+    result: keys,
+    ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
+  }));
+  if (finished) {
+    deps.metrics.jobsFinished.inc({ status });
+    deps.log.info({ jobId: job.id, status, done, failed }, 'job finished');
+  }
+}

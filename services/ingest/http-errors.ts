@@ -1,0 +1,61 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
+import { ErrorTable, FolioError, isFolioError, type ErrorCode } from '../../shared/errors.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+
+/** Framework and plugin error codes → our stable codes. */
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_FILES_LIMIT: 'FOLIO_INVALID_OPTIONS',
+  FST_PARTS_LIMIT: 'FOLIO_INVALID_OPTIONS',
+  FST_FIELDS_LIMIT: 'FOLIO_INVALID_OPTIONS',
+  FST_PROTO_VIOLATION: 'FOLIO_MULTIPART_MALFORMED',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'FOLIO_MULTIPART_MALFORMED',
+  FST_REQ_FILE_TOO_LARGE: 'FOLIO_UPLOAD_TOO_LARGE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'FOLIO_UPLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'FOLIO_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'FOLIO_MULTIPART_MALFORMED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'FOLIO_INVALID_OPTIONS',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'FOLIO_INVALID_OPTIONS',
+  FST_ERR_VALIDATION: 'FOLIO_INVALID_OPTIONS',
+};
+
+export function zodToFolio(err: ZodError): FolioError {
+  const issues = err.issues.map((i) => ({ field: i.path.join('.') || undefined, message: i.message, ...('keys' in i ? { keys: i.keys } : {}) }));
+  const summary = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
+  return new FolioError('FOLIO_INVALID_OPTIONS', `Invalid options: ${summary}`, { issues });
+}
+
+/** The one mapping from errors to HTTP answers: `{error: {code, message}}` with a stable code. */
+export function toHttpError(err: unknown): FolioError {
+  if (isFolioError(err)) return err;
+  if (err instanceof ZodError) return zodToFolio(err);
+  const fe = err as FastifyError;
+  const mapped = fe?.code ? FRAMEWORK_CODES[fe.code] : undefined;
+  if (mapped) return new FolioError(mapped, fe.message);
+  // Busboy reports a cut or garbled multipart body with plain Errors and no code.
+  if (fe?.message && /multipart|boundary|unexpected end of form|malformed part header/i.test(fe.message)) {
+    return new FolioError('FOLIO_MULTIPART_MALFORMED', `Malformed multipart body: ${fe.message}`);
+  }
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new FolioError('FOLIO_INVALID_OPTIONS', fe.message);
+  }
+  return new FolioError('FOLIO_INTERNAL', 'Internal error', undefined, { cause: err });
+}
+
+export function installErrorHandling(app: FastifyInstance, metrics: Metrics) {
+  app.setErrorHandler((err, req, reply) => {
+    const folio = toHttpError(err);
+    if (folio.status >= 500) req.log.error({ err }, 'request failed');
+    else metrics.uploadsRejected.inc({ code: folio.code });
+    if (folio.code === 'FOLIO_RATE_LIMITED' && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
+    if (folio.code === 'FOLIO_UNAVAILABLE') reply.header('retry-after', '5');
+    // An upload refused half-way must not keep the socket reading the rest of a huge body.
+    if (folio.code === 'FOLIO_UPLOAD_TOO_LARGE') reply.header('connection', 'close');
+    reply.status(folio.status).send({ error: folio.toJSON() });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send({ error: { code: 'FOLIO_ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}` } });
+  });
+}
+
+export { ErrorTable };

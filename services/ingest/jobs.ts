@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { BlobStore } from '../../shared/blob-store.ts';
+import type { Config } from '../../shared/config.ts';
+import { publishWork } from '../../shared/consumer-loop.ts';
+import { FolioError } from '../../shared/errors.ts';
+import type { Bus } from '../../shared/jetstream.ts';
+import type { JobStore } from '../../shared/job-store.ts';
+import { publishJobEvent } from '../../shared/job-finish.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { detectMediaType } from '../../shared/media-type.ts';
+import { JobEvent, JobStatus, isTerminal, type JobOptions, type JobSubmitted } from '../../shared/messages.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { selectPages } from '../../shared/page-range.ts';
+import { probeSource } from '../../shared/source-probe.ts';
+import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
+import type { ReceivedFile } from './upload.ts';
+
+export interface IngestDeps {
+  config: Readonly<Config>;
+  bus: Bus;
+  jobs: JobStore;
+  blobs: BlobStore;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export interface Submission {
+  name: string;
+  tenant: string;
+  options: JobOptions;
+  /** Used when the client did not choose: sync requests and single images are interactive. */
+  defaultPriority: Priority;
+}
+
+/**
+ * Validates what was uploaded (type from the bytes, page count, pixel count), stores it and
+ * queues the job. Everything that can be refused is refused here, before the 202.
+ */
+export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submission): Promise<JobStatus> {
+  if (file.bytes === 0) throw new FolioError('FOLIO_FILE_EMPTY');
+  const mediaType = detectMediaType(file.head);
+  if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file');
+  const { pageCount } = await probeSource(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
+  const selected = selectPages(sub.options.pages, pageCount);
+  if (selected.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
+
+  const id = randomUUID();
+  const now = new Date().toISOString();
+  const priority = sub.options.priority ?? (pageCount === 1 ? 'interactive' : sub.defaultPriority);
+  const status: JobStatus = {
+    v: 1,
+    id,
+    tenant: sub.tenant,
+    status: 'queued',
+    source: { name: sub.name, mediaType, bytes: file.bytes, sha256: file.sha256, pageCount },
+    options: sub.options,
+    priority,
+    pages: { total: selected.length, done: 0, failed: 0 },
+    createdAt: now,
+    updatedAt: now,
+  };
+  const sourceKey = BlobKeys.source(id);
+  await deps.blobs.putFile(sourceKey, file.path, file.bytes, mediaType);
+  await deps.jobs.create(status);
+  const msg: JobSubmitted = { v: 1, jobId: id, tenant: sub.tenant, sourceKey, mediaType, options: sub.options, priority };
+  try {
+    await publishWork(deps.bus.js, Subjects.jobSubmitted, msg, MsgIds.job(id));
+  } catch (err) {
+    // Not queued means not accepted: record it so the id never shows a job stuck in "queued".
+    await deps.jobs.update(id, (s) => ({ ...s, status: 'failed', error: { code: 'FOLIO_UNAVAILABLE', message: 'The job could not be queued' }, finishedAt: new Date().toISOString() })).catch(() => {});
+    throw new FolioError('FOLIO_UNAVAILABLE', 'The job queue is unavailable, try again', undefined, { cause: err });
+  }
+  deps.metrics.jobsSubmitted.inc({ media_type: mediaType });
+  deps.log.info({ jobId: id, mediaType, pages: selected.length, bytes: file.bytes, priority }, 'job accepted');
+  return status;
+}
+
+/** The job as its owner may see it; null when unknown or someone else's (both are a 404). */
+export async function readJob(deps: IngestDeps, jobId: string, tenant: string): Promise<JobStatus | null> {
+  const cur = await deps.jobs.get(jobId);
+  if (!cur || cur.status.tenant !== tenant) return null;
+  const s = cur.status;
+  if (!isTerminal(s.status) && s.status !== 'queued') {
+    // Live progress without a hot key: count the per-page records.
+    s.pages.done = await deps.jobs.countFinishedPages(jobId).catch(() => s.pages.done);
+  }
+  return s;
+}
+
+/**
+ * Resolves with the job's status once it is terminal, or null after timeoutMs. Subscribes before
+ * reading KV so a completion between the two cannot be missed.
+ */
+export async function waitForJob(deps: IngestDeps, jobId: string, tenant: string, timeoutMs: number): Promise<JobStatus | null> {
+  const sub = deps.bus.nc.subscribe(Subjects.eventsOfJob(tenant, jobId), { max: 1 });
+  const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
+  try {
+    const now = await deps.jobs.get(jobId);
+    if (now && isTerminal(now.status.status)) return now.status;
+    for await (const m of sub) return JobEvent.parse(m.json()).status;
+    return null;
+  } finally {
+    clearTimeout(timer);
+    sub.unsubscribe();
+  }
+}
+
+export async function cancelJob(deps: IngestDeps, jobId: string): Promise<JobStatus | null> {
+  const now = new Date().toISOString();
+  const cancelled = await deps.jobs.update(jobId, (s) => (isTerminal(s.status) ? null : { ...s, status: 'cancelled', finishedAt: now }));
+  if (cancelled) {
+    await publishJobEvent(deps.bus.js, cancelled);
+    deps.metrics.jobsFinished.inc({ status: 'cancelled' });
+  }
+  return cancelled;
+}
+
+/** Deletes a finished job's objects and records. */
+export async function deleteJobData(deps: IngestDeps, jobId: string): Promise<void> {
+  await deps.blobs.deletePrefixes(BlobKeys.jobPrefix(jobId));
+  await deps.jobs.remove(jobId);
+}
+
+export { JobStatus };

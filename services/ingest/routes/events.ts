@@ -1,0 +1,37 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isTerminal } from '../../../shared/messages.ts';
+import { readJob, type IngestDeps } from '../jobs.ts';
+
+const POLL_MS = 500;
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * Server-Sent Events for one job: a `status` event whenever its state or progress changes, ending
+ * after the terminal one. Polling KV keeps this stateless across ingest replicas.
+ */
+export async function streamEvents(deps: IngestDeps, req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  let closed = false;
+  req.raw.on('close', () => (closed = true));
+  let last = '';
+  let lastWrite = Date.now();
+  while (!closed) {
+    const job = await readJob(deps, req.params.id, req.tenant).catch(() => null);
+    if (!job) break;
+    const fingerprint = `${job.status}:${job.pages.done}:${job.pages.failed}`;
+    if (fingerprint !== last) {
+      last = fingerprint;
+      res.write(`event: status\ndata: ${JSON.stringify(job)}\n\n`);
+      lastWrite = Date.now();
+    }
+    if (isTerminal(job.status)) break;
+    if (Date.now() - lastWrite > KEEPALIVE_MS) {
+      res.write(': keep-alive\n\n');
+      lastWrite = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+  res.end();
+}

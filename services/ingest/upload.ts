@@ -1,0 +1,55 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FolioError } from '../../shared/errors.ts';
+
+export interface ReceivedFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** The first bytes, for magic-byte sniffing. */
+  head: Buffer;
+  discard(): Promise<void>;
+}
+
+const HEAD_BYTES = 2048;
+
+/**
+ * Streams an upload to a temp file while hashing and counting: memory stays flat whatever the
+ * size, and the byte limit is enforced here because @fastify/multipart only flags truncation.
+ */
+export async function receiveUpload(stream: Readable, opts: { tmpDir: string; maxBytes: number; truncated?: () => boolean }): Promise<ReceivedFile> {
+  const file = path.join(opts.tmpDir, `folio-upload-${randomUUID()}`);
+  const hash = createHash('sha256');
+  const headChunks: Buffer[] = [];
+  let headLen = 0;
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      if (bytes > opts.maxBytes) return cb(new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The upload exceeds ${opts.maxBytes} bytes`, { maxBytes: opts.maxBytes }));
+      if (headLen < HEAD_BYTES) {
+        headChunks.push(chunk);
+        headLen += chunk.length;
+      }
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const discard = () => rm(file, { force: true });
+  try {
+    await pipeline(stream, meter, createWriteStream(file));
+  } catch (err) {
+    await discard();
+    if (err instanceof FolioError) throw err;
+    throw new FolioError('FOLIO_MULTIPART_MALFORMED', `The upload could not be read: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  if (opts.truncated?.()) {
+    await discard();
+    throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The upload exceeds ${opts.maxBytes} bytes`, { maxBytes: opts.maxBytes });
+  }
+  return { path: file, bytes, sha256: hash.digest('hex'), head: Buffer.concat(headChunks).subarray(0, HEAD_BYTES), discard };
+}

@@ -1,0 +1,65 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { BlobStore } from '../../shared/blob-store.ts';
+import type { AttemptContext } from '../../shared/consumer-loop.ts';
+import { publishWork } from '../../shared/consumer-loop.ts';
+import type { FolioError } from '../../shared/errors.ts';
+import type { JobStore } from '../../shared/job-store.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { BlobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
+import type { EngineOutput, PageInput } from './engine.ts';
+import { chooseEngine, type EngineSet } from './engine-choice.ts';
+
+export interface OcrDeps {
+  js: JetStreamClient;
+  jobs: JobStore;
+  blobs: BlobStore;
+  engines: EngineSet;
+  metrics: Metrics;
+  log: Logger;
+  /** A hard cap per page, whatever the engine: a stuck call becomes a retryable failure. */
+  pageTimeoutMs: number;
+}
+
+/** folio.page.ready → page result stored → folio.page.done. */
+export function createOcrHandler(deps: OcrDeps) {
+  return async (msg: PageReady, _ctx: AttemptContext): Promise<void> => {
+    if (await deps.jobs.isCancelled(msg.jobId)) return;
+    const [image, text] = await Promise.all([
+      deps.blobs.get(msg.imageKey),
+      msg.textKey ? deps.blobs.get(msg.textKey).then((b) => PageText.parse(JSON.parse(b.toString('utf8')))) : undefined,
+    ]);
+    const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, text };
+    const started = Date.now();
+    const engine = chooseEngine(deps.engines, msg.options, text);
+    let output: EngineOutput;
+    deps.metrics.ocrInFlight.inc();
+    try {
+      output = await engine.recognize(input, AbortSignal.timeout(deps.pageTimeoutMs));
+    } catch (err) {
+      deps.metrics.pagesOcr.inc({ engine: engine.name, outcome: 'error' });
+      throw err;
+    } finally {
+      deps.metrics.ocrInFlight.dec();
+    }
+    const ms = Date.now() - started;
+    deps.metrics.pagesOcr.inc({ engine: output.engine, outcome: 'ok' });
+    deps.metrics.ocrDuration.observe({ engine: output.engine }, ms / 1000);
+
+    const result: PageResult = { page: msg.page, width: msg.width, height: msg.height, ms, ...output };
+    const resultKey = BlobKeys.pageResult(msg.jobId, msg.page);
+    await deps.blobs.put(resultKey, Buffer.from(JSON.stringify(result)), 'application/json');
+    const done: PageDone = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, resultKey, engine: output.engine };
+    await publishWork(deps.js, Subjects.pageDone, done, MsgIds.pageDone(msg.jobId, msg.page));
+  };
+}
+
+
+/** The last attempt failed: the page is reported failed so the job can still end (partial or failed). */
+export function createOcrGiveUp(deps: Pick<OcrDeps, 'js' | 'log'>) {
+  return async (msg: PageReady, err: FolioError): Promise<void> => {
+    const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, error: { code: err.code, message: err.message } };
+    await publishWork(deps.js, Subjects.pageFailed, failed, MsgIds.pageFailed(msg.jobId, msg.page));
+  };
+}

@@ -1,0 +1,53 @@
+import { runConsumer } from '../../shared/consumer-loop.ts';
+import { PageReady } from '../../shared/messages.ts';
+import type { Runtime, Stoppable } from '../../shared/runtime.ts';
+import { Slots } from '../../shared/slots.ts';
+import { Consumers, Priority, Streams } from '../../shared/subjects.ts';
+import { createEngineSet } from './engines/create.ts';
+import { createOcrGiveUp, createOcrHandler } from './handler.ts';
+
+/** CPU pages take seconds; a stuck call must still end and be retried. */
+const CPU_PAGE_TIMEOUT_MS = 5 * 60_000;
+
+export function startOcr(rt: Runtime): Stoppable {
+  const log = rt.log.child({ service: 'ocr' });
+  const engines = createEngineSet(rt.config, log);
+  // Pages wait in JetStream; a page is pulled only when the engine has a free slot. The slot count
+  // follows the engine's own window (vLLM: adaptive per backend; CPU: one per worker).
+  const slots = new Slots(engines.default.concurrency());
+  const resize = setInterval(() => {
+    slots.setCapacity(engines.default.concurrency());
+    rt.metrics.ocrWindow.set(slots.capacity);
+  }, 500);
+  rt.metrics.ocrWindow.set(slots.capacity);
+  const deps = {
+    js: rt.bus.js,
+    jobs: rt.jobs,
+    blobs: rt.blobs,
+    engines,
+    metrics: rt.metrics,
+    log,
+    pageTimeoutMs: rt.config.engine === 'vllm' ? rt.config.VLLM_TIMEOUT_MS * 3 : CPU_PAGE_TIMEOUT_MS,
+  };
+  const consumer = runConsumer({
+    js: rt.bus.js,
+    stream: Streams.pages,
+    // Interactive first: a free slot goes to a waiting interactive page before any batch page.
+    consumers: Priority.map((p) => Consumers.ocr[p]),
+    schema: PageReady,
+    handler: createOcrHandler(deps),
+    onGiveUp: createOcrGiveUp(deps),
+    slots,
+    maxDeliver: rt.config.FOLIO_MAX_DELIVER,
+    ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
+    log,
+    onSettled: (outcome) => rt.metrics.messagesSettled.inc({ consumer: 'ocr', outcome }),
+  });
+  return {
+    async stop() {
+      clearInterval(resize);
+      await consumer.stop();
+      await engines.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { BlobStore } from '../../shared/blob-store.ts';
+import type { AttemptContext } from '../../shared/consumer-loop.ts';
+import { publishWork } from '../../shared/consumer-loop.ts';
+import type { FolioError } from '../../shared/errors.ts';
+import { finishJob } from '../../shared/job-finish.ts';
+import type { JobStore } from '../../shared/job-store.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { isTerminal, type JobSubmitted, type PageReady } from '../../shared/messages.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { BlobKeys, JobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
+import { renderPages } from './rasterize.ts';
+
+export interface RasterizerDeps {
+  js: JetStreamClient;
+  kv: KV;
+  jobs: JobStore;
+  blobs: BlobStore;
+  metrics: Metrics;
+  log: Logger;
+  limits: { maxLongSide: number; maxInputPixels: number; maxPages: number; tmpDir: string };
+}
+
+/**
+ * folio.job.submitted → one folio.page.ready per page, each published as soon as it is stored.
+ * A redelivered job (the rasterizer died mid-PDF) resumes after the last page it published.
+ */
+export function createRasterizeHandler(deps: RasterizerDeps) {
+  return async (msg: JobSubmitted, ctx: AttemptContext): Promise<void> => {
+    const cur = await deps.jobs.get(msg.jobId);
+    if (!cur || isTerminal(cur.status.status)) return;
+    if (cur.status.status === 'queued') await deps.jobs.update(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null));
+
+    const progress = await deps.kv.get(JobKeys.rasterProgress(msg.jobId));
+    const publishedUpTo = progress?.operation === 'PUT' && progress.length > 0 ? Number(progress.string()) : 0;
+    const sourcePath = path.join(deps.limits.tmpDir, `folio-source-${randomUUID()}`);
+    try {
+      await pipeline(await deps.blobs.stream(msg.sourceKey), createWriteStream(sourcePath));
+      const pages = renderPages({ path: sourcePath }, msg.mediaType, {
+        pages: msg.options.pages,
+        dpi: msg.options.dpi,
+        maxLongSide: deps.limits.maxLongSide,
+        maxInputPixels: deps.limits.maxInputPixels,
+        maxPages: deps.limits.maxPages,
+        skip: (page) => page <= publishedUpTo,
+      });
+      for await (const p of pages) {
+        const started = Date.now();
+        if (await deps.jobs.isCancelled(msg.jobId)) return;
+        const imageKey = BlobKeys.pageImage(msg.jobId, p.page);
+        await deps.blobs.put(imageKey, p.png, 'image/png');
+        let textKey: string | undefined;
+        if (p.text) {
+          textKey = BlobKeys.pageText(msg.jobId, p.page);
+          await deps.blobs.put(textKey, Buffer.from(JSON.stringify(p.text)), 'application/json');
+        }
+        const ready: PageReady = {
+          v: 1,
+          jobId: msg.jobId,
+          tenant: msg.tenant,
+          page: p.page,
+          count: p.count,
+          imageKey,
+          width: p.width,
+          height: p.height,
+          textKey,
+          priority: msg.priority,
+          options: msg.options,
+        };
+        await publishWork(deps.js, Subjects.pageReady(msg.priority), ready, MsgIds.page(msg.jobId, p.page));
+        await deps.kv.put(JobKeys.rasterProgress(msg.jobId), String(p.page));
+        ctx.working();
+        deps.metrics.pagesRendered.inc();
+        deps.metrics.renderDuration.observe((Date.now() - started) / 1000);
+      }
+      await deps.jobs.update(msg.jobId, (s) => (s.status === 'rasterizing' || s.status === 'queued' ? { ...s, status: 'ocr' } : null));
+    } finally {
+      await rm(sourcePath, { force: true });
+    }
+  };
+}
+
+/** A document that cannot be rendered fails the whole job (pages already queued are ignored later). */
+export function createRasterizeGiveUp(deps: RasterizerDeps) {
+  return async (msg: JobSubmitted, err: FolioError): Promise<void> => {
+    const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, msg.jobId, (s) => ({ ...s, status: 'failed', error: { code: err.code, message: err.message } }));
+    if (finished) deps.metrics.jobsFinished.inc({ status: 'failed' });
+  };
+}

@@ -1,0 +1,52 @@
+import http from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * One registry per process. In one-machine mode all four services share it and ingest serves it
+ * at /metrics; a service running alone serves it on FOLIO_METRICS_PORT.
+ */
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: 'folio_process_' });
+  const r = [registry];
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'folio_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: r }),
+    httpDuration: new Histogram({
+      name: 'folio_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: r,
+    }),
+    jobsSubmitted: new Counter({ name: 'folio_jobs_submitted_total', help: 'Jobs accepted', labelNames: ['media_type'], registers: r }),
+    jobsFinished: new Counter({ name: 'folio_jobs_finished_total', help: 'Jobs that reached a terminal status', labelNames: ['status'], registers: r }),
+    uploadsRejected: new Counter({ name: 'folio_uploads_rejected_total', help: 'Uploads refused, by error code', labelNames: ['code'], registers: r }),
+    pagesRendered: new Counter({ name: 'folio_pages_rendered_total', help: 'Pages rasterized', registers: r }),
+    renderDuration: new Histogram({ name: 'folio_page_render_seconds', help: 'Time to render and store one page', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: r }),
+    pagesOcr: new Counter({ name: 'folio_pages_ocr_total', help: 'Pages recognised, by engine and outcome', labelNames: ['engine', 'outcome'], registers: r }),
+    ocrDuration: new Histogram({
+      name: 'folio_page_ocr_seconds',
+      help: 'Time an engine took for one page',
+      labelNames: ['engine'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 128],
+      registers: r,
+    }),
+    ocrInFlight: new Gauge({ name: 'folio_ocr_pages_in_flight', help: 'Pages being recognised now', registers: r }),
+    ocrWindow: new Gauge({ name: 'folio_ocr_window', help: 'Pages the OCR service lets in flight (flow-control window)', registers: r }),
+    messagesSettled: new Counter({ name: 'folio_messages_settled_total', help: 'Work-queue messages by consumer and outcome', labelNames: ['consumer', 'outcome'], registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** A bare /metrics endpoint for a service that runs without ingest's HTTP server. */
+export function serveMetrics(metrics: Metrics, port: number, host = '0.0.0.0'): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+  });
+  return new Promise((resolve) => server.listen(port, host, () => resolve(server)));
+}

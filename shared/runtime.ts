@@ -1,0 +1,44 @@
+import type { BlobStore } from './blob-store.ts';
+import { createBlobStore } from './blob-store-factory.ts';
+import type { Config } from './config.ts';
+import { connectNats, jetStreamSettings, setupJetStream, type Bus } from './jetstream.ts';
+import { createJobStore, type JobStore } from './job-store.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+/** What every service receives: connections and shared helpers, made once per process. */
+export interface Runtime {
+  config: Readonly<Config>;
+  bus: Bus;
+  jobs: JobStore;
+  blobs: BlobStore;
+  metrics: Metrics;
+  log: Logger;
+}
+
+export async function createRuntime(config: Readonly<Config>, name: string, natsUrl: string, metrics: Metrics = createMetrics()): Promise<Runtime> {
+  const log = createLogger(name, config.LOG_LEVEL);
+  const nc = await connectNats(natsUrl, `folio-${name}`);
+  const bus = await setupJetStream(nc, jetStreamSettings(config));
+  const blobs = await createBlobStore(config, nc);
+  return { config, bus, jobs: createJobStore(bus.jobs, bus.jsm), blobs, metrics, log };
+}
+
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** SIGTERM/SIGINT: stop pulling, let in-flight work finish or go back to the queue, drain NATS. */
+export function stopOnSignals(log: Logger, stoppables: Stoppable[], bus?: Bus) {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await Promise.allSettled(stoppables.map((s) => s.stop()));
+    await bus?.nc.drain().catch(() => {});
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
