@@ -7,7 +7,8 @@ import { FolioError } from './errors.ts';
 
 /** The JetStream object store as a blob store: the embedded default when no S3 endpoint is configured. */
 export async function createNatsBlobStore(nc: NatsConnection, bucket: string, ttlS: number): Promise<BlobStore> {
-  const os = await new Objm(nc).create(bucket, { ttl: ttlS * 1000 });
+  // Object store TTLs are nanoseconds (KV TTLs are milliseconds).
+  const os = await new Objm(nc).create(bucket, { ttl: ttlS * 1_000_000_000 });
   const missing = (key: string) => new FolioError('FOLIO_BLOB_MISSING', `Object ${key} not found`, { key });
 
   return {

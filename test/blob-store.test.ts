@@ -1,0 +1,81 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { BlobStore } from '../shared/blob-store.ts';
+import { createNatsBlobStore } from '../shared/blob-store-nats.ts';
+import { createS3BlobStore } from '../shared/blob-store-s3.ts';
+import { startNats, type TestNats } from './helpers/nats-server.ts';
+import { startS3 } from './helpers/s3-server.ts';
+
+const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
+
+function contract(name: string, make: () => Promise<BlobStore>) {
+  describe(`${name} blob store`, () => {
+    let store: BlobStore;
+    before(async () => {
+      store = await make();
+    });
+
+    test('stores bytes under a key and gives the same bytes back', async () => {
+      await store.put('pages/j1/1.png', png, 'image/png');
+      assert.ok((await store.get('pages/j1/1.png')).equals(png));
+    });
+
+    test('streams a file from disk with its size and streams it back', async () => {
+      const file = path.join(os.tmpdir(), `folio-blob-${process.pid}`);
+      writeFileSync(file, png);
+      await store.putFile('sources/j2', file, png.length, 'image/png');
+      const chunks: Buffer[] = [];
+      for await (const c of await store.stream('sources/j2')) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(png));
+    });
+
+    test('a put to the same key overwrites (retries are idempotent)', async () => {
+      await store.put('results/j3/document.md', Buffer.from('first'), 'text/markdown');
+      await store.put('results/j3/document.md', Buffer.from('second'), 'text/markdown');
+      assert.equal((await store.get('results/j3/document.md')).toString(), 'second');
+    });
+
+    test('a missing key is FOLIO_BLOB_MISSING, and exists() says false', async () => {
+      await assert.rejects(store.get('nothing/here'), { code: 'FOLIO_BLOB_MISSING' });
+      await assert.rejects(store.stream('nothing/here'), { code: 'FOLIO_BLOB_MISSING' });
+      assert.equal(await store.exists('nothing/here'), false);
+      assert.equal(await store.exists('pages/j1/1.png'), true);
+    });
+
+    test('deletePrefixes removes a job and nothing else', async () => {
+      await store.put('pages/j9/1.png', png, 'image/png');
+      await store.put('pages/j9/2.png', png, 'image/png');
+      await store.deletePrefixes(['pages/j9/']);
+      assert.equal(await store.exists('pages/j9/1.png'), false);
+      assert.equal(await store.exists('pages/j9/2.png'), false);
+      assert.equal(await store.exists('pages/j1/1.png'), true);
+    });
+
+    test('ping answers', async () => {
+      await store.ping();
+    });
+  });
+}
+
+let nats: TestNats;
+let nc: NatsConnection;
+let s3: Awaited<ReturnType<typeof startS3>>;
+before(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+  s3 = await startS3();
+});
+after(async () => {
+  await nc?.close();
+  await nats?.destroy();
+  await s3?.close();
+});
+
+contract('S3 (over HTTP, signed requests)', () =>
+  createS3BlobStore({ endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, bucket: 'folio-test', region: 'us-east-1' }),
+);
+contract('JetStream object store', () => createNatsBlobStore(nc, 'folio_blobs_test', 3600));

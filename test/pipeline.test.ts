@@ -1,0 +1,188 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Kvm } from '@nats-io/kv';
+import { Buckets } from '../shared/subjects.ts';
+import { makePdf } from './helpers/make-pdf.ts';
+import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack();
+});
+after(async () => {
+  await stack?.close();
+});
+
+test('a PNG comes back as Markdown through the four services', async () => {
+  const res = await upload(stack.url, '/v1/jobs', fixture('english.png'), { filename: 'english.png', type: 'image/png' });
+  assert.equal(res.status, 202);
+  const accepted = await res.json();
+  assert.match(accepted.id, /^[0-9a-f-]{36}$/);
+  assert.equal(accepted.links.self, `/v1/jobs/${accepted.id}`);
+  const job = await waitForTerminal(stack.url, accepted.id);
+  assert.equal(job.status, 'completed');
+  assert.deepEqual(job.pages, { total: 1, done: 1, failed: 0 });
+  const md = await fetch(`${stack.url}/v1/jobs/${accepted.id}/result?format=markdown`);
+  assert.equal(md.status, 200);
+  assert.match(md.headers.get('content-type') ?? '', /text\/markdown/);
+  const text = await md.text();
+  assert.match(text, /SIMULATED OUTPUT/);
+  assert.doesNotMatch(text, /<\|ref\|>|<\|det\|>/, 'grounding tags are cleaned out of the Markdown');
+});
+
+test('a 3-page PDF comes back with its pages in order, in Markdown and JSON', async () => {
+  const pdf = makePdf(['First page', 'Second page', 'Third page']);
+  const res = await upload(stack.url, '/v1/jobs', pdf, { filename: 'three.pdf', type: 'application/pdf' });
+  assert.equal(res.status, 202);
+  const { id } = await res.json();
+  const job = await waitForTerminal(stack.url, id);
+  assert.equal(job.status, 'completed');
+  assert.equal(job.pages.total, 3);
+  assert.deepEqual(job.pageDetails.map((p: { page: number }) => p.page), [1, 2, 3]);
+  const doc = await (await fetch(`${stack.url}/v1/jobs/${id}/result?format=json`)).json();
+  assert.deepEqual(doc.pages.map((p: { page: number }) => p.page), [1, 2, 3]);
+  for (const p of doc.pages) {
+    assert.equal(p.status, 'done');
+    assert.ok(p.blocks.length > 0, 'each page has layout blocks');
+    for (const b of p.blocks) assert.ok(b.bbox[2] <= p.width && b.bbox[3] <= p.height, 'boxes are in page pixels');
+  }
+  const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).text();
+  const markers = [...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1]));
+  assert.deepEqual(markers, [2, 3], 'page separators appear between pages, in order');
+});
+
+test('the job status in KV moves through its states to completed', async () => {
+  const kv = await new Kvm(stack.rt.bus.nc).open(Buckets.jobs);
+  const seen: string[] = [];
+  const watch = await kv.watch({ key: '*', include: 'updates' as never });
+  const collecting = (async () => {
+    for await (const e of watch) {
+      if (e.operation !== 'PUT' || e.key.includes('.')) continue;
+      const s = e.json<{ status: string }>().status;
+      if (seen.at(-1) !== s) seen.push(s);
+      if (['completed', 'failed', 'partial'].includes(s)) break;
+    }
+  })();
+  const res = await upload(stack.url, '/v1/jobs', makePdf(['A', 'B']), { filename: 'ab.pdf' });
+  const { id } = await res.json();
+  await waitForTerminal(stack.url, id);
+  await Promise.race([collecting, new Promise((r) => setTimeout(r, 2000))]);
+  watch.stop();
+  assert.equal(seen[0], 'queued');
+  assert.equal(seen.at(-1), 'completed');
+  const order = ['queued', 'rasterizing', 'ocr', 'assembling', 'completed'];
+  assert.ok(seen.includes('rasterizing') && seen.includes('assembling'), `saw ${seen.join(' → ')}`);
+  assert.deepEqual([...seen].sort((a, b) => order.indexOf(a) - order.indexOf(b)), seen, `states only move forward: ${seen.join(' → ')}`);
+});
+
+test('a NATS subscriber receives the completion event', async () => {
+  const sub = stack.rt.bus.nc.subscribe('folio.events.default.*.completed');
+  const res = await upload(stack.url, '/v1/jobs', fixture('chinese.png'), { filename: 'chinese.png' });
+  const { id } = await res.json();
+  const timer = setTimeout(() => sub.unsubscribe(), 30_000);
+  let event: { jobId: string; kind: string; status: { status: string; result?: unknown } } | undefined;
+  for await (const m of sub) {
+    const e = m.json<typeof event>();
+    if (e?.jobId === id) {
+      event = e;
+      break;
+    }
+  }
+  clearTimeout(timer);
+  sub.unsubscribe();
+  assert.ok(event, 'event received');
+  assert.equal(event.kind, 'completed');
+  assert.equal(event.status.status, 'completed');
+  assert.ok(event.status.result);
+});
+
+test('the type comes from the bytes: a PDF declared as image/png is processed as a PDF', async () => {
+  const res = await upload(stack.url, '/v1/jobs', makePdf(['one', 'two', 'three']), { filename: 'lies.png', type: 'image/png' });
+  assert.equal(res.status, 202);
+  const { id } = await res.json();
+  const job = await waitForTerminal(stack.url, id);
+  assert.equal(job.source.mediaType, 'application/pdf');
+  assert.equal(job.pages.total, 3);
+  assert.equal(job.status, 'completed');
+});
+
+test('a raw-body upload (curl --data-binary) is accepted like a multipart one', async () => {
+  const res = await fetch(`${stack.url}/v1/jobs?pages=2`, { method: 'POST', body: makePdf(['x', 'y', 'z']), headers: { 'content-type': 'application/pdf' } });
+  assert.equal(res.status, 202);
+  const job = await waitForTerminal(stack.url, (await res.json()).id);
+  assert.equal(job.status, 'completed');
+  assert.deepEqual(job.pageDetails.map((p: { page: number }) => p.page), [2]);
+});
+
+test('POST /v1/ocr waits and answers with the Markdown', async () => {
+  const res = await upload(stack.url, '/v1/ocr', fixture('english.png'), { filename: 'english.png' });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.status, 'completed');
+  assert.match(body.markdown, /SIMULATED OUTPUT/);
+});
+
+test('seed-compatible POST /ocr answers an image with its Markdown', async () => {
+  const res = await upload(stack.url, '/ocr', fixture('english.png'), { filename: 'english.png' });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.status, 'completed');
+  assert.ok(body.task_id);
+  assert.match(body.markdown, /SIMULATED OUTPUT/);
+});
+
+test('seed-compatible POST /ocr answers a PDF with a task id that GET /result/:task_id resolves', async () => {
+  const res = await upload(stack.url, '/ocr', makePdf(['p1', 'p2']), { filename: 'doc.pdf' });
+  assert.equal(res.status, 202);
+  const body = await res.json();
+  assert.equal(body.status, 'pending');
+  let result: { status: string; markdown?: string } = { status: 'pending' };
+  for (let i = 0; i < 300 && result.status === 'pending'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    result = await (await fetch(`${stack.url}/result/${body.task_id}`)).json();
+  }
+  assert.equal(result.status, 'completed');
+  assert.match(result.markdown ?? '', /SIMULATED OUTPUT/);
+});
+
+test('GET /result/:task_id of an unknown task is a 404 with a code', async () => {
+  const res = await fetch(`${stack.url}/result/does-not-exist`);
+  assert.equal(res.status, 404);
+  assert.equal((await res.json()).error.code, 'FOLIO_JOB_NOT_FOUND');
+});
+
+test('DELETE cancels a running job and every stage drops its work', async () => {
+  stack.sim!.setFaults?.({});
+  const res = await upload(stack.url, '/v1/jobs', makePdf(Array.from({ length: 30 }, (_, i) => `page ${i + 1}`)), { filename: 'long.pdf' });
+  const { id } = await res.json();
+  const del = await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' });
+  assert.equal(del.status, 202);
+  assert.equal((await del.json()).status, 'cancelled');
+  const job = await waitForTerminal(stack.url, id);
+  assert.equal(job.status, 'cancelled');
+  const result = await fetch(`${stack.url}/v1/jobs/${id}/result`);
+  assert.equal(result.status, 409);
+  assert.equal((await result.json()).error.code, 'FOLIO_RESULT_NOT_READY');
+});
+
+test('/healthz, /readyz and /metrics answer', async () => {
+  assert.equal((await fetch(`${stack.url}/healthz`)).status, 200);
+  const ready = await fetch(`${stack.url}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.deepEqual((await ready.json()).checks, { nats: 'ok', blobs: 'ok' });
+  const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+  assert.match(metrics, /^folio_jobs_submitted_total\{media_type="image\/png"\} \d+/m);
+  assert.match(metrics, /^folio_http_request_duration_seconds_bucket/m);
+  assert.match(metrics, /^folio_pages_ocr_total\{engine="vllm",outcome="ok"\} \d+/m);
+});
+
+test('the OpenAPI document lists the API', async () => {
+  const res = await fetch(`${stack.url}/docs/json`);
+  assert.equal(res.status, 200);
+  const doc = await res.json();
+  assert.ok(doc.paths['/v1/jobs']);
+  assert.ok(doc.paths['/v1/jobs/{id}/result']);
+});
