@@ -17,6 +17,8 @@ export const ConfigSchema = z
   .object({
     NATS_URL: z.string().optional(),
     NATS_SERVER_BIN: z.string().default('nats-server'),
+    /** One-machine mode (no NATS_URL): the port of the nats-server that `npm start` runs. */
+    FOLIO_LOCAL_NATS_PORT: int(4223, 1),
     FOLIO_DATA_DIR: z.string().default('.data'),
     FOLIO_HTTP_HOST: z.string().default('0.0.0.0'),
     FOLIO_HTTP_PORT: int(8080),

@@ -39,7 +39,7 @@ test('an upload over the size limit is a 413 FOLIO_UPLOAD_TOO_LARGE', async () =
 });
 
 test('a raw-body upload over the size limit is a 413 too', async () => {
-  const res = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: Buffer.alloc(MAX_UPLOAD + 10, 1), headers: { 'content-type': 'application/octet-stream' } });
+  const res = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: new Uint8Array(MAX_UPLOAD + 10).fill(1), headers: { 'content-type': 'application/octet-stream' } });
   await expectError(res, 413, 'FOLIO_UPLOAD_TOO_LARGE');
 });
 

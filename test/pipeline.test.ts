@@ -110,7 +110,7 @@ test('the type comes from the bytes: a PDF declared as image/png is processed as
 });
 
 test('a raw-body upload (curl --data-binary) is accepted like a multipart one', async () => {
-  const res = await fetch(`${stack.url}/v1/jobs?pages=2`, { method: 'POST', body: makePdf(['x', 'y', 'z']), headers: { 'content-type': 'application/pdf' } });
+  const res = await fetch(`${stack.url}/v1/jobs?pages=2`, { method: 'POST', body: new Uint8Array(makePdf(['x', 'y', 'z'])), headers: { 'content-type': 'application/pdf' } });
   assert.equal(res.status, 202);
   const job = await waitForTerminal(stack.url, (await res.json()).id);
   assert.equal(job.status, 'completed');

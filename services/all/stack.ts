@@ -27,7 +27,7 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   let natsUrl = config.NATS_URL;
   let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
   if (!natsUrl) {
-    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(ROOT, 'nats.conf'), dataDir: config.FOLIO_DATA_DIR });
+    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(ROOT, 'nats.conf'), dataDir: config.FOLIO_DATA_DIR, port: config.FOLIO_LOCAL_NATS_PORT });
     natsUrl = localNats.url;
   }
   const rt = await createRuntime(config, 'folio', natsUrl);

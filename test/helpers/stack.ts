@@ -66,6 +66,6 @@ export async function waitForTerminal(baseUrl: string, id: string, timeoutMs = 6
 export async function upload(baseUrl: string, route: string, file: Buffer, opts: { filename?: string; type?: string; fields?: Record<string, string>; headers?: Record<string, string> } = {}) {
   const form = new FormData();
   for (const [k, v] of Object.entries(opts.fields ?? {})) form.append(k, v);
-  form.append('file', new Blob([file], { type: opts.type ?? 'application/octet-stream' }), opts.filename ?? 'upload.bin');
+  form.append('file', new Blob([new Uint8Array(file)], { type: opts.type ?? 'application/octet-stream' }), opts.filename ?? 'upload.bin');
   return fetch(`${baseUrl}${route}`, { method: 'POST', body: form, headers: opts.headers });
 }

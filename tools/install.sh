@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what Folio needs on a fresh Debian/Ubuntu machine with Node.js >= 20.19:
+# nats-server (Debian package) if it is missing, then the npm dependencies from the lockfile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v nats-server >/dev/null 2>&1; then
+  echo "installing nats-server (Debian package)…"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server >/dev/null
+fi
+
+# onnxruntime-node's install script downloads GPU files from outside npm; its CPU binaries are in the package.
+export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
