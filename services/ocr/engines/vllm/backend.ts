@@ -1,0 +1,165 @@
+/**
+ * One vLLM server as the engine sees it: its OpenAI client, its concurrency window, whether it is
+ * in service, the `/metrics` poller that feeds the window, and the prober that brings it back.
+ */
+import OpenAI from 'openai';
+import type { Logger } from '../../../../shared/logger.ts';
+import { AimdWindow, type WindowOptions } from './window.ts';
+import { readVllmMetrics } from './metrics.ts';
+
+export interface BackendOptions {
+  /** Any of `http://host:8000`, `http://host:8000/`, `http://host:8000/v1`. */
+  baseUrl: string;
+  apiKey: string;
+  window: WindowOptions;
+  /** First wait before probing a failed backend; doubles per failed probe up to maxCooldownMs. */
+  cooldownMs: number;
+  maxCooldownMs: number;
+  /** 0 disables the `/metrics` poller. */
+  metricsIntervalMs: number;
+  /** Queued or running work with no generated token for this long means a stuck engine. */
+  stuckMs: number;
+  log?: Logger;
+}
+
+/** Server root without `/v1`: `/health` and `/metrics` live there. */
+export function backendRoot(baseUrl: string): string {
+  return baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
+export class Backend {
+  readonly root: string;
+  readonly client: OpenAI;
+  readonly window: AimdWindow;
+  inFlight = 0;
+  #o: BackendOptions;
+  #healthy = true;
+  #cooldown: number;
+  #probeTimer: NodeJS.Timeout | null = null;
+  #pollTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+  #metricsSupported = true;
+  #lastTokens: number | undefined;
+  #lastProgressAt = Date.now();
+
+  constructor(o: BackendOptions) {
+    this.#o = o;
+    this.root = backendRoot(o.baseUrl);
+    // Retries belong to the pipeline (redelivery with backoff), so the client never retries on its own.
+    this.client = new OpenAI({ baseURL: `${this.root}/v1`, apiKey: o.apiKey, maxRetries: 0 });
+    this.window = new AimdWindow(o.window);
+    this.#cooldown = o.cooldownMs;
+    if (o.metricsIntervalMs > 0) this.#schedulePoll(0);
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  /** Free places in the window; negative when the window shrank below what is in flight. */
+  get free(): number {
+    return this.window.size - this.inFlight;
+  }
+
+  /** Takes the backend out of rotation; a probe after the cool-down brings it back. */
+  markDown(reason: string): void {
+    if (this.#closed || !this.#healthy) return;
+    this.#healthy = false;
+    this.#o.log?.warn({ backend: this.root, reason, cooldownMs: this.#cooldown }, 'vLLM backend taken out of rotation');
+    this.#scheduleProbe();
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#probeTimer) clearTimeout(this.#probeTimer);
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+  }
+
+  #scheduleProbe(): void {
+    this.#probeTimer = setTimeout(() => void this.#probe(), this.#cooldown);
+    this.#probeTimer.unref();
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#closed) return;
+    if (await this.#alive()) {
+      this.#healthy = true;
+      this.#cooldown = this.#o.cooldownMs;
+      this.#lastProgressAt = Date.now();
+      this.#o.log?.info({ backend: this.root }, 'vLLM backend back in rotation');
+      return;
+    }
+    this.#cooldown = Math.min(this.#o.maxCooldownMs, this.#cooldown * 2);
+    if (!this.#closed) this.#scheduleProbe();
+  }
+
+  /** vLLM's `/health` is 200 only while the engine lives; `/v1/models` is the fallback behind proxies. */
+  async #alive(): Promise<boolean> {
+    const timeout = Math.max(1000, Math.min(5000, this.#o.cooldownMs));
+    try {
+      const h = await fetch(`${this.root}/health`, { signal: AbortSignal.timeout(timeout) });
+      await h.body?.cancel();
+      if (h.ok) return true;
+      if (h.status !== 404) return false;
+      const m = await fetch(`${this.root}/v1/models`, {
+        headers: { authorization: `Bearer ${this.#o.apiKey}` },
+        signal: AbortSignal.timeout(timeout),
+      });
+      await m.body?.cancel();
+      return m.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  #schedulePoll(delay: number): void {
+    if (this.#closed || !this.#metricsSupported) return;
+    this.#pollTimer = setTimeout(() => void this.#poll(), delay);
+    this.#pollTimer.unref();
+  }
+
+  async #poll(): Promise<void> {
+    const interval = this.#o.metricsIntervalMs;
+    // While out of rotation the prober owns the backend; polling resumes with it.
+    if (this.#healthy) {
+      try {
+        const res = await fetch(`${this.root}/metrics`, { signal: AbortSignal.timeout(Math.max(1000, interval)) });
+        if (res.ok) this.#onMetrics(await res.text());
+        else {
+          await res.body?.cancel();
+          if (res.status === 404) this.#unsupported(`HTTP ${res.status}`);
+        }
+      } catch (err) {
+        // A refused connection is the cheapest way to learn a backend is gone before a page finds out.
+        if (isConnectionRefused(err)) this.markDown('metrics endpoint unreachable');
+      }
+    }
+    this.#schedulePoll(interval);
+  }
+
+  #onMetrics(text: string): void {
+    const m = readVllmMetrics(text);
+    if (!m) return this.#unsupported('no vLLM metrics in the answer');
+    const now = Date.now();
+    this.window.onMetrics(m, now);
+    if (m.generationTokens === undefined) return;
+    const busy = m.running + m.waiting > 0;
+    if (m.generationTokens !== this.#lastTokens || !busy) {
+      this.#lastTokens = m.generationTokens;
+      this.#lastProgressAt = now;
+    } else if (now - this.#lastProgressAt > this.#o.stuckMs) {
+      // An engine can hang while its HTTP server still answers: work queued, nothing generated.
+      this.markDown('no tokens generated while requests wait');
+    }
+  }
+
+  #unsupported(why: string): void {
+    this.#metricsSupported = false;
+    this.#o.log?.info({ backend: this.root, why }, 'vLLM /metrics unusable; window adapts from responses only');
+  }
+}
+
+function isConnectionRefused(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } } | undefined)?.cause;
+  return cause?.code === 'ECONNREFUSED' || cause?.code === 'ENOTFOUND' || cause?.code === 'EHOSTUNREACH';
+}
