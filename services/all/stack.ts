@@ -33,7 +33,7 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   const rt = await createRuntime(config, 'folio', natsUrl);
   const running: Stoppable[] = [];
   if (services.includes('assembler')) running.push(startAssembler(rt));
-  if (services.includes('ocr')) running.push(startOcr(rt));
+  if (services.includes('ocr')) running.push(await startOcr(rt));
   if (services.includes('rasterizer')) running.push(startRasterizer(rt));
   let url = '';
   if (services.includes('ingest')) {

@@ -32,7 +32,7 @@ export function createOcrHandler(deps: OcrDeps) {
     ]);
     const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, text };
     const started = Date.now();
-    const engine = chooseEngine(deps.engines, msg.options, text);
+    const engine = await chooseEngine(deps.engines, msg.options, text);
     let output: EngineOutput;
     deps.metrics.ocrInFlight.inc();
     try {

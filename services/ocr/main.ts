@@ -7,5 +7,5 @@ const config = loadConfig();
 if (!config.NATS_URL) throw new Error('NATS_URL is required when the ocr runs alone (npm start runs everything with a local nats-server)');
 const rt = await createRuntime(config, 'ocr', config.NATS_URL);
 if (config.FOLIO_METRICS_PORT) await serveMetrics(rt.metrics, config.FOLIO_METRICS_PORT);
-stopOnSignals(rt.log, [startOcr(rt)], rt.bus);
+stopOnSignals(rt.log, [await startOcr(rt)], rt.bus);
 rt.log.info('ocr started');

@@ -9,9 +9,9 @@ import { createOcrGiveUp, createOcrHandler } from './handler.ts';
 /** CPU pages take seconds; a stuck call must still end and be retried. */
 const CPU_PAGE_TIMEOUT_MS = 5 * 60_000;
 
-export function startOcr(rt: Runtime): Stoppable {
+export async function startOcr(rt: Runtime): Promise<Stoppable> {
   const log = rt.log.child({ service: 'ocr' });
-  const engines = createEngineSet(rt.config, log);
+  const engines = await createEngineSet(rt.config, log);
   // Pages wait in JetStream; a page is pulled only when the engine has a free slot. The slot count
   // follows the engine's own window (vLLM: adaptive per backend; CPU: one per worker).
   const slots = new Slots(engines.default.concurrency());
