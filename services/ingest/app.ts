@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,7 +22,8 @@ const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs)(\/|$|\?)/;
 export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown the job logs; /metrics counts requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: deps.config.FOLIO_TRUST_PROXY,
     // Uploads are streamed and counted by us; this limit applies to JSON bodies only.
     bodyLimit: 1024 * 1024,
