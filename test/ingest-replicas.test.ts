@@ -1,0 +1,44 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { startNats, type TestNats } from './helpers/nats-server.ts';
+import { startTestStack, upload, type TestStack } from './helpers/stack.ts';
+
+const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
+const LIMIT = 6;
+let nats: TestNats;
+let a: TestStack;
+let b: TestStack;
+
+before(async () => {
+  nats = await startNats();
+  // Two ingest replicas only: the limit must hold across them through NATS KV, with no OCR running.
+  const env = { FOLIO_RATE_LIMIT_MAX: String(LIMIT), FOLIO_RATE_LIMIT_WINDOW_S: '30' };
+  a = await startTestStack({ nats, services: ['ingest'], env });
+  b = await startTestStack({ nats, services: ['ingest'], env });
+});
+after(async () => {
+  await a?.close();
+  await b?.close();
+  await nats?.destroy();
+});
+
+test('the rate limit holds across two ingest replicas', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < LIMIT * 2; i++) {
+    const res = await upload(i % 2 ? a.url : b.url, '/v1/jobs', png, { headers: { 'x-api-key': 'client-one' } });
+    statuses.push(res.status);
+    if (res.status === 429) {
+      assert.equal((await res.json()).error.code, 'FOLIO_RATE_LIMITED');
+      assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After says when to come back');
+    } else await res.body?.cancel();
+  }
+  assert.equal(statuses.filter((s) => s === 202).length, LIMIT, `statuses: ${statuses.join(',')}`);
+  assert.equal(statuses.filter((s) => s === 429).length, LIMIT);
+});
+
+test('another client keeps its own budget, and health checks are never limited', async () => {
+  const res = await upload(a.url, '/v1/jobs', png, { headers: { 'x-api-key': 'client-two' } });
+  assert.equal(res.status, 202);
+  for (let i = 0; i < LIMIT * 2; i++) assert.equal((await fetch(`${b.url}/healthz`)).status, 200);
+});
