@@ -56,6 +56,8 @@ export const ConfigSchema = z
 
     FOLIO_ACK_WAIT_MS: int(30_000, 1000),
     FOLIO_MAX_DELIVER: int(5, 1),
+    /** First retry delay; each further attempt waits 3× longer (capped at a minute): 2, 6, 18, 54 s by default. */
+    FOLIO_RETRY_BASE_MS: int(2000, 10),
     FOLIO_MAX_ACK_PENDING: int(256, 1),
     FOLIO_RASTER_CONCURRENCY: int(1, 1),
     /** A service running alone serves /metrics on this port (0 = off); ingest serves it on its HTTP port. */

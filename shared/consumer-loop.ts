@@ -39,7 +39,9 @@ export interface RunningConsumer {
   inFlight(): number;
 }
 
-export const defaultRetryDelay = (n: number) => Math.min(30_000, 500 * 2 ** (n - 1)) * (0.75 + Math.random() / 2);
+/** Exponential backoff with jitter, so a backend outage of about a minute costs no page. */
+// Whole milliseconds: nats-server ignores a fractional nak delay and redelivers at once.
+export const exponentialRetry = (baseMs: number) => (n: number) => Math.round(Math.min(60_000, baseMs * 3 ** (n - 1)) * (0.75 + Math.random() / 2));
 
 /**
  * The one place that acks, naks and terms. Each consumer has a puller that holds at most one
@@ -48,7 +50,7 @@ export const defaultRetryDelay = (n: number) => Math.min(30_000, 500 * 2 ** (n -
 export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): RunningConsumer {
   let stopping = false;
   const inFlight = new Map<JsMsg, Promise<void>>();
-  const retryDelay = o.retryDelayMs ?? defaultRetryDelay;
+  const retryDelay = o.retryDelayMs ?? exponentialRetry(2000);
   const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
 
   const settle = async (m: JsMsg) => {

@@ -61,7 +61,7 @@ async function terminal(id: string): Promise<JobStatus> {
 
 function collectEvents(id: string) {
   const events: string[] = [];
-  const sub = rt.bus.nc.subscribe(`folio.events.default.${id}.*`, { callback: (_e, m) => events.push(m.subject.split('.').at(-1)!) });
+  const sub = rt.bus.nc.subscribe(`folio.events.default.${id}.*`, { callback: (_e, m) => void events.push(m.subject.split('.').at(-1)!) });
   return { events, stop: () => sub.unsubscribe() };
 }
 

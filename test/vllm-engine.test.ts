@@ -125,21 +125,25 @@ test('unknown model (404) → FOLIO_ENGINE_REJECTED', async (t) => {
   await rejectsWith(engine.recognize(await pageInput(), signal()), 'FOLIO_ENGINE_REJECTED', false);
 });
 
-test('503 → FOLIO_ENGINE_UNAVAILABLE, retryable; the backend is probed back in', async (t) => {
-  const { sim, engine } = await setup(t, { faults: { next: ['503'] } });
+test('503 (overloaded) → FOLIO_ENGINE_UNAVAILABLE, retryable; the backend stays in rotation with a smaller window', async (t) => {
+  const { engine } = await setup(t, { faults: { next: ['503'] } });
+  await rejectsWith(engine.recognize(await pageInput(), signal()), 'FOLIO_ENGINE_UNAVAILABLE', true);
+  assert.equal(engine.backends()[0].healthy, true);
+  const out = await engine.recognize(await pageInput(), signal());
+  assert.ok(out.markdown.includes(SIM_MARKER));
+});
+
+test('500 (engine dead) → FOLIO_ENGINE_UNAVAILABLE; the backend is taken out, offers no capacity, and is probed back in', async (t) => {
+  const { sim, engine } = await setup(t, { faults: { next: ['500'] } });
   await rejectsWith(engine.recognize(await pageInput(), signal()), 'FOLIO_ENGINE_UNAVAILABLE', true);
   assert.equal(engine.backends()[0].healthy, false);
+  assert.equal(engine.concurrency(), 0, 'the ocr service pulls no page while every backend is out');
   // While it is out, pages fail fast instead of piling onto a sick server.
   await rejectsWith(engine.recognize(await pageInput(), signal()), 'FOLIO_ENGINE_UNAVAILABLE', true);
   assert.equal(sim.stats().received, 1);
   await waitFor(() => engine.backends()[0].healthy, 2000);
   const out = await engine.recognize(await pageInput(), signal());
   assert.ok(out.markdown.includes(SIM_MARKER));
-});
-
-test('500 → FOLIO_ENGINE_UNAVAILABLE', async (t) => {
-  const { engine } = await setup(t, { faults: { next: ['500'] } });
-  await rejectsWith(engine.recognize(await pageInput(), signal()), 'FOLIO_ENGINE_UNAVAILABLE', true);
 });
 
 test('finish_reason length → retried once with "Free OCR."', async (t) => {

@@ -1,4 +1,4 @@
-import { runConsumer } from '../../shared/consumer-loop.ts';
+import { exponentialRetry, runConsumer } from '../../shared/consumer-loop.ts';
 import { PageOutcome } from '../../shared/messages.ts';
 import type { Runtime, Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
@@ -22,6 +22,7 @@ export function startAssembler(rt: Runtime): Stoppable {
       deps.log.warn({ jobId: msg.jobId, page: msg.page, code: err.code }, 'page result dropped');
     },
     slots: new Slots(ASSEMBLER_CONCURRENCY),
+    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
     maxDeliver: Number.MAX_SAFE_INTEGER,
     ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     log: deps.log,

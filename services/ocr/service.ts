@@ -1,4 +1,4 @@
-import { runConsumer } from '../../shared/consumer-loop.ts';
+import { exponentialRetry, runConsumer } from '../../shared/consumer-loop.ts';
 import { PageReady } from '../../shared/messages.ts';
 import type { Runtime, Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
@@ -13,12 +13,13 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
   const log = rt.log.child({ service: 'ocr' });
   const engines = await createEngineSet(rt.config, log);
   // Pages wait in JetStream; a page is pulled only when the engine has a free slot. The slot count
-  // follows the engine's own window (vLLM: adaptive per backend; CPU: one per worker).
-  const slots = new Slots(engines.default.concurrency());
+  // is the engine's live window (vLLM: adaptive per backend, 0 while all are down; CPU: one per
+  // worker), read on every acquire; the timer lets waiting pullers in when it grows.
+  const slots = new Slots(() => engines.default.concurrency());
   const resize = setInterval(() => {
-    slots.setCapacity(engines.default.concurrency());
+    slots.refresh();
     rt.metrics.ocrWindow.set(slots.capacity);
-  }, 500);
+  }, 200);
   rt.metrics.ocrWindow.set(slots.capacity);
   const deps = {
     js: rt.bus.js,
@@ -38,6 +39,7 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
     handler: createOcrHandler(deps),
     onGiveUp: createOcrGiveUp(deps),
     slots,
+    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
     maxDeliver: rt.config.FOLIO_MAX_DELIVER,
     ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     log,

@@ -1,4 +1,4 @@
-import { runConsumer } from '../../shared/consumer-loop.ts';
+import { exponentialRetry, runConsumer } from '../../shared/consumer-loop.ts';
 import { JobSubmitted } from '../../shared/messages.ts';
 import type { Runtime, Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
@@ -28,6 +28,7 @@ export function startRasterizer(rt: Runtime): Stoppable {
     handler: createRasterizeHandler(deps),
     onGiveUp: createRasterizeGiveUp(deps),
     slots: new Slots(rt.config.FOLIO_RASTER_CONCURRENCY),
+    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
     maxDeliver: rt.config.FOLIO_MAX_DELIVER,
     ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     log: deps.log,

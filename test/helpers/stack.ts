@@ -30,6 +30,7 @@ export async function startTestStack(o: {
     NATS_URL: nats.url,
     FOLIO_TMP_DIR: mkdtempSync(path.join(os.tmpdir(), 'folio-test-')),
     FOLIO_ACK_WAIT_MS: '3000',
+    FOLIO_RETRY_BASE_MS: '100',
     FOLIO_RATE_LIMIT_MAX: '0',
     FOLIO_CPU_WORKERS: '1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',

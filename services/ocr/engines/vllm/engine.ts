@@ -101,8 +101,9 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
       return out;
     } catch (err) {
       if (timedOut) {
+        // One slow page is not a dead backend: shrink the window; a stuck engine is caught by the
+        // /metrics poller (waiting work, no tokens) and taken out there.
         b.window.onOverload('timeout', Date.now());
-        b.markDown(`no answer within ${opts.timeoutMs} ms`);
         throw new FolioError('FOLIO_ENGINE_TIMEOUT', `vLLM did not answer within ${opts.timeoutMs} ms`, { backend: b.root }, { cause: err });
       }
       // The caller gave up (shutdown, cancelled job): not the backend's fault.
@@ -110,7 +111,10 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
       const fe = mapVllmError(err, b.root);
       if (fe.code === 'FOLIO_ENGINE_UNAVAILABLE' || fe.code === 'FOLIO_ENGINE_TIMEOUT') {
         b.window.onOverload(fe.code === 'FOLIO_ENGINE_TIMEOUT' ? 'timeout' : 'unavailable', Date.now());
-        b.markDown(fe.message);
+        // 429/503 mean "too busy" (a capped queue, a gateway): fewer pages, same backend. A dead
+        // engine (500) or a refused connection takes it out of rotation until a probe succeeds.
+        const status = fe.details?.status;
+        if (fe.code === 'FOLIO_ENGINE_UNAVAILABLE' && status !== 429 && status !== 503) b.markDown(fe.message);
       }
       throw fe;
     } finally {
@@ -142,9 +146,9 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
     name: 'vllm',
 
     concurrency() {
-      const sum = backends.reduce((n, b) => n + (b.healthy ? b.window.size : 0), 0);
-      // Never 0: a slot lets the pipeline keep trying (and failing fast) until a probe succeeds.
-      return Math.max(1, sum);
+      // 0 while every backend is out: the ocr service then pulls nothing and pages wait in
+      // JetStream (not failing attempts) until a probe brings a backend back.
+      return backends.reduce((n, b) => n + (b.healthy ? b.window.size : 0), 0);
     },
 
     async recognize(input, signal) {
