@@ -77,8 +77,13 @@ export type Config = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {}
 
+const KNOWN = new Set(Object.keys(ConfigSchema.in.shape));
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
-  const picked = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // A mistyped FOLIO_ setting must not be silently ignored.
+  const unknown = Object.keys(env).filter((k) => k.startsWith('FOLIO_') && !KNOWN.has(k));
+  if (unknown.length > 0) throw new ConfigError(`Unknown setting(s): ${unknown.join(', ')} (see README, "Configuration")`);
+  const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => KNOWN.has(k) && v !== undefined && v !== ''));
   const parsed = ConfigSchema.safeParse(picked);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');

@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../shared/config.ts';
+
+test('without a vLLM backend the embedded CPU engine is the default', () => {
+  assert.equal(loadConfig({}).engine, 'cpu');
+});
+
+test('configuring vLLM base URLs makes vLLM the default engine', () => {
+  const c = loadConfig({ VLLM_BASE_URLS: 'http://gpu1:8000/v1, http://gpu2:8000/v1' });
+  assert.equal(c.engine, 'vllm');
+  assert.deepEqual(c.VLLM_BASE_URLS, ['http://gpu1:8000/v1', 'http://gpu2:8000/v1']);
+});
+
+test('API keys map to tenants', () => {
+  const c = loadConfig({ FOLIO_API_KEYS: 'k1=acme,k2=globex' });
+  assert.equal(c.apiKeys.get('k1'), 'acme');
+  assert.equal(c.apiKeys.get('k2'), 'globex');
+});
+
+test('a mistyped FOLIO_ setting stops start-up instead of being ignored', () => {
+  assert.throws(() => loadConfig({ FOLIO_MAX_PAGE: '10' }), (e: Error) => e instanceof ConfigError && /FOLIO_MAX_PAGE/.test(e.message));
+});
+
+test('an invalid value stops start-up and names the setting', () => {
+  assert.throws(() => loadConfig({ FOLIO_MAX_UPLOAD_BYTES: 'lots' }), (e: Error) => e instanceof ConfigError && /FOLIO_MAX_UPLOAD_BYTES/.test(e.message));
+  assert.throws(() => loadConfig({ S3_ENDPOINT: 'not a url' }), /S3_ENDPOINT/);
+});
+
+test('the config object is frozen', () => {
+  const c = loadConfig({});
+  assert.throws(() => {
+    (c as { FOLIO_MAX_PAGES: number }).FOLIO_MAX_PAGES = 1;
+  });
+});
