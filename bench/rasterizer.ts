@@ -1,0 +1,146 @@
+// Rasterizer speed against poppler's `pdftoppm -r 144 -png` on the same PDFs: pages/s of each,
+// their ratio (> 1 = we are faster) and peak RSS. Each run is a fresh process, so peak RSS is
+// that render's own. Ours includes Node and its modules (rssBeforeRenderMb): under tsx that is
+// ~450 MB, ~320 MB of it tsx transforming pdf.js's 3 MB of modules (Node 24 running the .ts
+// files natively: ~135 MB); rendering itself adds 50–100 MB.
+// Alone: `node --import tsx bench/rasterizer.ts` prints JSON.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { renderPages } from '../services/rasterizer/rasterize.ts';
+
+const FIXTURES = ['doc10.pdf', 'scan10.pdf'];
+const DPI = 144;
+const RUNS = 3;
+const SELF = fileURLToPath(import.meta.url);
+const fixture = (name: string) => fileURLToPath(new URL(`../test/fixtures/${name}`, import.meta.url));
+
+interface Run {
+  ms: number;
+  pages: number;
+  peakRssMb: number | null;
+  firstPageMs?: number;
+  baselineRssMb?: number;
+}
+
+/** Child-process side: renders one PDF the way the rasterizer service does, reports on stdout. */
+async function childRender(pdf: string): Promise<void> {
+  const baselineRssMb = process.memoryUsage.rss() / 1048576; // modules loaded, nothing rendered
+  const t0 = performance.now();
+  let pages = 0;
+  let firstPageMs = 0;
+  let pngBytes = 0;
+  for await (const page of renderPages({ path: pdf }, 'application/pdf', { dpi: DPI, maxLongSide: 10_000, maxInputPixels: 200e6, maxPages: 10_000 })) {
+    if (pages++ === 0) firstPageMs = performance.now() - t0;
+    pngBytes += page.png.length;
+  }
+  const ms = performance.now() - t0;
+  // maxRSS is in KiB on Linux.
+  process.stdout.write(JSON.stringify({ ms, pages, firstPageMs, pngBytes, baselineRssMb, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+}
+
+function runProcess(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code }));
+  });
+}
+
+async function ours(pdf: string): Promise<Run> {
+  const r = await runProcess(process.execPath, ['--import', 'tsx', SELF, '--child', pdf]);
+  if (r.code !== 0) throw new Error(`our renderer failed on ${pdf}: ${r.stderr.slice(-500)}`);
+  return JSON.parse(r.stdout) as Run;
+}
+
+const GNU_TIME = '/usr/bin/time';
+const hasGnuTime = () => spawnSync(GNU_TIME, ['-f', '%M', 'true']).status === 0;
+
+async function pdftoppm(pdf: string, measureRss: boolean): Promise<Run> {
+  const out = mkdtempSync(path.join(os.tmpdir(), 'folio-pdftoppm-'));
+  try {
+    const args = ['-r', String(DPI), '-png', pdf, path.join(out, 'p')];
+    const t0 = performance.now();
+    // GNU time prints the child's peak RSS (KiB) as the last stderr line: the only way to see a
+    // grandchild's rusage from Node.
+    const r = measureRss ? await runProcess(GNU_TIME, ['-f', '%M', 'pdftoppm', ...args]) : await runProcess('pdftoppm', args);
+    const ms = performance.now() - t0;
+    if (r.code !== 0) throw new Error(`pdftoppm failed on ${pdf}: ${r.stderr.slice(-500)}`);
+    const peakKb = measureRss ? Number(r.stderr.trim().split('\n').pop()) : NaN;
+    return { ms, pages: readdirSync(out).length, peakRssMb: Number.isFinite(peakKb) ? peakKb / 1024 : null };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** pdftoppm's path, installing poppler-utils when we are root; otherwise why it is unavailable. */
+function ensurePdftoppm(): { ok: true } | { ok: false; reason: string } {
+  const found = () => spawnSync('pdftoppm', ['-v']).error === undefined;
+  if (found()) return { ok: true };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'pdftoppm not installed and not root (apt-get install poppler-utils)' };
+  const apt = (...args: string[]) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+  let r = apt('install', '-y', '--no-install-recommends', 'poppler-utils');
+  if (r.status !== 0) {
+    apt('update'); // a fresh image has no package lists yet
+    r = apt('install', '-y', '--no-install-recommends', 'poppler-utils');
+  }
+  if (found()) return { ok: true };
+  return { ok: false, reason: `apt-get install poppler-utils failed: ${String(r.stderr ?? r.error).trim().slice(-300)}` };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+function summarise(runs: Run[]) {
+  const ms = median(runs.map((r) => r.ms));
+  const rss = runs.map((r) => r.peakRssMb).filter((v): v is number => v !== null);
+  const first = runs.map((r) => r.firstPageMs).filter((v): v is number => v !== undefined);
+  const baseline = runs.map((r) => r.baselineRssMb).filter((v): v is number => v !== undefined);
+  return {
+    pages: runs[0].pages,
+    medianMs: round(ms, 0),
+    pagesPerSec: round((runs[0].pages * 1000) / ms),
+    peakRssMb: rss.length > 0 ? round(Math.max(...rss), 0) : null,
+    ...(first.length > 0 ? { firstPageMs: round(median(first), 0) } : {}),
+    ...(baseline.length > 0 ? { rssBeforeRenderMb: round(median(baseline), 0) } : {}),
+  };
+}
+
+export async function benchRasterizer(): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = { dpi: DPI, runs: RUNS, note: 'median of fresh-process runs; ratio = our pages/s ÷ pdftoppm pages/s' };
+  const poppler = ensurePdftoppm();
+  const measureRss = hasGnuTime();
+  if (!poppler.ok) result.pdftoppm = { skipped: poppler.reason };
+  else result.pdftoppmVersion = spawnSync('pdftoppm', ['-v'], { encoding: 'utf8' }).stderr.split('\n')[0];
+  for (const name of FIXTURES) {
+    const pdf = fixture(name);
+    const oursRuns: Run[] = [];
+    const popplerRuns: Run[] = [];
+    // Interleaved, so drift in the machine's load hits both sides alike.
+    for (let i = 0; i < RUNS; i++) {
+      oursRuns.push(await ours(pdf));
+      if (poppler.ok) popplerRuns.push(await pdftoppm(pdf, measureRss));
+    }
+    const a = summarise(oursRuns);
+    const entry: Record<string, unknown> = { ours: a };
+    if (poppler.ok) {
+      const b = summarise(popplerRuns);
+      entry.pdftoppm = b;
+      entry.ratio = round(a.pagesPerSec / b.pagesPerSec);
+    }
+    result[name] = entry;
+  }
+  return result;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
+  const i = process.argv.indexOf('--child');
+  if (i >= 0) await childRender(process.argv[i + 1]);
+  else console.log(JSON.stringify(await benchRasterizer(), null, 2));
+}
