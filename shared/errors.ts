@@ -62,9 +62,21 @@ export function isFolioError(err: unknown): err is FolioError {
   return err instanceof FolioError;
 }
 
+const UNAVAILABLE_NAMES = /Timeout|NoResponders|Connection|RequestError|JetStreamNotEnabled/;
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+
+/** A dependency (NATS, the object store) did not answer: worth a retry, and a 503 to HTTP clients. */
+export function isDependencyDown(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; cause?: unknown } | undefined;
+  if (!e) return false;
+  if ((e.name && UNAVAILABLE_NAMES.test(e.name)) || (e.code && UNAVAILABLE_CODES.has(e.code))) return true;
+  return e.cause !== undefined && e.cause !== err && isDependencyDown(e.cause);
+}
+
 /** Anything thrown that is not a FolioError becomes FOLIO_INTERNAL (retryable): unknown means try again. */
 export function toFolioError(err: unknown): FolioError {
   if (isFolioError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
+  if (isDependencyDown(err)) return new FolioError('FOLIO_UNAVAILABLE', `A dependency did not answer: ${message}`, undefined, { cause: err });
   return new FolioError('FOLIO_INTERNAL', message, undefined, { cause: err });
 }

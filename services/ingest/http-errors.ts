@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
-import { ErrorTable, FolioError, isFolioError, type ErrorCode } from '../../shared/errors.ts';
+import { ErrorTable, FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 
 /** Framework and plugin error codes → our stable codes. */
@@ -39,6 +39,7 @@ export function toHttpError(err: unknown): FolioError {
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new FolioError('FOLIO_INVALID_OPTIONS', fe.message);
   }
+  if (isDependencyDown(err)) return new FolioError('FOLIO_UNAVAILABLE', 'A dependency (NATS or the object store) is unavailable; try again', undefined, { cause: err });
   return new FolioError('FOLIO_INTERNAL', 'Internal error', undefined, { cause: err });
 }
 

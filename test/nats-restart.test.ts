@@ -1,0 +1,39 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makePdf } from './helpers/make-pdf.ts';
+import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
+
+let stack: TestStack;
+
+before(async () => {
+  stack = await startTestStack({ sim: { prefillMs: 300, msPerToken: 0.1 } });
+});
+after(async () => {
+  await stack?.close();
+});
+
+test('a job accepted before a NATS restart still completes after it (file storage, reconnecting services)', async () => {
+  const res = await upload(stack.url, '/v1/jobs', makePdf(Array.from({ length: 6 }, (_, i) => `restart page ${i + 1}`)));
+  assert.equal(res.status, 202);
+  const { id } = await res.json();
+  await new Promise((r) => setTimeout(r, 400));
+  await stack.nats.stop();
+  await new Promise((r) => setTimeout(r, 1000));
+  await stack.nats.start();
+  const job = await waitForTerminal(stack.url, id, 60_000);
+  assert.equal(job.status, 'completed');
+  assert.equal(job.pages.done, 6);
+});
+
+test('while NATS is down, ingest answers 503 with a code instead of accepting work it cannot queue', async () => {
+  await stack.nats.stop();
+  try {
+    const ready = await fetch(`${stack.url}/readyz`);
+    assert.equal(ready.status, 503);
+    const res = await upload(stack.url, '/v1/jobs', makePdf(['x']));
+    assert.ok(res.status === 503, `got ${res.status}`);
+    assert.equal((await res.json()).error.code, 'FOLIO_UNAVAILABLE');
+  } finally {
+    await stack.nats.start();
+  }
+});
