@@ -1,7 +1,8 @@
 /**
  * Cheap checks on an uploaded source, run by ingest before it answers 202, so that a job that can
  * never succeed (encrypted, corrupt, too many pages, pixel bomb) is refused up front instead of
- * failing later in the pipeline. Nothing here decodes image pixels or renders a PDF page.
+ * failing later in the pipeline. No PDF page is rendered; an image is decoded once at thumbnail
+ * size (JPEG shrinks on load) so a truncated or garbled file is refused here too.
  */
 import { open } from 'node:fs/promises';
 import sharp, { type Metadata } from 'sharp';
@@ -41,7 +42,17 @@ export async function probeSource(path: string, mediaType: string, limits: Sourc
   if (!isSupportedMediaType(mediaType)) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', undefined, { mediaType });
   if (isPdf(mediaType)) return { pageCount: await countPdfPages({ path }, limits.maxPages) };
   const pages = await imagePageSizes(path, mediaType, limits);
+  if (mediaType !== 'image/bmp') await decodeCheck(path, limits.maxInputPixels);
   return { pageCount: pages.length, pages };
+}
+
+/** Headers can be intact while the pixel data is cut off: decode small to find out, cheaply. */
+async function decodeCheck(path: string, maxInputPixels: number): Promise<void> {
+  try {
+    await sharp(path, { failOn: 'error', limitInputPixels: maxInputPixels }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
+  } catch (err) {
+    throw new FolioError('FOLIO_IMAGE_CORRUPT', 'The image data is truncated or cannot be decoded', undefined, { cause: err });
+  }
 }
 
 /** Page count of a PDF, refusing more than maxPages. */
