@@ -1,5 +1,6 @@
 // The one-machine composition root: the four services in one process sharing one NATS
 // connection and one metrics registry. This is the only module that imports several services.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../shared/config.ts';
@@ -10,7 +11,12 @@ import { startIngest } from '../ingest/service.ts';
 import { startOcr } from '../ocr/service.ts';
 import { startRasterizer } from '../rasterizer/service.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The project root (holding nats.conf), whether running from source or from dist/. */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'nats.conf')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
 
 export type ServiceName = 'ingest' | 'rasterizer' | 'ocr' | 'assembler';
 export const ALL_SERVICES: ServiceName[] = ['ingest', 'rasterizer', 'ocr', 'assembler'];
@@ -27,7 +33,7 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   let natsUrl = config.NATS_URL;
   let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
   if (!natsUrl) {
-    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(ROOT, 'nats.conf'), dataDir: config.FOLIO_DATA_DIR, port: config.FOLIO_LOCAL_NATS_PORT });
+    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.FOLIO_DATA_DIR, port: config.FOLIO_LOCAL_NATS_PORT });
     natsUrl = localNats.url;
   }
   const rt = await createRuntime(config, 'folio', natsUrl);
