@@ -59,5 +59,7 @@ export const BlobKeys = {
   pageResult: (jobId: string, page: number) => `results/${jobId}/pages/${page}.json`,
   markdown: (jobId: string) => `results/${jobId}/document.md`,
   json: (jobId: string) => `results/${jobId}/document.json`,
+  /** Figure crops, named as the Markdown links them: `images/<page>_<k>.jpg`. */
+  figure: (jobId: string, name: string) => `results/${jobId}/images/${name}`,
   jobPrefix: (jobId: string) => [`sources/${jobId}`, `pages/${jobId}/`, `results/${jobId}/`],
 } as const;

@@ -99,6 +99,22 @@ test('a NATS subscriber receives the completion event', async () => {
   assert.ok(event.status.result);
 });
 
+test('figures are cropped from the page and served where the Markdown links them', async () => {
+  const res = await upload(stack.url, '/v1/jobs', fixture('english.png'), { filename: 'english.png' });
+  const { id } = await res.json();
+  await waitForTerminal(stack.url, id);
+  const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).text();
+  const link = /!\[\]\((images\/\d+_\d+\.jpg)\)/.exec(md)?.[1];
+  assert.ok(link, 'the Markdown links a figure');
+  const img = await fetch(new URL(link, `${stack.url}/v1/jobs/${id}/result`));
+  assert.equal(img.status, 200);
+  assert.equal(img.headers.get('content-type'), 'image/jpeg');
+  const bytes = Buffer.from(await img.arrayBuffer());
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xff, 0xd8, 0xff], 'a JPEG');
+  const missing = await fetch(`${stack.url}/v1/jobs/${id}/images/9_9.jpg`);
+  assert.equal(missing.status, 404);
+});
+
 test('the type comes from the bytes: a PDF declared as image/png is processed as a PDF', async () => {
   const res = await upload(stack.url, '/v1/jobs', makePdf(['one', 'two', 'three']), { filename: 'lies.png', type: 'image/png' });
   assert.equal(res.status, 202);

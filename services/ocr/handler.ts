@@ -10,6 +10,7 @@ import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
 import type { EngineOutput, PageInput } from './engine.ts';
 import { chooseEngine, type EngineSet } from './engine-choice.ts';
+import { cropFigures } from './figures.ts';
 
 export interface OcrDeps {
   js: JetStreamClient;
@@ -47,6 +48,9 @@ export function createOcrHandler(deps: OcrDeps) {
     deps.metrics.pagesOcr.inc({ engine: output.engine, outcome: 'ok' });
     deps.metrics.ocrDuration.observe({ engine: output.engine }, ms / 1000);
 
+    for (const fig of await cropFigures(image, output.blocks)) {
+      await deps.blobs.put(BlobKeys.figure(msg.jobId, fig.name), fig.jpeg, 'image/jpeg');
+    }
     const result: PageResult = { page: msg.page, width: msg.width, height: msg.height, ms, ...output };
     const resultKey = BlobKeys.pageResult(msg.jobId, msg.page);
     await deps.blobs.put(resultKey, Buffer.from(JSON.stringify(result)), 'application/json');

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FolioError } from '../../../shared/errors.ts';
 import { DocumentResult, JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
+import { BlobKeys } from '../../../shared/subjects.ts';
 import { cancelJob, deleteJobData, readJob, submitJob, waitForJob, type IngestDeps } from '../jobs.ts';
 import { readUpload } from '../request-file.ts';
 import { zodToFolio } from '../http-errors.ts';
@@ -87,6 +88,16 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
     const q = ResultQuery.safeParse(req.query ?? {});
     if (!q.success) throw zodToFolio(q.error);
     return sendResult(deps, await requireJob(deps, req), q.data.format, reply);
+  });
+
+  app.get<{ Params: { id: string; name: string } }>('/v1/jobs/:id/images/:name', { schema: { summary: 'A figure cropped from a page, as linked from the Markdown', tags: ['jobs'] } }, async (req, reply) => {
+    const job = await requireJob(deps, req);
+    if (!/^\d+_\d+\.jpg$/.test(req.params.name)) throw new FolioError('FOLIO_JOB_NOT_FOUND', `No image "${req.params.name}" in job ${job.id}`);
+    const stream = await deps.blobs.stream(BlobKeys.figure(job.id, req.params.name)).catch((err) => {
+      throw err?.code === 'FOLIO_BLOB_MISSING' ? new FolioError('FOLIO_JOB_NOT_FOUND', `No image "${req.params.name}" in job ${job.id}`) : err;
+    });
+    reply.type('image/jpeg');
+    return reply.send(stream);
   });
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { schema: { summary: 'Server-Sent Events: status changes until the job ends', tags: ['jobs'] } }, async (req, reply) => {
