@@ -29,6 +29,8 @@ export const JobOptions = z
     textLayer: z.enum(['auto', 'never']).default('auto'),
     /** Page separator in document.md; `deepseek` = the model's own `<--- Page Split --->` line. */
     separator: z.enum(['rule', 'deepseek', 'none']).default('rule'),
+    /** `use`: an identical earlier upload (same bytes and options) answers at once; `bypass`: OCR again. */
+    cache: z.enum(['use', 'bypass']).default('use'),
   })
   .strict();
 export type JobOptions = z.infer<typeof JobOptions>;

@@ -115,6 +115,21 @@ test('figures are cropped from the page and served where the Markdown links them
   assert.equal(missing.status, 404);
 });
 
+test('an identical upload is answered from the result cache; cache=bypass runs OCR again', async () => {
+  const pdf = makePdf(['cache me', 'twice']);
+  const first = await (await upload(stack.url, '/v1/jobs', pdf)).json();
+  await waitForTerminal(stack.url, first.id);
+  const again = await (await upload(stack.url, '/v1/jobs', pdf)).json();
+  assert.equal(again.id, first.id);
+  assert.equal(again.cached, true);
+  assert.equal(again.status, 'completed');
+  const other = await (await upload(stack.url, '/v1/jobs', pdf, { fields: { dpi: '200' } })).json();
+  assert.notEqual(other.id, first.id, 'other options, other result');
+  const fresh = await (await upload(stack.url, '/v1/jobs', pdf, { fields: { cache: 'bypass' } })).json();
+  assert.notEqual(fresh.id, first.id);
+  assert.equal((await waitForTerminal(stack.url, fresh.id)).status, 'completed');
+});
+
 test('the type comes from the bytes: a PDF declared as image/png is processed as a PDF', async () => {
   const res = await upload(stack.url, '/v1/jobs', makePdf(['one', 'two', 'three']), { filename: 'lies.png', type: 'image/png' });
   assert.equal(res.status, 202);

@@ -31,7 +31,7 @@ test('a rasterizer that dies mid-PDF resumes after the last page it published, w
   const pdf = readFileSync(new URL('./fixtures/doc10.pdf', import.meta.url));
   await rt.blobs.put(BlobKeys.source(id), pdf, 'application/pdf');
   const now = new Date().toISOString();
-  const options = { dpi: 72, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule' } as const;
+  const options = { dpi: 72, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule', cache: 'use' } as const;
   const status: JobStatus = {
     v: 1, id, tenant: 'default', status: 'queued', priority: 'batch', createdAt: now, updatedAt: now, options,
     source: { name: 'doc10.pdf', mediaType: 'application/pdf', bytes: pdf.length, sha256: 'x', pageCount: 10 },

@@ -1,4 +1,6 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { cacheKey, rememberJob } from '../../shared/result-cache.ts';
 import type { BlobStore } from '../../shared/blob-store.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { finishJob, publishJobEvent } from '../../shared/job-finish.ts';
@@ -11,6 +13,8 @@ import { assembleDocument } from './assemble.ts';
 
 export interface AssemblerDeps {
   js: JetStreamClient;
+  /** The result cache: identical uploads after this one are answered with this job. */
+  cache: KV;
   jobs: JobStore;
   blobs: BlobStore;
   metrics: Metrics;
@@ -67,6 +71,7 @@ async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
     ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
   }));
   if (finished) {
+    if (status === 'completed') await rememberJob(deps.cache, cacheKey(job.tenant, job.source.sha256, job.options), job.id);
     deps.metrics.jobsFinished.inc({ status });
     deps.log.info({ jobId: job.id, status, done, failed }, 'job finished');
   }

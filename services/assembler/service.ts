@@ -9,7 +9,7 @@ import { createAssembleHandler } from './handler.ts';
 const ASSEMBLER_CONCURRENCY = 8;
 
 export function startAssembler(rt: Runtime): Stoppable {
-  const deps = { js: rt.bus.js, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
+  const deps = { js: rt.bus.js, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
   return runConsumer({
     js: rt.bus.js,
     stream: Streams.pageResults,

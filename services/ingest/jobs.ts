@@ -11,6 +11,7 @@ import { detectMediaType } from '../../shared/media-type.ts';
 import { JobEvent, JobStatus, isTerminal, type JobOptions, type JobSubmitted } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { selectPages } from '../../shared/page-range.ts';
+import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
 import { probeSource } from '../../shared/source-probe.ts';
 import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
 import type { ReceivedFile } from './upload.ts';
@@ -36,13 +37,21 @@ export interface Submission {
  * Validates what was uploaded (type from the bytes, page count, pixel count), stores it and
  * queues the job. Everything that can be refused is refused here, before the 202.
  */
-export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submission): Promise<JobStatus> {
+export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submission): Promise<JobStatus & { cached?: true }> {
   if (file.bytes === 0) throw new FolioError('FOLIO_FILE_EMPTY');
   const mediaType = detectMediaType(file.head);
   if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file');
   const { pageCount } = await probeSource(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
   const selected = selectPages(sub.options.pages, pageCount);
   if (selected.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
+
+  if (sub.options.cache === 'use') {
+    const hit = await findCachedJob(deps, sub.tenant, file.sha256, sub.options);
+    if (hit) {
+      deps.log.info({ jobId: hit.id, sha256: file.sha256 }, 'identical upload answered from the result cache');
+      return { ...hit, cached: true };
+    }
+  }
 
   const id = randomUUID();
   const now = new Date().toISOString();
@@ -73,6 +82,12 @@ export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submi
   deps.metrics.jobsSubmitted.inc({ media_type: mediaType });
   deps.log.info({ jobId: id, mediaType, pages: selected.length, bytes: file.bytes, priority }, 'job accepted');
   return status;
+}
+
+async function findCachedJob(deps: IngestDeps, tenant: string, sha256: string, options: JobOptions): Promise<JobStatus | null> {
+  const id = await lookupCachedJob(deps.bus.cache, cacheKey(tenant, sha256, options)).catch(() => null);
+  const cur = id ? await deps.jobs.get(id) : null;
+  return cur && cur.status.status === 'completed' && cur.status.tenant === tenant ? cur.status : null;
 }
 
 /** The job as its owner may see it; null when unknown or someone else's (both are a 404). */

@@ -27,7 +27,7 @@ export const links = (id: string) => ({
 });
 
 /** Receives an upload, validates it and queues the job; the temp file is always removed. */
-export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus> {
+export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus & { cached?: true }> {
   const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES });
   try {
     const fields = { ...upload.fields };
@@ -65,7 +65,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
   app.post('/v1/jobs', { schema: { summary: 'Submit a document (multipart field "file", or the raw body) for asynchronous OCR', tags: ['jobs'] } }, async (req, reply) => {
     const job = await acceptUpload(deps, req, false);
     reply.status(202).header('location', links(job.id).self);
-    return { id: job.id, status: job.status, pages: job.pages, links: links(job.id) };
+    return { id: job.id, status: job.status, pages: job.pages, links: links(job.id), ...(job.cached ? { cached: true } : {}) };
   });
 
   app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => {
