@@ -54,7 +54,8 @@ export const ConfigSchema = z
     FOLIO_OCR_MIN_WINDOW: int(1, 1),
     FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
 
-    FOLIO_ACK_WAIT_MS: int(30_000, 1000),
+    /** Short, with heartbeats every third of it: a killed worker's message comes back within seconds. */
+    FOLIO_ACK_WAIT_MS: int(10_000, 1000),
     FOLIO_MAX_DELIVER: int(5, 1),
     /** First retry delay; each further attempt waits 3× longer (capped at a minute): 2, 6, 18, 54 s by default. */
     FOLIO_RETRY_BASE_MS: int(2000, 10),
