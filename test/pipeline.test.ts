@@ -210,6 +210,15 @@ test('/healthz, /readyz and /metrics answer', async () => {
   assert.match(metrics, /^folio_pages_ocr_total\{engine="vllm",outcome="ok"\} \d+/m);
 });
 
+test('a browser gets an upload page at /', async () => {
+  const res = await fetch(`${stack.url}/`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/html/);
+  const html = await res.text();
+  assert.match(html, /<input id="file" type="file"/);
+  assert.match(html, /\/v1\/jobs/);
+});
+
 test('the OpenAPI document lists the API', async () => {
   const res = await fetch(`${stack.url}/docs/json`);
   assert.equal(res.status, 200);

@@ -16,7 +16,8 @@ declare module 'fastify' {
   }
 }
 
-const OPEN_ROUTES = /^\/(healthz|readyz|metrics|docs)(\/|$|\?)/;
+/** Routes that need no API key: the home page, probes, metrics and the API docs. */
+const OPEN_ROUTES = /^\/(?:$|\?|(?:healthz|readyz|metrics|docs)(?:[/?]|$))/;
 
 /** The ingest HTTP API as a Fastify instance that is not yet listening (tests use port 0). */
 export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {

@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { IngestDeps } from '../jobs.ts';
 
+/** A one-page upload form for people trying Folio in a browser (the API is the product). */
+const HOME = readFileSync(new URL('../public/index.html', import.meta.url));
+
 export function registerOpsRoutes(app: FastifyInstance, deps: IngestDeps) {
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(HOME));
+
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { summary: 'Readiness: NATS and the object store answer', tags: ['ops'] } }, async (_req, reply) => {
