@@ -1,0 +1,37 @@
+// The embedded CPU OCR engine (PaddleOCR PP-OCRv4 on onnxruntime-node), the default when no
+// vLLM backend is configured. Workers start on the first page, each loading the models once.
+import { availableParallelism } from 'node:os';
+import type { Logger } from '../../../../shared/logger.ts';
+import type { OcrEngine } from '../../engine.ts';
+import { createWorkerPool, type PoolStats } from './pool.ts';
+
+export interface CpuEngineOptions {
+  /** Worker threads, i.e. pages read at once. Each holds its own copy of the models (~0.5 GB RSS). */
+  workers: number;
+  log?: Logger;
+  /** onnxruntime threads per worker; default: the machine's cores shared out among the workers. */
+  threadsPerWorker?: number;
+  /** Long side for text detection: 1280 read the samples best (bench/cpu-engine.ts measures it). */
+  detSide?: number;
+  /** Long side cap for the image lines are read from: full 144-DPI pages, fewer pixels at 300 DPI. */
+  recSide?: number;
+  /** Refuse images with more pixels than this (the rasterizer caps pages well below). */
+  maxPixels?: number;
+}
+
+export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): PoolStats } {
+  if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError(`workers must be a positive integer, got ${opts.workers}`);
+  const threads = opts.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / opts.workers));
+  const pool = createWorkerPool({
+    size: opts.workers,
+    log: opts.log,
+    init: { threads, detSide: opts.detSide ?? 1280, recSide: opts.recSide ?? 2048, maxPixels: opts.maxPixels ?? 100_000_000 },
+  });
+  return {
+    name: 'cpu',
+    concurrency: () => opts.workers,
+    recognize: (input, signal) => pool.run({ image: input.image, width: input.width, height: input.height, task: input.task }, signal),
+    stats: () => pool.stats(),
+    close: () => pool.close(),
+  };
+}

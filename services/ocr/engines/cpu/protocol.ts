@@ -1,0 +1,33 @@
+// Messages between the CPU engine's pool (main thread) and its worker threads.
+import type { ErrorCode } from '../../../../shared/errors.ts';
+import type { TaskMode } from '../../../../shared/messages.ts';
+import type { EngineOutput } from '../../engine.ts';
+
+export interface WorkerInit {
+  /** onnxruntime intra-op threads in this worker. */
+  threads: number;
+  /** Long side the page is scaled to for text detection. */
+  detSide: number;
+  /** Long side cap of the image line crops are cut from for recognition. */
+  recSide: number;
+  /** Decoded images above this many pixels are refused (pixel bombs). */
+  maxPixels: number;
+}
+
+export interface PageJob {
+  id: number;
+  /** Encoded image (PNG from the rasterizer; any format sharp reads). Transferred, not copied. */
+  image: Uint8Array;
+  /** The page's declared size in pixels: boxes are reported in it. */
+  width?: number;
+  height?: number;
+  task: TaskMode;
+}
+
+export type ToWorker = { type: 'page'; job: PageJob } | { type: 'cancel'; id: number };
+
+export type FromWorker =
+  | { type: 'ready'; loadMs: number }
+  | { type: 'done'; id: number; output: EngineOutput; ms: number; rss: number }
+  | { type: 'failed'; id: number; code: ErrorCode; message: string }
+  | { type: 'cancelled'; id: number };
