@@ -12,7 +12,7 @@ import { FolioError } from '../shared/errors.ts';
 import type { EngineOutput, PageInput } from '../services/ocr/engine.ts';
 import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
 import { createWorkerPool } from '../services/ocr/engines/cpu/pool.ts';
-import { cer, stripMarkdown } from './helpers/cer.ts';
+import { cer, spacedCer, stripMarkdown } from './helpers/cer.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const truth = (name: string) => fixture(name).toString('utf8');
@@ -67,8 +67,11 @@ describe('CPU engine (PaddleOCR in worker threads)', () => {
     test(`reads ${name} with at most 2% character errors`, async (t) => {
       const { out } = await read(name);
       const rate = cer(stripMarkdown(out.markdown), truth(gt));
-      t.diagnostic(`CER ${(rate * 100).toFixed(2)}%`);
+      // Scans' grey strokes once lost most word spaces ("steadygrowth"): keep them counted.
+      const spaced = spacedCer(stripMarkdown(out.markdown), truth(gt));
+      t.diagnostic(`CER ${(rate * 100).toFixed(2)}%, with word spaces ${(spaced * 100).toFixed(2)}%`);
       assert.ok(rate <= 0.02, `CER ${(rate * 100).toFixed(2)}%:\n${out.markdown}`);
+      assert.ok(spaced <= 0.04, `with word spaces ${(spaced * 100).toFixed(2)}%:\n${out.markdown}`);
       assert.equal(out.engine, 'cpu');
     });
   }

@@ -31,6 +31,14 @@ export function cer(hypothesis: string, reference: string): number {
   return levenshtein(hyp, [...ref].join('')) / [...ref].length;
 }
 
+/** Like cer, but word spaces count: whitespace runs become one space (catches "steadygrowth"). */
+export function spacedCer(hypothesis: string, reference: string): number {
+  const norm = (s: string) => s.normalize('NFC').replace(/\s+/gu, ' ').trim();
+  const ref = norm(reference);
+  if (ref.length === 0) return norm(hypothesis).length === 0 ? 0 : 1;
+  return levenshtein(norm(hypothesis), ref) / [...ref].length;
+}
+
 /**
  * Markdown → the plain text a reader sees: drops heading marks, table pipes and separator rows,
  * emphasis, bullets, rules and HTML comments, so output can be compared with *.gt.txt.

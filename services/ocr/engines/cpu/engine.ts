@@ -6,10 +6,10 @@ import type { OcrEngine } from '../../engine.ts';
 import { createWorkerPool, type PoolStats } from './pool.ts';
 
 export interface CpuEngineOptions {
-  /** Worker threads, i.e. pages read at once. Each holds its own copy of the models (~0.5 GB RSS). */
+  /** Worker threads, i.e. pages read at once. Each holds its own copy of the models (~0.55 GB peak RSS). */
   workers: number;
   log?: Logger;
-  /** onnxruntime threads per worker; default: the machine's cores shared out among the workers. */
+  /** onnxruntime threads per worker; default: the machine's cores shared out among the workers (at most 4). */
   threadsPerWorker?: number;
   /** Long side for text detection: 1280 read the samples best (bench/cpu-engine.ts measures it). */
   detSide?: number;
@@ -21,7 +21,8 @@ export interface CpuEngineOptions {
 
 export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): PoolStats } {
   if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new RangeError(`workers must be a positive integer, got ${opts.workers}`);
-  const threads = opts.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / opts.workers));
+  // Line crops are small: past ~4 threads a run is mostly synchronisation; add workers instead.
+  const threads = opts.threadsPerWorker ?? Math.min(4, Math.max(1, Math.floor(availableParallelism() / opts.workers)));
   const pool = createWorkerPool({
     size: opts.workers,
     log: opts.log,
