@@ -1,0 +1,82 @@
+// Page image preparation for the CPU engine: decode once, normalise, scale for each model.
+import sharp from 'sharp';
+import { FolioError } from '../../../../shared/errors.ts';
+import type { RawImage } from './paddle.ts';
+
+export interface Decoded {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+/**
+ * Upright (EXIF, for raw camera JPEGs; rasterizer PNGs already are), alpha flattened onto white,
+ * 3-channel sRGB (greyscale scans included).
+ */
+export async function decode(image: Uint8Array, maxPixels: number): Promise<Decoded> {
+  try {
+    const { data, info } = await sharp(image, { limitInputPixels: maxPixels, failOn: 'error' })
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`unexpected ${info.channels}-channel image`);
+    darkenInk(data);
+    return { data, width: info.width, height: info.height };
+  } catch (err) {
+    throw new FolioError('FOLIO_ENGINE_REJECTED', `The page image cannot be read: ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
+/**
+ * Maps ink grey (the level 70% of ink pixels are at or below) to black and paper (the 90th
+ * percentile) to white, in place. Scans come with
+ * grey, blurred strokes that the recogniser reads with spaces missing ("steadygrowth"); with the
+ * ink darkened it reads them like clean pages. Clean renders (ink already black) are left alone,
+ * as are dark or empty pages. Robust to how much of the page is ink, unlike a percentile stretch.
+ */
+function darkenInk(rgb: Buffer): void {
+  const hist = new Uint32Array(256);
+  for (let i = 1; i < rgb.length; i += 3 * 4) hist[rgb[i]]++; // green of every 4th pixel
+  const total = hist.reduce((a, b) => a + b, 0);
+  const paper = percentile(hist, 0, 255, total * 0.9);
+  if (paper < 128) return;
+  const inkMax = Math.floor(paper * 0.7);
+  let inkCount = 0;
+  for (let v = 0; v <= inkMax; v++) inkCount += hist[v];
+  if (inkCount < total * 0.0005) return;
+  const ink = percentile(hist, 0, inkMax, inkCount * 0.7);
+  if (ink < 40) return;
+  const lut = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = Math.max(0, Math.min(255, Math.round(((v - ink) * 255) / (paper - ink))));
+  for (let i = 0; i < rgb.length; i++) rgb[i] = lut[rgb[i]];
+}
+
+/** The value below which `rank` of the counts in hist[from..to] lie. */
+function percentile(hist: Uint32Array, from: number, to: number, rank: number): number {
+  let seen = 0;
+  for (let v = from; v <= to; v++) {
+    seen += hist[v];
+    if (seen >= rank) return v;
+  }
+  return to;
+}
+
+/**
+ * Shrinks (never enlarges) so the long side is at most `maxSide`, with both sides rounded to a
+ * multiple of `multiple` (the detector needs 32). The aspect ratio may shift by a few pixels;
+ * boxes are mapped back per axis, so that costs nothing.
+ */
+export async function scaled(page: Decoded, maxSide: number, multiple: number): Promise<RawImage> {
+  const s = Math.min(1, maxSide / Math.max(page.width, page.height));
+  const round = (n: number) => Math.max(multiple, Math.round((n * s) / multiple) * multiple);
+  const width = round(page.width);
+  const height = round(page.height);
+  if (width === page.width && height === page.height) return page;
+  const data = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return { data, width, height };
+}
