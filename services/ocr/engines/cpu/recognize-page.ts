@@ -27,10 +27,20 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   // Layout reads a skewed scan in its own frame, where lines are level and their boxes tight.
   const skew = skewAngle(quads);
   const level = rotation(-skew, width, height);
-  const lines = found.map((l, i) => ({ text: l.text, confidence: l.confidence, bbox: boxOf(quads[i].map(level)), size: lineHeight(quads[i]) }));
+  const lines = found.map((l, i) => ({ text: spaceAfterPunctuation(l.text), confidence: l.confidence, bbox: boxOf(quads[i].map(level)), size: lineHeight(quads[i]) }));
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   const back = rotation(skew, width, height);
   for (const b of blocks) b.bbox = clampBox(boxOf(corners(b.bbox).map(back)), width, height);
   const raw = JSON.stringify(found.map((l, i) => ({ text: l.text, bbox: roundBox(boxOf(quads[i])), confidence: Math.round(l.confidence * 1000) / 1000 })));
   return { engine: 'cpu', markdown, blocks, raw };
+}
+
+/**
+ * The recogniser drops narrow spaces, most visibly after punctuation ("regions.Revenue",
+ * "quarter,while"). Restored only where English never omits one: a comma, colon or semicolon
+ * between letters after a lowercase letter, or a full stop between a lowercase word and a
+ * capitalised one ("e.g.Foo", "3.1", "Node.js" are left alone).
+ */
+export function spaceAfterPunctuation(text: string): string {
+  return text.replace(/(?<=[a-z])([,;:])(?=[A-Za-z])/g, '$1 ').replace(/(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])/g, '$1 ');
 }
