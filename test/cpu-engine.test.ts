@@ -94,6 +94,20 @@ describe('CPU engine (PaddleOCR in worker threads)', () => {
     assert.ok(cer(stripMarkdown(out.markdown), truth('english.gt.txt')) <= 0.02, out.markdown);
   });
 
+  test('a page scanned sideways or upside down (no EXIF) is read upright, boxes on the page as given', async () => {
+    for (const angle of [90, 180]) {
+      const { data, info } = await sharp(fixture('english.png')).rotate(angle).png().toBuffer({ resolveWithObject: true });
+      const out = await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, signal());
+      assert.ok(cer(stripMarkdown(out.markdown), truth('english.gt.txt')) <= 0.02, `${angle}°:\n${out.markdown}`);
+      assert.ok(out.markdown.startsWith('# Quarterly Operations Report'), out.markdown);
+      // The upright page's top-left title lies along the right edge when turned 90° clockwise,
+      // at the bottom right when turned 180°.
+      const [x1, y1, x2, y2] = out.blocks[0].bbox;
+      if (angle === 90) assert.ok(x1 > info.width * 0.8 && y1 < info.height * 0.2 && y2 - y1 > x2 - x1, `${out.blocks[0].bbox}`);
+      else assert.ok(x1 > info.width * 0.3 && y1 > info.height * 0.8, `${out.blocks[0].bbox}`);
+    }
+  });
+
   test('the page comes back as heading, paragraph and pipe table, with boxes inside the page', async () => {
     const { input, out } = await read('english.png');
     assert.ok(out.markdown.startsWith('# Quarterly Operations Report\n\nThe third quarter'), out.markdown);

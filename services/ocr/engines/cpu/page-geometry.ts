@@ -14,6 +14,18 @@ export function skewAngle(quads: Point[][]): number {
   return Math.abs(a) < 0.002 || Math.abs(a) > 0.2 ? 0 : a;
 }
 
+/**
+ * Maps a point of the page turned `turn` degrees clockwise (as sharp's rotate) back onto the
+ * page as it was decoded, `width` × `height`.
+ */
+export function unturn(turn: 0 | 90 | 180 | 270, width: number, height: number): (p: Point) => Point {
+  if (turn === 90) return ([x, y]) => [y, height - x];
+  if (turn === 180) return ([x, y]) => [width - x, height - y];
+  if (turn === 270) return ([x, y]) => [width - y, x];
+  return (p) => p;
+}
+
+/** Rotation by `angle` radians (clockwise on screen) about the centre of a width × height page. */
 export function rotation(angle: number, width: number, height: number): (p: Point) => Point {
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);

@@ -80,3 +80,12 @@ export async function scaled(page: Decoded, maxSide: number, multiple: number): 
     .toBuffer();
   return { data, width, height };
 }
+
+/** The page turned clockwise by a quarter-turn multiple (a sideways or upside-down scan). */
+export async function turned(page: Decoded, angle: 90 | 180 | 270): Promise<Decoded> {
+  const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 3 } })
+    .rotate(angle)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}

@@ -2,13 +2,21 @@
 // PaddleOCR, map boxes back to page pixels, lay the lines out as Markdown and blocks.
 import type { EngineOutput } from '../../engine.ts';
 import { layoutPage } from '../../layout.ts';
-import { decode, scaled } from './page-image.ts';
-import { boxOf, clampBox, corners, lineHeight, rotation, roundBox, skewAngle, type Point } from './page-geometry.ts';
+import { decode, scaled, turned, type Decoded } from './page-image.ts';
+import { boxOf, clampBox, corners, lineHeight, rotation, roundBox, skewAngle, unturn, type Point } from './page-geometry.ts';
 import type { Paddle } from './paddle.ts';
 import type { PageJob, WorkerInit } from './protocol.ts';
 
 /** Thrown when the page was called off: the caller has already given up on it. */
 export class Cancelled extends Error {}
+
+interface Reading {
+  lines: Array<{ text: string; confidence: number; quad: Point[] }>;
+  /** Clockwise quarter turns (degrees) applied to the decoded page before reading. */
+  turn: 0 | 90 | 180 | 270;
+  width: number;
+  height: number;
+}
 
 export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerInit, cancelled: () => boolean = () => false): Promise<EngineOutput> {
   const stop = () => {
@@ -16,24 +24,64 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   };
   const page = await decode(job.image, opts.maxPixels);
   stop();
-  const [det, rec] = await Promise.all([scaled(page, opts.detSide, 32), scaled(page, opts.recSide, 1)]);
-  const found = await paddle.run(det, rec, stop);
-  // Report boxes in the page's declared size (the rasterizer's), which the decoded image should equal.
+  let reading = await read(paddle, page, 0, opts, stop);
+  const turn = suspectedTurn(reading);
+  if (turn) {
+    const again = await read(paddle, await turned(page, turn), turn, opts, stop);
+    if (score(again) > score(reading)) reading = again;
+  }
+  // Boxes go out in the page's declared size (the rasterizer's), which the decoded image should equal.
   const width = job.width ?? page.width;
   const height = job.height ?? page.height;
-  const sx = width / rec.width;
-  const sy = height / rec.height;
-  const quads = found.map((l) => l.quad.map(([x, y]) => [x * sx, y * sy] as Point));
+  const back = unturn(reading.turn, page.width, page.height);
+  const out = (p: Point): Point => {
+    const [x, y] = back(p);
+    return [(x * width) / page.width, (y * height) / page.height];
+  };
   // Layout reads a skewed scan in its own frame, where lines are level and their boxes tight.
-  const skew = skewAngle(quads);
-  const level = rotation(-skew, width, height);
-  const lines = found.map((l, i) => ({ text: spaceAfterPunctuation(l.text), confidence: l.confidence, bbox: boxOf(quads[i].map(level)), size: lineHeight(quads[i]) }));
+  const skew = skewAngle(reading.lines.map((l) => l.quad));
+  const level = rotation(-skew, reading.width, reading.height);
+  const unlevel = rotation(skew, reading.width, reading.height);
+  const lines = reading.lines.map((l) => ({ text: spaceAfterPunctuation(l.text), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
-  const back = rotation(skew, width, height);
-  for (const b of blocks) b.bbox = clampBox(boxOf(corners(b.bbox).map(back)), width, height);
-  const raw = JSON.stringify(found.map((l, i) => ({ text: l.text, bbox: roundBox(boxOf(quads[i])), confidence: Math.round(l.confidence * 1000) / 1000 })));
-  return { engine: 'cpu', markdown, blocks, raw };
+  for (const b of blocks) b.bbox = clampBox(boxOf(corners(b.bbox).map((p) => out(unlevel(p)))), width, height);
+  const raw = reading.lines.map((l) => ({ text: l.text, bbox: roundBox(boxOf(l.quad.map(out))), confidence: Math.round(l.confidence * 1000) / 1000 }));
+  return { engine: 'cpu', markdown, blocks, raw: JSON.stringify(raw) };
 }
+
+async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: WorkerInit, stop: () => void): Promise<Reading> {
+  const [det, rec] = await Promise.all([scaled(page, opts.detSide, 32), scaled(page, opts.recSide, 1)]);
+  const found = await paddle.run(det, rec, stop);
+  const sx = page.width / rec.width;
+  const sy = page.height / rec.height;
+  const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, quad: l.quad.map(([x, y]) => [x * sx, y * sy] as Point) }));
+  return { lines, turn, width: page.width, height: page.height };
+}
+
+/**
+ * A page scanned sideways or upside down without EXIF orientation. Sideways, most boxes are
+ * tall; the recogniser turns tall crops a quarter turn itself, so text it then reads well needs
+ * the page turned back the other way. Upside down, it reads little, and that with low confidence.
+ */
+function suspectedTurn(r: Reading): Reading['turn'] {
+  if (r.lines.length === 0) return 0;
+  const conf = meanConfidence(r);
+  if (r.lines.length >= 3 && r.lines.filter(isTall).length >= 0.6 * r.lines.length) return conf >= 0.85 ? 270 : 90;
+  return conf < 0.92 ? 180 : 0;
+}
+
+const isTall = (l: Reading['lines'][number]) => lineHeight(l.quad) > 1.5 * Math.hypot(l.quad[1][0] - l.quad[0][0], l.quad[1][1] - l.quad[0][1]);
+
+function meanConfidence(r: Reading): number {
+  const chars = r.lines.reduce((n, l) => n + l.text.length, 0);
+  return chars ? r.lines.reduce((n, l) => n + l.confidence * l.text.length, 0) / chars : 0;
+}
+
+/**
+ * Confidently read characters on level lines: the better of two readings of one page has more.
+ * Tall lines do not count: read sideways, their text may be right but their layout is not.
+ */
+const score = (r: Reading) => r.lines.reduce((n, l) => n + (isTall(l) ? 0 : l.confidence * l.text.length), 0);
 
 /**
  * The recogniser drops narrow spaces, most visibly after punctuation ("regions.Revenue",
