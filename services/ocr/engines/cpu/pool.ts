@@ -12,7 +12,9 @@ import type { Logger } from '../../../../shared/logger.ts';
 import type { EngineOutput } from '../../engine.ts';
 import type { FromWorker, PageJob, ToWorker, WorkerInit } from './protocol.ts';
 
-const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+// From source (tsx) the worker needs a JS entry that registers tsx first; from the build (dist/)
+// the compiled worker runs directly.
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.mjs' : './worker.js', import.meta.url);
 
 export interface PoolOptions {
   size: number;
