@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { FolioError } from '../shared/errors.ts';
 import { renderPages, type RenderedPage, type RenderOptions, type RenderSource } from '../services/rasterizer/rasterize.ts';
 import { blankPdf, bmpFromRgb } from './helpers/synthetic-files.ts';
+import { refuses } from './helpers/refuses.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const PDF = 'application/pdf';
@@ -17,15 +17,6 @@ async function collect(source: RenderSource, mediaType: string, opts: Partial<Re
   return out;
 }
 
-async function refuses(promise: Promise<unknown>, code: string): Promise<FolioError> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof FolioError, `expected a FolioError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  return err;
-}
 
 /** Greyscale pixels of a PNG, optionally shrunk, to compare images without trusting metadata. */
 async function grey(png: Buffer, width?: number, height?: number) {

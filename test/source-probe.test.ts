@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { FolioError } from '../shared/errors.ts';
 import { probeSource } from '../shared/source-probe.ts';
 import { blankPdf, bmpFromRgb } from './helpers/synthetic-files.ts';
+import { refuses } from './helpers/refuses.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const limits = { maxPages: 100, maxInputPixels: 100e6 };
@@ -23,16 +23,6 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Asserts a FolioError with this code (and returns it for further checks). */
-async function refuses(promise: Promise<unknown>, code: string): Promise<FolioError> {
-  const err = await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof FolioError, `expected a FolioError, got ${String(err)}`);
-  assert.equal(err.code, code, err.message);
-  return err;
-}
 
 test('PDF page counts', async () => {
   assert.deepEqual(await probeSource(fixture('doc10.pdf'), PDF, limits), { pageCount: 10 });

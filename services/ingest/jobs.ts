@@ -1,29 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { BlobStore } from '../../shared/blob-store.ts';
-import type { Config } from '../../shared/config.ts';
 import { publishWork } from '../../shared/consumer-loop.ts';
 import { FolioError } from '../../shared/errors.ts';
-import type { Bus } from '../../shared/jetstream.ts';
-import type { JobStore } from '../../shared/job-store.ts';
 import { publishJobEvent } from '../../shared/job-finish.ts';
-import type { Logger } from '../../shared/logger.ts';
 import { detectMediaType } from '../../shared/media-type.ts';
 import { JobEvent, JobStatus, isTerminal, type JobOptions, type JobSubmitted } from '../../shared/messages.ts';
-import type { Metrics } from '../../shared/metrics.ts';
+import type { Runtime } from '../../shared/runtime.ts';
 import { selectPages } from '../../shared/page-range.ts';
 import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
 import { probeSource } from '../../shared/source-probe.ts';
 import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
 import type { ReceivedFile } from './upload.ts';
 
-export interface IngestDeps {
-  config: Readonly<Config>;
-  bus: Bus;
-  jobs: JobStore;
-  blobs: BlobStore;
-  metrics: Metrics;
-  log: Logger;
-}
+/** Ingest needs exactly what every service gets at start-up. */
+export type IngestDeps = Runtime;
 
 export interface Submission {
   name: string;
