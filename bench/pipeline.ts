@@ -13,7 +13,7 @@ import { makePdf } from '../test/helpers/make-pdf.ts';
 import { startNats } from '../test/helpers/nats-server.ts';
 
 const SIM = { maxNumSeqs: 16, prefillMs: 60, msPerToken: 1.5, tokensPerPage: 300 };
-const DOCS = 12;
+const DOCS = 24;
 const PAGES_PER_DOC = 10;
 
 async function measureCapacity(url: string, pages: number, image: Buffer): Promise<number> {

@@ -49,15 +49,21 @@ test('after the first overload growth is additive: about one page per full windo
   assert.equal(w.size, 9);
 });
 
-test('vLLM queueing (waiting > 0) shrinks the window and stops growth until the queue drains', () => {
+test('vLLM queueing (waiting > 0) shrinks the window by what queued and stops growth until the queue drains', () => {
   const w = new AimdWindow({ min: 1, max: 32, initial: 8, decreaseIntervalMs: 1000 });
   w.onMetrics({ running: 8, waiting: 3 }, 5000);
-  assert.equal(w.size, 4);
+  assert.equal(w.size, 5, 'three pages too many: three fewer');
   succeed(w, 20);
-  assert.equal(w.size, 4, 'no growth while requests wait');
-  w.onMetrics({ running: 4, waiting: 0 }, 5500);
-  succeed(w, 5);
-  assert.equal(w.size, 5);
+  assert.equal(w.size, 5, 'no growth while requests wait');
+  w.onMetrics({ running: 5, waiting: 0 }, 5500);
+  succeed(w, 6);
+  assert.equal(w.size, 6);
+});
+
+test('a long queue halves the window at most', () => {
+  const w = new AimdWindow({ min: 1, max: 64, initial: 40 });
+  w.onMetrics({ running: 40, waiting: 30 }, 5000);
+  assert.equal(w.size, 20);
 });
 
 test('a nearly full KV cache holds the window', () => {

@@ -88,7 +88,7 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
     }, opts.timeoutMs);
     const onAbort = () => ac.abort();
     signal.addEventListener('abort', onAbort, { once: true });
-    b.inFlight++;
+    const inFlightAtStart = ++b.inFlight;
     const started = performance.now();
     try {
       // vLLM-only fields (skip_special_tokens, vllm_xargs) ride along as extra top-level body fields.
@@ -97,7 +97,7 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
         timeout: opts.timeoutMs + 1000,
       });
       const out = interpret(completion, input);
-      b.window.onSuccess({ latencyMs: performance.now() - started, tokens: completion.usage?.completion_tokens, inFlight: b.inFlight });
+      b.window.onSuccess({ latencyMs: performance.now() - started, tokens: completion.usage?.completion_tokens, inFlight: inFlightAtStart });
       return out;
     } catch (err) {
       if (timedOut) {

@@ -33,7 +33,7 @@ export interface SuccessSignal {
   latencyMs: number;
   /** Completion tokens; latency is compared per token because page lengths vary 10×. */
   tokens?: number;
-  /** Requests in flight on this backend when this one finished (itself included). */
+  /** Requests in flight on this backend when this one started (itself included): was the window full? */
   inFlight?: number;
 }
 
@@ -113,14 +113,28 @@ export class AimdWindow {
   onMetrics(m: MetricsSignal, now: number): void {
     this.#waiting = m.waiting;
     if (m.kvCacheUsage !== undefined) this.#kv = m.kvCacheUsage;
-    if (m.waiting > 0) this.onOverload('waiting', now);
+    if (m.waiting > 0) this.#onQueued(m.waiting, now);
+  }
+
+  /**
+   * vLLM queued `waiting` requests: that is how far past its batch capacity the backend is, so
+   * shrink by exactly that (halving at most) instead of blindly halving, and stay near capacity.
+   */
+  #onQueued(waiting: number, now: number): void {
+    this.#slowStart = false;
+    this.#lastOverload = 'waiting';
+    if (now - this.#lastDecrease < this.#decreaseInterval) return;
+    this.#lastDecrease = now;
+    this.#w = Math.max(this.min, this.#w * this.#decrease, this.#w - waiting);
   }
 
   #mayGrow(inFlight: number | undefined): boolean {
     if (this.#w >= this.max) return false;
     if (this.#waiting > 0 || this.#kv >= this.#kvHigh) return false;
-    // Growing an idle window only stores up a burst: grow when the window was actually full.
-    if (inFlight !== undefined && inFlight < this.size) return false;
+    // Growing an idle window only stores up a burst: grow only when the window was in use. Pages
+    // start staggered, so "full" would let just the last starter of each round count and turn
+    // slow start linear; half full is Linux TCP's cwnd-limited test, for the same reason.
+    if (inFlight !== undefined && inFlight * 2 < this.size) return false;
     if (this.#recentPerToken !== null && this.#recentPerToken > this.#bestPerToken * this.#tolerance) {
       this.#slowStart = false;
       return false;
