@@ -148,6 +148,19 @@ test('a raw-body upload (curl --data-binary) is accepted like a multipart one', 
   assert.deepEqual(job.pageDetails.map((p: { page: number }) => p.page), [2]);
 });
 
+test('GET /v1/jobs/:id/events streams status events until the job ends', async () => {
+  const res = await upload(stack.url, '/v1/jobs', makePdf(['sse one', 'sse two', 'sse three']));
+  const { id } = await res.json();
+  const events = await fetch(`${stack.url}/v1/jobs/${id}/events`);
+  assert.equal(events.status, 200);
+  assert.match(events.headers.get('content-type') ?? '', /text\/event-stream/);
+  const text = await events.text(); // the server ends the stream after the terminal status
+  const statuses = [...text.matchAll(/^data: (.*)$/gm)].map((m) => JSON.parse(m[1]).status);
+  assert.ok(statuses.length >= 1);
+  assert.equal(statuses.at(-1), 'completed');
+  assert.match(text, /^event: status$/m);
+});
+
 test('POST /v1/ocr waits and answers with the Markdown', async () => {
   const res = await upload(stack.url, '/v1/ocr', fixture('english.png'), { filename: 'english.png' });
   assert.equal(res.status, 200);
