@@ -6,7 +6,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * at /metrics; a service running alone serves it on FOLIO_METRICS_PORT.
  */
 export function createMetrics(registry = new Registry()) {
-  collectDefaultMetrics({ register: registry, prefix: 'folio_process_' });
+  // Standard names (process_*, nodejs_*) so stock dashboards work; minus three gauges prom-client
+  // names *_total, which `promtool check metrics` rejects (only counters may end in _total).
+  collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
   const r = [registry];
   return {
     registry,

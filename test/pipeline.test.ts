@@ -221,6 +221,10 @@ test('/healthz, /readyz and /metrics answer', async () => {
   assert.match(metrics, /^folio_jobs_submitted_total\{media_type="image\/png"\} \d+/m);
   assert.match(metrics, /^folio_http_request_duration_seconds_bucket/m);
   assert.match(metrics, /^folio_pages_ocr_total\{engine="vllm",outcome="ok"\} \d+/m);
+  // promtool's lint: only counters may end in _total.
+  const types = [...metrics.matchAll(/^# TYPE (\S+) (\S+)$/gm)];
+  assert.ok(types.length > 10);
+  for (const [, name, type] of types) if (name.endsWith('_total')) assert.equal(type, 'counter', name);
 });
 
 test('a browser gets an upload page at /', async () => {
