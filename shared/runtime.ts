@@ -1,4 +1,5 @@
 import type { BlobStore } from './blob-store.ts';
+import { exponentialRetry } from './consumer-loop.ts';
 import { createBlobStore } from './blob-store-factory.ts';
 import type { Config } from './config.ts';
 import { connectNats, jetStreamSettings, setupJetStream, type Bus } from './jetstream.ts';
@@ -41,4 +42,15 @@ export function stopOnSignals(log: Logger, stoppables: Stoppable[], bus?: Bus) {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The consumer-loop settings every service takes from its runtime (config, client, metrics). */
+export function consumerSettings(rt: Runtime, metricsLabel: string) {
+  return {
+    js: rt.bus.js,
+    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
+    maxDeliver: rt.config.FOLIO_MAX_DELIVER,
+    ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
+    onSettled: (outcome: 'ack' | 'retry' | 'term') => rt.metrics.messagesSettled.inc({ consumer: metricsLabel, outcome }),
+  };
 }

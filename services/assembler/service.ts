@@ -1,6 +1,6 @@
-import { exponentialRetry, runConsumer } from '../../shared/consumer-loop.ts';
+import { runConsumer } from '../../shared/consumer-loop.ts';
 import { PageOutcome } from '../../shared/messages.ts';
-import type { Runtime, Stoppable } from '../../shared/runtime.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
 import { Consumers, Streams } from '../../shared/subjects.ts';
 import { createAssembleHandler } from './handler.ts';
@@ -11,7 +11,7 @@ const ASSEMBLER_CONCURRENCY = 8;
 export function startAssembler(rt: Runtime): Stoppable {
   const deps = { js: rt.bus.js, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
   return runConsumer({
-    js: rt.bus.js,
+    ...consumerSettings(rt, Consumers.assembler),
     stream: Streams.pageResults,
     consumers: [Consumers.assembler],
     schema: PageOutcome,
@@ -22,10 +22,7 @@ export function startAssembler(rt: Runtime): Stoppable {
       deps.log.warn({ jobId: msg.jobId, page: msg.page, code: err.code }, 'page result dropped');
     },
     slots: new Slots(ASSEMBLER_CONCURRENCY),
-    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
     maxDeliver: Number.MAX_SAFE_INTEGER,
-    ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     log: deps.log,
-    onSettled: (outcome) => rt.metrics.messagesSettled.inc({ consumer: Consumers.assembler, outcome }),
   });
 }

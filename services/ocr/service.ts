@@ -1,6 +1,6 @@
-import { exponentialRetry, runConsumer } from '../../shared/consumer-loop.ts';
+import { runConsumer } from '../../shared/consumer-loop.ts';
 import { PageReady } from '../../shared/messages.ts';
-import type { Runtime, Stoppable } from '../../shared/runtime.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
 import { Consumers, Priority, Streams } from '../../shared/subjects.ts';
 import { createEngineSet } from './engines/create.ts';
@@ -31,7 +31,7 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
     pageTimeoutMs: rt.config.engine === 'vllm' ? rt.config.VLLM_TIMEOUT_MS * 3 : CPU_PAGE_TIMEOUT_MS,
   };
   const consumer = runConsumer({
-    js: rt.bus.js,
+    ...consumerSettings(rt, 'ocr'),
     stream: Streams.pages,
     // Interactive first: a free slot goes to a waiting interactive page before any batch page.
     consumers: Priority.map((p) => Consumers.ocr[p]),
@@ -39,11 +39,7 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
     handler: createOcrHandler(deps),
     onGiveUp: createOcrGiveUp(deps),
     slots,
-    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
-    maxDeliver: rt.config.FOLIO_MAX_DELIVER,
-    ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     log,
-    onSettled: (outcome) => rt.metrics.messagesSettled.inc({ consumer: 'ocr', outcome }),
   });
   return {
     async stop() {

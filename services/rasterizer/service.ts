@@ -1,6 +1,6 @@
-import { exponentialRetry, runConsumer } from '../../shared/consumer-loop.ts';
+import { runConsumer } from '../../shared/consumer-loop.ts';
 import { JobSubmitted } from '../../shared/messages.ts';
-import type { Runtime, Stoppable } from '../../shared/runtime.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
 import { Consumers, Streams } from '../../shared/subjects.ts';
 import { createRasterizeGiveUp, createRasterizeHandler } from './handler.ts';
@@ -21,17 +21,13 @@ export function startRasterizer(rt: Runtime): Stoppable {
     },
   };
   return runConsumer({
-    js: rt.bus.js,
+    ...consumerSettings(rt, Consumers.rasterizer),
     stream: Streams.jobs,
     consumers: [Consumers.rasterizer],
     schema: JobSubmitted,
     handler: createRasterizeHandler(deps),
     onGiveUp: createRasterizeGiveUp(deps),
     slots: new Slots(rt.config.FOLIO_RASTER_CONCURRENCY),
-    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
-    maxDeliver: rt.config.FOLIO_MAX_DELIVER,
-    ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     log: deps.log,
-    onSettled: (outcome) => rt.metrics.messagesSettled.inc({ consumer: Consumers.rasterizer, outcome }),
   });
 }
