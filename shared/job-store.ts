@@ -81,9 +81,10 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
       return Object.keys(info.state.subjects ?? {}).length;
     },
 
-    async isCancelled(jobId: string): Promise<boolean> {
+    /** True when no stage should work on the job any more: cancelled, already ended, or deleted. */
+    async isOver(jobId: string): Promise<boolean> {
       const cur = await get(jobId);
-      return cur?.status.status === 'cancelled';
+      return !cur || isTerminal(cur.status.status);
     },
 
     async remove(jobId: string): Promise<void> {
@@ -94,4 +95,3 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
 }
 
 export type JobStore = ReturnType<typeof createJobStore>;
-export { isTerminal };

@@ -199,7 +199,7 @@ test('GET /result/:task_id of an unknown task is a 404 with a code', async () =>
 });
 
 test('DELETE cancels a running job and every stage drops its work', async () => {
-  stack.sim!.setFaults?.({});
+  const before = stack.sim!.stats().received;
   const res = await upload(stack.url, '/v1/jobs', makePdf(Array.from({ length: 30 }, (_, i) => `page ${i + 1}`)), { filename: 'long.pdf' });
   const { id } = await res.json();
   const del = await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE' });
@@ -210,6 +210,10 @@ test('DELETE cancels a running job and every stage drops its work', async () => 
   const result = await fetch(`${stack.url}/v1/jobs/${id}/result`);
   assert.equal(result.status, 409);
   assert.equal((await result.json()).error.code, 'FOLIO_RESULT_NOT_READY');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(stack.sim!.stats().received - before < 30, 'pages of the cancelled job were not all sent to the backend');
+  const info = await stack.rt.bus.jsm.consumers.info('FOLIO_PAGES', 'ocr-batch');
+  assert.equal(info.num_pending + info.num_ack_pending, 0, 'no page of it is left waiting');
 });
 
 test('/healthz, /readyz and /metrics answer', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
-import { ErrorTable, FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
+import { FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 
 /** Framework and plugin error codes → our stable codes. */
@@ -59,4 +59,3 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics) {
   });
 }
 
-export { ErrorTable };

@@ -125,4 +125,3 @@ export async function deleteJobData(deps: IngestDeps, jobId: string): Promise<vo
   await deps.jobs.remove(jobId);
 }
 
-export { JobStatus };

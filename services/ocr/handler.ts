@@ -26,7 +26,7 @@ export interface OcrDeps {
 /** folio.page.ready → page result stored → folio.page.done. */
 export function createOcrHandler(deps: OcrDeps) {
   return async (msg: PageReady, _ctx: AttemptContext): Promise<void> => {
-    if (await deps.jobs.isCancelled(msg.jobId)) return;
+    if (await deps.jobs.isOver(msg.jobId)) return;
     const [image, text] = await Promise.all([
       deps.blobs.get(msg.imageKey),
       msg.textKey ? deps.blobs.get(msg.textKey).then((b) => PageText.parse(JSON.parse(b.toString('utf8')))) : undefined,

@@ -52,7 +52,7 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
       });
       for await (const p of pages) {
         const started = Date.now();
-        if (await deps.jobs.isCancelled(msg.jobId)) return;
+        if (await deps.jobs.isOver(msg.jobId)) return;
         const imageKey = BlobKeys.pageImage(msg.jobId, p.page);
         await deps.blobs.put(imageKey, p.png, 'image/png');
         let textKey: string | undefined;

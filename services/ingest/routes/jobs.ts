@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FolioError } from '../../../shared/errors.ts';
-import { DocumentResult, JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
+import { JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
 import { BlobKeys } from '../../../shared/subjects.ts';
 import { cancelJob, deleteJobData, readJob, submitJob, waitForJob, type IngestDeps } from '../jobs.ts';
 import { readUpload } from '../request-file.ts';
@@ -116,4 +116,3 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
   });
 }
 
-export { DocumentResult };
