@@ -12,6 +12,16 @@ if ! command -v nats-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server >/dev/null
 fi
 
+# Tesseract (Debian's package, English and Simplified Chinese) is the comparator the CPU engine's
+# tests and `npm run bench` measure against; they skip the comparison when it is missing.
+if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then
+  echo "installing tesseract-ocr (Debian package, eng + chi_sim)…"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim >/dev/null
+fi
+
 # onnxruntime-node's install script downloads GPU files from outside npm; its CPU binaries are in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
