@@ -85,6 +85,8 @@ export const PageRecord = z.object({
   engine: z.string().optional(),
   resultKey: z.string().optional(),
   error: ErrorInfo.optional(),
+  /** When the record was written (the sweeper's measure of progress). */
+  at: z.string().optional(),
 });
 export type PageRecord = z.infer<typeof PageRecord>;
 
@@ -120,11 +122,18 @@ export const BBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 export type BBox = z.infer<typeof BBox>;
 
 export const Block = z.object({
+  /** title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation, … */
   type: z.string(),
   /** [x1, y1, x2, y2] in page-image pixels. */
   bbox: BBox,
+  /** Plain text: no Markdown/HTML decoration; tables are rows of tab-separated cells, LaTeX kept as written. */
   text: z.string(),
+  /** Recognition confidence, 0–1 (the CPU engine; vision models give none). */
   confidence: z.number().min(0).max(1).optional(),
+  /** Reading-order index within the page, from 0 (the assembler fills it in where an engine did not). */
+  order: z.number().int().nonnegative().optional(),
+  /** Tables from models that write HTML: the table as written, rowspan/colspan and <th> kept. */
+  html: z.string().optional(),
 });
 export type Block = z.infer<typeof Block>;
 

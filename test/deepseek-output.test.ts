@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { TASK_PROMPTS, buildRequestBody, parseDeepSeekOutput } from '../services/ocr/engines/vllm/deepseek.ts';
+
+const GOLDEN = path.join(import.meta.dirname, 'deepseek-golden');
+function golden(name: string) {
+  const raw = readFileSync(path.join(GOLDEN, `${name}.txt`), 'utf8');
+  const expected = JSON.parse(readFileSync(path.join(GOLDEN, `${name}.expected.json`), 'utf8'));
+  const { width, height, page, task } = expected.input;
+  return { raw, expected, parsed: parseDeepSeekOutput(raw, width, height, { page, task }) };
+}
+const TAGS = /<\|\/?(ref|det|grounding)\|>/;
 
 // The example page from docs/deepseek-ocr.md, verbatim.
 const EXAMPLE = `<|ref|>title<|/ref|><|det|>[[62, 40, 938, 88]]<|/det|>
@@ -140,4 +151,88 @@ test('task prompts are the official ones', () => {
     figure: 'Parse the figure.',
     describe: 'Describe this image in detail.',
   });
+});
+
+// Golden pages: raw answers in the shapes the real model produces (test/deepseek-golden/README.md).
+
+for (const file of readdirSync(GOLDEN).filter((f) => f.endsWith('.txt'))) {
+  const name = file.replace(/\.txt$/, '');
+  test(`golden page ${name}: Markdown and blocks as expected, no grounding tag left`, () => {
+    const { parsed, expected } = golden(name);
+    assert.equal(parsed.markdown, expected.markdown);
+    assert.deepEqual(parsed.blocks, expected.blocks);
+    assert.doesNotMatch(parsed.markdown, TAGS);
+    for (const b of parsed.blocks) assert.doesNotMatch(b.text, TAGS);
+    assert.deepEqual(
+      parsed.blocks.map((b) => b.order),
+      parsed.blocks.map((_, i) => i),
+      'reading order is the order the model wrote',
+    );
+  });
+}
+
+test('"OCR this image." puts the text inside the refs: it is kept, one block per line with its box', () => {
+  const { parsed } = golden('ocr-text-in-ref');
+  assert.equal(parsed.markdown, 'INVOICE No. 2024-0117\nDate: 12 March 2024\nBill to: Northwind Traders, 4 Harbour Rd\nTotal due: $1,280.00');
+  assert.deepEqual(
+    parsed.blocks.map((b) => [b.type, b.text]),
+    [
+      ['text', 'INVOICE No. 2024-0117'],
+      ['text', 'Date: 12 March 2024'],
+      ['text', 'Bill to: Northwind Traders, 4 Harbour Rd'],
+      ['text', 'Total due: $1,280.00'],
+    ],
+  );
+  // 600/999×1000, 880/999×1400, 930/999×1000, 912/999×1400
+  assert.deepEqual(parsed.blocks[3].bbox, [601, 1233, 931, 1278]);
+});
+
+test('a ref that reads like text (not a label) is text even under the markdown prompt', () => {
+  const { markdown, blocks } = parseDeepSeekOutput('<|ref|>Total: 12 €<|/ref|><|det|>[[0, 0, 500, 100]]<|/det|>', 999, 999);
+  assert.equal(markdown, 'Total: 12 €');
+  assert.deepEqual(blocks, [{ type: 'text', bbox: [0, 0, 500, 100], text: 'Total: 12 €', order: 0 }]);
+});
+
+test('a table before its caption: the table keeps its cells, the caption its text, the footnote its own', () => {
+  const { parsed } = golden('table-then-caption');
+  const byType = Object.fromEntries(parsed.blocks.map((b) => [b.type, b]));
+  assert.equal(byType.table_caption.text, 'Table 2: Accuracy by model and split');
+  assert.equal(byType.table.text, 'Model\tAccuracy (%)\tAccuracy (%)\nModel\tdev\ttest\nBase\t81.2\t80.4\nLarge\t86.9\t85.7');
+  assert.match(byType.table.html!, /^<table><tr><td rowspan="2">Model<\/td>/);
+  assert.equal(byType.table_footnote.text, 'Scores are averaged over 3 runs.');
+  assert.equal(byType.text.text, 'Large beats Base on both splits.');
+});
+
+test('malformed tags: an unclosed det keeps its box, a ref without det gives no block, a det without ref is text', () => {
+  const { parsed } = golden('malformed-tags');
+  assert.deepEqual(
+    parsed.blocks.map((b) => [b.type, b.text, b.bbox[1]]),
+    [
+      ['title', 'Field Notes', 56],
+      ['text', 'First paragraph, boxed.', 154],
+      ['text', 'Third paragraph: a det with no ref.', 364],
+      ['text', 'Fourth paragraph, boxed.', 448],
+    ],
+  );
+  // Nothing shifted: the box-less paragraph is in the Markdown, in place, and in no block.
+  assert.match(parsed.markdown, /First paragraph, boxed\.\n\nSecond paragraph: a ref with no det\.\n\nThird/);
+  assert.ok(parsed.blocks.every((b) => !b.text.includes('Second')));
+});
+
+test('a repetition loop cut at the length limit, inside a tag: no tag leaks, the half box is dropped', () => {
+  const { parsed } = golden('loop-cut-at-length');
+  assert.equal(parsed.blocks.length, 2);
+  assert.ok(parsed.markdown.endsWith('<tr><td>1</td><td>0.'));
+});
+
+test('Chinese with LaTeX and a spanned table: text and formulas kept as written (only \\coloneqq rewritten)', () => {
+  const { parsed } = golden('chinese-tables-latex');
+  const [title, text, eq, table, caption, image, imageCaption] = parsed.blocks;
+  assert.equal(title.text, '第三章 热力学基础');
+  assert.equal(text.text, '理想气体满足状态方程 \\(pV = nRT\\)，其中 \\(R\\) 为摩尔气体常数。');
+  assert.equal(eq.text, '\\[ \\Delta U := Q - W \\]');
+  assert.equal(table.text.split('\n')[0], '气体\t比热容 (J/(kg·K))\t比热容 (J/(kg·K))');
+  assert.equal(caption.text, '表 3-1 常见气体的比热容');
+  assert.equal(image.text, '![](images/2_0.jpg)');
+  assert.equal(imageCaption.text, '图 3-2 卡诺循环示意图');
 });
