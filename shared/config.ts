@@ -56,6 +56,7 @@ export const ConfigSchema = z
 
     /** Short, with heartbeats every third of it: a killed worker's message comes back within seconds. */
     FOLIO_ACK_WAIT_MS: int(10_000, 1000),
+    /** Attempts per message, counted by JetStream before each delivery: past it the page (or job) fails with a code. */
     FOLIO_MAX_DELIVER: int(5, 1),
     /** First retry delay; each further attempt waits 3× longer (capped at a minute): 2, 6, 18, 54 s by default. */
     FOLIO_RETRY_BASE_MS: int(2000, 10),
@@ -63,6 +64,22 @@ export const ConfigSchema = z
     FOLIO_RASTER_CONCURRENCY: int(1, 1),
     /** A service running alone serves /metrics on this port (0 = off); ingest serves it on its HTTP port. */
     FOLIO_METRICS_PORT: int(0, 0),
+
+    // --- Cluster and never-stuck jobs ---
+    /** Replicas of every stream, KV bucket and object store: 1 on one machine, 3 on a 3-node cluster. */
+    FOLIO_REPLICAS: z.coerce.number().int().refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5').default(1),
+    /** Streams drop a repeated message id for this long; longer than any redelivered handler's republish. */
+    FOLIO_DUPLICATE_WINDOW_S: int(600, 10),
+    /** False when this service's NATS user may not create streams: it waits for them instead. */
+    FOLIO_NATS_MANAGE: bool(true),
+    /** A job with no progress and no work waiting in any stream for this long is ended by the sweeper. */
+    FOLIO_STUCK_AFTER_S: int(600, 1),
+    /** A rasterizer or assembler step (one page rendered, one result recorded) with no progress for this long is abandoned and retried. */
+    FOLIO_STEP_TIMEOUT_MS: int(300_000, 1000),
+    /** How often the sweeper (in the assembler) looks for stuck jobs; 0 = never. */
+    FOLIO_SWEEP_INTERVAL_S: int(60, 0),
+    /** Test-only fault injection, "<stage>:<page>:<fault>" (e.g. "ocr:3:exit"): never set in production. */
+    FOLIO_TEST_FAULT: z.string().regex(/^(rasterizer|ocr|assembler):\d+:(exit|hang)$/).optional(),
   })
   .transform((c) => ({
     ...c,

@@ -34,6 +34,15 @@ export const ErrorTable = {
   FOLIO_ENGINE_MALFORMED: { status: 502, retryable: true, message: 'The OCR backend sent a malformed answer' },
   FOLIO_ENGINE_FAILED: { status: 500, retryable: true, message: 'The OCR engine failed' },
   FOLIO_JOB_CANCELLED: { status: 409, retryable: false, message: 'The job was cancelled' },
+  // Never-stuck guarantees: a message past its attempt budget, a step past its deadline, a job without progress.
+  FOLIO_ATTEMPTS_EXHAUSTED: { status: 500, retryable: false, message: 'Every allowed attempt ended without a result (the worker crashed or hung each time)' },
+  FOLIO_STEP_TIMEOUT: { status: 504, retryable: true, message: 'A processing step passed its deadline' },
+  FOLIO_STALLED: { status: 500, retryable: false, message: 'The job made no progress and had no work waiting; it was ended by the sweeper' },
+  FOLIO_ASSEMBLY_FAILED: { status: 500, retryable: false, message: 'The document could not be assembled' },
+  // The HTTP edge (issue 7): cross-site requests, stalled uploads, tenant quotas and caps.
+  FOLIO_FORBIDDEN_ORIGIN: { status: 403, retryable: false, message: 'Cross-site request refused' },
+  FOLIO_REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request body stalled or took too long' },
+  FOLIO_QUOTA_EXCEEDED: { status: 429, retryable: true, message: 'A tenant quota is used up' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorTable;
@@ -43,14 +52,17 @@ export class FolioError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly details?: Record<string, unknown>;
+  /** False when the message is raw exception text (a library's, a path, a host): logged, never shown to clients. */
+  readonly public: boolean;
 
-  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown; public?: boolean }) {
     super(message ?? ErrorTable[code].message, options);
     this.name = 'FolioError';
     this.code = code;
     this.status = ErrorTable[code].status;
     this.retryable = ErrorTable[code].retryable;
     this.details = details;
+    this.public = options?.public ?? true;
   }
 
   toJSON() {
@@ -77,6 +89,11 @@ export function isDependencyDown(err: unknown): boolean {
 export function toFolioError(err: unknown): FolioError {
   if (isFolioError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (isDependencyDown(err)) return new FolioError('FOLIO_UNAVAILABLE', `A dependency did not answer: ${message}`, undefined, { cause: err });
-  return new FolioError('FOLIO_INTERNAL', message, undefined, { cause: err });
+  if (isDependencyDown(err)) return new FolioError('FOLIO_UNAVAILABLE', `A dependency did not answer: ${message}`, undefined, { cause: err, public: false });
+  return new FolioError('FOLIO_INTERNAL', message, undefined, { cause: err, public: false });
+}
+
+/** The error as a job's status and events show it: raw exception text is replaced by the code's own message. */
+export function publicError(err: FolioError): { code: ErrorCode; message: string } {
+  return { code: err.code, message: err.public ? err.message : ErrorTable[err.code].message };
 }

@@ -1,27 +1,20 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  JetStreamApiError,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StreamConfig,
-} from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { Buckets, Consumers, Priority, Streams, Subjects } from './subjects.ts';
-
-const nanos = (ms: number) => ms * 1_000_000;
+import { awaitStream, ensureConsumer, ensureStream, dropConsumer, nanos, type ConsumerWant, type StreamWant } from './jetstream-resources.ts';
+import { Buckets, Consumers, Streams, Subjects, type Priority } from './subjects.ts';
 
 export interface JetStreamSettings {
   ackWaitMs: number;
-  maxDeliver: number;
   maxAckPending: number;
   resultTtlS: number;
   rateLimitWindowS: number;
+  /** Replicas of every stream, KV bucket and object store (1 on one machine, 3 on a cluster). */
+  replicas: number;
+  /** How long a repeated Nats-Msg-Id is dropped: must outlast a redelivered handler's republish. */
+  duplicateWindowS: number;
+  /** False for a NATS user that may not create resources: look them up, waiting until they exist. */
+  manage: boolean;
 }
 
 export interface Bus {
@@ -31,6 +24,8 @@ export interface Bus {
   jobs: KV;
   cache: KV;
   rateLimit: KV;
+  quota: KV;
+  settings: JetStreamSettings;
 }
 
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
@@ -38,39 +33,58 @@ export async function connectNats(url: string, name: string): Promise<NatsConnec
   return connect({ servers: url.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
 }
 
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }) {
-  try {
-    await jsm.streams.add(cfg);
-  } catch (err) {
-    // 10058: exists with another config. Update what may change (subjects, limits) in place.
-    if (err instanceof JetStreamApiError && err.code === 10058) {
-      const { retention: _r, storage: _s, ...mutable } = cfg;
-      await jsm.streams.update(cfg.name, mutable);
-      return;
-    }
-    throw err;
-  }
+/** How long a service without management rights waits for the resources at start-up. */
+const LOOKUP_TIMEOUT_MS = 60_000;
+
+function streamsOf(s: JetStreamSettings): StreamWant[] {
+  const dupWindow = nanos(Math.min(s.duplicateWindowS, s.resultTtlS) * 1000);
+  const common = { storage: StorageType.File, num_replicas: s.replicas, duplicate_window: dupWindow };
+  const workQueue = { ...common, retention: RetentionPolicy.Workqueue };
+  return [
+    { name: Streams.jobs, subjects: [Subjects.allJobsSubmitted], ...workQueue },
+    { name: Streams.pages, subjects: [Subjects.allPagesReady], ...workQueue },
+    { name: Streams.pageResults, subjects: [...Subjects.allPageResults], ...workQueue },
+    { name: Streams.events, subjects: [Subjects.allEvents], ...common, retention: RetentionPolicy.Limits, max_age: nanos(s.resultTtlS * 1000) },
+  ];
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: string, filter: string, s: JetStreamSettings, maxDeliver = s.maxDeliver) {
-  const cfg = {
-    durable_name: durable,
-    filter_subject: filter,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(s.ackWaitMs),
-    max_deliver: maxDeliver,
-    max_ack_pending: s.maxAckPending,
-  };
-  try {
-    await jsm.consumers.add(stream, cfg);
-  } catch (err) {
-    if (err instanceof JetStreamApiError && (err.code === 10148 || err.code === 10013)) {
-      await jsm.consumers.update(stream, durable, cfg);
-      return;
-    }
-    throw err;
+/** The durable consumers that exist whatever the tenants; OCR's per-tenant ones are made on demand. */
+const fixedConsumers = (s: JetStreamSettings): Array<[string, ConsumerWant]> => [
+  [Streams.jobs, { durable: Consumers.rasterizer, filter: Subjects.allJobsSubmitted, ackWaitMs: s.ackWaitMs, maxAckPending: s.maxAckPending }],
+  [Streams.pageResults, { durable: Consumers.assembler, filter: '>', ackWaitMs: s.ackWaitMs, maxAckPending: s.maxAckPending }],
+];
+
+/** Consumers of the previous subject layout (one OCR consumer per priority for every tenant). */
+const RETIRED_CONSUMERS: Array<[string, string]> = [
+  [Streams.pages, 'ocr-interactive'],
+  [Streams.pages, 'ocr-batch'],
+];
+
+/** Idle per-tenant OCR consumers are removed by the server after this long. */
+const TENANT_CONSUMER_INACTIVE_S = 3600;
+
+/** The durable consumer through which the OCR service pulls one tenant's pages of one priority. */
+export async function ensureTenantPageConsumer(jsm: JetStreamManager, s: JetStreamSettings, priority: Priority, tenant: string): Promise<string> {
+  const durable = Consumers.ocr(priority, tenant);
+  await ensureConsumer(jsm, Streams.pages, {
+    durable,
+    filter: Subjects.pagesOfTenant(priority, tenant),
+    ackWaitMs: s.ackWaitMs,
+    maxAckPending: s.maxAckPending,
+    inactiveS: TENANT_CONSUMER_INACTIVE_S,
+  });
+  return durable;
+}
+
+async function bucket(kvm: Kvm, jsm: JetStreamManager, s: JetStreamSettings, name: string, ttlMs: number): Promise<KV> {
+  if (!s.manage) {
+    await awaitStream(jsm, `KV_${name}`, LOOKUP_TIMEOUT_MS);
+    return kvm.open(name);
   }
+  const kv = await kvm.create(name, { history: 1, ttl: ttlMs, replicas: s.replicas });
+  // kvm.create keeps an existing bucket's settings as they were: bring them up to date.
+  await ensureStream(jsm, { name: `KV_${name}`, num_replicas: s.replicas, max_age: nanos(ttlMs), max_msgs_per_subject: 1 });
+  return kv;
 }
 
 /**
@@ -80,42 +94,40 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, durable: st
 export async function setupJetStream(nc: NatsConnection, s: JetStreamSettings): Promise<Bus> {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
-  const workQueue = { retention: RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: nanos(120_000) };
-  await ensureStream(jsm, { name: Streams.jobs, subjects: [Subjects.jobSubmitted], ...workQueue });
-  await ensureStream(jsm, { name: Streams.pages, subjects: Priority.map((p) => Subjects.pageReady(p)), ...workQueue });
-  await ensureStream(jsm, { name: Streams.pageResults, subjects: [Subjects.pageDone, Subjects.pageFailed], ...workQueue });
-  await ensureStream(jsm, {
-    name: Streams.events,
-    subjects: [Subjects.allEvents],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    max_age: nanos(s.resultTtlS * 1000),
-  });
-
-  await ensureConsumer(jsm, Streams.jobs, Consumers.rasterizer, Subjects.jobSubmitted, s);
-  for (const p of Priority) await ensureConsumer(jsm, Streams.pages, Consumers.ocr[p], Subjects.pageReady(p), s);
-  // Page results are never given up on: a lost one would leave its job unfinished forever.
-  await ensureConsumer(jsm, Streams.pageResults, Consumers.assembler, '>', s, -1);
-
+  for (const want of streamsOf(s)) {
+    if (s.manage) await ensureStream(jsm, want);
+    else await awaitStream(jsm, want.name, LOOKUP_TIMEOUT_MS);
+  }
+  if (s.manage) {
+    for (const [stream, c] of fixedConsumers(s)) await ensureConsumer(jsm, stream, c);
+    for (const [stream, durable] of RETIRED_CONSUMERS) await dropConsumer(jsm, stream, durable);
+  }
   const kvm = new Kvm(js);
-  const jobs = await kvm.create(Buckets.jobs, { history: 1, ttl: s.resultTtlS * 1000 });
-  const cache = await kvm.create(Buckets.cache, { history: 1, ttl: s.resultTtlS * 1000 });
-  const rateLimit = await kvm.create(Buckets.rateLimit, { history: 1, ttl: s.rateLimitWindowS * 2 * 1000 });
-  return { nc, js, jsm, jobs, cache, rateLimit };
+  const day = 24 * 3600 * 1000;
+  const jobs = await bucket(kvm, jsm, s, Buckets.jobs, s.resultTtlS * 1000);
+  const cache = await bucket(kvm, jsm, s, Buckets.cache, s.resultTtlS * 1000);
+  const rateLimit = await bucket(kvm, jsm, s, Buckets.rateLimit, s.rateLimitWindowS * 2 * 1000);
+  // Pages-per-day counters must outlive their day; in-flight records are removed when jobs end.
+  const quota = await bucket(kvm, jsm, s, Buckets.quota, Math.max(2 * day, s.resultTtlS * 1000));
+  return { nc, js, jsm, jobs, cache, rateLimit, quota, settings: s };
 }
 
 export function jetStreamSettings(c: {
   FOLIO_ACK_WAIT_MS: number;
-  FOLIO_MAX_DELIVER: number;
   FOLIO_MAX_ACK_PENDING: number;
   FOLIO_RESULT_TTL_S: number;
   FOLIO_RATE_LIMIT_WINDOW_S: number;
+  FOLIO_REPLICAS: number;
+  FOLIO_DUPLICATE_WINDOW_S: number;
+  FOLIO_NATS_MANAGE: boolean;
 }): JetStreamSettings {
   return {
     ackWaitMs: c.FOLIO_ACK_WAIT_MS,
-    maxDeliver: c.FOLIO_MAX_DELIVER,
     maxAckPending: c.FOLIO_MAX_ACK_PENDING,
     resultTtlS: c.FOLIO_RESULT_TTL_S,
     rateLimitWindowS: c.FOLIO_RATE_LIMIT_WINDOW_S,
+    replicas: c.FOLIO_REPLICAS,
+    duplicateWindowS: c.FOLIO_DUPLICATE_WINDOW_S,
+    manage: c.FOLIO_NATS_MANAGE,
   };
 }

@@ -57,7 +57,7 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
     /** Records a page's terminal state; the first record wins. Resolves false for a duplicate. */
     async recordPage(jobId: string, record: PageRecord): Promise<boolean> {
       try {
-        await kv.create(JobKeys.page(jobId, record.page), encode(PageRecord.parse(record)));
+        await kv.create(JobKeys.page(jobId, record.page), encode(PageRecord.parse({ ...record, at: record.at ?? new Date().toISOString() })));
         return true;
       } catch (err) {
         if (isKeyExists(err)) return false;
@@ -88,7 +88,8 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
     },
 
     async remove(jobId: string): Promise<void> {
-      for await (const k of await kv.keys(JobKeys.pagesOf(jobId))) await kv.purge(k);
+      // Page records and the rasterizer's progress mark: every key under the job's id.
+      for await (const k of await kv.keys(`${JobKeys.status(jobId)}.>`)) await kv.purge(k);
       await kv.purge(JobKeys.status(jobId));
     },
   };

@@ -1,5 +1,5 @@
 import type { BlobStore } from './blob-store.ts';
-import { exponentialRetry } from './consumer-loop.ts';
+import { exponentialRetry, type Outcome } from './consumer-loop.ts';
 import { createBlobStore } from './blob-store-factory.ts';
 import type { Config } from './config.ts';
 import { connectNats, jetStreamSettings, setupJetStream, type Bus } from './jetstream.ts';
@@ -51,6 +51,7 @@ export function consumerSettings(rt: Runtime, metricsLabel: string) {
     retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
     maxDeliver: rt.config.FOLIO_MAX_DELIVER,
     ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
-    onSettled: (outcome: 'ack' | 'retry' | 'term') => rt.metrics.messagesSettled.inc({ consumer: metricsLabel, outcome }),
+    stepDeadlineMs: rt.config.FOLIO_STEP_TIMEOUT_MS,
+    onSettled: (outcome: Outcome) => rt.metrics.messagesSettled.inc({ consumer: metricsLabel, outcome }),
   };
 }

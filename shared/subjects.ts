@@ -2,16 +2,37 @@
 export const Priority = ['interactive', 'batch'] as const;
 export type Priority = (typeof Priority)[number];
 
+/**
+ * Work subjects carry the tenant and the job as their last tokens: pages of different tenants can
+ * be pulled by different consumers (fair share), and the sweeper can ask the stream whether a job
+ * still has work waiting (a subjects-filtered stream info) before it calls the job stuck.
+ * Tenant names are checked as subject tokens where keys are parsed.
+ */
 export const Subjects = {
-  jobSubmitted: 'folio.job.submitted',
-  pageReady: (priority: Priority) => `folio.page.ready.${priority}`,
-  pageDone: 'folio.page.done',
-  pageFailed: 'folio.page.failed',
+  jobSubmitted: (tenant: string, jobId: string) => `folio.job.submitted.${tenant}.${jobId}`,
+  allJobsSubmitted: 'folio.job.submitted.>',
+  pageReady: (priority: Priority, tenant: string, jobId: string) => `folio.page.ready.${priority}.${tenant}.${jobId}`,
+  /** What one per-tenant OCR consumer pulls. */
+  pagesOfTenant: (priority: Priority, tenant: string) => `folio.page.ready.${priority}.${tenant}.*`,
+  allPagesReady: 'folio.page.ready.>',
+  pageDone: (tenant: string, jobId: string) => `folio.page.done.${tenant}.${jobId}`,
+  pageFailed: (tenant: string, jobId: string) => `folio.page.failed.${tenant}.${jobId}`,
+  allPageResults: ['folio.page.done.>', 'folio.page.failed.>'],
+  /** Every work subject, by stream, that may still hold a message of this job (for the sweeper). */
+  workOfJob: (jobId: string): Array<[stream: string, filter: string]> => [
+    ['FOLIO_JOBS', `folio.job.submitted.*.${jobId}`],
+    ['FOLIO_PAGES', `folio.page.ready.*.*.${jobId}`],
+    ['FOLIO_PAGE_RESULTS', `folio.page.*.*.${jobId}`],
+  ],
   /** kind: completed | partial | failed | cancelled | progress */
   event: (tenant: string, jobId: string, kind: string) => `folio.events.${tenant}.${jobId}.${kind}`,
   eventsOfJob: (tenant: string, jobId: string) => `folio.events.${tenant}.${jobId}.>`,
+  eventsOfTenant: (tenant: string) => `folio.events.${tenant}.>`,
   allEvents: 'folio.events.>',
 } as const;
+
+/** The tenant token of a page subject (`folio.page.ready.<priority>.<tenant>.<job>`). */
+export const tenantOfPageSubject = (subject: string): string | undefined => subject.split('.')[4];
 
 export const Streams = {
   jobs: 'FOLIO_JOBS',
@@ -22,7 +43,9 @@ export const Streams = {
 
 export const Consumers = {
   rasterizer: 'rasterizer',
-  ocr: { interactive: 'ocr-interactive', batch: 'ocr-batch' } satisfies Record<Priority, string>,
+  /** One durable consumer per tenant and priority, created by the OCR service when the tenant has pages waiting. */
+  ocr: (priority: Priority, tenant: string) => `ocr-${priority}-${tenant}`,
+  ocrPrefix: 'ocr-',
   assembler: 'assembler',
 } as const;
 
@@ -30,6 +53,8 @@ export const Buckets = {
   jobs: 'folio_jobs',
   cache: 'folio_cache',
   rateLimit: 'folio_ratelimit',
+  /** Per-tenant quota counters (pages per day, jobs and pages in flight), shared by ingest replicas. */
+  quota: 'folio_quota',
   /** JetStream object store used as the blob store when no S3 endpoint is configured. */
   blobs: 'folio_blobs',
 } as const;

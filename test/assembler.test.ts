@@ -42,12 +42,12 @@ async function pageDone(id: string, page: number, count: number, msgId = `${id}.
   const resultKey = BlobKeys.pageResult(id, page);
   await rt.blobs.put(resultKey, Buffer.from(JSON.stringify(result)), 'application/json');
   const msg: PageDone = { v: 1, jobId: id, tenant: 'default', page, count, resultKey, engine: 'test' };
-  await rt.bus.js.publish(Subjects.pageDone, JSON.stringify(msg), { msgID: msgId });
+  await rt.bus.js.publish(Subjects.pageDone('default', id), JSON.stringify(msg), { msgID: msgId });
 }
 
 async function pageFailed(id: string, page: number, count: number) {
   const msg: PageFailed = { v: 1, jobId: id, tenant: 'default', page, count, error: { code: 'FOLIO_ENGINE_TIMEOUT', message: 'too slow' } };
-  await rt.bus.js.publish(Subjects.pageFailed, JSON.stringify(msg), { msgID: `${id}.${page}.failed` });
+  await rt.bus.js.publish(Subjects.pageFailed('default', id), JSON.stringify(msg), { msgID: `${id}.${page}.failed` });
 }
 
 async function terminal(id: string): Promise<JobStatus> {

@@ -24,7 +24,7 @@ after(async () => {
   await nats?.destroy();
 });
 
-const ctx = { deliveryCount: 1, lastAttempt: false, working() {} };
+const ctx = { deliveryCount: 1, lastAttempt: false, working() {}, signal: new AbortController().signal };
 
 test('a rasterizer that dies mid-PDF resumes after the last page it published, without duplicating pages', async () => {
   const id = randomUUID();

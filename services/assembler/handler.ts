@@ -3,6 +3,7 @@ import type { KV } from '@nats-io/kv';
 import { cacheKey, rememberJob } from '../../shared/result-cache.ts';
 import type { BlobStore } from '../../shared/blob-store.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
+import { FolioError, publicError } from '../../shared/errors.ts';
 import { finishJob, publishJobEvent } from '../../shared/job-finish.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -45,7 +46,8 @@ export function createAssembleHandler(deps: AssemblerDeps) {
   };
 }
 
-async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
+/** Assembles whatever pages have records and ends the job (completed, partial or failed), once. */
+export async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
   await deps.jobs.update(job.id, (s) => (isTerminal(s.status) ? null : { ...s, status: 'assembling' }));
   const records = await deps.jobs.pageRecords(job.id);
   const results = new Map<number, PageResult>();
@@ -75,4 +77,24 @@ async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
     deps.metrics.jobsFinished.inc({ status });
     deps.log.info({ jobId: job.id, status, done, failed }, 'job finished');
   }
+}
+
+/**
+ * A page result that failed every allowed attempt (a result that cannot be read, a document that
+ * cannot be assembled): the job fails with a code instead of being retried forever.
+ */
+export function createAssembleGiveUp(deps: AssemblerDeps) {
+  return async (msg: PageOutcome, err: FolioError): Promise<void> => {
+    deps.log.error({ jobId: msg.jobId, page: msg.page, code: err.code, err: err.message }, 'assembly given up');
+    const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, msg.jobId, (s) => ({
+      ...s,
+      status: 'failed',
+      error: { code: 'FOLIO_ASSEMBLY_FAILED', message: `The document could not be assembled (${publicError(err).message})` },
+    })).catch((e) => {
+      // The job is gone (deleted, expired): nothing left to end.
+      if (e instanceof FolioError && e.code === 'FOLIO_JOB_NOT_FOUND') return null;
+      throw e;
+    });
+    if (finished) deps.metrics.jobsFinished.inc({ status: 'failed' });
+  };
 }

@@ -1,28 +1,42 @@
 import { runConsumer } from '../../shared/consumer-loop.ts';
+import { withTestFault } from '../../shared/fault-hook.ts';
 import { PageOutcome } from '../../shared/messages.ts';
 import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
 import { Consumers, Streams } from '../../shared/subjects.ts';
-import { createAssembleHandler } from './handler.ts';
+import { createAssembleGiveUp, createAssembleHandler } from './handler.ts';
+import { startSweeper } from './sweeper.ts';
 
 /** Page records are small KV writes; a handful in parallel keeps up with many OCR replicas. */
 const ASSEMBLER_CONCURRENCY = 8;
+/**
+ * Page results get twice the usual attempts: with backoff capped at a minute that rides out a
+ * NATS or object-store outage of several minutes, while a result that can never be assembled
+ * still ends its job (failed, FOLIO_ASSEMBLY_FAILED) instead of being retried forever.
+ */
+const ASSEMBLER_ATTEMPTS_FACTOR = 2;
 
 export function startAssembler(rt: Runtime): Stoppable {
   const deps = { js: rt.bus.js, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
-  return runConsumer({
+  const consumer = runConsumer({
     ...consumerSettings(rt, Consumers.assembler),
+    maxDeliver: rt.config.FOLIO_MAX_DELIVER * ASSEMBLER_ATTEMPTS_FACTOR,
     stream: Streams.pageResults,
     consumers: [Consumers.assembler],
     schema: PageOutcome,
-    handler: createAssembleHandler(deps),
-    // Transient failures (KV, object store) are retried without limit (the consumer's
-    // max_deliver is -1); a non-retryable one means the job is gone, so the message is dropped.
-    onGiveUp: async (msg, err) => {
-      deps.log.warn({ jobId: msg.jobId, page: msg.page, code: err.code }, 'page result dropped');
-    },
+    handler: withTestFault('assembler', rt.config.FOLIO_TEST_FAULT, createAssembleHandler(deps)),
+    onGiveUp: createAssembleGiveUp(deps),
     slots: new Slots(ASSEMBLER_CONCURRENCY),
-    maxDeliver: Number.MAX_SAFE_INTEGER,
     log: deps.log,
   });
+  const sweeper =
+    rt.config.FOLIO_SWEEP_INTERVAL_S > 0
+      ? startSweeper({ ...deps, jsm: rt.bus.jsm, kv: rt.bus.jobs, stuckAfterMs: rt.config.FOLIO_STUCK_AFTER_S * 1000 }, rt.config.FOLIO_SWEEP_INTERVAL_S * 1000)
+      : undefined;
+  return {
+    async stop() {
+      sweeper?.stop();
+      await consumer.stop();
+    },
+  };
 }

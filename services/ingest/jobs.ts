@@ -62,7 +62,7 @@ export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submi
   await deps.jobs.create(status);
   const msg: JobSubmitted = { v: 1, jobId: id, tenant: sub.tenant, sourceKey, mediaType, options: sub.options, priority };
   try {
-    await publishWork(deps.bus.js, Subjects.jobSubmitted, msg, MsgIds.job(id));
+    await publishWork(deps.bus.js, Subjects.jobSubmitted(sub.tenant, id), msg, MsgIds.job(id));
   } catch (err) {
     // Not queued means not accepted: record it so the id never shows a job stuck in "queued".
     await deps.jobs.update(id, (s) => ({ ...s, status: 'failed', error: { code: 'FOLIO_UNAVAILABLE', message: 'The job could not be queued' }, finishedAt: new Date().toISOString() })).catch(() => {});

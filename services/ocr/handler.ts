@@ -2,7 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { BlobStore } from '../../shared/blob-store.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { publishWork } from '../../shared/consumer-loop.ts';
-import type { FolioError } from '../../shared/errors.ts';
+import { publicError, type FolioError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
@@ -25,7 +25,7 @@ export interface OcrDeps {
 
 /** folio.page.ready → page result stored → folio.page.done. */
 export function createOcrHandler(deps: OcrDeps) {
-  return async (msg: PageReady, _ctx: AttemptContext): Promise<void> => {
+  return async (msg: PageReady, ctx: AttemptContext): Promise<void> => {
     if (await deps.jobs.isOver(msg.jobId)) return;
     const [image, text] = await Promise.all([
       deps.blobs.get(msg.imageKey),
@@ -37,7 +37,7 @@ export function createOcrHandler(deps: OcrDeps) {
     let output: EngineOutput;
     deps.metrics.ocrInFlight.inc();
     try {
-      output = await engine.recognize(input, AbortSignal.timeout(deps.pageTimeoutMs));
+      output = await engine.recognize(input, AbortSignal.any([ctx.signal, AbortSignal.timeout(deps.pageTimeoutMs)]));
     } catch (err) {
       deps.metrics.pagesOcr.inc({ engine: engine.name, outcome: 'error' });
       throw err;
@@ -55,7 +55,7 @@ export function createOcrHandler(deps: OcrDeps) {
     const resultKey = BlobKeys.pageResult(msg.jobId, msg.page);
     await deps.blobs.put(resultKey, Buffer.from(JSON.stringify(result)), 'application/json');
     const done: PageDone = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, resultKey, engine: output.engine };
-    await publishWork(deps.js, Subjects.pageDone, done, MsgIds.pageDone(msg.jobId, msg.page));
+    await publishWork(deps.js, Subjects.pageDone(msg.tenant, msg.jobId), done, MsgIds.pageDone(msg.jobId, msg.page));
   };
 }
 
@@ -63,7 +63,7 @@ export function createOcrHandler(deps: OcrDeps) {
 /** The last attempt failed: the page is reported failed so the job can still end (partial or failed). */
 export function createOcrGiveUp(deps: Pick<OcrDeps, 'js' | 'log'>) {
   return async (msg: PageReady, err: FolioError): Promise<void> => {
-    const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, error: { code: err.code, message: err.message } };
-    await publishWork(deps.js, Subjects.pageFailed, failed, MsgIds.pageFailed(msg.jobId, msg.page));
+    const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, error: publicError(err) };
+    await publishWork(deps.js, Subjects.pageFailed(msg.tenant, msg.jobId), failed, MsgIds.pageFailed(msg.jobId, msg.page));
   };
 }

@@ -2,9 +2,11 @@ import { runConsumer } from '../../shared/consumer-loop.ts';
 import { PageReady } from '../../shared/messages.ts';
 import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
-import { Consumers, Priority, Streams } from '../../shared/subjects.ts';
+import { withTestFault } from '../../shared/fault-hook.ts';
+import { Streams } from '../../shared/subjects.ts';
 import { createEngineSet } from './engines/create.ts';
 import { createOcrGiveUp, createOcrHandler } from './handler.ts';
+import { startTenantPullers } from './tenant-pullers.ts';
 
 /** CPU pages take seconds; a stuck call must still end and be retried. */
 const CPU_PAGE_TIMEOUT_MS = 5 * 60_000;
@@ -32,18 +34,22 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
   };
   const consumer = runConsumer({
     ...consumerSettings(rt, 'ocr'),
+    // The engine call has its own timeout; the step also covers reading the image and storing the result.
+    stepDeadlineMs: deps.pageTimeoutMs + 60_000,
     stream: Streams.pages,
-    // Interactive first: a free slot goes to a waiting interactive page before any batch page.
-    consumers: Priority.map((p) => Consumers.ocr[p]),
+    // Pullers are added per tenant as tenants appear (fair share); interactive ones come first.
+    consumers: [],
     schema: PageReady,
-    handler: createOcrHandler(deps),
+    handler: withTestFault('ocr', rt.config.FOLIO_TEST_FAULT, createOcrHandler(deps)),
     onGiveUp: createOcrGiveUp(deps),
     slots,
     log,
   });
+  const tenants = startTenantPullers({ jsm: rt.bus.jsm, settings: rt.bus.settings, consumer, log });
   return {
     async stop() {
       clearInterval(resize);
+      tenants.stop();
       await consumer.stop();
       await engines.close();
     },

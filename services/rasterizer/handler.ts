@@ -73,7 +73,7 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
           priority: msg.priority,
           options: msg.options,
         };
-        await publishWork(deps.js, Subjects.pageReady(msg.priority), ready, MsgIds.page(msg.jobId, p.page));
+        await publishWork(deps.js, Subjects.pageReady(msg.priority, msg.tenant, msg.jobId), ready, MsgIds.page(msg.jobId, p.page));
         await deps.kv.put(JobKeys.rasterProgress(msg.jobId), String(p.page));
         ctx.working();
         deps.metrics.pagesRendered.inc();
