@@ -16,5 +16,5 @@ export function createBlobStore(config: Config, nc: NatsConnection): Promise<Blo
       region: config.S3_REGION,
     });
   }
-  return createNatsBlobStore(nc, Buckets.blobs, config.FOLIO_RESULT_TTL_S);
+  return createNatsBlobStore(nc, Buckets.blobs, config.FOLIO_RESULT_TTL_S, config.FOLIO_REPLICAS, config.FOLIO_NATS_MANAGE);
 }

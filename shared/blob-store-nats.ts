@@ -1,14 +1,26 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm } from '@nats-io/obj';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { awaitStream, ensureStream, nanos } from './jetstream-resources.ts';
 import type { BlobStore } from './blob-store.ts';
 import { FolioError } from './errors.ts';
 
 /** The JetStream object store as a blob store: the embedded default when no S3 endpoint is configured. */
-export async function createNatsBlobStore(nc: NatsConnection, bucket: string, ttlS: number): Promise<BlobStore> {
+export async function createNatsBlobStore(nc: NatsConnection, bucket: string, ttlS: number, replicas = 1, manage = true): Promise<BlobStore> {
   // Object store TTLs are nanoseconds (KV TTLs are milliseconds).
-  const os = await new Objm(nc).create(bucket, { ttl: ttlS * 1_000_000_000 });
+  const ttl = nanos(ttlS * 1000);
+  const objm = new Objm(nc);
+  let os: ObjectStore;
+  if (manage) {
+    os = await objm.create(bucket, { ttl, replicas });
+    // Objm.create keeps an existing store's settings: bring replicas and TTL up to date.
+    await ensureStream(await jetstreamManager(nc), { name: `OBJ_${bucket}`, num_replicas: replicas, max_age: ttl });
+  } else {
+    await awaitStream(await jetstreamManager(nc), `OBJ_${bucket}`, 60_000);
+    os = await objm.open(bucket);
+  }
   const missing = (key: string) => new FolioError('FOLIO_BLOB_MISSING', `Object ${key} not found`, { key });
 
   return {
