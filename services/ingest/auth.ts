@@ -1,21 +1,30 @@
 import type { FastifyRequest } from 'fastify';
-import { FolioError } from '../../shared/errors.ts';
+import type { ApiKeyring } from '../../shared/api-keys.ts';
 
+export type AuthResult =
+  | { ok: true; tenant: string; keyId?: string }
+  | { ok: false; reason: 'missing' | 'unknown' };
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s?.trim() || undefined;
+}
+
+/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
 export function apiKeyOf(req: FastifyRequest): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
-  const key = req.headers['x-api-key'];
-  return typeof key === 'string' ? key : undefined;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(firstHeader(req.headers.authorization) ?? '')?.[1];
+  return bearer ?? firstHeader(req.headers['x-api-key']);
 }
 
 /**
- * The tenant a request acts for. Without configured keys Folio is open and everything is tenant
- * "default"; with keys, an unknown or missing key is a 401.
+ * Who a request acts for. Without configured keys Folio is open and everything is tenant
+ * "default"; with keys, a missing or unknown key fails (the caller answers 401 after counting
+ * the attempt against the client's address).
  */
-export function tenantOf(req: FastifyRequest, apiKeys: ReadonlyMap<string, string>): string {
-  if (apiKeys.size === 0) return 'default';
-  const key = apiKeyOf(req);
-  const tenant = key ? apiKeys.get(key) : undefined;
-  if (!tenant) throw new FolioError('FOLIO_UNAUTHORIZED', key ? 'Unknown API key' : 'Send an API key as "Authorization: Bearer <key>" or "x-api-key"');
-  return tenant;
+export function authenticate(req: FastifyRequest, keys: ApiKeyring): AuthResult {
+  if (keys.size === 0) return { ok: true, tenant: 'default' };
+  const presented = apiKeyOf(req);
+  if (!presented) return { ok: false, reason: 'missing' };
+  const key = keys.find(presented);
+  return key ? { ok: true, tenant: key.tenant, keyId: key.keyId } : { ok: false, reason: 'unknown' };
 }

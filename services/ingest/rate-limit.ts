@@ -1,100 +1,61 @@
-import { createHash } from 'node:crypto';
-import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit';
+import net from 'node:net';
 import type { KV } from '@nats-io/kv';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { FolioError, isFolioError } from '../../shared/errors.ts';
-import { KvRateLimitStore, type RateLimitLog } from './rate-limit-store.ts';
+import type { FastifyReply } from 'fastify';
+import { KvTokenBucket, type Decision, type RateLimitLog } from './rate-limit-store.ts';
 
-export interface RateLimitOptions {
+export type { Decision } from './rate-limit-store.ts';
+
+export interface RateLimiterOptions {
   kv: KV;
   /** Requests per window and client; 0 turns the limiter off. */
   max: number;
   windowS: number;
-  keyOf?: (req: FastifyRequest) => string;
-  log?: RateLimitLog & { info?(obj: object, msg: string): void };
-  /** See KvRateLimitStoreOptions; the defaults suit production. */
+  log?: RateLimitLog;
+  /** See KvTokenBucketOptions; the defaults suit production. */
   timeoutMs?: number;
   cooldownMs?: number;
 }
 
-/** Probes, metrics and docs must answer even to a client that spent its budget. */
-const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
-
-function isExempt(req: FastifyRequest): boolean {
-  // The matched route pattern, not the raw URL: a crafted path cannot borrow an exemption.
-  const route = req.routeOptions.url;
-  if (!route) return false;
-  return EXEMPT_ROUTES.has(route) || route === '/docs' || route.startsWith('/docs/');
-}
-
-function firstHeader(v: string | string[] | undefined): string | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
-  return s?.trim() || undefined;
+export interface RateLimiter {
+  readonly windowS: number;
+  /** null when the limiter is off. */
+  take(clientKey: string): Promise<Decision | null>;
+  close(): void;
 }
 
 /**
- * The budget belongs to the API key when one is sent, else to the client address (an IPv6
- * client is one /64, as it usually owns the whole prefix). The key is hashed here so a raw
- * API key never reaches the store, the plugin's callbacks or a log line.
+ * A token bucket per client shared by every ingest replica through NATS KV. Who the client is
+ * is the caller's business (see edge.ts): the tenant once authenticated, else the address.
  */
-export function rateLimitKey(req: FastifyRequest): string {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(firstHeader(req.headers.authorization) ?? '')?.[1];
-  const apiKey = bearer ?? firstHeader(req.headers['x-api-key']);
-  if (apiKey) return `key:${createHash('sha256').update(apiKey).digest('base64url')}`;
-  return `ip:${normalizeIP(req.ip)}`;
+export function createRateLimiter(o: RateLimiterOptions): RateLimiter {
+  if (o.max <= 0) return { windowS: o.windowS, take: async () => null, close() {} };
+  const bucket = new KvTokenBucket(o.kv, { limit: o.max, windowMs: o.windowS * 1000 }, { log: o.log, timeoutMs: o.timeoutMs, cooldownMs: o.cooldownMs });
+  return { windowS: o.windowS, take: (k) => bucket.take(k), close: () => bucket.close() };
 }
 
 /**
- * A limit shared by every ingest replica: @fastify/rate-limit counting in the NATS KV bucket.
- * Awaits the plugin's registration, so call it before adding routes' own hooks that rely on it.
+ * The client address as a budget: an IPv4 address, or an IPv6 client's /64 (it usually owns the
+ * whole prefix, so one budget per address would be one per guess).
  */
-export async function registerRateLimit(app: FastifyInstance, opts: RateLimitOptions): Promise<void> {
-  const log = opts.log ?? app.log;
-  if (opts.max <= 0) {
-    log.info?.({}, 'rate limit disabled (max = 0)');
-    return;
-  }
-  const windowMs = opts.windowS * 1000;
-  warnIfBucketTtlShort(opts.kv, windowMs, log);
-
-  const storeOpts = { log, timeoutMs: opts.timeoutMs, cooldownMs: opts.cooldownMs };
-  const kv = opts.kv;
-  await app.register(fastifyRateLimit, {
-    // Not global: the plugin's own hook would hand the 429 to whatever error handler the app
-    // has; our hook below answers it itself, so the body is the same everywhere.
-    global: false,
-    max: opts.max,
-    timeWindow: windowMs,
-    keyGenerator: opts.keyOf ?? rateLimitKey,
-    store: class extends KvRateLimitStore {
-      constructor() {
-        super(kv, storeOpts);
-      }
-    },
-    // The store already fails open; this also covers an error the store did not foresee.
-    skipOnError: true,
-    errorResponseBuilder: (_req, ctx) => new FolioError('FOLIO_RATE_LIMITED', `Rate limit exceeded, retry in ${ctx.after}`),
-  });
-
-  const limit = app.rateLimit();
-  app.addHook('onRequest', async function (req, reply) {
-    // Routes with their own `config.rateLimit` (an object, or false) are the plugin's business.
-    if (isExempt(req) || req.routeOptions.config?.rateLimit !== undefined) return;
-    try {
-      await limit.call(this, req, reply);
-    } catch (err) {
-      if (!isFolioError(err) || err.code !== 'FOLIO_RATE_LIMITED') throw err;
-      // The plugin has set Retry-After and the x-ratelimit-* headers on the reply already.
-      return reply.status(err.status).send({ error: err.toJSON() });
-    }
-  });
+export function clientAddress(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1];
+  if (!net.isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
 }
 
-/** A bucket TTL shorter than the window would reset counters mid-window: say so at start-up. */
-function warnIfBucketTtlShort(kv: KV, windowMs: number, log: RateLimitLog) {
-  kv.status()
-    .then((s) => {
-      if (s.ttl > 0 && s.ttl < windowMs) log.warn({ bucketTtlMs: s.ttl, windowMs }, 'rate limit bucket TTL is shorter than the window');
-    })
-    .catch(() => {}); // NATS down at start-up: the store logs that on first use
+/**
+ * RateLimit-Limit / -Remaining / -Reset (seconds) and RateLimit-Policy as the IETF draft spells
+ * them, on every limited answer; Retry-After on a refusal.
+ */
+export function setRateLimitHeaders(reply: FastifyReply, d: { limit: number; remaining: number; resetMs: number; retryAfterMs: number; allowed: boolean }, windowS: number) {
+  reply.header('ratelimit-limit', String(d.limit));
+  reply.header('ratelimit-remaining', String(Math.max(0, d.remaining)));
+  reply.header('ratelimit-reset', String(Math.ceil(d.resetMs / 1000)));
+  reply.header('ratelimit-policy', `${d.limit};w=${windowS}`);
+  if (!d.allowed) reply.header('retry-after', String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))));
 }
