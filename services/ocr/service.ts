@@ -34,8 +34,8 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
   };
   const consumer = runConsumer({
     ...consumerSettings(rt, 'ocr'),
-    // The engine call has its own timeout; the step also covers reading the image and storing the result.
-    stepDeadlineMs: deps.pageTimeoutMs + 60_000,
+    // The engine call has its own timeout; the step adds time to read the image and store the result.
+    stepDeadlineMs: deps.pageTimeoutMs + Math.min(60_000, rt.config.FOLIO_STEP_TIMEOUT_MS),
     stream: Streams.pages,
     // Pullers are added per tenant as tenants appear (fair share); interactive ones come first.
     consumers: [],
