@@ -80,6 +80,16 @@ export const ConfigSchema = z
     FOLIO_SWEEP_INTERVAL_S: int(60, 0),
     /** Test-only fault injection, "<stage>:<page>:<fault>" (e.g. "ocr:3:exit"): never set in production. */
     FOLIO_TEST_FAULT: z.string().regex(/^(rasterizer|ocr|assembler):\d+:(exit|hang)$/).optional(),
+    // --- Sandboxed rendering (issue 6): pdf.js and image decoding in child processes ---
+    /** Deadline for opening a document (ingest's probe, the rasterizer's open); past it the renderer is killed. */
+    FOLIO_RENDER_OPEN_TIMEOUT_MS: int(60_000, 100),
+    /** Deadline for rendering one page; past it the renderer is killed and the page fails (FOLIO_RENDER_TIMEOUT). */
+    FOLIO_RENDER_PAGE_TIMEOUT_MS: int(60_000, 100),
+    /** Memory cap of one renderer process (V8 heap limit and resident size); past it the page fails (FOLIO_RENDER_CRASHED). */
+    FOLIO_RENDER_MEMORY_MB: int(2048, 128),
+    /** Renderer processes ingest keeps for probing uploads (started on demand). */
+    FOLIO_PROBE_WORKERS: int(2, 1),
+    // --- end sandboxed rendering ---
   })
   .transform((c) => ({
     ...c,

@@ -43,6 +43,9 @@ export const ErrorTable = {
   FOLIO_FORBIDDEN_ORIGIN: { status: 403, retryable: false, message: 'Cross-site request refused' },
   FOLIO_REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request body stalled or took too long' },
   FOLIO_QUOTA_EXCEEDED: { status: 429, retryable: true, message: 'A tenant quota is used up' },
+  // Sandboxed rendering (issue 6): pdf.js and sharp run in child processes with a deadline and a memory cap.
+  FOLIO_RENDER_TIMEOUT: { status: 422, retryable: false, message: 'Rendering passed its deadline (the page or document is too complex)' },
+  FOLIO_RENDER_CRASHED: { status: 422, retryable: false, message: 'The renderer crashed or ran out of memory on this page or document' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorTable;

@@ -37,6 +37,9 @@ export function createMetrics(registry = new Registry()) {
     ocrInFlight: new Gauge({ name: 'folio_ocr_pages_in_flight', help: 'Pages being recognised now', registers: r }),
     ocrWindow: new Gauge({ name: 'folio_ocr_window', help: 'Pages the OCR service lets in flight (flow-control window)', registers: r }),
     messagesSettled: new Counter({ name: 'folio_messages_settled_total', help: 'Work-queue messages by consumer and outcome', labelNames: ['consumer', 'outcome'], registers: r }),
+    // Sandboxed rendering (issue 6): renderer processes killed or lost, by cause (timeout | crash | memory).
+    renderersLost: new Counter({ name: 'folio_renderers_lost_total', help: 'Renderer processes killed or crashed, by cause', labelNames: ['cause'], registers: r }),
+    pagesRenderFailed: new Counter({ name: 'folio_pages_render_failed_total', help: 'Pages that could not be rendered, by error code', labelNames: ['code'], registers: r }),
   };
 }
 
