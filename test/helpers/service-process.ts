@@ -24,6 +24,8 @@ export interface ServiceProcess {
   pid: number;
   logFile: string;
   running(): boolean;
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
   /** SIGKILL by default: the process gets no chance to ack, nak or drain anything. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Everything the process wrote (JSON logs and stderr), for failure reports. */
@@ -57,6 +59,7 @@ export async function startServiceProcess(o: {
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const logs = () => {
     try {
       return readFileSync(logFile, 'utf8');
@@ -71,10 +74,10 @@ export async function startServiceProcess(o: {
     pid: child.pid ?? -1,
     logFile,
     running,
+    exited,
     logs,
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (!running()) return;
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
       await exited;
     },
