@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile, type ApiKey } from './api-keys.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -8,6 +10,56 @@ const list = z
   .string()
   .default('')
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+// --- Security at the HTTP edge (API keys, exposure, quotas, edge caps): issue 7 ---
+const edgeSchema = {
+  /** "tenantA=key1,tenantB=key2" (split on the first "="; keys may contain "="). Unset with no file: open, tenant "default". */
+  FOLIO_API_KEYS: z.string().optional(),
+  /** A file of "tenant=key" lines (# comments), e.g. a mounted secret. */
+  FOLIO_API_KEYS_FILE: z.string().optional(),
+  /** Without keys, ingest listens on loopback only; this lets it listen on the network open to anyone. */
+  FOLIO_ALLOW_UNAUTHENTICATED_NETWORK: bool(false),
+  /** Per tenant, across all ingest replicas; 0 = no limit. */
+  FOLIO_QUOTA_PAGES_PER_DAY: int(0),
+  FOLIO_QUOTA_CONCURRENT_JOBS: int(100),
+  FOLIO_QUOTA_PAGES_IN_FLIGHT: int(10_000),
+  /** Per tenant and ingest replica: uploads being received, sync calls waiting, SSE streams open. */
+  FOLIO_MAX_UPLOADS_PER_TENANT: int(8, 1),
+  FOLIO_MAX_SYNC_WAITS_PER_TENANT: int(32, 1),
+  FOLIO_MAX_STREAMS_PER_TENANT: int(32, 1),
+  /** The whole request (headers and body) must arrive within this; the body may not stall longer than the idle timeout. */
+  FOLIO_HTTP_REQUEST_TIMEOUT_MS: int(600_000, 1000),
+  FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS: int(30_000, 100),
+};
+
+function edgeSettings(c: { FOLIO_API_KEYS?: string; FOLIO_API_KEYS_FILE?: string; FOLIO_HTTP_HOST?: string }, ctx: z.RefinementCtx) {
+  let keys: ApiKey[] = [];
+  try {
+    if (c.FOLIO_API_KEYS && c.FOLIO_API_KEYS_FILE) throw new ApiKeyError('set FOLIO_API_KEYS or FOLIO_API_KEYS_FILE, not both');
+    if (c.FOLIO_API_KEYS) keys = parseApiKeysEnv(c.FOLIO_API_KEYS);
+    if (c.FOLIO_API_KEYS_FILE) {
+      let text: string;
+      try {
+        text = readFileSync(c.FOLIO_API_KEYS_FILE, 'utf8');
+      } catch (err) {
+        throw new ApiKeyError(`cannot read ${c.FOLIO_API_KEYS_FILE}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      keys = parseApiKeysFile(text, c.FOLIO_API_KEYS_FILE);
+      if (keys.length === 0) throw new ApiKeyError(`${c.FOLIO_API_KEYS_FILE} holds no key (an empty secret would leave Folio open)`);
+    }
+  } catch (err) {
+    if (!(err instanceof ApiKeyError)) throw err;
+    ctx.addIssue({ code: 'custom', path: [c.FOLIO_API_KEYS_FILE ? 'FOLIO_API_KEYS_FILE' : 'FOLIO_API_KEYS'], message: err.message });
+  }
+  const apiKeys = new ApiKeyring(keys);
+  return {
+    apiKeys,
+    // The raw keys do not stay in the config object, which may be logged or dumped.
+    FOLIO_API_KEYS: c.FOLIO_API_KEYS ? '[redacted]' : undefined,
+    FOLIO_HTTP_HOST: c.FOLIO_HTTP_HOST ?? (apiKeys.size > 0 ? '0.0.0.0' : '127.0.0.1'),
+  };
+}
+// --- end of the HTTP edge block ---
 
 /**
  * Every setting Folio reads, from the environment, validated once at start-up.
@@ -20,7 +72,8 @@ export const ConfigSchema = z
     /** One-machine mode (no NATS_URL): the port of the nats-server that `npm start` runs. */
     FOLIO_LOCAL_NATS_PORT: int(4223, 1),
     FOLIO_DATA_DIR: z.string().default('.data'),
-    FOLIO_HTTP_HOST: z.string().default('0.0.0.0'),
+    /** Unset: 127.0.0.1 without API keys (open means local only), 0.0.0.0 with keys. */
+    FOLIO_HTTP_HOST: z.string().optional(),
     FOLIO_HTTP_PORT: int(8080),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
@@ -40,8 +93,6 @@ export const ConfigSchema = z
 
     FOLIO_RATE_LIMIT_MAX: int(120, 0),
     FOLIO_RATE_LIMIT_WINDOW_S: int(60, 1),
-    /** "key1=tenantA,key2=tenantB". Empty = no authentication, every request is tenant "default". */
-    FOLIO_API_KEYS: list,
     FOLIO_TRUST_PROXY: bool(false),
 
     FOLIO_ENGINE: z.enum(['cpu', 'vllm']).optional(),
@@ -90,15 +141,13 @@ export const ConfigSchema = z
     /** Renderer processes ingest keeps for probing uploads (started on demand). */
     FOLIO_PROBE_WORKERS: int(2, 1),
     // --- end sandboxed rendering ---
+    ...edgeSchema,
   })
-  .transform((c) => ({
+  .transform((c, ctx) => ({
     ...c,
     /** vLLM when a backend is configured, else the embedded CPU engine. */
     engine: c.FOLIO_ENGINE ?? (c.VLLM_BASE_URLS.length > 0 ? ('vllm' as const) : ('cpu' as const)),
-    apiKeys: new Map(c.FOLIO_API_KEYS.map((pair) => {
-      const [key, tenant] = pair.split('=');
-      return [key, tenant || 'default'] as const;
-    })),
+    ...edgeSettings(c, ctx),
   }));
 
 export type Config = z.infer<typeof ConfigSchema>;

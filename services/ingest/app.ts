@@ -4,23 +4,22 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { IngestDeps } from './jobs.ts';
 import { installErrorHandling } from './http-errors.ts';
-import { tenantOf } from './auth.ts';
-import { registerRateLimit } from './rate-limit.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { installEdge } from './edge.ts';
+import { createAudit } from './audit.ts';
+import { TenantCaps } from './tenant-caps.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerCompatRoutes } from './routes/compat.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    tenant: string;
-  }
-}
-
-/** Routes that need no API key: the home page, probes, metrics and the API docs. */
-const OPEN_ROUTES = /^\/(?:$|\?|(?:healthz|readyz|metrics|docs)(?:[/?]|$))/;
-
 /** The ingest HTTP API as a Fastify instance that is not yet listening (tests use port 0). */
-export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
+export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
+  const c = given.config;
+  const deps: IngestDeps = {
+    ...given,
+    audit: given.audit ?? createAudit(given.log),
+    caps: given.caps ?? new TenantCaps({ uploads: c.FOLIO_MAX_UPLOADS_PER_TENANT, sync_waits: c.FOLIO_MAX_SYNC_WAITS_PER_TENANT, streams: c.FOLIO_MAX_STREAMS_PER_TENANT }),
+  };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request lines would drown the job logs; /metrics counts requests instead.
@@ -28,9 +27,10 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
     trustProxy: deps.config.FOLIO_TRUST_PROXY,
     // Uploads are streamed and counted by us; this limit applies to JSON bodies only.
     bodyLimit: 1024 * 1024,
+    // The whole request must arrive within this (slow-loris uploads); a stalled body is cut sooner, in upload.ts.
+    requestTimeout: deps.config.FOLIO_HTTP_REQUEST_TIMEOUT_MS,
   }) as unknown as FastifyInstance;
-  installErrorHandling(app, deps.metrics);
-  app.decorateRequest('tenant', '');
+  installErrorHandling(app, deps.metrics, deps.audit);
 
   await app.register(swagger, {
     openapi: {
@@ -42,11 +42,10 @@ export async function buildApp(deps: IngestDeps): Promise<FastifyInstance> {
   // Raw uploads (`curl --data-binary @doc.pdf`): hand the body stream to the route untouched.
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
-  await registerRateLimit(app, { kv: deps.bus.rateLimit, max: deps.config.FOLIO_RATE_LIMIT_MAX, windowS: deps.config.FOLIO_RATE_LIMIT_WINDOW_S, log: deps.log });
-
-  app.addHook('onRequest', async (req) => {
-    if (!OPEN_ROUTES.test(req.url)) req.tenant = tenantOf(req, deps.config.apiKeys);
-  });
+  // Authentication, rate limit (per tenant, else per address), cross-site refusal: see edge.ts.
+  const limiter = createRateLimiter({ kv: deps.bus.rateLimit, max: deps.config.FOLIO_RATE_LIMIT_MAX, windowS: deps.config.FOLIO_RATE_LIMIT_WINDOW_S, log: deps.log });
+  app.addHook('onClose', async () => limiter.close());
+  installEdge(app, { keys: deps.config.apiKeys, limiter, audit: deps.audit! });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });

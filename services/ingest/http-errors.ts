@@ -1,7 +1,8 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
 import { FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
 import type { Metrics } from '../../shared/metrics.ts';
+import type { Audit } from './audit.ts';
 
 /** Framework and plugin error codes → our stable codes. */
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
@@ -43,15 +44,24 @@ export function toHttpError(err: unknown): FolioError {
   return new FolioError('FOLIO_INTERNAL', 'Internal error', undefined, { cause: err });
 }
 
-export function installErrorHandling(app: FastifyInstance, metrics: Metrics) {
+export function installErrorHandling(app: FastifyInstance, metrics: Metrics, audit?: Audit) {
   app.setErrorHandler((err, req, reply) => {
     const folio = toHttpError(err);
     if (folio.status >= 500) req.log.error({ err }, 'request failed');
-    else metrics.uploadsRejected.inc({ code: folio.code });
+    else {
+      metrics.uploadsRejected.inc({ code: folio.code });
+      // The client gets a stable message; what actually broke stays in the log.
+      if (folio.cause) req.log.info({ err: folio.cause, code: folio.code }, 'request refused');
+    }
     if (folio.code === 'FOLIO_RATE_LIMITED' && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
+    if (folio.code === 'FOLIO_QUOTA_EXCEEDED') quotaHeaders(folio, reply);
+    if (folio.code === 'FOLIO_QUOTA_EXCEEDED' || (folio.code === 'FOLIO_TOO_MANY_PAGES' && folio.details?.quota)) {
+      audit?.record('quota.refused', { tenant: req.tenant || undefined, keyId: req.keyId, method: req.method, route: req.routeOptions.url, reason: String(folio.details?.quota ?? '') });
+    }
     if (folio.code === 'FOLIO_UNAVAILABLE') reply.header('retry-after', '5');
     // An upload refused half-way must not keep the socket reading the rest of a huge body.
-    if (folio.code === 'FOLIO_UPLOAD_TOO_LARGE') reply.header('connection', 'close');
+    // Nor may a refused request (401, 429, …) make the server wait for a body nobody will read.
+    if (folio.code === 'FOLIO_UPLOAD_TOO_LARGE' || folio.code === 'FOLIO_REQUEST_TIMEOUT' || !req.raw.complete) reply.header('connection', 'close');
     reply.status(folio.status).send({ error: folio.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -59,3 +69,15 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics) {
   });
 }
 
+
+/** A quota refusal says which quota, how much is left and when to come back, as a rate limit does. */
+function quotaHeaders(folio: FolioError, reply: FastifyReply) {
+  const d = (folio.details ?? {}) as { limit?: number; used?: number; retryAfterS?: number; resetS?: number; quota?: string };
+  reply.header('retry-after', String(Math.max(1, d.retryAfterS ?? 1)));
+  if (typeof d.limit === 'number') {
+    reply.header('ratelimit-limit', String(d.limit));
+    reply.header('ratelimit-remaining', String(Math.max(0, d.limit - (d.used ?? d.limit))));
+    reply.header('ratelimit-reset', String(Math.max(1, d.resetS ?? d.retryAfterS ?? 1)));
+    reply.header('ratelimit-policy', `${d.limit};w=${d.quota === 'pages_per_day' ? 86400 : 1}`);
+  }
+}

@@ -10,9 +10,18 @@ import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
 import { probeSource } from '../../shared/source-probe.ts';
 import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
 import type { ReceivedFile } from './upload.ts';
+import type { QuotaStore } from './quota-store.ts';
+import type { TenantCaps } from './tenant-caps.ts';
+import type { Audit } from './audit.ts';
 
-/** Ingest needs exactly what every service gets at start-up. */
-export type IngestDeps = Runtime;
+/** What every service gets at start-up, plus ingest's own guards (absent: none). */
+export interface IngestDeps extends Runtime {
+  /** Per-tenant quotas shared by all replicas (pages per day, jobs and pages in flight). */
+  quota?: QuotaStore;
+  /** Per-tenant caps on connections this replica holds open. */
+  caps?: TenantCaps;
+  audit?: Audit;
+}
 
 export interface Submission {
   name: string;
@@ -58,14 +67,22 @@ export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submi
     updatedAt: now,
   };
   const sourceKey = BlobKeys.source(id);
-  await deps.blobs.putFile(sourceKey, file.path, file.bytes, mediaType);
-  await deps.jobs.create(status);
+  // Booked before anything is stored; given back here if the job never gets queued (no end event would).
+  await deps.quota?.reserve(sub.tenant, id, selected.length);
+  try {
+    await deps.blobs.putFile(sourceKey, file.path, file.bytes, mediaType);
+    await deps.jobs.create(status);
+  } catch (err) {
+    await deps.quota?.release(sub.tenant, id).catch(() => {});
+    throw err;
+  }
   const msg: JobSubmitted = { v: 1, jobId: id, tenant: sub.tenant, sourceKey, mediaType, options: sub.options, priority };
   try {
     await publishWork(deps.bus.js, Subjects.jobSubmitted(sub.tenant, id), msg, MsgIds.job(id));
   } catch (err) {
     // Not queued means not accepted: record it so the id never shows a job stuck in "queued".
     await deps.jobs.update(id, (s) => ({ ...s, status: 'failed', error: { code: 'FOLIO_UNAVAILABLE', message: 'The job could not be queued' }, finishedAt: new Date().toISOString() })).catch(() => {});
+    await deps.quota?.release(sub.tenant, id).catch(() => {});
     throw new FolioError('FOLIO_UNAVAILABLE', 'The job queue is unavailable, try again', undefined, { cause: err });
   }
   deps.metrics.jobsSubmitted.inc({ media_type: mediaType });

@@ -16,7 +16,7 @@ const MAX_FIELD_BYTES = 1024;
  * Reads the one file of a request: a multipart part (any field name; fields may come before or
  * after it), or the raw body of a non-multipart POST (`curl --data-binary @file.pdf`).
  */
-export async function readUpload(req: FastifyRequest, opts: { tmpDir: string; maxBytes: number }): Promise<UploadRequest> {
+export async function readUpload(req: FastifyRequest, opts: { tmpDir: string; maxBytes: number; idleTimeoutMs?: number }): Promise<UploadRequest> {
   const query = Object.fromEntries(Object.entries((req.query ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
   if (!req.isMultipart()) {
     const body = req.body as Readable | undefined;

@@ -21,14 +21,23 @@ const HEAD_BYTES = 2048;
  * Streams an upload to a temp file while hashing and counting: memory stays flat whatever the
  * size, and the byte limit is enforced here because @fastify/multipart only flags truncation.
  */
-export async function receiveUpload(stream: Readable, opts: { tmpDir: string; maxBytes: number; truncated?: () => boolean }): Promise<ReceivedFile> {
+export async function receiveUpload(stream: Readable, opts: { tmpDir: string; maxBytes: number; truncated?: () => boolean; idleTimeoutMs?: number }): Promise<ReceivedFile> {
   const file = path.join(opts.tmpDir, `folio-upload-${randomUUID()}`);
   const hash = createHash('sha256');
   const headChunks: Buffer[] = [];
   let headLen = 0;
   let bytes = 0;
+  // A client that stops sending mid-body would hold a socket, a temp file and an upload slot
+  // forever: past the idle timeout the upload fails (and the connection is closed).
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (!opts.idleTimeoutMs) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => meter.destroy(new FolioError('FOLIO_REQUEST_TIMEOUT', `No upload data for ${opts.idleTimeoutMs} ms`)), opts.idleTimeoutMs);
+  };
   const meter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      arm();
       bytes += chunk.length;
       if (bytes > opts.maxBytes) return cb(new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The upload exceeds ${opts.maxBytes} bytes`, { maxBytes: opts.maxBytes }));
       if (headLen < HEAD_BYTES) {
@@ -41,11 +50,15 @@ export async function receiveUpload(stream: Readable, opts: { tmpDir: string; ma
   });
   const discard = () => rm(file, { force: true });
   try {
+    arm();
     await pipeline(stream, meter, createWriteStream(file));
   } catch (err) {
     await discard();
     if (err instanceof FolioError) throw err;
-    throw new FolioError('FOLIO_MULTIPART_MALFORMED', `The upload could not be read: ${(err as Error).message}`, undefined, { cause: err });
+    // The cause goes to the log (error handler), not to the client: it may name local paths.
+    throw new FolioError('FOLIO_MULTIPART_MALFORMED', 'The upload could not be read (the client stopped sending, or the body is malformed)', undefined, { cause: err });
+  } finally {
+    clearTimeout(idle);
   }
   if (opts.truncated?.()) {
     await discard();

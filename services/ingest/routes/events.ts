@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal } from '../../../shared/messages.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
+import { publicJob } from '../public-job.ts';
 
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;
@@ -10,11 +11,22 @@ const KEEPALIVE_MS = 15_000;
  * after the terminal one. Polling KV keeps this stateless across ingest replicas.
  */
 export async function streamEvents(deps: IngestDeps, req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
+  // Taken before the hijack, so a refusal is still an ordinary JSON 429.
+  const release = deps.caps?.acquire('streams', req.tenant);
+  try {
+    await stream(deps, req, reply);
+  } finally {
+    release?.();
+  }
+}
+
+async function stream(deps: IngestDeps, req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   let closed = false;
-  req.raw.on('close', () => (closed = true));
+  // The response's 'close', not the request's: a GET's request side is complete (and closed) at once.
+  res.on('close', () => (closed = true));
   let last = '';
   let lastWrite = Date.now();
   while (!closed) {
@@ -23,7 +35,7 @@ export async function streamEvents(deps: IngestDeps, req: FastifyRequest<{ Param
     const fingerprint = `${job.status}:${job.pages.done}:${job.pages.failed}`;
     if (fingerprint !== last) {
       last = fingerprint;
-      res.write(`event: status\ndata: ${JSON.stringify(job)}\n\n`);
+      res.write(`event: status\ndata: ${JSON.stringify(publicJob(job))}\n\n`);
       lastWrite = Date.now();
     }
     if (isTerminal(job.status)) break;

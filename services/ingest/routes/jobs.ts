@@ -7,6 +7,7 @@ import { cancelJob, deleteJobData, readJob, submitJob, waitForJob, type IngestDe
 import { readUpload } from '../request-file.ts';
 import { zodToFolio } from '../http-errors.ts';
 import { streamEvents } from './events.ts';
+import { publicJob } from '../public-job.ts';
 
 const ResultQuery = z.object({ format: z.enum(['markdown', 'json']).default('markdown') }).strict();
 const WaitQuery = z.object({ wait: z.coerce.number().int().min(0).max(3600).optional() });
@@ -28,14 +29,29 @@ export const links = (id: string) => ({
 
 /** Receives an upload, validates it and queues the job; the temp file is always removed. */
 export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus & { cached?: true }> {
-  const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES });
+  const done = deps.caps?.acquire('uploads', req.tenant);
   try {
-    const fields = { ...upload.fields };
-    if (sync) delete fields.wait;
-    const options = parseOptions(fields, strict);
-    return await submitJob(deps, upload.file, { name: upload.name, tenant: req.tenant, options, defaultPriority: sync ? 'interactive' : 'batch' });
+    const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS });
+    try {
+      const fields = { ...upload.fields };
+      if (sync) delete fields.wait;
+      const options = parseOptions(fields, strict);
+      return await submitJob(deps, upload.file, { name: upload.name, tenant: req.tenant, options, defaultPriority: sync ? 'interactive' : 'batch' });
+    } finally {
+      await upload.file.discard();
+    }
   } finally {
-    await upload.file.discard();
+    done?.();
+  }
+}
+
+/** Waits for a job under the tenant's cap on concurrent synchronous calls. */
+export async function waitWithinCap(deps: IngestDeps, req: FastifyRequest, job: JobStatus, timeoutMs: number): Promise<JobStatus | null> {
+  const done = deps.caps?.acquire('sync_waits', req.tenant);
+  try {
+    return await waitForJob(deps, job.id, job.tenant, timeoutMs);
+  } finally {
+    done?.();
   }
 }
 
@@ -46,7 +62,7 @@ export async function requireJob(deps: IngestDeps, req: FastifyRequest<{ Params:
 }
 
 export function publicStatus(s: JobStatus) {
-  return { ...s, links: links(s.id) };
+  return { ...publicJob(s), links: links(s.id) };
 }
 
 export async function sendResult(deps: IngestDeps, job: JobStatus, format: 'markdown' | 'json', reply: FastifyReply) {
@@ -72,7 +88,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
     const wait = WaitQuery.safeParse(req.query ?? {});
     const waitMs = Math.min(deps.config.FOLIO_SYNC_TIMEOUT_MS, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
     const job = await acceptUpload(deps, req, true);
-    const done = await waitForJob(deps, job.id, job.tenant, waitMs);
+    const done = await waitWithinCap(deps, req, job, waitMs);
     if (!done || !done.result) {
       reply.status(done ? 200 : 202).header('location', links(job.id).self);
       return done ? publicStatus(done) : { id: job.id, status: job.status, pages: job.pages, links: links(job.id) };
