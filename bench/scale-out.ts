@@ -22,7 +22,7 @@ const FAST_SIM = { maxNumSeqs: 64, prefillMs: 5, msPerToken: 0.05, tokensPerPage
 const PAGES_PER_DOC = 8;
 /** Pages per OCR replica and run: each run lasts about as long as the others. */
 const PAGES_PER_REPLICA = 24;
-const CLUSTER_DOCS = 12;
+const CLUSTER_DOCS = 16;
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'folio-bench-'));
