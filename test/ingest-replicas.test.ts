@@ -6,6 +6,8 @@ import { startTestStack, upload, type TestStack } from './helpers/stack.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
 const LIMIT = 6;
+const KEY_ONE = 'tenant-one-key-0123456789abcdef';
+const KEY_TWO = 'tenant-two-key-0123456789abcdef';
 let nats: TestNats;
 let a: TestStack;
 let b: TestStack;
@@ -13,7 +15,8 @@ let b: TestStack;
 before(async () => {
   nats = await startNats();
   // Two ingest replicas only: the limit must hold across them through NATS KV, with no OCR running.
-  const env = { FOLIO_RATE_LIMIT_MAX: String(LIMIT), FOLIO_RATE_LIMIT_WINDOW_S: '30' };
+  // A long window: the bucket refills one request per window/limit, so none comes back during the test.
+  const env = { FOLIO_RATE_LIMIT_MAX: String(LIMIT), FOLIO_RATE_LIMIT_WINDOW_S: '600', FOLIO_API_KEYS: `one=${KEY_ONE},two=${KEY_TWO}` };
   a = await startTestStack({ nats, services: ['ingest'], env });
   b = await startTestStack({ nats, services: ['ingest'], env });
 });
@@ -23,10 +26,10 @@ after(async () => {
   await nats?.destroy();
 });
 
-test('the rate limit holds across two ingest replicas', async () => {
+test('the rate limit of a tenant holds across two ingest replicas', async () => {
   const statuses: number[] = [];
   for (let i = 0; i < LIMIT * 2; i++) {
-    const res = await upload(i % 2 ? a.url : b.url, '/v1/jobs', png, { headers: { 'x-api-key': 'client-one' } });
+    const res = await upload(i % 2 ? a.url : b.url, '/v1/jobs', png, { headers: { 'x-api-key': KEY_ONE } });
     statuses.push(res.status);
     if (res.status === 429) {
       assert.equal((await res.json()).error.code, 'FOLIO_RATE_LIMITED');
@@ -37,8 +40,8 @@ test('the rate limit holds across two ingest replicas', async () => {
   assert.equal(statuses.filter((s) => s === 429).length, LIMIT);
 });
 
-test('another client keeps its own budget, and health checks are never limited', async () => {
-  const res = await upload(a.url, '/v1/jobs', png, { headers: { 'x-api-key': 'client-two' } });
+test('another tenant keeps its own budget, and health checks are never limited', async () => {
+  const res = await upload(a.url, '/v1/jobs', png, { headers: { 'x-api-key': KEY_TWO } });
   assert.equal(res.status, 202);
   for (let i = 0; i < LIMIT * 2; i++) assert.equal((await fetch(`${b.url}/healthz`)).status, 200);
 });
