@@ -7,7 +7,7 @@ import { JobEvent, JobStatus, isTerminal, type JobOptions, type JobSubmitted } f
 import type { Runtime } from '../../shared/runtime.ts';
 import { selectPages } from '../../shared/page-range.ts';
 import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
-import { probeSource } from '../../shared/source-probe.ts';
+import { sharedProber } from '../../shared/render-worker/probe.ts';
 import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
 import type { ReceivedFile } from './upload.ts';
 import type { QuotaStore } from './quota-store.ts';
@@ -39,7 +39,8 @@ export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submi
   if (file.bytes === 0) throw new FolioError('FOLIO_FILE_EMPTY');
   const mediaType = detectMediaType(file.head);
   if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file');
-  const { pageCount } = await probeSource(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
+  // In a renderer process (pdf.js and sharp never run on ingest's event loop): shared/render-worker/probe.ts.
+  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
   const selected = selectPages(sub.options.pages, pageCount);
   if (selected.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
 

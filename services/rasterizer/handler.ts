@@ -8,14 +8,15 @@ import type { KV } from '@nats-io/kv';
 import type { BlobStore } from '../../shared/blob-store.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { publishWork } from '../../shared/consumer-loop.ts';
-import type { FolioError } from '../../shared/errors.ts';
+import { publicError, type FolioError } from '../../shared/errors.ts';
 import { finishJob } from '../../shared/job-finish.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { isTerminal, type JobSubmitted, type PageReady } from '../../shared/messages.ts';
+import { isTerminal, type JobSubmitted, type PageFailed, type PageReady } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys, JobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
-import { renderPages } from './rasterize.ts';
+import type { HostPool } from '../../shared/render-worker/pool.ts';
+import { isFailedRender, renderPages, type FailedRender, type RenderedPage } from './rasterize.ts';
 
 export interface RasterizerDeps {
   js: JetStreamClient;
@@ -24,11 +25,22 @@ export interface RasterizerDeps {
   blobs: BlobStore;
   metrics: Metrics;
   log: Logger;
-  limits: { maxLongSide: number; maxInputPixels: number; maxPages: number; tmpDir: string };
+  /** Renderer processes (renderers.ts): pdf.js and sharp never run in this process. */
+  renderers: HostPool;
+  limits: {
+    maxLongSide: number;
+    maxInputPixels: number;
+    maxPages: number;
+    tmpDir: string;
+    openTimeoutMs: number;
+    pageTimeoutMs: number;
+    testFault?: string;
+  };
 }
 
 /**
- * folio.job.submitted → one folio.page.ready per page, each published as soon as it is stored.
+ * folio.job.submitted → one folio.page.ready per page, each published as soon as it is stored; a
+ * page that cannot be rendered becomes folio.page.failed and the next page goes on.
  * A redelivered job (the rasterizer died mid-PDF) resumes after the last page it published.
  */
 export function createRasterizeHandler(deps: RasterizerDeps) {
@@ -42,42 +54,23 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
     const sourcePath = path.join(deps.limits.tmpDir, `folio-source-${randomUUID()}`);
     try {
       await pipeline(await deps.blobs.stream(msg.sourceKey), createWriteStream(sourcePath));
-      const pages = renderPages({ path: sourcePath }, msg.mediaType, {
+      const { tmpDir: _, ...limits } = deps.limits;
+      const pages = renderPages(deps.renderers, { path: sourcePath }, msg.mediaType, {
+        ...limits,
         pages: msg.options.pages,
         dpi: msg.options.dpi,
-        maxLongSide: deps.limits.maxLongSide,
-        maxInputPixels: deps.limits.maxInputPixels,
-        maxPages: deps.limits.maxPages,
         skip: (page) => page <= publishedUpTo,
+        signal: ctx.signal,
       });
+      let started = Date.now();
       for await (const p of pages) {
-        const started = Date.now();
         if (await deps.jobs.isOver(msg.jobId)) return;
-        const imageKey = BlobKeys.pageImage(msg.jobId, p.page);
-        await deps.blobs.put(imageKey, p.png, 'image/png');
-        let textKey: string | undefined;
-        if (p.text) {
-          textKey = BlobKeys.pageText(msg.jobId, p.page);
-          await deps.blobs.put(textKey, Buffer.from(JSON.stringify(p.text)), 'application/json');
-        }
-        const ready: PageReady = {
-          v: 1,
-          jobId: msg.jobId,
-          tenant: msg.tenant,
-          page: p.page,
-          count: p.count,
-          imageKey,
-          width: p.width,
-          height: p.height,
-          textKey,
-          priority: msg.priority,
-          options: msg.options,
-        };
-        await publishWork(deps.js, Subjects.pageReady(msg.priority, msg.tenant, msg.jobId), ready, MsgIds.page(msg.jobId, p.page));
+        if (isFailedRender(p)) await publishFailed(deps, msg, p);
+        else await publishRendered(deps, msg, p);
         await deps.kv.put(JobKeys.rasterProgress(msg.jobId), String(p.page));
         ctx.working();
-        deps.metrics.pagesRendered.inc();
         deps.metrics.renderDuration.observe((Date.now() - started) / 1000);
+        started = Date.now();
       }
       await deps.jobs.update(msg.jobId, (s) => (s.status === 'rasterizing' || s.status === 'queued' ? { ...s, status: 'ocr' } : null));
     } finally {
@@ -86,10 +79,43 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
   };
 }
 
-/** A document that cannot be rendered fails the whole job (pages already queued are ignored later). */
-export function createRasterizeGiveUp(deps: RasterizerDeps) {
+async function publishRendered(deps: RasterizerDeps, msg: JobSubmitted, p: RenderedPage): Promise<void> {
+  const imageKey = BlobKeys.pageImage(msg.jobId, p.page);
+  await deps.blobs.put(imageKey, p.png, 'image/png');
+  let textKey: string | undefined;
+  if (p.text) {
+    textKey = BlobKeys.pageText(msg.jobId, p.page);
+    await deps.blobs.put(textKey, Buffer.from(JSON.stringify(p.text)), 'application/json');
+  }
+  const ready: PageReady = {
+    v: 1,
+    jobId: msg.jobId,
+    tenant: msg.tenant,
+    page: p.page,
+    count: p.count,
+    imageKey,
+    width: p.width,
+    height: p.height,
+    textKey,
+    priority: msg.priority,
+    options: msg.options,
+  };
+  await publishWork(deps.js, Subjects.pageReady(msg.priority, msg.tenant, msg.jobId), ready, MsgIds.page(msg.jobId, p.page));
+  deps.metrics.pagesRendered.inc();
+}
+
+/** The page goes straight to the assembler as failed; OCR never sees it. */
+async function publishFailed(deps: RasterizerDeps, msg: JobSubmitted, p: FailedRender): Promise<void> {
+  deps.log.warn({ jobId: msg.jobId, page: p.page, code: p.error.code, msg: p.error.message }, 'page could not be rendered');
+  const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: p.page, count: p.count, error: publicError(p.error) };
+  await publishWork(deps.js, Subjects.pageFailed(msg.tenant, msg.jobId), failed, MsgIds.pageFailed(msg.jobId, p.page));
+  deps.metrics.pagesRenderFailed.inc({ code: p.error.code });
+}
+
+/** A document that cannot be opened fails the whole job (pages already queued are ignored later). */
+export function createRasterizeGiveUp(deps: Pick<RasterizerDeps, 'jobs' | 'js' | 'metrics'>) {
   return async (msg: JobSubmitted, err: FolioError): Promise<void> => {
-    const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, msg.jobId, (s) => ({ ...s, status: 'failed', error: { code: err.code, message: err.message } }));
+    const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, msg.jobId, (s) => ({ ...s, status: 'failed', error: publicError(err) }));
     if (finished) deps.metrics.jobsFinished.inc({ status: 'failed' });
   };
 }

@@ -13,12 +13,15 @@ export interface ImageRenderOptions {
   maxLongSide: number;
   maxInputPixels: number;
   skip?: (page: number) => boolean;
+  /** Told before each page is decoded (see PdfRenderOptions.onStart). */
+  onStart?: (page: number) => void | Promise<void>;
 }
 
 /** Renders `pages` (1-based; frames of a multi-page TIFF, else just page 1). */
 export async function* renderImagePages(input: ImageInput, mediaType: string, pages: number[], opts: ImageRenderOptions): AsyncGenerator<RenderedPage> {
   for (const page of pages) {
     if (opts.skip?.(page)) continue;
+    await opts.onStart?.(page);
     const { data, info } = await normalise(input, mediaType, page, opts);
     yield { page, count: pages.length, png: data, width: info.width, height: info.height };
   }

@@ -1,20 +1,24 @@
 /**
- * PDF pages → PNG with pdf.js. pdf.js parses and draws on this thread (its "worker" runs
- * in-process in Node) while sharp encodes PNGs in libuv's pool, so page N+1 is drawn while page
- * N is encoded: encoding is most of the cost (PLATFORM.md). Page N is therefore handed out once
- * N+1 is drawn — one page later than strictly possible, ~20% more pages/s on scans.
+ * PDF pages → PNG with pdf.js, inside a renderer child process (render-child.ts). pdf.js parses
+ * and draws on that process's thread (its "worker" runs in-process in Node) while sharp encodes
+ * PNGs in libuv's pool, so page N+1 is drawn while page N is encoded: encoding is most of the cost
+ * (PLATFORM.md). Page N is therefore handed out once N+1 is drawn — one page later than strictly
+ * possible, ~20% more pages/s on scans. A page pdf.js cannot draw comes out as a FailedRender and
+ * the pages after it still render.
  */
 import sharp from 'sharp';
 import { FolioError, isFolioError } from '../../shared/errors.ts';
 import type { PDFDocumentProxy, PDFPageProxy } from '../../shared/pdfjs.ts';
 import type { PageText } from '../../shared/messages.ts';
 import { extractPageText } from './text-layer.ts';
-import { PNG_OPTIONS, type RenderedPage } from './types.ts';
+import { PNG_OPTIONS, type FailedRender, type RenderedPage, type RenderOutcome } from './types.ts';
 
 export interface PdfRenderOptions {
   dpi: number;
   maxLongSide: number;
   skip?: (page: number) => boolean;
+  /** Told before each page is drawn: if the process dies or stalls now, this page is the culprit. */
+  onStart?: (page: number) => void | Promise<void>;
 }
 
 interface CanvasAndContext {
@@ -36,20 +40,22 @@ interface Raster {
 }
 
 /** Renders `pages` (1-based, ascending) of an open document; the caller owns and destroys `doc`. */
-export async function* renderPdfPages(doc: PDFDocumentProxy, pages: number[], opts: PdfRenderOptions): AsyncGenerator<RenderedPage> {
+export async function* renderPdfPages(doc: PDFDocumentProxy, pages: number[], opts: PdfRenderOptions): AsyncGenerator<RenderOutcome> {
   const factory = doc.canvasFactory as CanvasFactory;
   let pending: Promise<RenderedPage> | null = null;
   try {
     for (const page of pages) {
       if (opts.skip?.(page)) continue;
+      await opts.onStart?.(page);
       let raster: Raster;
       try {
         raster = await renderRaster(doc, factory, page, opts);
       } catch (err) {
-        // Hand out the page already rendered before failing: a resume then starts at the bad one.
+        // In page order: the page already drawn first, then this one as failed.
         if (pending) yield await pending;
         pending = null;
-        throw err;
+        yield failed(page, pages.length, err);
+        continue;
       }
       const encoded = encode(raster, pages.length).finally(() => factory.destroy(raster.entry));
       encoded.catch(() => {}); // awaited below; this only keeps an early exit from leaving it unhandled
@@ -86,10 +92,15 @@ async function renderRaster(doc: PDFDocumentProxy, factory: CanvasFactory, pageN
     if (entry) factory.destroy(entry);
     if (isFolioError(err)) throw err;
     const message = err instanceof Error ? err.message : String(err);
-    throw new FolioError('FOLIO_RENDER_FAILED', `Page ${pageNumber} could not be rendered: ${message}`, { page: pageNumber }, { cause: err });
+    throw new FolioError('FOLIO_RENDER_FAILED', `Page ${pageNumber} could not be rendered: ${message}`, { page: pageNumber }, { cause: err, public: false });
   } finally {
     page?.cleanup(); // drops the page's operator list and decoded images; fonts stay for the next page
   }
+}
+
+function failed(page: number, count: number, err: unknown): FailedRender {
+  const error = isFolioError(err) ? err : new FolioError('FOLIO_RENDER_FAILED', `Page ${page} could not be rendered`, { page }, { cause: err });
+  return { page, count, error };
 }
 
 const clampSide = (v: number, max: number) => Math.min(max, Math.max(1, Math.round(v)));

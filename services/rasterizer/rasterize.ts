@@ -1,18 +1,20 @@
 /**
- * Source file → page images, one at a time, as a pure module (no NATS, no env): the rasterizer
- * service feeds each yielded page to OCR as soon as it exists, and can resume a half-done
- * document with `skip`.
+ * Source file → page images, one at a time, rendered in a renderer process (render-child.ts) so
+ * that pdf.js and image decoding never run on the service's event loop. Each page has a deadline;
+ * a page whose renderer stalls past it, crashes or runs out of memory comes out as a FailedRender
+ * (the process is replaced and the document reopened for the pages after it), and so does a page
+ * pdf.js cannot draw. Opening the document has its own deadline; a document that cannot be opened
+ * throws. No NATS, no env: the service feeds each page to OCR as soon as it exists, and resumes a
+ * half-done document with `skip`.
  */
-import { FolioError } from '../../shared/errors.ts';
-import { selectPages } from '../../shared/page-range.ts';
-import { isPdf, isSupportedMediaType } from '../../shared/media-type.ts';
-import { openPdf } from '../../shared/pdfjs.ts';
-import { checkPageCount, imagePageSizes } from '../../shared/source-probe.ts';
-import { renderImagePages } from './image-pages.ts';
-import { renderPdfPages } from './pdf-pages.ts';
-import type { RenderedPage } from './types.ts';
+import { FolioError, toFolioError } from '../../shared/errors.ts';
+import type { HostPool } from '../../shared/render-worker/pool.ts';
+import type { WorkerHost } from '../../shared/render-worker/host.ts';
+import type { BeginRequest, NextReply, OpenReply, OpenRequest, StartedEvent } from './render-protocol.ts';
+import type { FailedRender, RenderOutcome } from './types.ts';
 
-export type { RenderedPage } from './types.ts';
+export type { FailedRender, RenderedPage, RenderOutcome } from './types.ts';
+export { isFailedRender } from './types.ts';
 
 export type RenderSource = { path: string } | { data: Buffer };
 
@@ -27,33 +29,102 @@ export interface RenderOptions {
   maxPages: number;
   /** Pages already done (e.g. before a restart): neither rendered nor yielded, still counted. */
   skip?: (page: number) => boolean;
+  openTimeoutMs: number;
+  pageTimeoutMs: number;
+  /** Aborting kills the renderer; the generator then throws the abort reason. */
+  signal?: AbortSignal;
+  /** FOLIO_TEST_FAULT, passed to the renderer (test-only). */
+  testFault?: string;
 }
+
+const LOSS_CODES = new Set(['FOLIO_RENDER_TIMEOUT', 'FOLIO_RENDER_CRASHED']);
 
 /**
- * Yields the selected pages in ascending order. Errors are FolioErrors: FOLIO_PAGE_RANGE_EMPTY,
- * FOLIO_TOO_MANY_PAGES, FOLIO_PDF_* / FOLIO_IMAGE_* for bad sources, FOLIO_RENDER_FAILED (with
- * details.page) when one PDF page breaks. Stopping iteration early releases everything.
+ * Yields the selected pages in ascending order, each rendered or failed. Throws FolioErrors for
+ * the document as a whole: FOLIO_PAGE_RANGE_EMPTY, FOLIO_TOO_MANY_PAGES, FOLIO_PDF_* / FOLIO_IMAGE_*,
+ * FOLIO_RENDER_TIMEOUT / FOLIO_RENDER_CRASHED when opening it stalls or kills the renderer.
+ * Stopping iteration early releases the renderer.
  */
-export async function* renderPages(source: RenderSource, mediaType: string, opts: RenderOptions): AsyncGenerator<RenderedPage> {
-  if (!isSupportedMediaType(mediaType)) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', undefined, { mediaType });
-  if (isPdf(mediaType)) {
-    // pdf.js refuses embedded images above this many pixels instead of decoding a bomb.
-    const doc = await openPdf(source, { maxImagePixels: opts.maxInputPixels });
-    try {
-      checkPageCount(doc.numPages, opts.maxPages);
-      yield* renderPdfPages(doc, chosenPages(opts.pages, doc.numPages), opts);
-    } finally {
-      await doc.destroy();
+export async function* renderPages(renderers: HostPool, source: RenderSource, mediaType: string, opts: RenderOptions): AsyncGenerator<RenderOutcome> {
+  opts.signal?.throwIfAborted();
+  const host = await renderers.acquire();
+  const onAbort = () => host.kill(toFolioError(opts.signal?.reason));
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let openIn = -1; // the renderer generation holding the document
+  try {
+    const { selected } = await openDocument(host, source, mediaType, opts);
+    openIn = host.generation();
+    let todo = selected.filter((p) => !opts.skip?.(p));
+    if (todo.length === 0) return;
+    const count = selected.length;
+    await begin(host, selected, todo, opts);
+    const started: number[] = []; // pages the current renderer began and has not handed back
+    // The page a stall or crash is blamed on: the newest one begun (drawing is what hangs; the
+    // page before it, drawn and being encoded, is rendered again by the next renderer).
+    const culprit = () => started.at(-1) ?? todo[0];
+    // Lost pages wait here until the pages before them are out: pages leave in ascending order,
+    // which is what the rasterizer's resume point relies on.
+    const lost: FailedRender[] = [];
+    const lostBefore = (page: number) => lost.splice(0, lost.filter((l) => l.page < page).length);
+    while (todo.length > 0) {
+      let reply: NextReply;
+      try {
+        if (host.generation() !== openIn) throw host.lastLoss() ?? new FolioError('FOLIO_RENDER_CRASHED', 'The renderer process was lost');
+        reply = await host.call<NextReply>('next', {}, {
+          timeoutMs: opts.pageTimeoutMs,
+          timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', `Page ${culprit()} took longer than ${opts.pageTimeoutMs} ms to render`, { page: culprit() }),
+          onEvent: (e) => started.push((e as StartedEvent).started),
+        });
+      } catch (raw) {
+        const err = toFolioError(raw);
+        if (!LOSS_CODES.has(err.code)) throw err;
+        opts.signal?.throwIfAborted();
+        const page = culprit();
+        const message = err.code === 'FOLIO_RENDER_TIMEOUT' ? err.message : `Page ${page}: ${err.message}`;
+        lost.push({ page, count, error: new FolioError(err.code, message, { ...err.details, page }) });
+        lost.sort((a, b) => a.page - b.page);
+        todo = todo.filter((p) => p !== page);
+        started.length = 0;
+        if (todo.length === 0) break;
+        // A fresh renderer: open the document again and carry on without the lost page.
+        await openDocument(host, source, mediaType, opts);
+        openIn = host.generation();
+        await begin(host, selected, todo, opts);
+        continue;
+      }
+      if (reply.kind === 'done') break;
+      const page = reply.kind === 'page' ? reply.page.page : reply.page;
+      todo = todo.filter((p) => p !== page);
+      started.splice(0, started.indexOf(page) + 1);
+      yield* lostBefore(page);
+      if (reply.kind === 'failed') {
+        const e = reply.error;
+        yield { page, count, error: new FolioError(e.code, e.message, { ...e.details, page }, { public: e.public }) };
+      } else {
+        const png: Uint8Array = reply.page.png; // a Uint8Array after the trip between processes
+        yield { ...reply.page, png: Buffer.isBuffer(png) ? png : Buffer.from(png.buffer, png.byteOffset, png.byteLength) };
+      }
     }
-    return;
+    yield* lost;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    // The renderer drops the document (and any page drawn ahead) before it serves someone else.
+    if (host.generation() === openIn && host.pid() !== undefined) {
+      await host.call('close', {}, { timeoutMs: 10_000, timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', 'Closing the document timed out') }).catch(() => {});
+    }
+    renderers.release(host);
   }
-  const input = 'path' in source ? source.path : source.data;
-  const sizes = await imagePageSizes(input, mediaType, opts);
-  yield* renderImagePages(input, mediaType, chosenPages(opts.pages, sizes.length), opts);
 }
 
-function chosenPages(range: string | undefined, pageCount: number): number[] {
-  const pages = selectPages(range, pageCount);
-  if (pages.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', undefined, { pages: range, pageCount });
-  return pages;
+function openDocument(host: WorkerHost, source: RenderSource, mediaType: string, opts: RenderOptions): Promise<OpenReply> {
+  const req: OpenRequest = { source, mediaType, pages: opts.pages, maxPages: opts.maxPages, maxInputPixels: opts.maxInputPixels };
+  return host.call<OpenReply>('open', req, {
+    timeoutMs: opts.openTimeoutMs,
+    timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', `The document could not be opened within ${opts.openTimeoutMs} ms`),
+  });
+}
+
+function begin(host: WorkerHost, selected: number[], todo: number[], opts: RenderOptions): Promise<void> {
+  const req: BeginRequest = { selected, todo, dpi: opts.dpi, maxLongSide: opts.maxLongSide, maxInputPixels: opts.maxInputPixels, testFault: opts.testFault };
+  return host.call<void>('begin', req, { timeoutMs: opts.pageTimeoutMs, timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', 'The renderer did not answer') });
 }

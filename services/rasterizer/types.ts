@@ -1,4 +1,5 @@
 import type { PageText } from '../../shared/messages.ts';
+import type { FolioError } from '../../shared/errors.ts';
 
 /** One rendered page, as the rasterizer hands it to OCR. */
 export interface RenderedPage {
@@ -18,3 +19,14 @@ export interface RenderedPage {
  * pages: about the same) for files 3–20% larger; encoding is the slowest step of rasterizing.
  */
 export const PNG_OPTIONS = { compressionLevel: 3 } as const;
+
+/** A page that could not be rendered (pdf.js error, renderer crash or deadline): the job goes on without it. */
+export interface FailedRender {
+  page: number;
+  count: number;
+  error: FolioError;
+}
+
+export type RenderOutcome = RenderedPage | FailedRender;
+
+export const isFailedRender = (o: RenderOutcome): o is FailedRender => 'error' in o;

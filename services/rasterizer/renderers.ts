@@ -1,0 +1,27 @@
+/** The rasterizer's renderer processes: one per document being rendered at a time. */
+import type { Logger } from '../../shared/logger.ts';
+import type { Metrics } from '../../shared/metrics.ts';
+import { createHostPool, type HostPool } from '../../shared/render-worker/pool.ts';
+
+// From source the child runs through tsx; from the build (dist/) the compiled .js runs directly.
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './render-child.ts' : './render-child.js', import.meta.url);
+
+export interface RendererOptions {
+  /** Documents rendered at once (FOLIO_RASTER_CONCURRENCY). */
+  size: number;
+  memoryMb: number;
+  log?: Logger;
+  metrics?: Pick<Metrics, 'renderersLost'>;
+  /** Stand-in child entry, for tests. */
+  entry?: URL;
+}
+
+export function createRenderers(o: RendererOptions): HostPool {
+  return createHostPool({
+    entry: o.entry ?? ENTRY,
+    size: o.size,
+    memoryMb: o.memoryMb,
+    log: o.log,
+    onLost: (cause) => o.metrics?.renderersLost.inc({ cause }),
+  });
+}
