@@ -2,6 +2,7 @@ import { z } from 'zod';
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile, type ApiKey } from './api-keys.ts';
+import { natsAuthSchema, natsAuthSettings } from './nats-auth.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -142,12 +143,15 @@ export const ConfigSchema = z
     FOLIO_PROBE_WORKERS: int(2, 1),
     // --- end sandboxed rendering ---
     ...edgeSchema,
+    // --- NATS credentials (user + password, password file, creds or nkey file; shared/nats-auth.ts): issue 7 ---
+    ...natsAuthSchema,
   })
   .transform((c, ctx) => ({
     ...c,
     /** vLLM when a backend is configured, else the embedded CPU engine. */
     engine: c.FOLIO_ENGINE ?? (c.VLLM_BASE_URLS.length > 0 ? ('vllm' as const) : ('cpu' as const)),
     ...edgeSettings(c, ctx),
+    ...natsAuthSettings(c, ctx),
   }));
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager, RetentionPolicy, StorageType, type JetStre
 import { Kvm, type KV } from '@nats-io/kv';
 import { awaitStream, ensureConsumer, ensureStream, dropConsumer, nanos, type ConsumerWant, type StreamWant } from './jetstream-resources.ts';
 import { Buckets, Consumers, Streams, Subjects, type Priority } from './subjects.ts';
+import type { NatsAuth } from './nats-auth.ts';
 
 export interface JetStreamSettings {
   ackWaitMs: number;
@@ -28,9 +29,11 @@ export interface Bus {
   settings: JetStreamSettings;
 }
 
-export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+export async function connectNats(url: string, name: string, auth?: NatsAuth): Promise<NatsConnection> {
   // Reconnect forever: a service outlives a NATS restart instead of exiting with work in flight.
-  return connect({ servers: url.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  // Credentials and this user's own inbox prefix (nats.conf allows each user only its own) come from
+  // configuration (shared/nats-auth.ts). noAsyncTraces: async stack traces cost ~13% CPU (PLATFORM.md).
+  return connect({ servers: url.split(','), name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true, ...auth?.connectOptions() });
 }
 
 /** How long a service without management rights waits for the resources at start-up. */

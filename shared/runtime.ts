@@ -19,7 +19,7 @@ export interface Runtime {
 
 export async function createRuntime(config: Readonly<Config>, name: string, natsUrl: string, metrics: Metrics = createMetrics()): Promise<Runtime> {
   const log = createLogger(name, config.LOG_LEVEL);
-  const nc = await connectNats(natsUrl, `folio-${name}`);
+  const nc = await connectNats(natsUrl, `folio-${name}`, config.nats);
   const bus = await setupJetStream(nc, jetStreamSettings(config));
   const blobs = await createBlobStore(config, nc);
   return { config, bus, jobs: createJobStore(bus.jobs, bus.jsm), blobs, metrics, log };

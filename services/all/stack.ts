@@ -33,8 +33,10 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   let natsUrl = config.NATS_URL;
   let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
   if (!natsUrl) {
-    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.FOLIO_DATA_DIR, port: config.FOLIO_LOCAL_NATS_PORT });
+    // Authenticated too: fresh random passwords per start, handed to the in-process services (shared/local-nats.ts).
+    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.FOLIO_DATA_DIR, port: config.FOLIO_LOCAL_NATS_PORT, tenants: config.apiKeys.tenants });
     natsUrl = localNats.url;
+    config = { ...config, nats: localNats.auth };
   }
   const rt = await createRuntime(config, 'folio', natsUrl);
   const running: Stoppable[] = [];
