@@ -9,6 +9,7 @@ const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
 const KEY_A = 'acme-key-AAAAAAAAAAAAAAAAAAAAAAAA==';
 const KEY_B = 'globex-key-CCCCCCCCCCCCCCCCCCCCCCC=';
 const KEY_C = 'initech-key-DDDDDDDDDDDDDDDDDDDDDDD';
+const KEY_D = 'umbrella-key-EEEEEEEEEEEEEEEEEEEEEE';
 const A = { 'x-api-key': KEY_A };
 const B = { 'x-api-key': KEY_B };
 const C = { 'x-api-key': KEY_C };
@@ -20,7 +21,7 @@ before(async () => {
   nats = await startNats();
   // Two ingest replicas and nothing else: jobs stay queued, so what they hold stays held until cancelled.
   const env = {
-    FOLIO_API_KEYS: `acme=${KEY_A},globex=${KEY_B},initech=${KEY_C}`,
+    FOLIO_API_KEYS: `acme=${KEY_A},globex=${KEY_B},initech=${KEY_C},umbrella=${KEY_D}`,
     FOLIO_QUOTA_CONCURRENT_JOBS: '2',
     FOLIO_QUOTA_PAGES_IN_FLIGHT: '4',
     FOLIO_QUOTA_PAGES_PER_DAY: '6',
@@ -101,4 +102,13 @@ test('pages in flight and pages per day: 429 with Retry-After until midnight UTC
   const never = await upload(r2.url, '/v1/jobs', pdf(7), { headers: C });
   assert.equal(never.status, 422);
   assert.equal((await never.json()).error.code, 'FOLIO_TOO_MANY_PAGES');
+});
+
+test('a job larger than the in-flight quota runs when the tenant has nothing else in flight', async () => {
+  const D = { 'x-api-key': KEY_D };
+  const big = await upload(r1.url, '/v1/jobs', pdf(5), { headers: D });
+  assert.equal(big.status, 202, 'five pages with an in-flight quota of four, nothing else in flight');
+  const small = await upload(r2.url, '/v1/jobs', png, { headers: D });
+  assert.equal(small.status, 429);
+  assert.equal((await small.json()).error.details.quota, 'pages_in_flight');
 });

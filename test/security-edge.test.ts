@@ -14,12 +14,14 @@ const KEY_A2 = 'acme-next-key-BBBBBBBBBBBBBBBBBBBBB';
 const KEY_B = 'globex-key-CCCCCCCCCCCCCCCCCCCCCCC=';
 const KEY_C = 'initech-key-DDDDDDDDDDDDDDDDDDDDDDD';
 const KEY_D = 'umbrella-key-EEEEEEEEEEEEEEEEEEEEEE';
+const KEY_E = 'hooli-key-FFFFFFFFFFFFFFFFFFFFFFFFF';
 const LIMIT = 5;
 const env = {
-  FOLIO_API_KEYS: `acme=${KEY_A},acme=${KEY_A2},globex=${KEY_B},initech=${KEY_C},umbrella=${KEY_D}`,
+  FOLIO_API_KEYS: `acme=${KEY_A},acme=${KEY_A2},globex=${KEY_B},initech=${KEY_C},umbrella=${KEY_D},hooli=${KEY_E}`,
   FOLIO_RATE_LIMIT_MAX: String(LIMIT),
   FOLIO_RATE_LIMIT_WINDOW_S: '600',
   FOLIO_MAX_STREAMS_PER_TENANT: '1',
+  FOLIO_MAX_SYNC_WAITS_PER_TENANT: '1',
   FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS: '500',
 };
 
@@ -82,7 +84,9 @@ test('429 answers carry Retry-After and the RateLimit headers; the budget is the
   // Another tenant has its own budget, from the same address.
   assert.equal((await fetch(`${ingest.url}/v1/jobs/nope`, { headers: { 'x-api-key': KEY_B } })).status, 404);
   // Probes are never limited.
-  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${ingest.url}/healthz`)).status, 200);
+  for (let i = 0; i < 3; i++) {
+    for (const path of ['/healthz', '/metrics', '/docs/json']) assert.equal((await fetch(`${ingest.url}${path}`)).status, 200, path);
+  }
 });
 
 test('key use is audited by key id, never the key', async () => {
@@ -133,4 +137,19 @@ test('an upload whose body stalls is cut after the idle timeout, and the service
   assert.ok(took < 15_000, `the stalled upload held the connection ${took} ms`);
   if (answer) assert.match(answer, /^HTTP\/1\.1 408/);
   assert.equal((await fetch(`${ingest.url}/healthz`)).status, 200);
+});
+
+test('sync calls per tenant are capped, and a refused one has submitted nothing', async () => {
+  const H = { 'x-api-key': KEY_E };
+  // Nothing runs the job (ingest alone): this call waits, holding the tenant's one sync slot.
+  const waiting = upload(ingest.url, '/v1/ocr?wait=8', png, { headers: H }).then((r) => r, () => null);
+  await new Promise((r) => setTimeout(r, 1_000));
+  const before = lines.filter((l) => l.msg === 'job accepted').length;
+  const refused = await upload(ingest.url, '/v1/ocr?wait=20', png, { headers: H });
+  assert.equal(refused.status, 429);
+  const body = await refused.json();
+  assert.equal(body.error.code, 'FOLIO_QUOTA_EXCEEDED');
+  assert.equal(body.error.details.quota, 'sync_waits');
+  assert.equal(lines.filter((l) => l.msg === 'job accepted').length, before, 'no job was accepted for the refused call');
+  assert.equal((await waiting)?.status, 202, 'the waiting call ends with its job id when the wait is over');
 });

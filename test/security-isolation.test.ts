@@ -48,7 +48,8 @@ test("the owner's second (rotation) key sees the same jobs", async () => {
 });
 
 test('no key, or a wrong one, is a 401 on every API route; the page, probes and docs stay open', async () => {
-  for (const headers of [{}, { authorization: 'Bearer not-a-known-key-at-all-000' }, { 'x-api-key': KEY_A.slice(0, -1) }, { authorization: KEY_A }]) {
+  const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer not-a-known-key-at-all-000' }, { 'x-api-key': KEY_A.slice(0, -1) }, { authorization: KEY_A }];
+  for (const headers of attempts) {
     for (const [method, path] of [['GET', `/v1/jobs/${jobA}`], ['GET', `/v1/jobs/${jobA}/events`], ['DELETE', `/v1/jobs/${jobA}`], ['POST', '/v1/jobs'], ['POST', '/ocr'], ['GET', `/result/${jobA}`], ['GET', '/v2/unknown']]) {
       await expectError(await fetch(`${stack.url}${path}`, { method, headers }), 401, 'FOLIO_UNAUTHORIZED');
     }

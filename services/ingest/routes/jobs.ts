@@ -45,11 +45,14 @@ export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: 
   }
 }
 
-/** Waits for a job under the tenant's cap on concurrent synchronous calls. */
-export async function waitWithinCap(deps: IngestDeps, req: FastifyRequest, job: JobStatus, timeoutMs: number): Promise<JobStatus | null> {
+/**
+ * Runs a synchronous call under the tenant's cap on them. The slot is taken before the upload is
+ * read, so a refused call has submitted nothing.
+ */
+export async function withSyncSlot<T>(deps: IngestDeps, req: FastifyRequest, fn: () => Promise<T>): Promise<T> {
   const done = deps.caps?.acquire('sync_waits', req.tenant);
   try {
-    return await waitForJob(deps, job.id, job.tenant, timeoutMs);
+    return await fn();
   } finally {
     done?.();
   }
@@ -84,11 +87,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
     return { id: job.id, status: job.status, pages: job.pages, links: links(job.id), ...(job.cached ? { cached: true } : {}) };
   });
 
-  app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => {
+  app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => withSyncSlot(deps, req, async () => {
     const wait = WaitQuery.safeParse(req.query ?? {});
     const waitMs = Math.min(deps.config.FOLIO_SYNC_TIMEOUT_MS, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
     const job = await acceptUpload(deps, req, true);
-    const done = await waitWithinCap(deps, req, job, waitMs);
+    const done = await waitForJob(deps, job.id, job.tenant, waitMs);
     if (!done || !done.result) {
       reply.status(done ? 200 : 202).header('location', links(job.id).self);
       return done ? publicStatus(done) : { id: job.id, status: job.status, pages: job.pages, links: links(job.id) };
@@ -96,7 +99,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
     if ((req.headers.accept ?? '').includes('text/markdown')) return sendResult(deps, done, 'markdown', reply);
     const markdown = (await deps.blobs.get(done.result.markdown)).toString('utf8');
     return { ...publicStatus(done), markdown };
-  });
+  }));
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { summary: 'Job status and progress', tags: ['jobs'] } }, async (req) => publicStatus(await requireJob(deps, req)));
 
