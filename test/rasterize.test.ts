@@ -1,19 +1,27 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { renderPages, type RenderedPage, type RenderOptions, type RenderSource } from '../services/rasterizer/rasterize.ts';
-import { blankPdf, bmpFromRgb } from './helpers/synthetic-files.ts';
+import { isFailedRender, renderPages, type RenderedPage, type RenderOptions, type RenderSource } from '../services/rasterizer/rasterize.ts';
+import { createRenderers } from '../services/rasterizer/renderers.ts';
+import { bmpFromRgb } from './helpers/synthetic-files.ts';
+import { hostilePdf } from './helpers/hostile-pdf.ts';
 import { refuses } from './helpers/refuses.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const PDF = 'application/pdf';
-const base: RenderOptions = { dpi: 144, maxLongSide: 3000, maxInputPixels: 100e6, maxPages: 100 };
+const base: RenderOptions = { dpi: 144, maxLongSide: 3000, maxInputPixels: 100e6, maxPages: 100, openTimeoutMs: 60_000, pageTimeoutMs: 60_000 };
+// Every render below runs in a renderer process, as in the service.
+const renderers = createRenderers({ size: 1, memoryMb: 2048 });
+after(() => renderers.close());
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 async function collect(source: RenderSource, mediaType: string, opts: Partial<RenderOptions> = {}): Promise<RenderedPage[]> {
   const out: RenderedPage[] = [];
-  for await (const page of renderPages(source, mediaType, { ...base, ...opts })) out.push(page);
+  for await (const page of renderPages(renderers, source, mediaType, { ...base, ...opts })) {
+    if (isFailedRender(page)) throw page.error;
+    out.push(page);
+  }
   return out;
 }
 
@@ -163,7 +171,7 @@ test('skip: skipped pages are neither rendered nor yielded, count still covers t
 test('pages stream out: the first arrives long before the document is done', async () => {
   const t0 = performance.now();
   let first = 0;
-  for await (const page of renderPages({ path: fixture('scan10.pdf') }, PDF, base)) {
+  for await (const page of renderPages(renderers, { path: fixture('scan10.pdf') }, PDF, base)) {
     if (page.page === 1) first = performance.now() - t0;
   }
   const total = performance.now() - t0;
@@ -171,11 +179,11 @@ test('pages stream out: the first arrives long before the document is done', asy
 });
 
 test('stopping early releases the document and later renders still work', async () => {
-  const gen = renderPages({ path: fixture('doc10.pdf') }, PDF, base);
+  const gen = renderPages(renderers, { path: fixture('doc10.pdf') }, PDF, base);
   const first = await gen.next();
   assert.equal(first.done, false);
   assert.equal((await gen.return(undefined)).done, true);
-  for await (const page of renderPages({ path: fixture('doc10.pdf') }, PDF, { ...base, pages: '4-' })) {
+  for await (const page of renderPages(renderers, { path: fixture('doc10.pdf') }, PDF, { ...base, pages: '4-' })) {
     assert.equal(page.page, 4);
     break;
   }
@@ -200,18 +208,17 @@ test('bad sources fail with their FolioError codes', async () => {
   await refuses(collect({ path: fixture('english.png') }, 'image/svg+xml'), 'FOLIO_UNSUPPORTED_MEDIA_TYPE');
 });
 
-test('a broken page: the pages before it come out, then FOLIO_RENDER_FAILED names it', async () => {
-  // Page 2 of the page tree points at an object that does not exist.
-  const pdf = Buffer.from(blankPdf(3).toString('latin1').replace('[4 0 R 5 0 R 6 0 R]', '[4 0 R 99 0 R 6 0 R]'), 'latin1');
-  const got: number[] = [];
-  const err = await refuses(
-    (async () => {
-      for await (const page of renderPages({ data: pdf }, PDF, { ...base, dpi: 72 })) got.push(page.page);
-    })(),
-    'FOLIO_RENDER_FAILED',
-  );
-  assert.deepEqual(got, [1]);
-  assert.deepEqual(err.details, { page: 2 });
+test('a page pdf.js cannot draw fails alone, named, and the pages around it still come out', async () => {
+  // Page 3's entry in the page tree points at an object that does not exist.
+  const pdf = hostilePdf([{ kind: 'text', text: 'one' }, { kind: 'text', text: 'two' }, { kind: 'missing-page' }, { kind: 'text', text: 'four' }]);
+  const got: string[] = [];
+  for await (const page of renderPages(renderers, { data: pdf }, PDF, { ...base, dpi: 72 })) {
+    got.push(isFailedRender(page) ? `${page.page}:${page.error.code}` : `${page.page}`);
+    if (isFailedRender(page)) assert.equal(page.error.details?.page, page.page);
+  }
+  assert.ok(got.includes('3:FOLIO_RENDER_FAILED'), got.join(' '));
+  assert.deepEqual(got.slice(0, 2), ['1', '2']);
+  assert.deepEqual(got.map((g) => Number.parseInt(g)), [...got.keys()].map((i) => i + 1), 'every page once, in order');
 });
 
 test('multi-page TIFF: one page per frame, each at its own size', async () => {
