@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { probeSource } from '../shared/source-probe.ts';
+import { createSourceProber } from '../shared/render-worker/probe.ts';
+import type { SourceLimits } from '../shared/source-probe.ts';
 import { blankPdf, bmpFromRgb } from './helpers/synthetic-files.ts';
+import { bigPdf } from './helpers/hostile-pdf.ts';
 import { refuses } from './helpers/refuses.ts';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -18,10 +20,16 @@ const tmpFile = (name: string, data: Buffer) => {
   writeFileSync(path, data);
   return path;
 };
+// Every probe runs as ingest runs it: in a renderer process, with a deadline and a memory cap.
+const prober = createSourceProber({ workers: 2, memoryMb: 2048, timeoutMs: 60_000 });
+const probeSource = (path: string, mediaType: string, l: SourceLimits) => prober.probe(path, mediaType, l);
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'folio-probe-'));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await prober.close();
+});
 
 
 test('PDF page counts', async () => {
@@ -116,4 +124,34 @@ test('a file whose decoder disagrees with its media type is refused, not decoded
   const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
   await refuses(probeSource(tmpFile('x.png', svg), 'image/png', limits), 'FOLIO_UNSUPPORTED_MEDIA_TYPE');
   await refuses(probeSource(fixture('english.png'), 'text/plain', limits), 'FOLIO_UNSUPPORTED_MEDIA_TYPE');
+});
+
+test('the event loop keeps ticking while a 100 MB PDF is probed', async () => {
+  const path = tmpFile('big.pdf', bigPdf(100));
+  await probeSource(fixture('doc10.pdf'), PDF, limits); // renderer started: measure the probe, not the start-up
+  let last = performance.now();
+  let worstGap = 0;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    worstGap = Math.max(worstGap, now - last);
+    last = now;
+  }, 5);
+  try {
+    assert.deepEqual(await probeSource(path, PDF, limits), { pageCount: 21 });
+  } finally {
+    clearInterval(tick);
+  }
+  // pdf.js on this thread blocks for the whole parse (seconds on this file); a loaded machine
+  // still ticks well within this.
+  assert.ok(worstGap < 500, `longest event-loop gap ${worstGap.toFixed(0)} ms`);
+});
+
+test('a probe past its deadline fails with FOLIO_RENDER_TIMEOUT, and the next probe works', async () => {
+  const slow = createSourceProber({ workers: 1, memoryMb: 2048, timeoutMs: 1 });
+  try {
+    await refuses(slow.probe(fixture('scan10.pdf'), PDF, limits), 'FOLIO_RENDER_TIMEOUT');
+  } finally {
+    await slow.close();
+  }
+  assert.deepEqual(await probeSource(fixture('scan10.pdf'), PDF, limits), { pageCount: 10 });
 });

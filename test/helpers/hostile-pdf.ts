@@ -10,7 +10,15 @@ export type PageSpec =
   /** A content stream of `ops` stroked path segments: pdf.js must parse and draw every one (slow, memory-hungry). */
   | { kind: 'operator-bomb'; ops: number }
   /** The page tree points at an object that does not exist: pdf.js throws on this page only. */
-  | { kind: 'missing-page' };
+  | { kind: 'missing-page' }
+  /** A full-page uncompressed greyscale inline image of width × height bytes: big files, as scans are. */
+  | { kind: 'inline-image'; width: number; height: number };
+
+/** About `mb` MiB of PDF: pages of uncompressed 2000×2500 greyscale scans (5 MB each). */
+export function bigPdf(mb: number): Buffer {
+  const pages = Math.max(1, Math.round((mb * 1048576) / 5_000_000));
+  return hostilePdf(Array.from({ length: pages }, () => ({ kind: 'inline-image' as const, width: 2000, height: 2500 })));
+}
 
 export function hostilePdf(pages: PageSpec[]): Buffer {
   const objects: Buffer[] = [];
@@ -48,6 +56,13 @@ function streamObject(spec: PageSpec): Buffer {
     const repeated = Buffer.concat(Array.from({ length: Math.ceil(spec.ops / 1000) }, () => raw));
     const packed = deflateSync(repeated, { level: 9 });
     return Buffer.concat([Buffer.from(`<< /Length ${packed.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'), packed, Buffer.from('\nendstream', 'latin1')]);
+  }
+  if (spec.kind === 'inline-image') {
+    const head = Buffer.from(`q 612 0 0 792 0 0 cm\nBI /W ${spec.width} /H ${spec.height} /BPC 8 /CS /G ID `, 'latin1');
+    const pixels = Buffer.alloc(spec.width * spec.height, 0xf0);
+    for (let i = 0; i < pixels.length; i += 4099) pixels[i] = 0x20; // some ink, so it is not one flat run
+    const stream = Buffer.concat([head, pixels, Buffer.from('\nEI Q', 'latin1')]);
+    return Buffer.concat([Buffer.from(`<< /Length ${stream.length} >>\nstream\n`, 'latin1'), stream, Buffer.from('\nendstream', 'latin1')]);
   }
   const text = spec.kind === 'text' ? spec.text : 'unused';
   const safe = text.replace(/[()\\]/g, (c) => `\\${c}`);
