@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -9,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { loadConfig } from '../shared/config.ts';
 import { connectNats } from '../shared/jetstream.ts';
+import { ONE_PROCESS_USER } from '../shared/local-nats.ts';
 import { passwordAuth } from '../shared/nats-auth.ts';
 import { createRuntime, type Runtime, type Stoppable } from '../shared/runtime.ts';
 import { Buckets, Streams, Subjects } from '../shared/subjects.ts';
@@ -16,9 +18,12 @@ import { startAssembler } from '../services/assembler/service.ts';
 import { startIngest } from '../services/ingest/service.ts';
 import { startOcr } from '../services/ocr/service.ts';
 import { startRasterizer } from '../services/rasterizer/service.ts';
+import { startStack } from '../services/all/stack.ts';
+import { buildNatsUsers } from '../tools/nats-users.ts';
 import { startVllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from './helpers/make-pdf.ts';
 import { startAuthNats, type AuthNats, type ServiceUser } from './helpers/nats-auth-server.ts';
+import { freePort } from './helpers/nats-server.ts';
 import { startServiceProcess } from './helpers/service-process.ts';
 import { upload, waitForTerminal } from './helpers/stack.ts';
 
@@ -133,6 +138,12 @@ describe('each service as its own NATS user', () => {
     clearTimeout(deadline);
     assert.deepEqual([...heard].sort(), [...ids].sort(), 'tenant A heard both completions');
 
+    // A sync call (ingest waits on the job's events) and deleting a finished job's data.
+    const sync = await upload(url, '/v1/ocr?wait=30', fixture('english.png'), { filename: 'english.png', headers: auth, fields: { cache: 'bypass' } });
+    assert.equal(sync.status, 200, await sync.clone().text());
+    assert.equal((await fetch(`${url}/v1/jobs/${ids[1]}`, { method: 'DELETE', headers: auth })).status, 204);
+    assert.equal((await fetch(`${url}/v1/jobs/${ids[1]}`, { headers: auth })).status, 404);
+
     assert.equal(refused(), '', 'no call of any service was refused');
   });
 });
@@ -200,6 +211,46 @@ describe('what each user is refused', () => {
   });
 });
 
+describe('one-machine mode (npm start)', () => {
+  test('its own nats-server is authenticated too, with no setup: the stack connects, strangers do not, the tenant subscriber hears its events', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'folio-local-'));
+    const config = loadConfig({
+      FOLIO_DATA_DIR: dataDir,
+      FOLIO_LOCAL_NATS_PORT: String(await freePort()),
+      FOLIO_HTTP_HOST: '127.0.0.1',
+      VLLM_BASE_URLS: sim.url,
+      FOLIO_TMP_DIR: dataDir,
+      FOLIO_RATE_LIMIT_MAX: '0',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
+    });
+    const stack = await startStack(config, { port: 0 });
+    try {
+      assert.equal(stack.rt.config.nats.method, 'password');
+      assert.equal(stack.rt.config.nats.user, ONE_PROCESS_USER);
+      await assert.rejects(connect({ servers: stack.natsUrl, reconnect: false }), /Authorization Violation/);
+      const creds = JSON.parse(readFileSync(path.join(dataDir, 'nats', 'subscribers.json'), 'utf8'));
+      assert.equal((statSync(path.join(dataDir, 'nats', 'subscribers.json')).mode & 0o077), 0, 'only the owner may read the passwords');
+      const mine = creds.subscribers.find((s: { user: string }) => s.user === 'default');
+      const sub = await connect({ servers: stack.natsUrl, user: mine.user, pass: mine.password });
+      open.push(sub);
+      const events = sub.subscribe(Subjects.eventsOfTenant('default'), { max: 1 });
+      assert.match(String(await subscriptionRefused(sub, Subjects.allEvents)), PERMISSION);
+
+      const res = await upload(stack.url, '/v1/jobs', fixture('english.png'), { filename: 'english.png' });
+      assert.equal(res.status, 202);
+      const { id } = await res.json();
+      assert.equal((await waitForTerminal(stack.url, id)).status, 'completed');
+      const timer = setTimeout(() => events.unsubscribe(), 10_000);
+      let heard = '';
+      for await (const m of events) heard = m.subject;
+      clearTimeout(timer);
+      assert.equal(heard, Subjects.event('default', id, 'completed'));
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
 describe('credentials from configuration', () => {
   test('NATS_USER/NATS_PASSWORD: the password is not in the config object, its JSON or its inspection', () => {
     const c = loadConfig({ NATS_USER: 'ocr', NATS_PASSWORD: 'pSecretPassword123' });
@@ -247,5 +298,49 @@ describe('credentials from configuration', () => {
       assert.doesNotMatch(err.message, new RegExp(wrong));
       return true;
     });
+  });
+});
+
+describe('deployment files', () => {
+  const root = new URL('..', import.meta.url);
+  const servicePasswords = { PATH: process.env.PATH ?? '', NATS_INGEST_PASSWORD: 'pa1111111111', NATS_RASTERIZER_PASSWORD: 'pb1111111111', NATS_OCR_PASSWORD: 'pc1111111111', NATS_ASSEMBLER_PASSWORD: 'pd1111111111' };
+  /** `nats-server -t`: parses the config as the server would start with it, and says so on stderr. */
+  const natsCheck = (conf: string, env: Record<string, string>) => {
+    const r = spawnSync('nats-server', ['-c', conf, '-t'], { env, encoding: 'utf8' });
+    return `${r.stdout}${r.stderr}`;
+  };
+
+  test('nats.conf refuses to start without the service passwords (no open bus by omission)', () => {
+    assert.match(natsCheck(new URL('nats.conf', root).pathname, { PATH: process.env.PATH ?? '' }), /variable reference for 'NATS_INGEST_PASSWORD'.*can not be found/);
+    assert.match(natsCheck(new URL('nats.conf', root).pathname, servicePasswords), /configuration file .* is valid/);
+  });
+
+  test('the compose file runs NATS with the users file, publishes no NATS port, and takes every secret from deploy/.env or the keys file', () => {
+    const compose = readFileSync(new URL('deploy/docker-compose.yml', root), 'utf8');
+    const natsService = compose.slice(compose.indexOf('\n  nats:'), compose.indexOf('\n  minio:'));
+    assert.match(natsService, /"-c", "\/etc\/nats\/deploy\/nats-users.conf"/);
+    assert.doesNotMatch(natsService, /^\s+ports:/m, 'NATS is not published to the host');
+    assert.doesNotMatch(compose, /change-me|:-folio/, 'no default secret');
+    for (const user of ['ingest', 'rasterizer', 'ocr', 'assembler']) assert.match(compose, new RegExp(`NATS_USER: ${user}`));
+    assert.match(compose, /FOLIO_API_KEYS_FILE: \/run\/secrets\/api_keys/);
+    assert.match(natsCheck(new URL('deploy/nats-users.conf', root).pathname, servicePasswords), /configuration file .* is valid/);
+    const example = readFileSync(new URL('deploy/.env.example', root), 'utf8');
+    for (const v of ['NATS_INGEST_PASSWORD', 'NATS_RASTERIZER_PASSWORD', 'NATS_OCR_PASSWORD', 'NATS_ASSEMBLER_PASSWORD', 'S3_SECRET_KEY']) assert.match(example, new RegExp(`^${v}=$`, 'm'), `${v} is left for the operator`);
+  });
+
+  test('npm run nats:users gives each tenant of the keys file an nkey subscriber, keeps existing keys, and the file is valid', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-nats-users-'));
+    const out = path.join(dir, 'nats-users.conf');
+    const seedsDir = path.join(dir, 'seeds');
+    const first = buildNatsUsers({ tenants: ['acme', 'globex'], out, natsConf: new URL('nats.conf', root).pathname, seedsDir });
+    assert.deepEqual(first.created, ['acme', 'globex']);
+    assert.equal(statSync(first.seeds.acme).mode & 0o077, 0, 'seeds are private');
+    writeFileSync(out, first.conf);
+    for (const file of Object.values(first.seeds)) assert.ok(!first.conf.includes(readFileSync(file, 'utf8').trim()), 'the server config holds public keys only');
+    assert.match(natsCheck(out, servicePasswords), /configuration file .* is valid/);
+    const again = buildNatsUsers({ tenants: ['acme'], out, natsConf: new URL('nats.conf', root).pathname, seedsDir });
+    assert.deepEqual(again.created, []);
+    assert.equal(again.conf.match(/nkey: (U\w+)/)?.[1], first.conf.match(/nkey: (U\w+)/)?.[1], 'acme keeps its key');
+    assert.deepEqual(again.orphanSeeds, [first.seeds.globex]);
   });
 });
