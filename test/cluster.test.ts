@@ -53,7 +53,7 @@ before(async () => {
   // service start on different nodes, and every node has clients.
   const spawnOne = async (service: (typeof SERVICES)[number], r: number) => {
     const first = (SERVICES.indexOf(service) + r) % cluster.nodes.length;
-    const extra = service === 'ingest' ? { FOLIO_HTTP_PORT: String(await freePort()) } : {};
+    const extra: Record<string, string> = service === 'ingest' ? { FOLIO_HTTP_PORT: String(await freePort()) } : {};
     const p = await startServiceProcess({ service, label: `${service}-${r + 1}`, env: { ...env, ...extra, NATS_URL: cluster.url(first) } });
     procs.push(p);
     return p;
