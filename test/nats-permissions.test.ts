@@ -13,7 +13,7 @@ import { connectNats } from '../shared/jetstream.ts';
 import { ONE_PROCESS_USER } from '../shared/local-nats.ts';
 import { passwordAuth } from '../shared/nats-auth.ts';
 import { createRuntime, type Runtime, type Stoppable } from '../shared/runtime.ts';
-import { Buckets, Streams, Subjects } from '../shared/subjects.ts';
+import { Buckets, Consumers, Streams, Subjects } from '../shared/subjects.ts';
 import { startAssembler } from '../services/assembler/service.ts';
 import { startIngest } from '../services/ingest/service.ts';
 import { startOcr } from '../services/ocr/service.ts';
@@ -309,6 +309,20 @@ describe('deployment files', () => {
     const r = spawnSync('nats-server', ['-c', conf, '-t'], { env, encoding: 'utf8' });
     return `${r.stdout}${r.stderr}`;
   };
+
+  test('nats.conf names every stream, bucket and fixed consumer of subjects.ts (a new one needs its permissions)', () => {
+    const conf = readFileSync(new URL('nats.conf', root), 'utf8');
+    for (const stream of Object.values(Streams)) assert.match(conf, new RegExp(`STREAM\\.CREATE\\.${stream}"`), stream);
+    for (const bucket of Object.values(Buckets)) {
+      const stream = bucket === Buckets.blobs ? `OBJ_${bucket}` : `KV_${bucket}`;
+      assert.match(conf, new RegExp(`STREAM\\.CREATE\\.${stream}"`), `${stream} is created by ingest`);
+      assert.ok(conf.includes(bucket === Buckets.blobs ? `"$O.${bucket}.>"` : `"$KV.${bucket}.>"`), `${bucket} is written by someone`);
+    }
+    for (const [stream, durable] of [[Streams.jobs, Consumers.rasterizer], [Streams.pageResults, Consumers.assembler]]) {
+      assert.ok(conf.includes(`"$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}"`), `${durable} pulls`);
+      assert.ok(conf.includes(`"$JS.ACK.${stream}.${durable}.>"`), `${durable} acks`);
+    }
+  });
 
   test('nats.conf refuses to start without the service passwords (no open bus by omission)', () => {
     assert.match(natsCheck(new URL('nats.conf', root).pathname, { PATH: process.env.PATH ?? '' }), /variable reference for 'NATS_INGEST_PASSWORD'.*can not be found/);
