@@ -1,15 +1,16 @@
 // Rasterizer speed against poppler's `pdftoppm -r 144 -png` on the same PDFs: pages/s of each,
 // their ratio (> 1 = we are faster) and peak RSS. Each run is a fresh process, so peak RSS is
-// that render's own. Ours includes Node and its modules (rssBeforeRenderMb): under tsx that is
+// that render's own: the service process plus its renderer process (pdf.js runs only there). Ours includes Node and its modules (rssBeforeRenderMb): under tsx that is
 // ~450 MB, ~320 MB of it tsx transforming pdf.js's 3 MB of modules (Node 24 running the .ts
 // files natively: ~135 MB); rendering itself adds 50–100 MB.
 // Alone: `node --import tsx bench/rasterizer.ts` prints JSON.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderPages } from '../services/rasterizer/rasterize.ts';
+import { isFailedRender, renderPages } from '../services/rasterizer/rasterize.ts';
+import { createRenderers } from '../services/rasterizer/renderers.ts';
 
 const FIXTURES = ['doc10.pdf', 'scan10.pdf'];
 const DPI = 144;
@@ -27,18 +28,36 @@ interface Run {
 
 /** Child-process side: renders one PDF the way the rasterizer service does, reports on stdout. */
 async function childRender(pdf: string): Promise<void> {
-  const baselineRssMb = process.memoryUsage.rss() / 1048576; // modules loaded, nothing rendered
+  const renderers = createRenderers({ size: 1, memoryMb: 4096 });
+  const opts = { dpi: DPI, maxLongSide: 10_000, maxInputPixels: 200e6, maxPages: 10_000, openTimeoutMs: 600_000, pageTimeoutMs: 600_000 };
+  // Start the renderer process first (a one-page render), as a running service has it started.
+  for await (const _ of renderPages(renderers, { path: pdf }, 'application/pdf', { ...opts, pages: '1' }));
+  const baselineRssMb = process.memoryUsage.rss() / 1048576; // the service process; the renderer is another process
   const t0 = performance.now();
   let pages = 0;
   let firstPageMs = 0;
   let pngBytes = 0;
-  for await (const page of renderPages({ path: pdf }, 'application/pdf', { dpi: DPI, maxLongSide: 10_000, maxInputPixels: 200e6, maxPages: 10_000 })) {
+  for await (const page of renderPages(renderers, { path: pdf }, 'application/pdf', opts)) {
+    if (isFailedRender(page)) throw page.error;
     if (pages++ === 0) firstPageMs = performance.now() - t0;
     pngBytes += page.png.length;
   }
   const ms = performance.now() - t0;
+  const host = await renderers.acquire();
+  const rendererPeakRssMb = peakRssKb(host.pid()) / 1024; // VmHWM: the renderer process's high-water mark
+  renderers.release(host);
+  await renderers.close();
   // maxRSS is in KiB on Linux.
-  process.stdout.write(JSON.stringify({ ms, pages, firstPageMs, pngBytes, baselineRssMb, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+  const serviceRssMb = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify({ ms, pages, firstPageMs, pngBytes, baselineRssMb, peakRssMb: serviceRssMb + rendererPeakRssMb, rendererPeakRssMb, serviceRssMb }));
+}
+
+function peakRssKb(pid: number | undefined): number {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 function runProcess(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { PageText } from '../shared/messages.ts';
-import { renderPages } from '../services/rasterizer/rasterize.ts';
+import { isFailedRender, renderPages } from '../services/rasterizer/rasterize.ts';
+import { createRenderers } from '../services/rasterizer/renderers.ts';
 import { isTextLayerUsable, textLayerToOutput } from '../services/ocr/engines/text-layer.ts';
 import { cer, stripMarkdown } from './helpers/cer.ts';
 
@@ -12,10 +13,16 @@ const fixturePath = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`
 /** Text layers exactly as the rasterizer hands them to OCR (page-image pixels at 144 DPI). */
 async function textLayers(pdf: string): Promise<PageText[]> {
   const out: PageText[] = [];
-  const opts = { dpi: 144, maxLongSide: 4000, maxInputPixels: 100e6, maxPages: 100 };
-  for await (const page of renderPages({ path: fixturePath(pdf) }, 'application/pdf', opts)) {
-    assert.ok(page.text, `page ${page.page} has a text layer`);
-    out.push(page.text);
+  const opts = { dpi: 144, maxLongSide: 4000, maxInputPixels: 100e6, maxPages: 100, openTimeoutMs: 60_000, pageTimeoutMs: 60_000 };
+  const renderers = createRenderers({ size: 1, memoryMb: 2048 });
+  try {
+    for await (const page of renderPages(renderers, { path: fixturePath(pdf) }, 'application/pdf', opts)) {
+      if (isFailedRender(page)) throw page.error;
+      assert.ok(page.text, `page ${page.page} has a text layer`);
+      out.push(page.text);
+    }
+  } finally {
+    await renderers.close();
   }
   return out;
 }
