@@ -52,6 +52,9 @@ export async function createNatsBlobStore(nc: NatsConnection, bucket: string, tt
         if (prefixes.some((p) => info.name.startsWith(p))) await os.delete(info.name);
       }
     },
+    async list(prefix) {
+      return (await os.list()).filter((i) => !i.deleted && i.name.startsWith(prefix)).map((i) => ({ key: i.name, modified: new Date(i.mtime) }));
+    },
     async ping() {
       await os.status();
     },

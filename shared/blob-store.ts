@@ -17,6 +17,8 @@ export interface BlobStore {
   exists(key: string): Promise<boolean>;
   /** Deletes every object whose key starts with one of the prefixes. */
   deletePrefixes(prefixes: string[]): Promise<void>;
+  /** Every object under the prefix with its last change: a whole-store walk, for the periodic orphan sweep only. */
+  list(prefix: string): Promise<Array<{ key: string; modified: Date }>>;
   /** Resolves when the store answers; used by /readyz. */
   ping(): Promise<void>;
 }

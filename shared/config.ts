@@ -128,6 +128,10 @@ export const ConfigSchema = z
     FOLIO_STUCK_AFTER_S: int(600, 1),
     /** A rasterizer or assembler step (one page rendered, one result recorded) with no progress for this long is abandoned and retried. */
     FOLIO_STEP_TIMEOUT_MS: int(300_000, 1000),
+    /** Deadline of one object-store call (an upload of the largest file included). */
+    FOLIO_BLOB_TIMEOUT_MS: int(120_000, 100),
+    /** How often the assembler removes objects of jobs that no longer exist (expired, deleted mid-flight); 0 = never. */
+    FOLIO_ORPHAN_SWEEP_INTERVAL_S: int(3600, 0),
     /** How often the sweeper (in the assembler) looks for stuck jobs; 0 = never. */
     FOLIO_SWEEP_INTERVAL_S: int(60, 0),
     /** Test-only fault injection, "<stage>:<page>:<fault>" (e.g. "ocr:3:exit"): never set in production. */

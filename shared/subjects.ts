@@ -87,4 +87,6 @@ export const BlobKeys = {
   /** Figure crops, named as the Markdown links them: `images/<page>_<k>.jpg`. */
   figure: (jobId: string, name: string) => `results/${jobId}/images/${name}`,
   jobPrefix: (jobId: string) => [`sources/${jobId}`, `pages/${jobId}/`, `results/${jobId}/`],
+  /** The top-level folders; the segment after each is the job id (the orphan sweep's index). */
+  roots: ['sources/', 'pages/', 'results/'],
 } as const;

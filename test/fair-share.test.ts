@@ -4,12 +4,12 @@ import { makePdf } from './helpers/make-pdf.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
 let stack: TestStack;
-const A = { authorization: 'Bearer key-of-tenant-a' };
-const B = { authorization: 'Bearer key-of-tenant-b' };
+const A = { authorization: 'Bearer key-of-tenant-a-0123456789' };
+const B = { authorization: 'Bearer key-of-tenant-b-0123456789' };
 
 before(async () => {
   stack = await startTestStack({
-    env: { FOLIO_API_KEYS: 'tenanta=key-of-tenant-a,tenantb=key-of-tenant-b', FOLIO_OCR_MAX_WINDOW: '2', FOLIO_OCR_MIN_WINDOW: '2' },
+    env: { FOLIO_API_KEYS: 'tenanta=key-of-tenant-a-0123456789,tenantb=key-of-tenant-b-0123456789', FOLIO_OCR_MAX_WINDOW: '2', FOLIO_OCR_MIN_WINDOW: '2' },
     // A slow backend with room for two pages at a time: tenant A's batch alone keeps it busy.
     sim: { maxNumSeqs: 2, prefillMs: 20, msPerToken: 2, tokensPerPage: 200 },
   });

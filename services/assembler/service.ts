@@ -5,6 +5,7 @@ import { consumerSettings, type Runtime, type Stoppable } from '../../shared/run
 import { Slots } from '../../shared/slots.ts';
 import { Consumers, Streams } from '../../shared/subjects.ts';
 import { createAssembleGiveUp, createAssembleHandler } from './handler.ts';
+import { sweepOrphans } from './orphans.ts';
 import { startSweeper } from './sweeper.ts';
 
 /** Page records are small KV writes; a handful in parallel keeps up with many OCR replicas. */
@@ -33,9 +34,14 @@ export function startAssembler(rt: Runtime): Stoppable {
     rt.config.FOLIO_SWEEP_INTERVAL_S > 0
       ? startSweeper({ ...deps, jsm: rt.bus.jsm, kv: rt.bus.jobs, stuckAfterMs: rt.config.FOLIO_STUCK_AFTER_S * 1000 }, rt.config.FOLIO_SWEEP_INTERVAL_S * 1000)
       : undefined;
+  const orphans =
+    rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S > 0
+      ? setInterval(() => void sweepOrphans(deps).catch((err) => deps.log.warn({ err: (err as Error).message }, 'orphan sweep failed')), rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S * 1000).unref()
+      : undefined;
   return {
     async stop() {
       sweeper?.stop();
+      clearInterval(orphans);
       await consumer.stop();
     },
   };
