@@ -27,7 +27,7 @@ for (const store of ['nats', 's3'] as const) {
     let s3: Awaited<ReturnType<typeof startS3>> | undefined;
     before(async () => {
       s3 = store === 's3' ? await startS3() : undefined;
-      const s3Env = s3 ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey } : {};
+      const s3Env: Record<string, string> = s3 ? { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey } : {};
       // A slow backend, so pages are still in flight when the job is cancelled and deleted.
       stack = await startTestStack({ env: { ...s3Env, FOLIO_ORPHAN_SWEEP_INTERVAL_S: '0' }, sim: { prefillMs: 150, maxNumSeqs: 2 } });
     });

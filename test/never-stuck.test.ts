@@ -131,7 +131,7 @@ describe('the sweeper and the assembler budget', () => {
     await rt.blobs.put(BlobKeys.pageResult(job.id, 1), Buffer.from(JSON.stringify(result)), 'application/json');
     await rt.jobs.recordPage(job.id, { page: 1, status: 'done', engine: 'test', resultKey: BlobKeys.pageResult(job.id, 1), at: longAgo });
     const events: string[] = [];
-    const sub = rt.bus.nc.subscribe(Subjects.eventsOfJob(job.tenant, job.id), { callback: (_e, m) => events.push(m.subject) });
+    const sub = rt.bus.nc.subscribe(Subjects.eventsOfJob(job.tenant, job.id), { callback: (_e, m) => void events.push(m.subject) });
 
     assert.equal(await sweepOnce(deps()), 1);
     assert.equal(await sweepOnce(deps()), 0, 'a second pass finds nothing left to end');
