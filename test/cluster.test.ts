@@ -125,6 +125,21 @@ test('SIGKILL the stream leader node and one replica of each service mid-work: e
     const pdfRes = await upload(ingestUrl(2), '/v1/jobs', makePdf(pdfTexts), { filename: 'cluster.pdf' });
     assert.equal(pdfRes.status, 202);
     const pdfId: string = (await pdfRes.json()).id;
+    say(`accepted the ${PDF_PAGES}-page PDF ${pdfId}`);
+
+    // 1. A rasterizer replica while the PDF is being rendered (its pages are published one by one):
+    // the one rendering it by preference, told by the CPU it burns (nothing else says who pulled it).
+    const rasterizers = [proc('rasterizer-1'), proc('rasterizer-2')];
+    for (let j = await jobOf(ingestUrl(2), pdfId); j?.status === 'queued'; j = await jobOf(ingestUrl(2), pdfId)) await sleep(50);
+    const cpu0 = rasterizers.map((p) => p.cpuMs());
+    await sleep(300);
+    const busy = rasterizers.map((p, i) => p.cpuMs() - cpu0[i]);
+    const victim = busy[1] > busy[0] ? rasterizers[1] : rasterizers[0];
+    const atRaster = await jobOf(ingestUrl(2), pdfId);
+    await victim.kill();
+    say(`SIGKILL ${victim.label} (CPU in the last 300 ms: ${rasterizers.map((p, i) => `${p.label} ${busy[i]} ms`).join(', ')}); PDF job ${atRaster?.status}, pages done ${atRaster?.pages?.done}/${PDF_PAGES}`);
+
+    // Then a burst of images while the PDF is under way.
     // Distinct images (identical bytes would be answered from the result cache), through both ingest replicas.
     const imageIds = await Promise.all(
       Array.from({ length: IMAGES }, async (_, i) => {
@@ -135,12 +150,7 @@ test('SIGKILL the stream leader node and one replica of each service mid-work: e
       }),
     );
     const all = [pdfId, ...imageIds];
-    say(`accepted the ${PDF_PAGES}-page PDF ${pdfId} and ${IMAGES} images`);
-
-    // 1. A rasterizer replica, while the PDF is being rendered (its pages are published one by one).
-    const atRaster = await jobOf(ingestUrl(2), pdfId);
-    await proc('rasterizer-1').kill();
-    say(`SIGKILL rasterizer-1; PDF job ${atRaster?.status}, pages done ${atRaster?.pages?.done}/${PDF_PAGES}`);
+    say(`accepted ${IMAGES} images`);
 
     // 2. Once OCR is under way: the node leading FOLIO_PAGES, then an OCR, an assembler and an ingest replica.
     const until = Date.now() + 90_000;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,9 +30,15 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Everything the process wrote (JSON logs and stderr), for failure reports. */
   logs(): string;
+  /** CPU time used so far by the process and its descendants (sandboxes, workers), from /proc (0 without it): tells a busy replica from an idle one. */
+  cpuMs(): number;
 }
 
 let logDir: string | undefined;
+// The logs are kept for a failing run (its report names the files) and removed after a passing one.
+process.once('exit', (code) => {
+  if (logDir && code === 0 && !process.exitCode) rmSync(logDir, { recursive: true, force: true });
+});
 
 /**
  * Runs one service as its own process — `node --import tsx services/<name>/main.ts` by default, or
@@ -76,6 +82,7 @@ export async function startServiceProcess(o: {
     running,
     exited,
     logs,
+    cpuMs: () => treeCpuMs(child.pid ?? -1),
     async kill(signal: NodeJS.Signals = 'SIGKILL') {
       if (!running()) return;
       child.kill(signal);
@@ -96,4 +103,30 @@ export async function startServiceProcess(o: {
 /** The last `lines` lines of each process's log, labelled: what a failing test prints. */
 export function tailLogs(procs: ServiceProcess[], lines = 20): string {
   return procs.map((p) => `--- ${p.label} (pid ${p.pid}, ${p.logFile}) ---\n${p.logs().trimEnd().split('\n').slice(-lines).join('\n')}`).join('\n');
+}
+
+/** utime + stime of a process and every live descendant, in ms (Linux /proc; clock ticks at 100 Hz). */
+function treeCpuMs(root: number): number {
+  const stats = new Map<number, { ppid: number; ms: number }>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const d of pids) {
+    try {
+      // The fields after the parenthesised command name: ppid is the 2nd, utime and stime the 12th and 13th.
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+      stats.set(Number(d), { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * 10 });
+    } catch {}
+  }
+  let total = 0;
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    total += stats.get(pid)?.ms ?? 0;
+    for (const [child, st] of stats) if (st.ppid === pid) queue.push(child);
+  }
+  return total;
 }
