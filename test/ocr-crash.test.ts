@@ -33,19 +33,24 @@ test('killing the OCR service (SIGKILL) mid-job and starting it again completes 
   const pageCount = 12;
   const texts = Array.from({ length: pageCount }, (_, i) => `Crash test page ${i + 1}`);
   let ocr = startOcrProcess();
+  const completions: string[] = [];
+  const events = stack.rt.bus.nc.subscribe('folio.events.>', { callback: (_e, m) => void (m.subject.endsWith('.progress') || completions.push(m.subject)) });
   const res = await upload(stack.url, '/v1/jobs', makePdf(texts), { filename: 'crash.pdf' });
   assert.equal(res.status, 202);
   const { id } = await res.json();
 
   const until = Date.now() + 60_000;
-  while ((await pagesDone(id)) < 2) {
+  while ((await pagesDone(id)) < 2 || stack.sim!.stats().running === 0) {
     assert.ok(Date.now() < until, 'OCR started');
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
+  // Killed while the backend is working on a page of this job: that page's result is never acked.
+  const inFlightAtKill = stack.sim!.stats().running;
   ocr.kill('SIGKILL');
   await new Promise((r) => ocr.once('exit', r));
   const doneAtKill = await pagesDone(id);
   assert.ok(doneAtKill < pageCount, 'the job was cut off mid-way');
+  assert.ok(inFlightAtKill > 0, 'a page was in flight at the kill');
 
   ocr = startOcrProcess();
   try {
@@ -57,7 +62,10 @@ test('killing the OCR service (SIGKILL) mid-job and starting it again completes 
     assert.equal(doc.pages.length, pageCount, 'every page exactly once');
     const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).text();
     assert.equal([...md.matchAll(/<!-- page \d+ -->/g)].length, pageCount - 1, 'no page repeated in the Markdown');
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(completions, [`folio.events.default.${id}.completed`], 'exactly one completion event');
   } finally {
+    events.unsubscribe();
     ocr.kill('SIGKILL');
   }
 });

@@ -35,8 +35,8 @@ export interface TestNats {
   url: string;
   port: number;
   storeDir: string;
-  /** Stops the server (SIGTERM), keeping its store. */
-  stop(): Promise<void>;
+  /** Stops the server (SIGTERM by default; SIGKILL for a crash), keeping its store. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and store. */
   start(): Promise<void>;
   /** Stops it and deletes the store. */
@@ -52,10 +52,10 @@ export async function startNats(): Promise<TestNats> {
     proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
     await waitForPort(port);
   };
-  const stop = async () => {
-    if (!proc || proc.exitCode !== null) return;
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc!.once('exit', r));
-    proc.kill('SIGTERM');
+    proc.kill(signal);
     await exited;
   };
   await start();
