@@ -10,6 +10,7 @@ const suites: Array<[string, () => Promise<Bench>]> = [
   ['rasterizer', async () => (await import('./rasterizer.ts')).benchRasterizer],
   ['cpuEngine', async () => (await import('./cpu-engine.ts')).benchCpuEngine],
   ['scaleOut', async () => (await import('./scale-out.ts')).benchScaleOut],
+  ['ingestProbeLag', async () => (await import('./probe-lag.ts')).benchProbeLag],
 ];
 
 const results: Record<string, unknown> = {
