@@ -146,6 +146,16 @@ export const ConfigSchema = z
     /** Renderer processes ingest keeps for probing uploads (started on demand). */
     FOLIO_PROBE_WORKERS: int(2, 1),
     // --- end sandboxed rendering ---
+    // --- Operations: consumer lag, tracing (issue 11) ---
+    /** How often each service reads its consumers' pending and ack-pending counts for /metrics (JetStream info; not on the hot path). */
+    FOLIO_LAG_INTERVAL_MS: int(5000, 100),
+    /** OTLP/HTTP collector (JSON): traces go to <endpoint>/v1/traces. Unset (and no traces endpoint): tracing is off. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+    /** The full traces URL, when it is not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces. */
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+    /** Fraction of new traces (uploads) recorded, 0..1; a message that arrives sampled stays sampled. */
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+    // --- end operations ---
     ...edgeSchema,
     // --- NATS credentials (user + password, password file, creds or nkey file; shared/nats-auth.ts): issue 7 ---
     ...natsAuthSchema,

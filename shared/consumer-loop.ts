@@ -1,8 +1,10 @@
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import type { z } from 'zod';
 import type { Logger } from './logger.ts';
 import { FolioError, toFolioError } from './errors.ts';
 import { Slots } from './slots.ts';
+import { SpanKind, extractTrace, inSpan, injectTrace } from './tracing.ts';
 
 export interface AttemptContext {
   deliveryCount: number;
@@ -40,7 +42,8 @@ export interface ConsumerLoopOptions<S extends z.ZodType> {
   log: Logger;
   /** Delay before a retryable failure is redelivered, by delivery count (1-based). */
   retryDelayMs?: (deliveryCount: number) => number;
-  onSettled?: (outcome: Outcome, ms: number) => void;
+  /** code: the error code behind a retry, timeout, term or exhaustion (undefined for an ack). */
+  onSettled?: (outcome: Outcome, ms: number, code?: string) => void;
 }
 
 export interface RunningConsumer {
@@ -106,8 +109,11 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
   const pullers = new Map<string, { stop: boolean; done: Promise<void> }>();
   const retryDelay = o.retryDelayMs ?? exponentialRetry(2000);
   const heartbeatMs = Math.max(250, Math.floor(o.ackWaitMs / 3));
+  // Why a message was not acked, for the outcome-by-code metric.
+  const codes = new WeakMap<JsMsg, string>();
 
   const giveUp = async (m: JsMsg, body: z.infer<S>, err: FolioError): Promise<Outcome> => {
+    codes.set(m, err.code);
     try {
       await o.onGiveUp(body, err);
       o.log.warn({ code: err.code, msg: err.message, subject: m.subject, deliveryCount: m.info.deliveryCount }, 'giving up on message');
@@ -128,6 +134,7 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
       body = o.schema.parse(m.json());
     } catch (err) {
       o.log.error({ err, subject: m.subject, seq: m.seq }, 'malformed message dropped');
+      codes.set(m, 'malformed_message');
       m.term();
       return 'term';
     }
@@ -138,6 +145,7 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
       return 'ack';
     } catch (raw) {
       const err = toFolioError(raw);
+      codes.set(m, err.code);
       const timedOut = err.code === 'FOLIO_STEP_TIMEOUT';
       if (err.retryable && stopping) {
         m.nak();
@@ -167,8 +175,15 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
         await o.slots.acquire(priority);
         clearInterval(beat);
         const started = Date.now();
-        const p = settle(m)
-          .then((outcome) => o.onSettled?.(outcome, Date.now() - started))
+        // The message's trace (if it carries one) continues here; what the handler publishes carries it on.
+        const traced = inSpan(`${o.stream} process`, { kind: SpanKind.consumer, parent: extractTrace(m.headers), attributes: { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'messaging.consumer.group.name': name, 'folio.delivery_count': m.info.deliveryCount } }, async (span) => {
+          const outcome = await settle(m);
+          span?.setAttribute('folio.outcome', outcome);
+          span?.setAttribute('error.type', codes.get(m));
+          return outcome;
+        });
+        const p = traced
+          .then((outcome) => o.onSettled?.(outcome, Date.now() - started, codes.get(m)))
           .finally(() => {
             inFlight.delete(m);
             o.slots.release();
@@ -213,5 +228,10 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
 
 /** Publish into a work-queue stream with a deterministic message id; resolves when the stream has it. */
 export async function publishWork(js: JetStreamClient, subject: string, payload: unknown, msgID: string): Promise<void> {
-  await js.publish(subject, JSON.stringify(payload), { msgID });
+  // With tracing on, the current trace travels in the message's headers (W3C traceparent).
+  await inSpan(`${subject.split('.').slice(0, 3).join('.')} publish`, { kind: SpanKind.producer, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } }, async (span) => {
+    const h = span ? headers() : undefined;
+    if (h) injectTrace(h);
+    await js.publish(subject, JSON.stringify(payload), { msgID, ...(h ? { headers: h } : {}) });
+  });
 }

@@ -40,6 +40,58 @@ export function createMetrics(registry = new Registry()) {
     // Sandboxed rendering (issue 6): renderer processes killed or lost, by cause (timeout | crash | memory).
     renderersLost: new Counter({ name: 'folio_renderers_lost_total', help: 'Renderer processes killed or crashed, by cause', labelNames: ['cause'], registers: r }),
     pagesRenderFailed: new Counter({ name: 'folio_pages_render_failed_total', help: 'Pages that could not be rendered, by error code', labelNames: ['code'], registers: r }),
+    // --- Operators' view (issue 11): lag, end-to-end latency, outcomes by code, per-backend capacity ---
+    ...operatorMetrics(r),
+  };
+}
+
+/** One vLLM backend (or the CPU engine) as the OCR service sees it at scrape time. */
+export interface BackendGauge {
+  backend: string;
+  window: number;
+  inFlight: number;
+  healthy: boolean;
+}
+
+function operatorMetrics(r: Registry[]) {
+  // Read at scrape time from the OCR engine (services/ocr/backend-metrics.ts binds it): no state copied, nothing to go stale.
+  let backends: () => BackendGauge[] = () => [];
+  const perBackend = (name: string, help: string, pick: (b: BackendGauge) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['backend'],
+      registers: r,
+      collect() {
+        this.reset();
+        for (const b of backends()) this.set({ backend: b.backend }, pick(b));
+      },
+    });
+  return {
+    /** JetStream consumer info, read every FOLIO_LAG_INTERVAL_MS by the service that consumes (shared/consumer-lag.ts). */
+    consumerPending: new Gauge({ name: 'folio_consumer_pending_messages', help: 'Messages waiting for a consumer, not yet delivered (JetStream num_pending)', labelNames: ['stream', 'consumer'], registers: r }),
+    consumerAckPending: new Gauge({ name: 'folio_consumer_ack_pending_messages', help: 'Messages delivered to a consumer and not yet acked (JetStream num_ack_pending)', labelNames: ['stream', 'consumer'], registers: r }),
+    consumerRedelivered: new Gauge({ name: 'folio_consumer_redelivered_messages', help: 'Messages being redelivered to a consumer (JetStream num_redelivered)', labelNames: ['stream', 'consumer'], registers: r }),
+    /** Work-queue streams hold exactly the work not yet done: what autoscalers scale on (any service reports it, so it exists at zero workers). */
+    streamMessages: new Gauge({ name: 'folio_stream_messages', help: 'Messages in a work-queue stream (waiting or in flight)', labelNames: ['stream'], registers: r }),
+    lagReadErrors: new Counter({ name: 'folio_lag_read_errors_total', help: 'Failed reads of JetStream consumer or stream info for the lag gauges', registers: r }),
+    /** Observed once per job by whoever ends it (shared/job-finish.ts): upload accepted → completed, partial or failed. */
+    jobDuration: new Histogram({
+      name: 'folio_job_duration_seconds',
+      help: 'End-to-end job latency, from the accepted upload to its terminal status',
+      labelNames: ['status'],
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers: r,
+    }),
+    /** Every settled work message (a page, for the ocr consumer) by outcome and the error code behind it ("none" for an ack). */
+    messageOutcomes: new Counter({ name: 'folio_message_outcomes_total', help: 'Work-queue messages by consumer, outcome and error code', labelNames: ['consumer', 'outcome', 'code'], registers: r }),
+    backendWindow: perBackend('folio_ocr_backend_window', 'Adaptive concurrency window of one OCR backend (0 while it is out of service)', (b) => (b.healthy ? b.window : 0)),
+    backendInFlight: perBackend('folio_ocr_backend_in_flight', 'Pages being recognised on one OCR backend now', (b) => b.inFlight),
+    backendUp: perBackend('folio_ocr_backend_up', 'Whether an OCR backend is in service (1) or taken out and being probed (0)', (b) => (b.healthy ? 1 : 0)),
+    /** Binds the per-backend gauges to the engine's live state. */
+    watchBackends(read: () => BackendGauge[]) {
+      backends = read;
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { connectNats, jetStreamSettings, setupJetStream, type Bus } from './jets
 import { createJobStore, type JobStore } from './job-store.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { otlpTracesUrl, startTracing, stopTracing } from './tracing.ts';
 
 /** What every service receives: connections and shared helpers, made once per process. */
 export interface Runtime {
@@ -19,6 +20,9 @@ export interface Runtime {
 
 export async function createRuntime(config: Readonly<Config>, name: string, natsUrl: string, metrics: Metrics = createMetrics()): Promise<Runtime> {
   const log = createLogger(name, config.LOG_LEVEL);
+  // Off unless an OTLP endpoint is configured (issue 11).
+  const tracesUrl = otlpTracesUrl(config);
+  if (tracesUrl) startTracing({ url: tracesUrl, service: `folio-${name}`, ratio: config.OTEL_TRACES_SAMPLER_ARG, onError: (err) => log.warn({ err: err.message }, 'traces not sent') });
   const nc = await connectNats(natsUrl, `folio-${name}`, config.nats);
   const bus = await setupJetStream(nc, jetStreamSettings(config));
   const blobs = await createBlobStore(config, nc);
@@ -38,6 +42,7 @@ export function stopOnSignals(log: Logger, stoppables: Stoppable[], bus?: Bus) {
     log.info({ signal }, 'shutting down');
     await Promise.allSettled(stoppables.map((s) => s.stop()));
     await bus?.nc.drain().catch(() => {});
+    await stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
@@ -52,6 +57,9 @@ export function consumerSettings(rt: Runtime, metricsLabel: string) {
     maxDeliver: rt.config.FOLIO_MAX_DELIVER,
     ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
     stepDeadlineMs: rt.config.FOLIO_STEP_TIMEOUT_MS,
-    onSettled: (outcome: Outcome) => rt.metrics.messagesSettled.inc({ consumer: metricsLabel, outcome }),
+    onSettled: (outcome: Outcome, _ms: number, code?: string) => {
+      rt.metrics.messagesSettled.inc({ consumer: metricsLabel, outcome });
+      rt.metrics.messageOutcomes.inc({ consumer: metricsLabel, outcome, code: code ?? 'none' });
+    },
   };
 }

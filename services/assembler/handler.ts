@@ -64,7 +64,7 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
   const done = records.filter((r) => r.status === 'done').length;
   const failed = records.length - done;
   const status = failed === 0 ? 'completed' : done === 0 ? 'failed' : 'partial';
-  const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, job.id, (s) => ({
+  const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, job.id, (s) => ({
     ...s,
     status,
     pages: { total: s.pages.total, done, failed },
@@ -86,7 +86,7 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
 export function createAssembleGiveUp(deps: AssemblerDeps) {
   return async (msg: PageOutcome, err: FolioError): Promise<void> => {
     deps.log.error({ jobId: msg.jobId, page: msg.page, code: err.code, err: err.message }, 'assembly given up');
-    const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, msg.jobId, (s) => ({
+    const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, msg.jobId, (s) => ({
       ...s,
       status: 'failed',
       error: { code: 'FOLIO_ASSEMBLY_FAILED', message: `The document could not be assembled (${publicError(err).message})` },

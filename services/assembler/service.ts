@@ -1,3 +1,4 @@
+import { startServiceLag } from '../../shared/consumer-lag.ts';
 import { runConsumer } from '../../shared/consumer-loop.ts';
 import { withTestFault } from '../../shared/fault-hook.ts';
 import { PageOutcome } from '../../shared/messages.ts';
@@ -38,8 +39,10 @@ export function startAssembler(rt: Runtime): Stoppable {
     rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S > 0
       ? setInterval(() => void sweepOrphans(deps).catch((err) => deps.log.warn({ err: (err as Error).message }, 'orphan sweep failed')), rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S * 1000).unref()
       : undefined;
+  const lag = startServiceLag(rt, [{ stream: Streams.pageResults, consumers: [Consumers.assembler] }]);
   return {
     async stop() {
+      lag.stop();
       sweeper?.stop();
       clearInterval(orphans);
       await consumer.stop();

@@ -4,7 +4,9 @@ import type { Runtime } from '../../shared/runtime.ts';
 import { buildApp } from './app.ts';
 import { createAudit } from './audit.ts';
 import { QuotaStore } from './quota-store.ts';
-import { startQuotaRelease } from './quota-release.ts';
+import { QUOTA_CONSUMER, startQuotaRelease } from './quota-release.ts';
+import { WorkStreams, startServiceLag } from '../../shared/consumer-lag.ts';
+import { Streams } from '../../shared/subjects.ts';
 
 export class ExposureError extends Error {}
 
@@ -45,6 +47,8 @@ export async function startIngest(rt: Runtime, listen = { host: rt.config.FOLIO_
   });
   const release = quota.enabled ? await startQuotaRelease({ js: rt.bus.js, jsm: rt.bus.jsm, quota, log }) : undefined;
   const app = await buildApp({ ...rt, log, quota: quota.enabled ? quota : undefined, audit: createAudit(log) });
+  // Work waiting in each stream (what autoscalers scale on: ingest always runs) and the quota consumer's lag (issue 11).
+  const lag = startServiceLag(rt, quota.enabled ? [{ stream: Streams.events, consumers: [QUOTA_CONSUMER] }] : [], WorkStreams);
   const address = await app.listen(listen);
   if (openWarning) log.warn({ host: listen.host }, openWarning);
   else if (c.apiKeys.size > 0) log.info({ tenants: c.apiKeys.tenants.length, keys: c.apiKeys.size }, 'API keys loaded; every request must carry one');
@@ -52,6 +56,7 @@ export async function startIngest(rt: Runtime, listen = { host: rt.config.FOLIO_
     app,
     url: address.replace('0.0.0.0', '127.0.0.1'),
     async stop() {
+      lag.stop();
       await app.close();
       await release?.stop();
     },

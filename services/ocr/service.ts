@@ -1,4 +1,6 @@
+import { startServiceLag } from '../../shared/consumer-lag.ts';
 import { runConsumer } from '../../shared/consumer-loop.ts';
+import { watchBackendMetrics } from './backend-metrics.ts';
 import { PageReady } from '../../shared/messages.ts';
 import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
 import { Slots } from '../../shared/slots.ts';
@@ -46,8 +48,12 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
     log,
   });
   const tenants = startTenantPullers({ jsm: rt.bus.jsm, settings: rt.bus.settings, consumer, log });
+  // Operators' view (issue 11): every per-tenant consumer's lag, each backend's window and in-flight.
+  const lag = startServiceLag(rt, [{ stream: Streams.pages, consumers: 'all' }]);
+  watchBackendMetrics(rt.metrics, engines.default, () => consumer.inFlight());
   return {
     async stop() {
+      lag.stop();
       clearInterval(resize);
       tenants.stop();
       await consumer.stop();

@@ -115,7 +115,7 @@ async function publishFailed(deps: RasterizerDeps, msg: JobSubmitted, p: FailedR
 /** A document that cannot be opened fails the whole job (pages already queued are ignored later). */
 export function createRasterizeGiveUp(deps: Pick<RasterizerDeps, 'jobs' | 'js' | 'metrics'>) {
   return async (msg: JobSubmitted, err: FolioError): Promise<void> => {
-    const finished = await finishJob({ jobs: deps.jobs, js: deps.js }, msg.jobId, (s) => ({ ...s, status: 'failed', error: publicError(err) }));
+    const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, msg.jobId, (s) => ({ ...s, status: 'failed', error: publicError(err) }));
     if (finished) deps.metrics.jobsFinished.inc({ status: 'failed' });
   };
 }

@@ -1,3 +1,4 @@
+import { startServiceLag } from '../../shared/consumer-lag.ts';
 import { runConsumer } from '../../shared/consumer-loop.ts';
 import { JobSubmitted } from '../../shared/messages.ts';
 import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
@@ -37,8 +38,10 @@ export function startRasterizer(rt: Runtime): Stoppable {
     slots: new Slots(rt.config.FOLIO_RASTER_CONCURRENCY),
     log: deps.log,
   });
+  const lag = startServiceLag(rt, [{ stream: Streams.jobs, consumers: [Consumers.rasterizer] }]);
   return {
     async stop() {
+      lag.stop();
       await consumer.stop();
       await renderers.close();
     },
