@@ -156,6 +156,19 @@ export const ConfigSchema = z
     /** Fraction of new traces (uploads) recorded, 0..1; a message that arrives sampled stays sampled. */
     OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
     // --- end operations ---
+    // --- Webhooks (issue 10): signed callbacks from a durable consumer on FOLIO_EVENTS ---
+    /** Master secret (16+ chars); each tenant signs with whsec_ + HMAC(master, tenant), given by GET /v1/webhook-secret. Unset: webhooks off. */
+    FOLIO_WEBHOOK_SECRET: z.string().min(16).optional(),
+    /** Per-tenant default callback URLs, "tenant=url,…" (a job's own `webhook` field wins). */
+    FOLIO_WEBHOOK_DEFAULTS: list,
+    /** Attempts per delivery; backoff 1, 2, 4 … s (×2, capped at FOLIO_WEBHOOK_MAX_BACKOFF_MS). */
+    FOLIO_WEBHOOK_MAX_ATTEMPTS: int(8, 1),
+    FOLIO_WEBHOOK_BASE_BACKOFF_MS: int(1000, 10),
+    FOLIO_WEBHOOK_MAX_BACKOFF_MS: int(300_000, 10),
+    FOLIO_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+    /** Let webhooks reach private, loopback and link-local addresses (refused by default, checked after DNS resolution). */
+    FOLIO_WEBHOOK_ALLOW_PRIVATE: bool(false),
+    // --- end webhooks ---
     ...edgeSchema,
     // --- NATS credentials (user + password, password file, creds or nkey file; shared/nats-auth.ts): issue 7 ---
     ...natsAuthSchema,
