@@ -60,6 +60,20 @@ export const PageSummary = z.object({
 });
 export type PageSummary = z.infer<typeof PageSummary>;
 
+// --- Webhooks and batches (issue 10): what a job's status records about them ---
+/** One delivery attempt of a job's webhook, as the job status shows it. */
+export const WebhookDelivery = z.object({
+  event: z.string(),
+  attempt: z.number().int().positive(),
+  at: z.string(),
+  outcome: z.enum(['delivered', 'failed', 'refused']),
+  httpStatus: z.number().int().optional(),
+  error: z.string().optional(),
+});
+export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
+export const JobWebhook = z.object({ url: z.string(), deliveries: z.array(WebhookDelivery).default([]) });
+// --- end webhooks and batches ---
+
 export const JobStatus = z.object({
   v: z.literal(1),
   id: z.string(),
@@ -75,6 +89,9 @@ export const JobStatus = z.object({
   updatedAt: z.string(),
   finishedAt: z.string().optional(),
   result: z.object({ markdown: z.string(), json: z.string() }).optional(),
+  /** Issue 10: the callback for this job's end and its delivery attempts; the batch it was uploaded in. */
+  webhook: JobWebhook.optional(),
+  batch: z.string().optional(),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
 

@@ -11,6 +11,7 @@ import { TenantCaps } from './tenant-caps.ts';
 import { registerJobRoutes } from './routes/jobs.ts';
 import { registerCompatRoutes } from './routes/compat.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
+import { buildOpenApi, withFallbacks } from './openapi.ts';
 
 /** The ingest HTTP API as a Fastify instance that is not yet listening (tests use port 0). */
 export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
@@ -32,10 +33,11 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   installErrorHandling(app, deps.metrics, deps.audit);
 
+  // Issue 10: the document is generated from the zod schemas (openapi.ts); what @fastify/swagger
+  // discovers only fills in routes the table lacks.
   await app.register(swagger, {
-    openapi: {
-      info: { title: 'Folio OCR API', version: '1', description: 'Images and PDFs in; Markdown and layout JSON out. Errors are `{error: {code, message}}` with a stable code.' },
-    },
+    openapi: { info: { title: 'Folio OCR API', version: '1' } },
+    transformObject: (found) => withFallbacks(buildOpenApi(), (found as { openapiObject: Parameters<typeof withFallbacks>[1] }).openapiObject) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(multipart, { limits: { fileSize: deps.config.FOLIO_MAX_UPLOAD_BYTES, files: 1 } });

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { FolioError } from '../../../shared/errors.ts';
 import type { JobState } from '../../../shared/messages.ts';
-import { readJob, waitForJob, type IngestDeps } from '../jobs.ts';
+import { readJob, type IngestDeps } from '../jobs.ts';
+import { waitForEnd } from '../wait.ts';
 import { acceptUpload, withSyncSlot } from './jobs.ts';
 import { publicError } from '../public-job.ts';
 
@@ -23,7 +24,7 @@ export function registerCompatRoutes(app: FastifyInstance, deps: IngestDeps) {
     if (job.source.mediaType === 'application/pdf') {
       return reply.status(202).send({ task_id: job.id, status: 'pending' });
     }
-    const done = await waitForJob(deps, job.id, job.tenant, deps.config.FOLIO_SYNC_TIMEOUT_MS);
+    const done = await waitForEnd(deps, job.id, job.tenant, deps.config.FOLIO_SYNC_TIMEOUT_MS);
     if (!done) return reply.status(202).send({ task_id: job.id, status: 'pending' });
     const markdown = done.result ? (await deps.blobs.get(done.result.markdown)).toString('utf8') : undefined;
     return { task_id: job.id, status: seedStatus(done.status), markdown, ...(done.error ? { error: publicError(done.error) } : {}) };

@@ -1,14 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal } from '../../../shared/messages.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
-import { publicJob } from '../public-job.ts';
+import { publicStatus } from './jobs.ts';
 
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;
 
 /**
- * Server-Sent Events for one job: a `status` event whenever its state or progress changes, ending
- * after the terminal one. Polling KV keeps this stateless across ingest replicas.
+ * Server-Sent Events for one job: a `status` event (the Job, with progress and ETA) whenever its
+ * state or progress changes, ending after the terminal one. Polling KV keeps this stateless across ingest replicas.
  */
 export async function streamEvents(deps: IngestDeps, req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
   // Taken before the hijack, so a refusal is still an ordinary JSON 429.
@@ -35,7 +35,7 @@ async function stream(deps: IngestDeps, req: FastifyRequest<{ Params: { id: stri
     const fingerprint = `${job.status}:${job.pages.done}:${job.pages.failed}`;
     if (fingerprint !== last) {
       last = fingerprint;
-      res.write(`event: status\ndata: ${JSON.stringify(publicJob(job))}\n\n`);
+      res.write(`event: status\ndata: ${JSON.stringify(publicStatus(job))}\n\n`);
       lastWrite = Date.now();
     }
     if (isTerminal(job.status)) break;

@@ -3,11 +3,17 @@ import { z } from 'zod';
 import { FolioError } from '../../../shared/errors.ts';
 import { JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
 import { BlobKeys } from '../../../shared/subjects.ts';
-import { cancelJob, deleteJobData, readJob, submitJob, waitForJob, type IngestDeps } from '../jobs.ts';
+import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '../jobs.ts';
 import { readUpload } from '../request-file.ts';
 import { zodToFolio } from '../http-errors.ts';
 import { streamEvents } from './events.ts';
 import { publicJob } from '../public-job.ts';
+import type { JobView } from '../../../shared/api-schemas.ts';
+import { checkUrlSyntax, UnsafeUrlError } from '../../../shared/ssrf.ts';
+import { tenantWebhookSecret } from '../../../shared/webhook-signature.ts';
+import { Subjects as Subj } from '../../../shared/subjects.ts';
+import { randomUUID } from 'node:crypto';
+import { waitForEnd } from '../wait.ts';
 
 const ResultQuery = z.object({ format: z.enum(['markdown', 'json']).default('markdown') }).strict();
 const WaitQuery = z.object({ wait: z.coerce.number().int().min(0).max(3600).optional() });
@@ -25,7 +31,50 @@ export const links = (id: string) => ({
   markdown: `/v1/jobs/${id}/result?format=markdown`,
   json: `/v1/jobs/${id}/result?format=json`,
   events: `/v1/jobs/${id}/events`,
+  pageImage: `/v1/jobs/${id}/pages/{page}/image`,
 });
+
+/** The callback for a job: its own `webhook` field, else the tenant's default; null when none. */
+export function webhookFor(deps: IngestDeps, tenant: string, field: string | undefined): string | null {
+  const fallback = deps.config.FOLIO_WEBHOOK_DEFAULTS.map((e) => e.split('=')).find(([t]) => t === tenant)?.slice(1).join('=');
+  const url = field?.trim() || fallback;
+  if (!url) return null;
+  if (!deps.config.FOLIO_WEBHOOK_SECRET) throw new FolioError('FOLIO_INVALID_OPTIONS', 'Webhooks are not configured on this server (FOLIO_WEBHOOK_SECRET)', { field: 'webhook' });
+  try {
+    checkUrlSyntax(url);
+  } catch (err) {
+    if (err instanceof UnsafeUrlError) throw new FolioError('FOLIO_INVALID_OPTIONS', `Invalid options: webhook: ${err.message}`, { issues: [{ field: 'webhook', message: err.message }] });
+    throw err;
+  }
+  return url;
+}
+
+/**
+ * Records the job's webhook. When the job already ended (a cached answer, or a job faster than
+ * this write), its completion event is published again so the notifier sees the webhook: an
+ * event-driven client never waits forever.
+ */
+async function attachWebhook(deps: IngestDeps, job: JobStatus, url: string): Promise<JobStatus> {
+  const written = await deps.jobs.update(job.id, (s) => ({ ...s, webhook: { url, deliveries: [] } }));
+  if (written && isTerminal(written.status)) await republishEnd(deps, written);
+  return written ?? job;
+}
+
+/** A completion event for a job that had already ended (cached answers): a fresh message id, so durable consumers get it too. */
+export async function republishEnd(deps: IngestDeps, s: JobStatus) {
+  const kind = s.status as 'completed' | 'partial' | 'failed' | 'cancelled';
+  await deps.bus.js.publish(Subj.event(s.tenant, s.id, kind), JSON.stringify({ v: 1, jobId: s.id, tenant: s.tenant, kind, status: s }), { msgID: `${s.id}.${kind}.again.${randomUUID()}` });
+}
+
+/** Pages per second since the job was accepted, and the seconds left at that rate. */
+export function progressOf(s: JobStatus, now = Date.now()): JobView['progress'] {
+  const finished = s.pages.done + s.pages.failed;
+  if (isTerminal(s.status)) return { etaSeconds: 0 };
+  if (finished === 0) return {};
+  const elapsedS = Math.max(0.001, (now - Date.parse(s.createdAt)) / 1000);
+  const rate = finished / elapsedS;
+  return { pagesPerSecond: Math.round(rate * 1000) / 1000, etaSeconds: Math.round((Math.max(0, s.pages.total - finished) / rate) * 10) / 10 };
+}
 
 /** Receives an upload, validates it and queues the job; the temp file is always removed. */
 export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus & { cached?: true }> {
@@ -33,10 +82,15 @@ export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: 
   try {
     const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS });
     try {
-      const fields = { ...upload.fields };
+      const { webhook: webhookField, ...fields } = upload.fields;
       if (sync) delete fields.wait;
       const options = parseOptions(fields, strict);
-      return await submitJob(deps, upload.file, { name: upload.name, tenant: req.tenant, options, defaultPriority: sync ? 'interactive' : 'batch' });
+      const webhook = webhookFor(deps, req.tenant, webhookField);
+      const job = await submitJob(deps, upload.file, { name: upload.name, tenant: req.tenant, options, defaultPriority: sync ? 'interactive' : 'batch' });
+      if (webhook) return { ...(await attachWebhook(deps, job, webhook)), ...(job.cached ? { cached: true as const } : {}) };
+      // A cached answer is a job that ended before: its end is announced again for event-driven clients.
+      if (job.cached) await republishEnd(deps, job).catch((err) => deps.log.warn({ err, jobId: job.id }, 'could not republish a cached job’s end'));
+      return job;
     } finally {
       await upload.file.discard();
     }
@@ -64,9 +118,13 @@ export async function requireJob(deps: IngestDeps, req: FastifyRequest<{ Params:
   return job;
 }
 
-export function publicStatus(s: JobStatus) {
-  return { ...publicJob(s), links: links(s.id) };
+/** The job as HTTP shows it (status, SSE, DELETE): no internal object keys; links, progress and ETA instead. */
+export function publicStatus(s: JobStatus & { cached?: boolean }): JobView {
+  const { result: _internal, ...rest } = publicJob(s);
+  return { ...rest, links: links(s.id), progress: progressOf(s) };
 }
+
+const accepted = (job: JobStatus & { cached?: true }) => ({ id: job.id, status: job.status, pages: job.pages, links: links(job.id), ...(job.cached ? { cached: true } : {}), ...(job.batch ? { batch: job.batch } : {}) });
 
 export async function sendResult(deps: IngestDeps, job: JobStatus, format: 'markdown' | 'json', reply: FastifyReply) {
   if (!job.result) {
@@ -84,17 +142,17 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
   app.post('/v1/jobs', { schema: { summary: 'Submit a document (multipart field "file", or the raw body) for asynchronous OCR', tags: ['jobs'] } }, async (req, reply) => {
     const job = await acceptUpload(deps, req, false);
     reply.status(202).header('location', links(job.id).self);
-    return { id: job.id, status: job.status, pages: job.pages, links: links(job.id), ...(job.cached ? { cached: true } : {}) };
+    return accepted(job);
   });
 
   app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => withSyncSlot(deps, req, async () => {
     const wait = WaitQuery.safeParse(req.query ?? {});
     const waitMs = Math.min(deps.config.FOLIO_SYNC_TIMEOUT_MS, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
     const job = await acceptUpload(deps, req, true);
-    const done = await waitForJob(deps, job.id, job.tenant, waitMs);
+    const done = await waitForEnd(deps, job.id, job.tenant, waitMs);
     if (!done || !done.result) {
       reply.status(done ? 200 : 202).header('location', links(job.id).self);
-      return done ? publicStatus(done) : { id: job.id, status: job.status, pages: job.pages, links: links(job.id) };
+      return done ? publicStatus(done) : accepted(job);
     }
     if ((req.headers.accept ?? '').includes('text/markdown')) return sendResult(deps, done, 'markdown', reply);
     const markdown = (await deps.blobs.get(done.result.markdown)).toString('utf8');
@@ -117,6 +175,23 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
     });
     reply.type('image/jpeg');
     return reply.send(stream);
+  });
+
+  app.get<{ Params: { id: string; page: string } }>('/v1/jobs/:id/pages/:page/image', { schema: { summary: 'A page as the OCR engine saw it', tags: ['jobs'] } }, async (req, reply) => {
+    const job = await requireJob(deps, req);
+    const page = Number(req.params.page);
+    if (!/^\d{1,6}$/.test(req.params.page) || page < 1) throw new FolioError('FOLIO_INVALID_OPTIONS', `Invalid options: page: "${req.params.page}" is not a page number`);
+    const stream = await deps.blobs.stream(BlobKeys.pageImage(job.id, page)).catch((err) => {
+      throw err?.code === 'FOLIO_BLOB_MISSING' ? new FolioError('FOLIO_JOB_NOT_FOUND', `Job ${job.id} has no image of page ${page} (not rendered yet, or deleted)`) : err;
+    });
+    reply.type('image/png').header('cache-control', 'private, max-age=3600');
+    return reply.send(stream);
+  });
+
+  app.get('/v1/webhook-secret', { schema: { summary: 'This tenant’s webhook signing secret', tags: ['webhooks'] } }, async (req) => {
+    const master = deps.config.FOLIO_WEBHOOK_SECRET;
+    if (!master) throw new FolioError('FOLIO_UNAVAILABLE', 'Webhooks are not configured on this server (FOLIO_WEBHOOK_SECRET)');
+    return { secret: tenantWebhookSecret(master, req.tenant), algorithm: 'HMAC-SHA256' as const };
   });
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id/events', { schema: { summary: 'Server-Sent Events: status changes until the job ends', tags: ['jobs'] } }, async (req, reply) => {

@@ -1,0 +1,320 @@
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas of shared/api-schemas.ts. The route
+ * table below says, for every operation, its parameters, body and every response with its schema;
+ * the schemas themselves are never written twice. Routes are not validated by Fastify from these
+ * (each route parses its own input with the same zod schemas, so errors keep our envelope).
+ * A route added elsewhere without an entry here still appears, with what its Fastify `schema`
+ * says plus the common error responses (see withFallbacks), so the document is never missing one.
+ */
+import { z } from 'zod';
+import {
+  BatchAccepted,
+  CompatResult,
+  ErrorBody,
+  Health,
+  JobAccepted,
+  JobView,
+  ProgressEvent,
+  Ready,
+  SyncResult,
+  UploadForm,
+  WebhookSecret,
+  DocumentView,
+  NATS_SCHEMA_IDS,
+  WebhookPayload,
+} from '../../shared/api-schemas.ts';
+import { ErrorTable, type ErrorCode } from '../../shared/errors.ts';
+
+type Json = Record<string, unknown>;
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const idOf = (s: z.ZodType) => (z.globalRegistry.get(s) as { id?: string } | undefined)?.id ?? '';
+
+interface Response {
+  description: string;
+  /** A registered schema (JSON body), or explicit content. */
+  json?: z.ZodType;
+  content?: Json;
+  headers?: Json;
+}
+
+export interface Operation {
+  method: 'get' | 'post' | 'delete';
+  /** OpenAPI path (`{id}`); the Fastify path is the same with `:id`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: 'jobs' | 'compat' | 'ops' | 'webhooks';
+  /** Open routes need no key (probes, metrics). */
+  open?: boolean;
+  params?: Record<string, { schema: Json; description: string }>;
+  query?: Record<string, { schema: Json; description: string }>;
+  upload?: boolean;
+  responses: Record<string, Response>;
+  /** Error codes this route answers, beyond the common ones. */
+  errors?: ErrorCode[];
+}
+
+const jobId = { id: { schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'The job id' } };
+const LOCATION = { Location: { description: 'The job’s status URL', schema: { type: 'string' } } };
+const RATE_HEADERS = {
+  'RateLimit-Limit': { schema: { type: 'integer' }, description: 'Requests allowed at once' },
+  'RateLimit-Remaining': { schema: { type: 'integer' }, description: 'Requests left now' },
+  'RateLimit-Reset': { schema: { type: 'integer' }, description: 'Seconds until the bucket is full again' },
+};
+const UPLOAD_ERRORS: ErrorCode[] = [
+  'FOLIO_INVALID_OPTIONS', 'FOLIO_MULTIPART_MALFORMED', 'FOLIO_FILE_MISSING', 'FOLIO_FILE_EMPTY', 'FOLIO_FORBIDDEN_ORIGIN',
+  'FOLIO_REQUEST_TIMEOUT', 'FOLIO_UPLOAD_TOO_LARGE', 'FOLIO_UNSUPPORTED_MEDIA_TYPE', 'FOLIO_PDF_CORRUPT', 'FOLIO_QUOTA_EXCEEDED',
+];
+
+/** The upload form's input side (strings accepted for numbers), inlined: it is registered under an id, which would make it a bare $ref. */
+function uploadFormSchema(): Json {
+  const s = z.toJSONSchema(UploadForm, { io: 'input', unrepresentable: 'any' }) as { $defs?: Record<string, Json> } & Json;
+  return s.$defs?.UploadForm ?? s;
+}
+
+/** The query form of the upload options (raw-body uploads), from the same zod schema as the multipart fields. */
+function optionQuery(): Record<string, { schema: Json; description: string }> {
+  const form = uploadFormSchema() as { properties: Record<string, Json> };
+  const out: Record<string, { schema: Json; description: string }> = {};
+  for (const [name, schema] of Object.entries(form.properties)) {
+    if (name === 'file') continue;
+    out[name] = { schema, description: (schema.description as string | undefined) ?? `Job option "${name}" (see the README's options)` };
+  }
+  out.filename = { schema: { type: 'string' }, description: 'The document’s name (raw-body uploads only)' };
+  return out;
+}
+
+export const OPERATIONS: Operation[] = [
+  {
+    method: 'post', path: '/v1/jobs', operationId: 'submitJob', tag: 'jobs', upload: true,
+    summary: 'Submit documents for asynchronous OCR',
+    description: 'Multipart (`file` part, options as fields; several `file` parts make a batch, a job each) or the raw body (options in the query). Answers 202 at once.',
+    responses: {
+      202: { description: 'Accepted: one job, or a batch when several files were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
+    },
+    errors: [...UPLOAD_ERRORS, 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY', 'FOLIO_IMAGE_CORRUPT'],
+  },
+  {
+    method: 'post', path: '/v1/ocr', operationId: 'ocrSync', tag: 'jobs', upload: true,
+    summary: 'OCR a document and wait for the Markdown',
+    description: '`Accept: text/markdown` answers with the Markdown alone. 202 with the job when it takes longer than the wait.',
+    query: { wait: { schema: { type: 'integer', minimum: 0, maximum: 3600 }, description: 'Seconds to wait (at most the server’s sync timeout)' } },
+    responses: {
+      200: { description: 'The job ended within the wait', content: { 'application/json': { schema: ref('SyncResult') }, 'text/markdown': { schema: { type: 'string' } } } },
+      202: { description: 'Still running after the wait', json: JobAccepted, headers: LOCATION },
+    },
+    errors: [...UPLOAD_ERRORS, 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY', 'FOLIO_IMAGE_CORRUPT'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}', operationId: 'getJob', tag: 'jobs', summary: 'Job status, progress (with ETA), per-page details, webhook deliveries and links',
+    params: jobId,
+    responses: { 200: { description: 'The job', json: JobView } },
+    errors: ['FOLIO_JOB_NOT_FOUND'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}/result', operationId: 'getResult', tag: 'jobs', summary: 'The result: Markdown (default) or the layout JSON',
+    params: jobId,
+    query: { format: { schema: { type: 'string', enum: ['markdown', 'json'], default: 'markdown' }, description: 'markdown: document.md; json: document.json' } },
+    responses: {
+      200: { description: 'The document', content: { 'text/markdown': { schema: { type: 'string' } }, 'application/json': { schema: ref('Document') } } },
+    },
+    errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_RESULT_NOT_READY', 'FOLIO_INVALID_OPTIONS'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}/images/{name}', operationId: 'getFigure', tag: 'jobs', summary: 'A figure cropped from a page, as the Markdown links it',
+    params: { ...jobId, name: { schema: { type: 'string', pattern: '^\\d+_\\d+\\.jpg$' }, description: '`<page>_<k>.jpg`' } },
+    responses: { 200: { description: 'The figure', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } } },
+    errors: ['FOLIO_JOB_NOT_FOUND'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}/pages/{page}/image', operationId: 'getPageImage', tag: 'jobs', summary: 'A page as the OCR engine saw it (layout boxes are in its pixels)',
+    params: { ...jobId, page: { schema: { type: 'integer', minimum: 1 }, description: 'Page number in the job’s numbering' } },
+    responses: { 200: { description: 'The page image', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } } },
+    errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_INVALID_OPTIONS'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}/events', operationId: 'streamJobEvents', tag: 'jobs',
+    summary: 'Server-Sent Events until the job ends',
+    description: 'Each change is `event: status` with a Job (progress and ETA included) as `data`; the stream ends after the terminal one.',
+    params: jobId,
+    responses: { 200: { description: 'An event stream; each `data:` is a Job', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: status, data: <Job JSON> (see the Job schema)' } } } } },
+    errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_QUOTA_EXCEEDED'],
+  },
+  {
+    method: 'delete', path: '/v1/jobs/{id}', operationId: 'cancelJob', tag: 'jobs', summary: 'Cancel a running job (202), or delete a finished one and its results (204)',
+    params: jobId,
+    responses: { 202: { description: 'Cancelled; every stage drops its work', json: JobView }, 204: { description: 'Deleted' } },
+    errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_FORBIDDEN_ORIGIN'],
+  },
+  {
+    method: 'get', path: '/v1/webhook-secret', operationId: 'getWebhookSecret', tag: 'webhooks',
+    summary: 'This tenant’s webhook signing secret (Standard Webhooks `whsec_…`)',
+    responses: { 200: { description: 'The secret', json: WebhookSecret } },
+    errors: ['FOLIO_UNAVAILABLE'],
+  },
+  {
+    method: 'post', path: '/ocr', operationId: 'compatOcr', tag: 'compat', upload: true,
+    summary: 'Seed-compatible OCR: an image answers with its Markdown, a PDF with a task id',
+    responses: { 200: { description: 'The Markdown', json: CompatResult }, 202: { description: 'Pending (a PDF, or past the wait)', json: CompatResult } },
+    errors: UPLOAD_ERRORS,
+  },
+  {
+    method: 'get', path: '/result/{task_id}', operationId: 'compatResult', tag: 'compat', summary: 'Seed-compatible result polling',
+    params: { task_id: { schema: { type: 'string' }, description: 'The task (job) id' } },
+    responses: { 200: { description: 'pending, completed (with markdown) or failed', json: CompatResult } },
+    errors: ['FOLIO_JOB_NOT_FOUND'],
+  },
+  { method: 'get', path: '/healthz', operationId: 'healthz', tag: 'ops', open: true, summary: 'Liveness', responses: { 200: { description: 'Alive', json: Health } } },
+  {
+    method: 'get', path: '/readyz', operationId: 'readyz', tag: 'ops', open: true, summary: 'Readiness: NATS and the object store answer',
+    responses: { 200: { description: 'Ready', json: Ready }, 503: { description: 'Not ready (`details` has each check)', json: ErrorBody, headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' } } } },
+  },
+  {
+    method: 'get', path: '/metrics', operationId: 'metrics', tag: 'ops', open: true, summary: 'Prometheus metrics',
+    responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  },
+];
+
+function errorResponse(codes: ErrorCode[]): Json {
+  return {
+    description: `Error (${codes.join(', ')})`,
+    content: { 'application/json': { schema: ref('Error'), examples: Object.fromEntries(codes.map((c) => [c, { value: { error: { code: c, message: ErrorTable[c].message } } }])) } },
+  };
+}
+
+/** Groups error codes by HTTP status: each status one response, listing its codes. */
+function errorResponses(op: Pick<Operation, 'open' | 'errors' | 'method'>): Record<string, Json> {
+  const codes = new Set<ErrorCode>(op.errors ?? []);
+  if (!op.open) for (const c of ['FOLIO_UNAUTHORIZED', 'FOLIO_RATE_LIMITED', 'FOLIO_INTERNAL', 'FOLIO_UNAVAILABLE'] as const) codes.add(c);
+  if (op.method !== 'get' && !op.open) codes.add('FOLIO_FORBIDDEN_ORIGIN');
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const c of codes) byStatus.set(ErrorTable[c].status, [...(byStatus.get(ErrorTable[c].status) ?? []), c]);
+  const out: Record<string, Json> = {};
+  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    const r = errorResponse(list);
+    if (status === 429) r.headers = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' }, ...RATE_HEADERS };
+    out[String(status)] = r;
+  }
+  return out;
+}
+
+function operationObject(op: Operation): Json {
+  const parameters = [
+    ...Object.entries(op.params ?? {}).map(([name, p]) => ({ name, in: 'path', required: true, ...p })),
+    ...Object.entries(op.upload ? { ...optionQuery(), ...(op.query ?? {}) } : (op.query ?? {})).map(([name, p]) => ({ name, in: 'query', required: false, ...p })),
+  ];
+  const responses: Json = {};
+  for (const [code, r] of Object.entries(op.responses)) {
+    const content = r.json ? { 'application/json': { schema: ref(idOf(r.json)) } } : r.content;
+    responses[code] = { description: r.description, ...(content ? { content } : {}), ...(r.headers ? { headers: r.headers } : {}) };
+  }
+  Object.assign(responses, errorResponses(op));
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    tags: [op.tag],
+    ...(parameters.length ? { parameters } : {}),
+    ...(op.upload
+      ? {
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': { schema: ref('UploadForm'), encoding: { file: { contentType: 'application/octet-stream' } } },
+              // The raw document; options in the query.
+              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+            },
+          },
+        }
+      : {}),
+    security: op.open ? [] : [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+    responses,
+  };
+}
+
+/** Component schemas: every schema with a `.meta({id})`, each once, referencing each other. */
+function componentSchemas(): Record<string, Json> {
+  // Touch the imports so their registrations exist before the registry is read.
+  void [BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, WebhookSecret, DocumentView];
+  const out = z.toJSONSchema(z.globalRegistry, { io: 'output', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Json> };
+  const schemas: Record<string, Json> = {};
+  for (const [id, s] of Object.entries(out.schemas)) {
+    if (NATS_SCHEMA_IDS.includes(id)) continue;
+    const { $schema: _s, $id: _i, ...rest } = s;
+    schemas[id] = rest;
+  }
+  // The upload form is what clients send: its input side (strings accepted for numbers).
+  schemas.UploadForm = uploadFormSchema();
+  return schemas;
+}
+
+export function buildOpenApi(version = '1'): Json {
+  const paths: Record<string, Json> = {};
+  for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operationObject(op);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Folio OCR API',
+      version,
+      description: 'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see the README, "API contract".',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    servers: [{ url: '/' }],
+    tags: [
+      { name: 'jobs', description: 'Submit documents, follow them, read results' },
+      { name: 'webhooks', description: 'Signed callbacks when a job ends' },
+      { name: 'compat', description: 'The seed design’s endpoints' },
+      { name: 'ops', description: 'Probes and metrics' },
+    ],
+    security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+    paths,
+    webhooks: {
+      jobEnded: {
+        post: {
+          operationId: 'jobEnded',
+          summary: 'A job ended: sent to its `webhook` URL (or the tenant’s default), retried with backoff until a 2xx',
+          description: 'Headers `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds), `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the tenant’s secret (GET /v1/webhook-secret).',
+          security: [],
+          requestBody: { required: true, content: { 'application/json': { schema: ref(idOf(WebhookPayload)) } } },
+          responses: { 200: { description: 'Any 2xx ends the retries' }, 400: { description: 'Any other answer (or none within the timeout) is retried' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (FOLIO_API_KEYS) as `Authorization: Bearer <key>`' },
+        apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in `x-api-key`' },
+      },
+      schemas: componentSchemas(),
+    },
+  };
+}
+
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
+
+/**
+ * Adds what @fastify/swagger found and the table lacks (a route another module registered):
+ * its summary and tags, path parameters, the common errors and an operation id, so the document
+ * stays complete and valid. Such an operation should get a table entry for its exact schemas.
+ */
+export function withFallbacks(doc: Json, discovered: { paths?: Record<string, Record<string, Json>> }): Json {
+  const paths = doc.paths as Record<string, Record<string, Json>>;
+  for (const [p, item] of Object.entries(discovered.paths ?? {})) {
+    if (p === '/' || p.startsWith('/docs')) continue;
+    for (const [method, found] of Object.entries(item)) {
+      if (!METHODS.includes(method) || paths[p]?.[method]) continue;
+      const params = [...p.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+      const op = {
+        operationId: `${method}${p.replace(/\{([^}]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+        summary: (found.summary as string | undefined) ?? `${method.toUpperCase()} ${p}`,
+        tags: (found.tags as string[] | undefined) ?? ['jobs'],
+        ...(params.length ? { parameters: params } : {}),
+        security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
+        responses: { 200: { description: 'Success' }, ...errorResponses({ method: method as Operation['method'], errors: params.length ? ['FOLIO_JOB_NOT_FOUND'] : [] }) },
+      };
+      (paths[p] ??= {})[method] = op;
+    }
+  }
+  return doc;
+}
