@@ -17,7 +17,7 @@ const DOCS = 24;
 const PAGES_PER_DOC = 10;
 
 async function measureCapacity(url: string, pages: number, image: Buffer): Promise<number> {
-  const engine = createVllmEngine({ baseUrls: [url], model: 'deepseek-ai/DeepSeek-OCR', apiKey: 'x', maxTokens: 2000, timeoutMs: 60_000, maxWindow: SIM.maxNumSeqs, minWindow: 1 });
+  const engine = await createVllmEngine({ baseUrls: [url], model: 'deepseek-ai/DeepSeek-OCR', apiKey: 'x', maxTokens: 2000, timeoutMs: 60_000, maxWindow: SIM.maxNumSeqs, minWindow: 1 });
   let next = 0;
   const t0 = performance.now();
   await Promise.all(

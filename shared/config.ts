@@ -102,6 +102,12 @@ export const ConfigSchema = z
     VLLM_API_KEY: z.string().default('EMPTY'),
     VLLM_MAX_TOKENS: int(6000, 16),
     VLLM_TIMEOUT_MS: int(180_000, 100),
+    // --- Model profiles per vLLM backend (issue 9) ---
+    /** `deepseek-ocr` | `plain` (other OCR vision models answering Markdown): one for all backends, or one per VLLM_BASE_URLS entry. */
+    VLLM_PROFILES: list.pipe(z.array(z.enum(['deepseek-ocr', 'plain']))),
+    /** Served model names per backend (one for all, or one per URL); default VLLM_MODEL. */
+    VLLM_MODELS: list,
+    // --- end model profiles ---
     FOLIO_OCR_MAX_WINDOW: int(32, 1),
     FOLIO_OCR_MIN_WINDOW: int(1, 1),
     FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),

@@ -149,3 +149,40 @@ test('hang never answers, a client that gives up frees its slot, close() still r
   assert.equal(slow.stats().running, 0);
   assert.equal(slow.stats().finished.abort, 1);
 });
+
+test('/v1/models names the served model and its context length, as vLLM does', async (t) => {
+  const sim = await startVllmSimulator({ model: 'my-ocr', maxModelLen: 16_384 });
+  t.after(() => sim.close());
+  const body = await (await fetch(`${sim.url}/v1/models`)).json();
+  assert.equal(body.data[0].id, 'my-ocr');
+  assert.equal(body.data[0].max_model_len, 16_384);
+});
+
+test('the OCR prompt is answered with the text inside the refs, as the real model does', async (t) => {
+  const sim = await startVllmSimulator({ prefillMs: 1, msPerToken: 0, tokensPerPage: 50 });
+  t.after(() => sim.close());
+  const r = (await complete(sim.url, ocrBody(await page(), 2000, TASK_PROMPTS.ocr))).json();
+  assert.match(r.choices[0].message.content, /^<\|ref\|>SIMULATED OUTPUT \(vllm-sim\): [^<]+<\|\/ref\|><\|det\|>\[\[62, 40, 938, 88\]\]<\|\/det\|>\n<\|ref\|>Image 800x1000/);
+});
+
+test('plain profile: Markdown without grounding, still marked as simulated', async (t) => {
+  const sim = await startVllmSimulator({ prefillMs: 1, msPerToken: 0, tokensPerPage: 50, profile: 'plain' });
+  t.after(() => sim.close());
+  const r = (await complete(sim.url, ocrBody(await page(), 2000, 'Convert this page to Markdown.'))).json();
+  const text: string = r.choices[0].message.content;
+  assert.ok(text.includes(SIM_MARKER));
+  assert.doesNotMatch(text, /<\|ref\|>|<\|det\|>/);
+  assert.match(text, /<table><tr><th>Property<\/th>/);
+});
+
+test('legacy error format and a /metrics without request counts, as older servers and proxies answer', async (t) => {
+  const sim = await startVllmSimulator({ errorFormat: 'legacy', metrics: 'none' });
+  t.after(() => sim.close());
+  const r = await complete(sim.url, { ...ocrBody(await page()), model: 'nope' });
+  assert.equal(r.status, 404);
+  assert.deepEqual(Object.keys(r.json()).sort(), ['code', 'message', 'object', 'param', 'type']);
+  assert.equal(r.json().object, 'error');
+  assert.equal(readVllmMetrics(await (await fetch(`${sim.url}/metrics`)).text()), null);
+  sim.setMetrics('vllm');
+  assert.notEqual(readVllmMetrics(await (await fetch(`${sim.url}/metrics`)).text()), null);
+});

@@ -21,13 +21,17 @@ const flags = {
   'tokens-per-page': 'tokensPerPage',
   'max-model-len': 'maxModelLen',
   faults: 'faults',
+  profile: 'profile',
+  'error-format': 'errorFormat',
+  metrics: 'metrics',
 } as const;
-const stringFlags = new Set(['host', 'model', 'faults']);
+const stringFlags = new Set(['host', 'model', 'faults', 'profile', 'error-format', 'metrics']);
 
 function usage(): string {
   return `usage: vllm-sim ${Object.keys(flags)
     .map((f) => `[--${f} ${stringFlags.has(f) ? 'STR' : 'N'}]`)
-    .join(' ')}\n  --faults takes a JSON FaultPlan: {"next":["503","hang"],"rates":{"length":0.05},"seed":1,"down":false}`;
+    .join(' ')}\n  --faults takes a JSON FaultPlan: {"next":["503","hang"],"rates":{"length":0.05},"seed":1,"down":false}
+  --profile deepseek-ocr|plain   --error-format current|legacy   --metrics vllm|none`;
 }
 
 function options(argv: string[], env: NodeJS.ProcessEnv): VllmSimulatorOptions {

@@ -5,6 +5,8 @@
  * What it imitates: the OpenAI-compatible endpoints vLLM exposes, the request validation vLLM does
  * (model name, context length), continuous batching with `--max-num-seqs` and an unbounded waiting
  * queue, vLLM's `/metrics` names, and the failures the engine must survive (fault injection).
+ * With `profile: 'plain'` it imitates another OCR vision model answering plain Markdown; with
+ * `errorFormat: 'legacy'` and `metrics: 'none'`, older vLLM servers and proxies.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { Faults, type FaultKind, type FaultPlan } from './faults.ts';
 import { Histogram, renderMetrics } from './metrics.ts';
-import { imageTokens, loopingText, simulatedText, taskOf, type ImageFacts, type SimTask } from './output.ts';
+import { imageTokens, loopingText, simulatedPlainText, simulatedText, taskOf, type ImageFacts, type SimTask } from './output.ts';
 import { BatchScheduler } from './scheduler.ts';
 
 export type { FaultKind, FaultPlan } from './faults.ts';
@@ -37,6 +39,15 @@ export interface VllmSimulatorOptions {
   /** Context length (default 8192, DeepSeek-OCR's). */
   maxModelLen?: number;
   faults?: FaultPlan;
+  /**
+   * Which model it imitates: `deepseek-ocr` (grounded output, the default) or `plain` (a model
+   * answering plain Markdown, as the engine's `plain` profile expects).
+   */
+  profile?: 'deepseek-ocr' | 'plain';
+  /** `legacy`: errors in older vLLM's top-level shape `{"object": "error", "message": …}`. */
+  errorFormat?: 'current' | 'legacy';
+  /** `none`: /metrics has no vLLM request counts (an older server or a proxy's own metrics). */
+  metrics?: 'vllm' | 'none';
 }
 
 export interface VllmSimulatorStats {
@@ -53,6 +64,8 @@ export interface VllmSimulatorStats {
   generationTokens: number;
   /** The parsed JSON body of the last chat completion request (so tests can check the protocol). */
   lastRequestBody: unknown;
+  /** GET /metrics requests answered. */
+  metricsScrapes: number;
 }
 
 export interface VllmSimulator {
@@ -61,6 +74,8 @@ export interface VllmSimulator {
   close(): Promise<void>;
   stats(): VllmSimulatorStats;
   setFaults(f: FaultPlan): void;
+  /** Switches what /metrics shows (an upgraded server, a fixed proxy). */
+  setMetrics(mode: 'vllm' | 'none'): void;
 }
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -98,7 +113,9 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
     faults: {} as Record<string, number>,
     promptTokens: 0,
     lastRequestBody: undefined as unknown,
+    metricsScrapes: 0,
   };
+  let metricsMode = opts.metrics ?? 'vllm';
   let seq = 0;
 
   const send = (res: ServerResponse, status: number, body: string, type = 'application/json') => {
@@ -108,7 +125,15 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
   };
   // vLLM's error shape (recent versions): {"error": {message, type, param, code}}.
   const sendError = (res: ServerResponse, e: HttpError) =>
-    send(res, e.status, JSON.stringify({ error: { message: e.message, type: e.type, param: null, code: e.status } }));
+    send(
+      res,
+      e.status,
+      JSON.stringify(
+        opts.errorFormat === 'legacy'
+          ? { object: 'error', message: e.message, type: e.type, param: null, code: e.status }
+          : { error: { message: e.message, type: e.type, param: null, code: e.status } },
+      ),
+    );
 
   async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     counters.received++;
@@ -158,7 +183,7 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
     const finish = looping ? 'length' : 'stop';
     counters.completed++;
     counters.finished[finish]++;
-    const content = looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image);
+    const content = opts.profile === 'plain' ? plainAnswer(looping, v.image) : looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image);
     send(
       res,
       200,
@@ -230,6 +255,8 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
         case 'GET /version':
           return send(res, 200, JSON.stringify({ version: 'vllm-sim' }));
         case 'GET /metrics':
+          counters.metricsScrapes++;
+          if (metricsMode === 'none') return send(res, 200, '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.0\n', 'text/plain; version=0.0.4');
           return send(
             res,
             200,
@@ -281,8 +308,12 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
       maxWaiting: scheduler.maxWaiting,
       generationTokens: scheduler.generatedTokens,
       lastRequestBody: counters.lastRequestBody,
+      metricsScrapes: counters.metricsScrapes,
     }),
     setFaults: (f) => faults.set(f),
+    setMetrics: (mode) => {
+      metricsMode = mode;
+    },
     close: async () => {
       scheduler.close();
       // Hung requests keep their sockets open forever; drop them so close() returns.
@@ -290,6 +321,11 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function plainAnswer(looping: boolean, image: ImageFacts): string {
+  const text = simulatedPlainText(image);
+  return looping ? text + 'simulated repetition loop\n'.repeat(40) : text;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

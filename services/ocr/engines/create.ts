@@ -21,6 +21,8 @@ export async function createEngineSet(config: Readonly<Config>, log: Logger): Pr
     return createVllmEngine({
       baseUrls: config.VLLM_BASE_URLS,
       model: config.VLLM_MODEL,
+      models: config.VLLM_MODELS,
+      profiles: config.VLLM_PROFILES,
       apiKey: config.VLLM_API_KEY,
       maxTokens: config.VLLM_MAX_TOKENS,
       timeoutMs: config.VLLM_TIMEOUT_MS,

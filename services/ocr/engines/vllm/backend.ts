@@ -6,11 +6,16 @@ import OpenAI from 'openai';
 import type { Logger } from '../../../../shared/logger.ts';
 import { AimdWindow, type WindowOptions } from './window.ts';
 import { readVllmMetrics } from './metrics.ts';
+import { keepErrorText } from './errors.ts';
+import type { ModelProfile } from './profiles.ts';
 
 export interface BackendOptions {
   /** Any of `http://host:8000`, `http://host:8000/`, `http://host:8000/v1`. */
   baseUrl: string;
   apiKey: string;
+  /** The served model name this backend is asked for, and how to talk to it. */
+  model: string;
+  profile: ModelProfile;
   window: WindowOptions;
   /** First wait before probing a failed backend; doubles per failed probe up to maxCooldownMs. */
   cooldownMs: number;
@@ -19,6 +24,8 @@ export interface BackendOptions {
   metricsIntervalMs: number;
   /** Queued or running work with no generated token for this long means a stuck engine. */
   stuckMs: number;
+  /** This many different pages failing in a row (HTTP 500 with /health fine) take the backend out (default 3). */
+  maxPageFailures?: number;
   log?: Logger;
 }
 
@@ -38,7 +45,12 @@ export class Backend {
   #probeTimer: NodeJS.Timeout | null = null;
   #pollTimer: NodeJS.Timeout | null = null;
   #closed = false;
-  #metricsSupported = true;
+  /** Polls in a row whose answer had no request counts: the poll period backs off, it never stops. */
+  #unusableScrapes = 0;
+  /** Distinct pages that failed in a row since the last success. */
+  #failedPages = new Set<string>();
+  /** The server's context length from /v1/models (`max_model_len`), when it says. */
+  contextTokens: number | undefined;
   #lastTokens: number | undefined;
   #lastProgressAt = Date.now();
 
@@ -46,7 +58,7 @@ export class Backend {
     this.#o = o;
     this.root = backendRoot(o.baseUrl);
     // Retries belong to the pipeline (redelivery with backoff), so the client never retries on its own.
-    this.client = new OpenAI({ baseURL: `${this.root}/v1`, apiKey: o.apiKey, maxRetries: 0 });
+    this.client = new OpenAI({ baseURL: `${this.root}/v1`, apiKey: o.apiKey, maxRetries: 0, fetch: keepErrorText() });
     this.window = new AimdWindow(o.window);
     this.#cooldown = o.cooldownMs;
     if (o.metricsIntervalMs > 0) this.#schedulePoll(0);
@@ -54,6 +66,58 @@ export class Backend {
 
   get healthy(): boolean {
     return this.#healthy;
+  }
+
+  get model(): string {
+    return this.#o.model;
+  }
+
+  get profile(): ModelProfile {
+    return this.#o.profile;
+  }
+
+  /** A page answered: the run of page failures is broken. */
+  pageSucceeded(): void {
+    this.#failedPages.clear();
+  }
+
+  /**
+   * A page failed on a backend whose engine is alive. One page is the page's problem (it is retried
+   * through the pipeline); several different pages failing in a row is the backend's.
+   */
+  pageFailed(pageKey: string, reason: string): void {
+    this.#failedPages.add(pageKey);
+    if (this.#failedPages.size >= (this.#o.maxPageFailures ?? 3)) {
+      this.#failedPages.clear();
+      this.markDown(`${this.#o.maxPageFailures ?? 3} different pages failed in a row: ${reason}`);
+    }
+  }
+
+  /**
+   * Asks /v1/models which models the server has. `missing`: it answers, without ours (a wrong
+   * VLLM_MODEL, which would fail every page). `unreachable`: no answer within the deadline.
+   */
+  async checkModel(timeoutMs: number): Promise<{ state: 'ok' } | { state: 'missing'; served: string[] } | { state: 'unreachable'; why: string }> {
+    try {
+      const res = await fetch(`${this.root}/v1/models`, { headers: { authorization: `Bearer ${this.#o.apiKey}` }, signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return { state: 'unreachable', why: `HTTP ${res.status}` };
+      }
+      const body = (await res.json()) as { data?: Array<{ id?: unknown; max_model_len?: unknown }> };
+      const data = Array.isArray(body?.data) ? body.data : [];
+      const ours = data.find((m) => m?.id === this.#o.model);
+      if (!ours) return { state: 'missing', served: data.map((m) => String(m?.id)) };
+      if (typeof ours.max_model_len === 'number' && ours.max_model_len > 0) this.contextTokens = ours.max_model_len;
+      return { state: 'ok' };
+    } catch (err) {
+      return { state: 'unreachable', why: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** /health now, within a short deadline: tells a dead engine from a page it could not do. */
+  async alive(): Promise<boolean> {
+    return this.#alive();
   }
 
   /** Free places in the window; negative when the window shrank below what is in flight. */
@@ -113,7 +177,7 @@ export class Backend {
   }
 
   #schedulePoll(delay: number): void {
-    if (this.#closed || !this.#metricsSupported) return;
+    if (this.#closed) return;
     this.#pollTimer = setTimeout(() => void this.#poll(), delay);
     this.#pollTimer.unref();
   }
@@ -127,19 +191,22 @@ export class Backend {
         if (res.ok) this.#onMetrics(await res.text());
         else {
           await res.body?.cancel();
-          if (res.status === 404) this.#unsupported(`HTTP ${res.status}`);
+          this.#unusable(`HTTP ${res.status}`);
         }
       } catch (err) {
         // A refused connection is the cheapest way to learn a backend is gone before a page finds out.
         if (isConnectionRefused(err)) this.markDown('metrics endpoint unreachable');
       }
     }
-    this.#schedulePoll(interval);
+    // An unusable /metrics (an older vLLM, a proxy, a 404) is asked again ever less often, up to
+    // once a minute, and never given up on: the server may be upgraded or the proxy fixed.
+    this.#schedulePoll(Math.min(60_000, interval * 2 ** Math.min(this.#unusableScrapes, 16)));
   }
 
   #onMetrics(text: string): void {
     const m = readVllmMetrics(text);
-    if (!m) return this.#unsupported('no vLLM metrics in the answer');
+    if (!m) return this.#unusable('no vLLM request counts in the answer');
+    this.#unusableScrapes = 0;
     const now = Date.now();
     this.window.onMetrics(m, now);
     if (m.generationTokens === undefined) return;
@@ -153,9 +220,13 @@ export class Backend {
     }
   }
 
-  #unsupported(why: string): void {
-    this.#metricsSupported = false;
-    this.#o.log?.info({ backend: this.root, why }, 'vLLM /metrics unusable; window adapts from responses only');
+  #unusable(why: string): void {
+    if (this.#unusableScrapes++ === 0) this.#o.log?.info({ backend: this.root, why }, 'vLLM /metrics unusable for now; window adapts from responses meanwhile');
+  }
+
+  /** /metrics answers in a row that were unusable (0 once a good one came). */
+  get unusableScrapes(): number {
+    return this.#unusableScrapes;
   }
 }
 

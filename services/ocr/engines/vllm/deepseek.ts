@@ -23,8 +23,54 @@ export const DEEPSEEK_PAGE_SPLIT = '<--- Page Split --->';
 
 /** DeepSeek-OCR's context length; vLLM answers 400 (it does not clamp) when prompt + max_tokens exceed it. */
 export const CONTEXT_TOKENS = 8192;
-/** A page prompt is about 900 tokens (2×3 tiles + global view + text). */
-export const PAGE_PROMPT_TOKENS = 900;
+
+/**
+ * Vision tokens of a page in Gundam mode (the mode upstream vLLM fixes): a 1024² global view
+ * (16×16 + a newline per row + a separator) plus 640² tiles (10×10 each) on the grid of at most 9
+ * tiles whose aspect ratio is closest to the page's. A portrait A4/Letter page is tiled 2×3: 903 by
+ * this count; vLLM's own count has been seen up to 933 (a newline per tile row as well), so the
+ * estimate adds one token per tile row to stay on the safe side.
+ */
+export function imageTokens(width: number, height: number): number {
+  const global = 16 * 17 + 1;
+  if (width <= 640 && height <= 640) return global;
+  const [cols, rows] = tileGrid(width, height);
+  return global + rows * 10 * (cols * 10 + 2);
+}
+
+function tileGrid(width: number, height: number): [number, number] {
+  const ratio = width / height;
+  let best: [number, number] = [1, 1];
+  let bestDiff = Infinity;
+  for (let n = 2; n <= 9; n++) {
+    for (let i = 1; i <= n; i++) {
+      if (n % i !== 0) continue;
+      const j = n / i;
+      const diff = Math.abs(ratio - i / j);
+      if (diff < bestDiff || (diff === bestDiff && width * height > 0.5 * 640 * 640 * i * j)) {
+        bestDiff = diff;
+        best = [i, j];
+      }
+    }
+  }
+  return best;
+}
+
+/** The chat template's own tokens around the text (BOS, role markers) plus margin. */
+const TEMPLATE_TOKENS = 16;
+
+/** Prompt tokens of one page: vision tokens + the text (≤ 1 token per 2 characters) + the template. */
+export function promptTokens(width: number, height: number, prompt: string): number {
+  return imageTokens(width, height) + Math.ceil(prompt.length / 2) + TEMPLATE_TOKENS;
+}
+
+/**
+ * What a document page's prompt can cost: a portrait page's 903–933 vision tokens (933 counted
+ * here) plus the longest task text and the template. The start-up guard checks max_tokens against
+ * it; pages of other shapes (a square page tiles 3×3, ≈ 1,200 tokens) get max_tokens lowered per
+ * request so prompt + max_tokens always fits the context.
+ */
+export const PAGE_PROMPT_TOKENS = promptTokens(1414, 2000, '<|grounding|>Convert the document to markdown.');
 
 /** Ids of `<td>` and `</td>`: they repeat legitimately, so the n-gram repetition guard must ignore them. */
 export const TD_TOKEN_IDS: readonly number[] = [128821, 128822];

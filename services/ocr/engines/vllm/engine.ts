@@ -1,19 +1,27 @@
 /**
- * The vLLM engine: DeepSeek-OCR behind one or more vLLM servers (OpenAI API).
- * One page = one chat completion, routed to the backend with the most free window; the windows
- * adapt (window.ts) so pages wait in JetStream rather than in vLLM's queue.
+ * The vLLM engine: OCR vision models (DeepSeek-OCR by default) behind one or more vLLM servers
+ * (OpenAI API). One page = one chat completion, routed to the backend with the most free window;
+ * the windows adapt (window.ts) so pages wait in JetStream rather than in vLLM's queue. Each
+ * backend has a model profile (profiles.ts): its prompts, request body and output parser.
  */
+import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { FolioError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import type { EngineOutput, OcrEngine, PageInput } from '../../engine.ts';
 import { Backend } from './backend.ts';
-import { CONTEXT_TOKENS, FALLBACK_PROMPT, PAGE_PROMPT_TOKENS, TASK_PROMPTS, buildRequestBody, parseDeepSeekOutput } from './deepseek.ts';
+import { PAGE_PROMPT_TOKENS } from './deepseek.ts';
 import { mapVllmError } from './errors.ts';
+import { profileByName, type ModelProfile, type ProfileName } from './profiles.ts';
 
 export interface VllmEngineOptions {
   baseUrls: string[];
+  /** Served model name, for every backend unless `models` says otherwise. */
   model: string;
+  /** One per base URL, or one for all (default: `model`). */
+  models?: string[];
+  /** One per base URL, or one for all (default `deepseek-ocr`). */
+  profiles?: ProfileName[];
   apiKey: string;
   maxTokens: number;
   timeoutMs: number;
@@ -27,6 +35,10 @@ export interface VllmEngineOptions {
   maxCooldownMs?: number;
   /** `/metrics` poll period (default 1 s); 0 disables polling. */
   metricsIntervalMs?: number;
+  /** Deadline of the start-up check of `/v1/models` (default 10 s). */
+  startupCheckMs?: number;
+  /** Different pages failing in a row (HTTP 500, engine alive) before a backend is taken out (default 3). */
+  maxPageFailures?: number;
 }
 
 export interface BackendState {
@@ -34,6 +46,8 @@ export interface BackendState {
   healthy: boolean;
   window: number;
   inFlight: number;
+  profile: ProfileName;
+  model: string;
 }
 
 export interface VllmEngine extends OcrEngine {
@@ -41,26 +55,70 @@ export interface VllmEngine extends OcrEngine {
   backends(): BackendState[];
 }
 
-export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
+/**
+ * Builds the engine and checks each backend's `/v1/models` (with a deadline): a backend that
+ * answers without the configured model fails start-up, since every page would fail; one that does
+ * not answer starts out of rotation and is probed back in. max_tokens is checked against each
+ * backend's context (its `max_model_len`, else the profile's) at start-up too.
+ */
+export async function createVllmEngine(opts: VllmEngineOptions): Promise<VllmEngine> {
   if (opts.baseUrls.length === 0) throw new Error('createVllmEngine: no vLLM base URL');
-  // vLLM answers 400 to every page when prompt + max_tokens exceed the context: fail at startup instead.
-  if (opts.maxTokens + PAGE_PROMPT_TOKENS > CONTEXT_TOKENS) {
-    throw new Error(`createVllmEngine: maxTokens ${opts.maxTokens} + ~${PAGE_PROMPT_TOKENS} prompt tokens exceed DeepSeek-OCR's ${CONTEXT_TOKENS}-token context`);
-  }
+  const perBackend = <T>(list: T[] | undefined, name: string, fallback: T): T[] => {
+    if (!list || list.length === 0) return opts.baseUrls.map(() => fallback);
+    if (list.length === 1) return opts.baseUrls.map(() => list[0]);
+    if (list.length !== opts.baseUrls.length) throw new Error(`createVllmEngine: ${list.length} ${name} for ${opts.baseUrls.length} base URLs (give one, or one per URL)`);
+    return list;
+  };
+  const profiles = perBackend(opts.profiles, 'profiles', 'deepseek-ocr' as ProfileName).map(profileByName);
+  const models = perBackend(opts.models, 'models', opts.model);
   const log = opts.log;
   const backends = opts.baseUrls.map(
-    (baseUrl) =>
+    (baseUrl, i) =>
       new Backend({
         baseUrl,
         apiKey: opts.apiKey,
+        model: models[i],
+        profile: profiles[i],
         window: { min: opts.minWindow, max: opts.maxWindow, initial: opts.initialWindow },
         cooldownMs: opts.cooldownMs ?? 5000,
         maxCooldownMs: opts.maxCooldownMs ?? 60_000,
         metricsIntervalMs: opts.metricsIntervalMs ?? 1000,
         stuckMs: opts.timeoutMs,
+        maxPageFailures: opts.maxPageFailures,
         log,
       }),
   );
+  try {
+    await checkBackends(backends, opts, log);
+  } catch (err) {
+    for (const b of backends) b.close();
+    throw err;
+  }
+  return engineOver(backends, opts);
+}
+
+async function checkBackends(backends: Backend[], opts: VllmEngineOptions, log?: Logger): Promise<void> {
+  const checks = await Promise.all(backends.map((b) => b.checkModel(opts.startupCheckMs ?? 10_000)));
+  for (const [i, b] of backends.entries()) {
+    const c = checks[i];
+    if (c.state === 'missing') {
+      throw new Error(`createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set VLLM_MODEL (or VLLM_MODELS) to its served name`);
+    }
+    if (c.state === 'unreachable') {
+      log?.warn({ backend: b.root, why: c.why }, 'vLLM backend did not answer /v1/models at start-up');
+      b.markDown(`unreachable at start-up: ${c.why}`);
+    }
+    // vLLM answers 400 to every page when prompt + max_tokens exceed the context: fail at start-up instead.
+    const context = b.contextTokens ?? b.profile.defaultContextTokens;
+    const prompt = b.profile.name === 'deepseek-ocr' ? PAGE_PROMPT_TOKENS : b.profile.promptTokens(1414, 2000, b.profile.prompts.markdown);
+    if (opts.maxTokens + prompt > context) {
+      throw new Error(`createVllmEngine: maxTokens ${opts.maxTokens} + ~${prompt} prompt tokens of a page exceed the ${context}-token context of ${b.root} (${b.model})`);
+    }
+  }
+}
+
+function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
+  const log = opts.log;
   let closed = false;
   let rotation = 0;
 
@@ -77,8 +135,10 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
     return best;
   }
 
-  async function call(b: Backend, input: PageInput, prompt: string, signal: AbortSignal): Promise<EngineOutput> {
-    const body = buildRequestBody({ model: opts.model, image: input.image, prompt, maxTokens: opts.maxTokens });
+  async function call(b: Backend, input: PageInput, fallback: boolean, signal: AbortSignal): Promise<EngineOutput> {
+    const profile = b.profile;
+    const prompt = fallback ? profile.fallbackPrompt! : profile.prompts[input.task];
+    const body = profile.body({ model: b.model, image: input.image, prompt, maxTokens: maxTokensFor(b, input, prompt) });
     // Our own deadline covers the whole exchange (the client's own timeout stops at the headers).
     const ac = new AbortController();
     let timedOut = false;
@@ -96,8 +156,9 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
         signal: ac.signal,
         timeout: opts.timeoutMs + 1000,
       });
-      const out = interpret(completion, input);
+      const out = interpret(completion, input, profile, prompt);
       b.window.onSuccess({ latencyMs: performance.now() - started, tokens: completion.usage?.completion_tokens, inFlight: inFlightAtStart });
+      b.pageSucceeded();
       return out;
     } catch (err) {
       if (timedOut) {
@@ -108,15 +169,7 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
       }
       // The caller gave up (shutdown, cancelled job): not the backend's fault.
       if (signal.aborted) throw callerAbort(signal, err);
-      const fe = mapVllmError(err, b.root);
-      if (fe.code === 'FOLIO_ENGINE_UNAVAILABLE' || fe.code === 'FOLIO_ENGINE_TIMEOUT') {
-        b.window.onOverload(fe.code === 'FOLIO_ENGINE_TIMEOUT' ? 'timeout' : 'unavailable', Date.now());
-        // 429/503 mean "too busy" (a capped queue, a gateway): fewer pages, same backend. A dead
-        // engine (500) or a refused connection takes it out of rotation until a probe succeeds.
-        const status = fe.details?.status;
-        if (fe.code === 'FOLIO_ENGINE_UNAVAILABLE' && status !== 429 && status !== 503) b.markDown(fe.message);
-      }
-      throw fe;
+      throw await judge(b, mapVllmError(err, b.root), input);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
@@ -124,16 +177,42 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
     }
   }
 
+  /** What a failed call says about the backend, and the error the page gets. */
+  async function judge(b: Backend, fe: FolioError, input: PageInput): Promise<FolioError> {
+    const status = fe.details?.status;
+    if (fe.code === 'FOLIO_ENGINE_TIMEOUT') b.window.onOverload('timeout', Date.now());
+    if (fe.code === 'FOLIO_ENGINE_UNAVAILABLE') {
+      b.window.onOverload('unavailable', Date.now());
+      // 429/502/503 mean "too busy" or a gateway's hiccup: fewer pages, same backend. A refused
+      // connection takes it out of rotation until a probe succeeds.
+      if (status === undefined) b.markDown(fe.message);
+    }
+    if (fe.code === 'FOLIO_ENGINE_FAILED' && typeof status === 'number') {
+      // An HTTP 500 may be this page (an image the model's processor chokes on) or a dead engine:
+      // /health tells which. A dead engine is taken out, and the page may go elsewhere.
+      if (!(await b.alive())) {
+        b.markDown(fe.message);
+        return new FolioError('FOLIO_ENGINE_UNAVAILABLE', fe.message, fe.details, { cause: fe });
+      }
+      b.pageFailed(pageKey(input), fe.message);
+    }
+    return fe;
+  }
+
   /** Tries each backend in service at most once while they answer UNAVAILABLE: such a page never ran. */
-  async function run(input: PageInput, prompt: string, signal: AbortSignal): Promise<EngineOutput> {
+  async function run(input: PageInput, fallback: boolean, signal: AbortSignal): Promise<EngineOutput> {
     const tried = new Set<Backend>();
     let last: FolioError | undefined;
     for (;;) {
       if (signal.aborted) throw callerAbort(signal);
       const b = pick(tried);
       if (!b) throw last ?? new FolioError('FOLIO_ENGINE_UNAVAILABLE', 'No vLLM backend in service', { backends: backends.map((x) => x.root) });
+      if (fallback && !b.profile.fallbackPrompt) {
+        tried.add(b);
+        continue;
+      }
       try {
-        return await call(b, input, prompt, signal);
+        return await call(b, input, fallback, signal);
       } catch (err) {
         if (!(err instanceof FolioError) || err.code !== 'FOLIO_ENGINE_UNAVAILABLE' || signal.aborted) throw err;
         tried.add(b);
@@ -153,27 +232,28 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
 
     async recognize(input, signal) {
       if (closed) throw new FolioError('FOLIO_ENGINE_UNAVAILABLE', 'The vLLM engine is closed');
-      const prompt = TASK_PROMPTS[input.task];
       try {
-        return await run(input, prompt, signal);
+        return await run(input, false, signal);
       } catch (err) {
-        if (!(err instanceof FolioError) || err.code !== 'FOLIO_ENGINE_TRUNCATED' || prompt === FALLBACK_PROMPT) throw err;
+        if (!(err instanceof FolioError) || err.code !== 'FOLIO_ENGINE_TRUNCATED' || err.details?.fallback === false) throw err;
         // Truncation is usually a repetition loop in the layout pass; plain OCR is shorter and often
         // gets through (the protocol doc's advice). It gives up the layout boxes for this page.
-        log?.warn({ page: input.page, task: input.task }, 'vLLM output truncated; retrying the page with "Free OCR."');
+        log?.warn({ page: input.page, task: input.task }, 'vLLM output truncated; retrying the page with the fallback prompt');
         try {
-          return await run(input, FALLBACK_PROMPT, signal);
+          return await run(input, true, signal);
         } catch (again) {
           if (again instanceof FolioError && again.code === 'FOLIO_ENGINE_TRUNCATED') {
-            throw new FolioError('FOLIO_ENGINE_TRUNCATED', 'vLLM output truncated, also with the "Free OCR." prompt', again.details, { cause: again });
+            throw new FolioError('FOLIO_ENGINE_TRUNCATED', 'vLLM output truncated, also with the fallback prompt', again.details, { cause: again });
           }
+          // No backend with a fallback prompt: the truncation is the answer.
+          if (again instanceof FolioError && again.code === 'FOLIO_ENGINE_UNAVAILABLE' && backends.some((b) => b.healthy)) throw err;
           throw again;
         }
       }
     },
 
     backends() {
-      return backends.map((b) => ({ url: b.root, healthy: b.healthy, window: b.window.size, inFlight: b.inFlight }));
+      return backends.map((b) => ({ url: b.root, healthy: b.healthy, window: b.window.size, inFlight: b.inFlight, profile: b.profile.name, model: b.model }));
     },
 
     async close() {
@@ -181,20 +261,36 @@ export function createVllmEngine(opts: VllmEngineOptions): VllmEngine {
       for (const b of backends) b.close();
     },
   };
+
+  /** max_tokens for this page: the configured value, lowered when this page's prompt would overflow the context. */
+  function maxTokensFor(b: Backend, input: PageInput, prompt: string): number {
+    const context = b.contextTokens ?? b.profile.defaultContextTokens;
+    const room = context - b.profile.promptTokens(input.width, input.height, prompt);
+    return Math.max(1, Math.min(opts.maxTokens, room));
+  }
+}
+
+/** A retried page must count once: its image bytes identify it across deliveries. */
+function pageKey(input: PageInput): string {
+  return createHash('sha1').update(input.image).digest('hex');
 }
 
 /** A completed call whose answer is unusable is an engine error, not a page. */
-function interpret(completion: ChatCompletion, input: PageInput): EngineOutput {
+function interpret(completion: ChatCompletion, input: PageInput, profile: ModelProfile, prompt: string): EngineOutput {
   const choice = completion && typeof completion === 'object' && Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const content = choice?.message?.content;
   if (!choice || typeof content !== 'string') throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM answer has no message content');
   const tokens = completion.usage?.completion_tokens;
   // `length` is a truncated page or a repetition loop: the official pipeline drops such pages.
-  if (choice.finish_reason === 'length') throw new FolioError('FOLIO_ENGINE_TRUNCATED', undefined, { tokens });
+  if (choice.finish_reason === 'length') {
+    throw new FolioError('FOLIO_ENGINE_TRUNCATED', undefined, { tokens, ...(prompt === profile.fallbackPrompt || !profile.fallbackPrompt ? { fallback: false } : {}) });
+  }
   if (choice.finish_reason !== 'stop') throw new FolioError('FOLIO_ENGINE_MALFORMED', `Unexpected finish_reason ${JSON.stringify(choice.finish_reason)}`);
   // Dense pages that overflow come back empty; blank pages are filtered before the engine, so empty = failed.
   if (content.trim() === '') throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned an empty page', { tokens });
-  const { markdown, blocks } = parseDeepSeekOutput(content, input.width, input.height, { page: input.page });
+  const { markdown, blocks } = profile.parse(content, input.width, input.height, { page: input.page, task: input.task, prompt });
+  // Grounded output that is all tags and no text (the model's way of failing some pages) is not a result.
+  if (markdown === '' && blocks.every((b) => b.type !== 'image')) throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned a page with no text', { tokens });
   return { engine: 'vllm', markdown, blocks, raw: content };
 }
 
