@@ -12,6 +12,8 @@ import { registerJobRoutes } from './routes/jobs.ts';
 import { registerCompatRoutes } from './routes/compat.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { buildOpenApi, withFallbacks } from './openapi.ts';
+import { startProgressEvents } from './notify/progress.ts';
+import { startWebhooks } from './notify/webhooks.ts';
 
 /** The ingest HTTP API as a Fastify instance that is not yet listening (tests use port 0). */
 export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
@@ -53,6 +55,14 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
     deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
     deps.metrics.httpDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
+
+  // Issue 10: progress events on NATS and webhooks, started with the server and stopped with it.
+  const notifiers: Array<{ stop(): Promise<void> }> = [];
+  app.addHook('onReady', async () => {
+    notifiers.push(await startProgressEvents(deps).catch((err) => (deps.log.warn({ err }, 'progress events off: cannot watch page records'), { stop: async () => {} })));
+    if (deps.config.FOLIO_WEBHOOK_SECRET) notifiers.push(await startWebhooks(deps));
+  });
+  app.addHook('onClose', async () => void (await Promise.allSettled(notifiers.map((n) => n.stop()))));
 
   registerOpsRoutes(app, deps);
   registerJobRoutes(app, deps);

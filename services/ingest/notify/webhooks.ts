@@ -1,0 +1,140 @@
+import http from 'node:http';
+import https from 'node:https';
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
+import type { WebhookPayload } from '../../../shared/api-schemas.ts';
+import { JobEvent, TerminalStates, type JobState, type JobStatus, type WebhookDelivery } from '../../../shared/messages.ts';
+import { resolveSafe, UnsafeUrlError } from '../../../shared/ssrf.ts';
+import { Streams, Subjects } from '../../../shared/subjects.ts';
+import { signWebhook, tenantWebhookSecret } from '../../../shared/webhook-signature.ts';
+import type { IngestDeps } from '../jobs.ts';
+import { publicStatus } from '../routes/jobs.ts';
+
+/** The durable consumer on FOLIO_EVENTS shared by ingest replicas: each job end is delivered by one of them. */
+export const WEBHOOK_CONSUMER = 'ingest-webhooks';
+const KEEP_DELIVERIES = 20;
+
+/** Retry delay after the n-th failed attempt: base × 2^(n-1), capped. */
+export const backoffMs = (attempt: number, base: number, max: number) => Math.min(max, base * 2 ** Math.max(0, attempt - 1));
+
+/** POSTs the body to the address checked by resolveSafe (never a second DNS lookup); resolves the HTTP status. */
+function post(target: { url: URL; address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const mod = target.url.protocol === 'https:' ? https : http;
+    const req = mod.request(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Folio-Webhooks/1', ...headers },
+      lookup: (_host, opts, cb) => ((opts as { all?: boolean }).all ? (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]) : cb(null, target.address, target.family)),
+      timeout: timeoutMs,
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Delivers each job end to the job's webhook (or its tenant's default), signed as Standard
+ * Webhooks do, from a durable JetStream consumer: a failed attempt is nak'ed with exponential
+ * backoff and comes back from JetStream (across restarts and replicas), until a 2xx or the last
+ * attempt. Every attempt is recorded in the job's status (`webhook.deliveries`). Targets that
+ * resolve to private, loopback or link-local addresses are refused (not retried) unless allowed.
+ */
+export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise<void> }> {
+  const c = deps.config;
+  const master = c.FOLIO_WEBHOOK_SECRET!;
+  await ensureConsumer(deps);
+  const consumer = await deps.bus.js.consumers.get(Streams.events, WEBHOOK_CONSUMER);
+  const messages = await consumer.consume({ max_messages: 32 });
+  const defaults = new Map(c.FOLIO_WEBHOOK_DEFAULTS.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+
+  async function record(job: JobStatus, url: string, d: WebhookDelivery) {
+    await deps.jobs.update(job.id, (s) => ({ ...s, webhook: { url, deliveries: [...(s.webhook?.deliveries ?? []), d].slice(-KEEP_DELIVERIES) } })).catch((err) => deps.log.warn({ err, jobId: job.id }, 'webhook attempt not recorded'));
+  }
+
+  async function handle(m: JsMsg) {
+    const [, , , , kind] = m.subject.split('.');
+    if (!TerminalStates.includes(kind as JobState)) return m.ack();
+    const parsed = JobEvent.safeParse(m.json());
+    if (!parsed.success) return m.term();
+    const cur = (await deps.jobs.get(parsed.data.jobId))?.status ?? parsed.data.status;
+    const url = cur.webhook?.url ?? defaults.get(cur.tenant);
+    if (!url) return m.ack();
+    const attempt = m.info.deliveryCount;
+    const event = `job.${kind}`;
+    const at = new Date().toISOString();
+    let target;
+    try {
+      target = await resolveSafe(url, { allowPrivate: c.FOLIO_WEBHOOK_ALLOW_PRIVATE });
+    } catch (err) {
+      if (!(err instanceof UnsafeUrlError)) throw err;
+      await record(cur, url, { event, attempt, at, outcome: 'refused', error: err.message });
+      deps.log.warn({ jobId: cur.id, url, reason: err.message }, 'webhook target refused');
+      return m.term();
+    }
+    const payload: WebhookPayload = { type: event as WebhookPayload['type'], timestamp: at, data: publicStatus(cur) };
+    const body = JSON.stringify(payload);
+    const id = `msg_${cur.id}_${kind}_${m.seq}`;
+    const ts = Math.floor(Date.now() / 1000);
+    const headers = { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(tenantWebhookSecret(master, cur.tenant), id, ts, body) };
+    let httpStatus: number | undefined;
+    let error: string | undefined;
+    try {
+      httpStatus = await post(target, body, headers, c.FOLIO_WEBHOOK_TIMEOUT_MS);
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    const ok = httpStatus !== undefined && httpStatus >= 200 && httpStatus < 300;
+    await record(cur, url, { event, attempt, at, outcome: ok ? 'delivered' : 'failed', ...(httpStatus !== undefined ? { httpStatus } : {}), ...(error ? { error } : {}) });
+    if (ok) return m.ack();
+    if (attempt >= c.FOLIO_WEBHOOK_MAX_ATTEMPTS) {
+      deps.log.warn({ jobId: cur.id, url, attempt, httpStatus, error }, 'webhook given up after the last attempt');
+      return m.term();
+    }
+    m.nak(backoffMs(attempt, c.FOLIO_WEBHOOK_BASE_BACKOFF_MS, c.FOLIO_WEBHOOK_MAX_BACKOFF_MS));
+  }
+
+  const done = (async () => {
+    for await (const m of messages) {
+      await handle(m).catch((err) => {
+        deps.log.warn({ err, subject: m.subject }, 'webhook handling failed; will retry');
+        m.nak(backoffMs(m.info.deliveryCount, c.FOLIO_WEBHOOK_BASE_BACKOFF_MS, c.FOLIO_WEBHOOK_MAX_BACKOFF_MS));
+      });
+    }
+  })();
+  return {
+    async stop() {
+      await messages.close().catch(() => {});
+      await done.catch(() => {});
+    },
+  };
+}
+
+async function ensureConsumer(deps: IngestDeps) {
+  try {
+    await deps.bus.jsm.consumers.info(Streams.events, WEBHOOK_CONSUMER);
+    return;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError)) throw err;
+  }
+  const ackWaitMs = deps.config.FOLIO_WEBHOOK_TIMEOUT_MS * 3;
+  await deps.bus.jsm.consumers
+    .add(Streams.events, {
+      durable_name: WEBHOOK_CONSUMER,
+      filter_subject: Subjects.allEvents,
+      ack_policy: AckPolicy.Explicit,
+      // New events only: ends from before webhooks were turned on are not announced late.
+      deliver_policy: DeliverPolicy.New,
+      ack_wait: ackWaitMs * 1_000_000,
+      max_deliver: -1,
+      max_ack_pending: 1000,
+    })
+    .catch(async (err) => {
+      await deps.bus.jsm.consumers.info(Streams.events, WEBHOOK_CONSUMER).catch(() => {
+        throw err;
+      });
+    });
+}
