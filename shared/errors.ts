@@ -10,6 +10,7 @@ export const ErrorTable = {
   FOLIO_FILE_EMPTY: { status: 400, retryable: false, message: 'The uploaded file is empty' },
   FOLIO_UNAUTHORIZED: { status: 401, retryable: false, message: 'Missing or invalid API key' },
   FOLIO_JOB_NOT_FOUND: { status: 404, retryable: false, message: 'No such job' },
+  FOLIO_TABLE_NOT_FOUND: { status: 404, retryable: false, message: 'The document has no such table' },
   FOLIO_ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No such route' },
   FOLIO_RESULT_NOT_READY: { status: 409, retryable: false, message: 'The job has no result yet' },
   FOLIO_JOB_FINISHED: { status: 409, retryable: false, message: 'The job already finished' },

@@ -140,17 +140,17 @@ export type BBox = z.infer<typeof BBox>;
 
 export const Block = z.object({
   /** title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation, … */
-  type: z.string(),
+  type: z.string().describe('title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation; other values may appear'),
   /** [x1, y1, x2, y2] in page-image pixels. */
-  bbox: BBox,
+  bbox: BBox.describe('[x1, y1, x2, y2] in page-image pixels (origin top left)'),
   /** Plain text: no Markdown/HTML decoration; tables are rows of tab-separated cells, LaTeX kept as written. */
-  text: z.string(),
+  text: z.string().describe('Plain text without Markdown/HTML decoration; tables: rows of tab-separated cells; formulas: LaTeX as written; images: the Markdown link of the crop'),
   /** Recognition confidence, 0–1 (the CPU engine; vision models give none). */
-  confidence: z.number().min(0).max(1).optional(),
+  confidence: z.number().min(0).max(1).optional().describe('Recognition confidence 0–1 (CPU engine only)'),
   /** Reading-order index within the page, from 0 (the assembler fills it in where an engine did not). */
-  order: z.number().int().nonnegative().optional(),
+  order: z.number().int().nonnegative().optional().describe('Reading-order index within the page, from 0'),
   /** Tables from models that write HTML: the table as written, rowspan/colspan and <th> kept. */
-  html: z.string().optional(),
+  html: z.string().optional().describe('Tables from vision models: the table HTML as written (rowspan/colspan kept)'),
 });
 export type Block = z.infer<typeof Block>;
 

@@ -33,7 +33,8 @@ export function assembleDocument(input: AssembleInput): { markdown: string; json
       width: result?.width,
       height: result?.height,
       markdown: result?.markdown ?? '',
-      blocks: result?.blocks ?? [],
+      // Every block says its reading-order index (the layout JSON contract); engines that list blocks in order may leave it out.
+      blocks: (result?.blocks ?? []).map((b, i) => ({ ...b, order: b.order ?? i })),
       ...(rec.error ? { error: rec.error } : {}),
     });
   }

@@ -66,6 +66,7 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
 
   registerOpsRoutes(app, deps);
   registerJobRoutes(app, deps);
+  (await import('./routes/formats.ts')).registerFormatRoutes(app, deps); // tables, HTML, chunks, layout schema (issue 9)
   registerCompatRoutes(app, deps);
   return app;
 }

@@ -10,6 +10,8 @@ export interface ParsedHtmlTable {
   grid: string[][];
   /** Index of rows that were written as header rows (`<th>` cells only, or inside `<thead>`). */
   headerRows: number[];
+  /** The largest rowspan in the first row: a two-level header spans its first cells over both levels. */
+  firstRowDepth: number;
 }
 
 const TABLE = /<table\b[^>]*>([\s\S]*?)(?:<\/table\s*>|$)/gi;
@@ -93,7 +95,8 @@ function expand(rows: Array<{ cells: RawCell[]; head: boolean }>): ParsedHtmlTab
     if (row.head || (row.cells.length > 0 && row.cells.every((x) => x.th))) headerRows.push(r);
   }
   const width = Math.max(0, ...grid.map((r) => r.length));
-  return { grid: grid.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? '')), headerRows };
+  const firstRowDepth = Math.max(1, ...(rows[0]?.cells.map((c) => Math.min(c.rowspan, rows.length)) ?? [1]));
+  return { grid: grid.map((r) => Array.from({ length: width }, (_, i) => r[i] ?? '')), headerRows, firstRowDepth };
 }
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };

@@ -7,6 +7,7 @@ import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '.
 import { readUpload } from '../request-file.ts';
 import { zodToFolio } from '../http-errors.ts';
 import { streamEvents } from './events.ts';
+import { sendRenderedResult } from './formats.ts';
 import { publicJob } from '../public-job.ts';
 import type { JobView } from '../../../shared/api-schemas.ts';
 import { checkUrlSyntax, UnsafeUrlError } from '../../../shared/ssrf.ts';
@@ -15,7 +16,8 @@ import { Subjects as Subj } from '../../../shared/subjects.ts';
 import { randomUUID } from 'node:crypto';
 import { waitForEnd } from '../wait.ts';
 
-const ResultQuery = z.object({ format: z.enum(['markdown', 'json']).default('markdown') }).strict();
+// html and chunks are rendered from document.json by routes/formats.ts; maxTokens/overlap are chunks' options.
+const ResultQuery = z.object({ format: z.enum(['markdown', 'json', 'html', 'chunks']).default('markdown'), maxTokens: z.string().optional(), overlap: z.string().optional() }).strict();
 const WaitQuery = z.object({ wait: z.coerce.number().int().min(0).max(3600).optional() });
 
 export function parseOptions(fields: Record<string, string>, strict = true): JobOptions {
@@ -161,9 +163,10 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { summary: 'Job status and progress', tags: ['jobs'] } }, async (req) => publicStatus(await requireJob(deps, req)));
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/result', { schema: { summary: 'The result: ?format=markdown (default) or json', tags: ['jobs'] } }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/result', { schema: { summary: 'The result: ?format=markdown (default), json, html or chunks (&maxTokens=512&overlap=64)', tags: ['jobs'] } }, async (req, reply) => {
     const q = ResultQuery.safeParse(req.query ?? {});
     if (!q.success) throw zodToFolio(q.error);
+    if (q.data.format === 'html' || q.data.format === 'chunks') return sendRenderedResult(deps, await requireJob(deps, req), q.data.format, req.query, reply);
     return sendResult(deps, await requireJob(deps, req), q.data.format, reply);
   });
 
