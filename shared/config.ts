@@ -174,6 +174,9 @@ export const ConfigSchema = z
     FOLIO_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
     /** Let webhooks reach private, loopback and link-local addresses (refused by default, checked after DNS resolution). */
     FOLIO_WEBHOOK_ALLOW_PRIVATE: bool(false),
+    /** Read by the `folio` CLI (server URL and key); the services ignore them, and accept them in their environment. */
+    FOLIO_URL: z.string().optional(),
+    FOLIO_API_KEY: z.string().optional(),
     // --- end webhooks ---
     ...edgeSchema,
     // --- NATS credentials (user + password, password file, creds or nkey file; shared/nats-auth.ts): issue 7 ---
