@@ -97,9 +97,23 @@ function operatorMetrics(r: Registry[]) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** A bare /metrics endpoint for a service that runs without ingest's HTTP server. */
-export function serveMetrics(metrics: Metrics, port: number, host = '0.0.0.0'): Promise<http.Server> {
+/**
+ * A bare /metrics endpoint for a service that runs without ingest's HTTP server, with the probes
+ * an orchestrator needs: /healthz (the process answers) and /readyz (`ready` resolves within 2 s,
+ * e.g. a NATS round trip).
+ */
+export function serveMetrics(metrics: Metrics, port: number, host = '0.0.0.0', ready: () => Promise<unknown> = async () => {}): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.url === '/readyz') {
+      const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref());
+      const ok = await Promise.race([ready(), deadline]).then(() => true, () => false);
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(ok ? '{"status":"ready"}' : '{"status":"not ready"}');
+      return;
+    }
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
       return;
