@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -180,6 +181,9 @@ test('one trace follows a job through the four services, carried in NATS message
   // Spans of the job before have been flushed (every second) by now; only later ones are this job's.
   await new Promise((r) => setTimeout(r, 1500));
   const from = spans.length;
+  // Tenant ops's event subscriber (its own NATS user) gets the trace with the completion event.
+  const subscriber = await connect({ servers: nats.url, authenticator: nkeyAuthenticator(nats.tenantSeeds.ops) });
+  const events = subscriber.subscribe('folio.events.ops.>');
   const res = await upload(ingestUrl, '/v1/jobs', makePdf(['Traced page']), { filename: 'traced.pdf', headers: auth });
   assert.equal(res.status, 202);
   const { id } = await res.json();
@@ -208,4 +212,15 @@ test('one trace follows a job through the four services, carried in NATS message
   assert.equal(parentService('folio-rasterizer'), 'folio-ingest');
   assert.equal(parentService('folio-ocr'), 'folio-rasterizer');
   assert.equal(parentService('folio-assembler'), 'folio-ocr');
+  const timer = setTimeout(() => events.unsubscribe(), 10_000);
+  let traceparent: string | undefined;
+  for await (const m of events) {
+    if (m.subject === `folio.events.ops.${id}.completed`) {
+      traceparent = m.headers?.get('traceparent');
+      break;
+    }
+  }
+  clearTimeout(timer);
+  await subscriber.close();
+  assert.equal(traceparent?.split('-')[1], trace[0].traceId, 'the completion event carries the job\'s trace');
 });
