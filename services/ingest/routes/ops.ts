@@ -1,9 +1,21 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { IngestDeps } from '../jobs.ts';
 
-/** A one-page upload form for people trying Folio in a browser (the API is the product). */
-const HOME = readFileSync(new URL('../public/index.html', import.meta.url));
+/**
+ * The page viewer (public/index.html), with marked and DOMPurify inlined from their npm packages
+ * at start-up: no build step, and no extra route that would need the API key (a browser loading
+ * a script sends no Authorization header).
+ */
+const require = createRequire(import.meta.url);
+// Beside each package's main file (their `exports` do not list the browser builds).
+const beside = (pkg: string, file: string) => path.join(path.dirname(require.resolve(pkg)), file);
+const vendor = [beside('marked', 'marked.umd.js'), beside('dompurify', 'purify.min.js')]
+  .map((f) => readFileSync(f, 'utf8').replace(/\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/script/gi, '<\\/script'))
+  .join('\n;\n');
+const HOME = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8').replace('/*VENDOR*/', () => vendor);
 
 export function registerOpsRoutes(app: FastifyInstance, deps: IngestDeps) {
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(HOME));

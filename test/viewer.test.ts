@@ -1,0 +1,68 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
+import { makePdf } from './helpers/make-pdf.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const KEY = 'viewer-key-AAAAAAAAAAAAAAAAAAAAAA';
+let stack: TestStack;
+let browser: Browser;
+
+before(async () => {
+  stack = await startTestStack({ env: { FOLIO_API_KEYS: `acme=${KEY}` } });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+after(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+
+test('the viewer at / uploads several files, shows progress, each page image with its layout boxes beside the rendered Markdown, tabs, downloads and failures', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-viewer-'));
+  const pdf = path.join(dir, 'two-pages.pdf');
+  writeFileSync(pdf, makePdf(['Quarterly report', 'Second page of the report']));
+  const junk = path.join(dir, 'notes.txt');
+  writeFileSync(junk, 'not a document');
+
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(stack.url);
+  await page.fill('#key', KEY);
+  await page.dispatchEvent('#key', 'change');
+  await page.setInputFiles('#file', [new URL('./fixtures/english.png', import.meta.url).pathname, pdf, junk]);
+
+  // The unsupported file fails with its message; the others end completed, each with a view.
+  await page.waitForSelector('.job .err', { timeout: 30_000 });
+  assert.match(await page.locator('.job .err').first().textContent() ?? '', /FOLIO_UNSUPPORTED_MEDIA_TYPE/);
+  await page.waitForFunction(() => document.querySelectorAll('.view .page svg rect').length > 0 && document.querySelectorAll('.view').length === 2, null, { timeout: 60_000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('.view .page img')].every((i) => (i as HTMLImageElement).naturalWidth > 0), null, { timeout: 30_000 });
+  const texts = await page.locator('.job header span').allTextContents();
+  assert.ok(texts.some((t) => /completed — 2\/2 page/.test(t)), texts.join(' | '));
+  assert.ok(await page.locator('.markdown p, .markdown h1, .markdown h2, .markdown table').count() > 0, 'the Markdown is rendered, not shown raw');
+  assert.equal(await page.locator('.downloads a[download$=".md"]').count(), 2);
+  assert.equal(await page.locator('.downloads a[download$=".json"]').count(), 2);
+
+  // Pages and tabs.
+  const pdfCard = page.locator('.job', { hasText: 'two-pages.pdf' });
+  await pdfCard.locator('.pager button', { hasText: '▶' }).click();
+  await pdfCard.locator('.pager', { hasText: 'page 2 (2 of 2)' }).waitFor();
+  await pdfCard.locator('.tabs button', { hasText: 'JSON' }).click();
+  assert.match(await pdfCard.locator('.panel pre').textContent() ?? '', /"page": 2/);
+  await pdfCard.locator('.tabs button', { hasText: 'Markdown' }).click();
+
+  await page.screenshot({ path: process.env.FOLIO_VIEWER_SCREENSHOT ?? path.join(dir, 'viewer.png'), fullPage: false });
+  assert.deepEqual(errors, []);
+});
+
+test('Markdown is sanitised before it is shown: script and event handlers are dropped', { skip: !existsSync(CHROMIUM) && 'no Chromium' }, async () => {
+  const page = await browser.newPage();
+  await page.goto(stack.url);
+  const html = await page.evaluate(() => (globalThis as any).DOMPurify.sanitize((globalThis as any).marked.parse('# Hi\n\n<img src=x onerror="alert(1)"><script>alert(2)</script>[x](javascript:alert(3))')));
+  assert.match(html, /<h1>Hi<\/h1>/);
+  assert.doesNotMatch(html, /onerror|<script|javascript:/);
+});
