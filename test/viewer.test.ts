@@ -40,7 +40,7 @@ test('the viewer at / uploads several files, shows progress, each page image wit
   await page.waitForSelector('.job .err', { timeout: 30_000 });
   assert.match(await page.locator('.job .err').first().textContent() ?? '', /FOLIO_UNSUPPORTED_MEDIA_TYPE/);
   await page.waitForFunction(() => document.querySelectorAll('.view .page svg rect').length > 0 && document.querySelectorAll('.view').length === 2, null, { timeout: 60_000 });
-  await page.waitForFunction(() => [...document.querySelectorAll('.view .page img')].every((i) => (i as HTMLImageElement).naturalWidth > 0), null, { timeout: 30_000 });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll(".view .page img")).every((i) => (i as HTMLImageElement).naturalWidth > 0), null, { timeout: 30_000 });
   const texts = await page.locator('.job header span').allTextContents();
   assert.ok(texts.some((t) => /completed — 2\/2 page/.test(t)), texts.join(' | '));
   assert.ok(await page.locator('.markdown p, .markdown h1, .markdown h2, .markdown table').count() > 0, 'the Markdown is rendered, not shown raw');
