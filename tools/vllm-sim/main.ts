@@ -18,6 +18,7 @@ const flags = {
   'prefill-ms': 'prefillMs',
   'ms-per-token': 'msPerToken',
   'batch-slowdown': 'batchSlowdown',
+  'time-scale': 'timeScale',
   'tokens-per-page': 'tokensPerPage',
   'max-model-len': 'maxModelLen',
   faults: 'faults',

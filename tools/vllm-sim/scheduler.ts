@@ -19,6 +19,16 @@ export interface SchedulerOptions {
   kvCapacityTokens: number;
 }
 
+/** Time integrals of the queue lengths, so a client can take exact time-weighted means between two reads. */
+export interface QueueIntegrals {
+  atMs: number;
+  /** ∫ waiting dt, in request·ms. */
+  waitingMs: number;
+  /** ∫ running dt, in request·ms. */
+  runningMs: number;
+  generatedTokens: number;
+}
+
 export interface Completion {
   queuedMs: number;
   e2eMs: number;
@@ -51,6 +61,8 @@ export class BatchScheduler {
   #generated = 0;
   #maxRunning = 0;
   #maxWaiting = 0;
+  #waitingIntegral = 0;
+  #runningIntegral = 0;
   #closed = false;
 
   constructor(o: SchedulerOptions) {
@@ -74,6 +86,12 @@ export class BatchScheduler {
   get generatedTokens(): number {
     this.#advance();
     return Math.floor(this.#generated + EPS);
+  }
+
+  /** Mean waiting over [a, b] = (b.waitingMs − a.waitingMs) ÷ (b.atMs − a.atMs): what vLLM's num_requests_waiting averages to. */
+  integrals(): QueueIntegrals {
+    this.#advance();
+    return { atMs: this.#last, waitingMs: this.#waitingIntegral, runningMs: this.#runningIntegral, generatedTokens: this.#generated };
   }
 
   get kvCacheUsage(): number {
@@ -117,7 +135,11 @@ export class BatchScheduler {
     const now = performance.now();
     const dt = now - this.#last;
     this.#last = now;
-    if (dt <= 0 || this.#running.size === 0) return;
+    if (dt <= 0) return;
+    // Queue lengths only change at events, each of which advances first: these are exact.
+    this.#waitingIntegral += dt * this.#waiting.length;
+    this.#runningIntegral += dt * this.#running.size;
+    if (this.#running.size === 0) return;
     const step = this.#stepMs(this.#running.size);
     for (const j of this.#running) {
       const p = Math.min(dt, j.prefillLeft);

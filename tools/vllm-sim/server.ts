@@ -15,9 +15,10 @@ import sharp from 'sharp';
 import { Faults, type FaultKind, type FaultPlan } from './faults.ts';
 import { Histogram, renderMetrics } from './metrics.ts';
 import { imageTokens, loopingText, simulatedPlainText, simulatedText, taskOf, type ImageFacts, type SimTask } from './output.ts';
-import { BatchScheduler } from './scheduler.ts';
+import { BatchScheduler, type QueueIntegrals } from './scheduler.ts';
 
 export type { FaultKind, FaultPlan } from './faults.ts';
+export type { QueueIntegrals } from './scheduler.ts';
 export { SIM_MARKER } from './output.ts';
 
 export interface VllmSimulatorOptions {
@@ -29,11 +30,24 @@ export interface VllmSimulatorOptions {
   maxNumSeqs?: number;
   /** Cap on waiting requests, answered 503 beyond it (`--max-num-queued-reqs`; default unbounded). */
   maxQueued?: number;
+  /** Prefill (vision encoder + ~930 prompt tokens) per request, default 150 ms. */
   prefillMs?: number;
-  /** Decode step time with a batch of one (default 10 ms). */
+  /**
+   * Decode step time with a batch of one (default 10 ms, i.e. 100 tokens/s single-stream). An
+   * assumption, not a measurement: it is the value that, with batchSlowdown 0.03, reproduces the
+   * vendor's figure for DeepSeek-OCR on one A100-40G (~2,500 output tokens/s at 100 concurrent
+   * sequences: 100 ÷ (10 ms × (1 + 0.03 × 99)) = 2,519 tokens/s, ≈ 2.5 pages/s at 1,000 tokens a
+   * page, ≈ 218k pages/day). See README "Performance".
+   */
   msPerToken?: number;
   /** Step-time growth per extra sequence in the batch (default 0.03: ≈4× slower steps at 100, ≈25× the throughput). */
   batchSlowdown?: number;
+  /**
+   * Runs the model's clock this many times faster (default 1): prefill and step times are divided
+   * by it, so pages/s are multiplied by it and every ratio (batch ÷ single stream, queueing) is
+   * unchanged. Benchmarks use it to keep runs short.
+   */
+  timeScale?: number;
   /** Output tokens of a layout (markdown/ocr) page; the plainer prompts produce half (default 1000). */
   tokensPerPage?: number;
   /** Context length (default 8192, DeepSeek-OCR's). */
@@ -66,6 +80,8 @@ export interface VllmSimulatorStats {
   lastRequestBody: unknown;
   /** GET /metrics requests answered. */
   metricsScrapes: number;
+  /** Time integrals of waiting/running (exact time-weighted means between two reads). */
+  integrals: QueueIntegrals;
 }
 
 export interface VllmSimulator {
@@ -95,10 +111,12 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
   const maxModelLen = opts.maxModelLen ?? 8192;
   const tokensPerPage = opts.tokensPerPage ?? 1000;
   const maxNumSeqs = opts.maxNumSeqs ?? 100;
+  const timeScale = opts.timeScale ?? 1;
+  if (!(timeScale > 0)) throw new Error(`timeScale must be > 0, got ${timeScale}`);
   const scheduler = new BatchScheduler({
     maxNumSeqs,
-    prefillMs: opts.prefillMs ?? 150,
-    msPerToken: opts.msPerToken ?? 10,
+    prefillMs: (opts.prefillMs ?? 150) / timeScale,
+    msPerToken: (opts.msPerToken ?? 10) / timeScale,
     batchSlowdown: opts.batchSlowdown ?? 0.03,
     kvCapacityTokens: maxNumSeqs * (1000 + tokensPerPage) * 1.25,
   });
@@ -309,6 +327,7 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
       generationTokens: scheduler.generatedTokens,
       lastRequestBody: counters.lastRequestBody,
       metricsScrapes: counters.metricsScrapes,
+      integrals: scheduler.integrals(),
     }),
     setFaults: (f) => faults.set(f),
     setMetrics: (mode) => {
