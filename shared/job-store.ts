@@ -30,6 +30,19 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
 
     async create(status: JobStatus): Promise<void> {
       await kv.create(JobKeys.status(status.id), encode(JobStatus.parse(status)));
+      // The sweeper's index of unfinished jobs: it lists these few keys, not every job of the TTL window.
+      if (!isTerminal(status.status)) await kv.put(JobKeys.active(status.id), '');
+    },
+
+    /** Ids of jobs not known to have ended (an entry may outlive its job by a crash; the sweeper drops it). */
+    async activeJobs(): Promise<string[]> {
+      const ids: string[] = [];
+      for await (const k of await kv.keys(JobKeys.allActive)) ids.push(k.slice(JobKeys.active('').length));
+      return ids;
+    },
+
+    async forgetActive(jobId: string): Promise<void> {
+      await kv.purge(JobKeys.active(jobId));
     },
 
     /**
@@ -45,6 +58,7 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
         next.updatedAt = new Date().toISOString();
         try {
           await kv.update(JobKeys.status(jobId), encode(JobStatus.parse(next)), cur.revision);
+          if (isTerminal(next.status)) await kv.purge(JobKeys.active(jobId)).catch(() => {});
           return next;
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -91,6 +105,7 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
       // Page records and the rasterizer's progress mark: every key under the job's id.
       for await (const k of await kv.keys(`${JobKeys.status(jobId)}.>`)) await kv.purge(k);
       await kv.purge(JobKeys.status(jobId));
+      await kv.purge(JobKeys.active(jobId));
     },
   };
 }

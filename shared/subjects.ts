@@ -74,6 +74,9 @@ export const JobKeys = {
   pagesOf: (jobId: string) => `${jobId}.page.*`,
   /** The last source page the rasterizer published: a redelivered job resumes after it. */
   rasterProgress: (jobId: string) => `${jobId}.raster`,
+  /** Present while the job has not ended: the sweeper's index (a job id never starts with "active."). */
+  active: (jobId: string) => `active.${jobId}`,
+  allActive: 'active.*',
 } as const;
 
 /** Deterministic object keys: a retry overwrites the same object. */

@@ -78,7 +78,9 @@ describe('a handler that hangs (never returns, never throws)', () => {
   let stack: TestStack;
   before(async () => {
     stack = await startTestStack({
-      env: { FOLIO_TEST_FAULT: 'ocr:2:hang', FOLIO_MAX_DELIVER: '2', FOLIO_STEP_TIMEOUT_MS: '1000', VLLM_TIMEOUT_MS: '500' },
+      // OCR's step deadline is the engine timeout (3 × 500 ms) plus FOLIO_STEP_TIMEOUT_MS; the latter also bounds
+      // the rasterizer's steps, whose first page includes starting a renderer process (seconds under tsx on a busy machine).
+      env: { FOLIO_TEST_FAULT: 'ocr:2:hang', FOLIO_MAX_DELIVER: '2', FOLIO_STEP_TIMEOUT_MS: '8000', VLLM_TIMEOUT_MS: '500' },
     });
   });
   after(async () => stack?.close());
@@ -122,7 +124,7 @@ describe('the sweeper and the assembler budget', () => {
     createdAt: longAgo,
     updatedAt: longAgo,
   });
-  const deps = () => ({ js: rt.bus.js, jsm: rt.bus.jsm, kv: rt.bus.jobs, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: createMetrics(), log, stuckAfterMs: 60_000 });
+  const deps = () => ({ js: rt.bus.js, jsm: rt.bus.jsm, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: createMetrics(), log, stuckAfterMs: 60_000 });
 
   test('a job with no progress and no work waiting anywhere is ended: its missing pages fail with FOLIO_STALLED, one event', async () => {
     const job = newJob('ocr', 3);
@@ -153,6 +155,18 @@ describe('the sweeper and the assembler budget', () => {
     await rt.bus.js.publish(Subjects.pageReady('batch', job.tenant, job.id), '{}', { msgID: `${job.id}.1` });
     assert.equal(await endIfStuck(deps(), job), false);
     assert.equal((await rt.jobs.get(job.id))!.status.status, 'ocr');
+  });
+
+  test('the sweeper walks only unfinished jobs: an ended job leaves the index, a stale entry is dropped', async () => {
+    const ended = newJob('ocr', 1);
+    await rt.jobs.create(ended);
+    assert.ok((await rt.jobs.activeJobs()).includes(ended.id));
+    await rt.jobs.update(ended.id, (st) => ({ ...st, status: 'cancelled' }));
+    assert.ok(!(await rt.jobs.activeJobs()).includes(ended.id), 'ending a job removes it from the index');
+    // A crash between the end and the index update leaves an entry behind: the next pass drops it.
+    await rt.bus.jobs.put(`active.${ended.id}`, '');
+    await sweepOnce(deps());
+    assert.ok(!(await rt.jobs.activeJobs()).includes(ended.id));
   });
 
   test('a recent job is not looked at', async () => {

@@ -33,7 +33,7 @@ export function startAssembler(rt: Runtime): Stoppable {
   });
   const sweeper =
     rt.config.FOLIO_SWEEP_INTERVAL_S > 0
-      ? startSweeper({ ...deps, jsm: rt.bus.jsm, kv: rt.bus.jobs, stuckAfterMs: rt.config.FOLIO_STUCK_AFTER_S * 1000 }, rt.config.FOLIO_SWEEP_INTERVAL_S * 1000)
+      ? startSweeper({ ...deps, jsm: rt.bus.jsm, stuckAfterMs: rt.config.FOLIO_STUCK_AFTER_S * 1000 }, rt.config.FOLIO_SWEEP_INTERVAL_S * 1000)
       : undefined;
   const orphans =
     rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S > 0

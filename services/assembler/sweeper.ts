@@ -1,5 +1,4 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
 import { isTerminal, type JobStatus } from '../../shared/messages.ts';
 import { selectPages } from '../../shared/page-range.ts';
 import { Subjects } from '../../shared/subjects.ts';
@@ -7,7 +6,6 @@ import { assembleJob, type AssemblerDeps } from './handler.ts';
 
 export interface SweeperDeps extends AssemblerDeps {
   jsm: JetStreamManager;
-  kv: KV;
   stuckAfterMs: number;
 }
 
@@ -43,14 +41,22 @@ export async function endIfStuck(deps: SweeperDeps, job: JobStatus, now = Date.n
   return true;
 }
 
-/** One pass over the jobs bucket's status keys (one token, no dots: page records are not listed). */
+/** One pass over the unfinished jobs (the jobs bucket's `active.*` index, not every job kept for the TTL). */
 export async function sweepOnce(deps: SweeperDeps): Promise<number> {
   let ended = 0;
-  const keys: string[] = [];
-  for await (const k of await deps.kv.keys('*')) keys.push(k);
-  for (const id of keys) {
-    const cur = await deps.jobs.get(id).catch(() => null);
-    if (cur && (await endIfStuck(deps, cur.status))) ended++;
+  for (const id of await deps.jobs.activeJobs()) {
+    let cur: Awaited<ReturnType<SweeperDeps['jobs']['get']>>;
+    try {
+      cur = await deps.jobs.get(id);
+    } catch {
+      continue; // NATS trouble: the next pass looks again.
+    }
+    if (!cur || isTerminal(cur.status.status)) {
+      // Its end was written but the index entry outlived it (a crash in between), or the job expired.
+      await deps.jobs.forgetActive(id);
+      continue;
+    }
+    if (await endIfStuck(deps, cur.status)) ended++;
   }
   return ended;
 }
