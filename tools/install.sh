@@ -1,38 +1,39 @@
 #!/usr/bin/env bash
-# Installs what Folio needs on a fresh Debian/Ubuntu machine with Node.js >= 20.19:
-# nats-server (Debian package) if it is missing, then the npm dependencies from the lockfile.
+# Installs what Folio needs on a fresh Debian/Ubuntu machine with Node.js >= 20.19: nats-server
+# (Debian package) if it is missing, the outside tools the tests compare against or drive, then the
+# npm dependencies from the lockfile.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v nats-server >/dev/null 2>&1; then
-  echo "installing nats-server (Debian package)…"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nats-server >/dev/null
-fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+APT_UPDATED=""
+# apt_install "what for" package… : installs Debian packages, once per run updating the index.
+apt_install() {
+  local why="$1"; shift
+  echo "installing $* ($why)…"
+  if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 
-# Tesseract (Debian's package, English and Simplified Chinese) is the comparator the CPU engine's
-# tests and `npm run bench` measure against; they skip the comparison when it is missing.
+command -v nats-server >/dev/null 2>&1 || apt_install "the message bus" nats-server
+
+# Tesseract (English and Simplified Chinese) is the comparator the CPU engine's tests and
+# `npm run bench` measure against; they skip the comparison when it is missing.
 if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx chi_sim; then
-  echo "installing tesseract-ocr (Debian package, eng + chi_sim)…"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim >/dev/null
+  apt_install "the CPU engine's comparator" tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim || echo "tesseract not installed; comparisons will be skipped"
 fi
 
 # promtool (Debian's prometheus package, ~19 MB) lints /metrics, the Prometheus files in deploy/ and
 # the dashboard's PromQL in test/ops-*.test.ts; those checks are skipped (and say so) without it.
 if ! command -v promtool >/dev/null 2>&1; then
-  echo "installing promtool (Debian package prometheus)…"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null || echo "promtool not installed; its checks will be skipped"
+  apt_install "promtool" prometheus || echo "promtool not installed; its checks will be skipped"
   # Only the tool is wanted: the package also enables a Prometheus server where systemd runs.
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
+
+# Chromium drives the browser tests of the upload page and the viewer (playwright-core, no download).
+[ -x /usr/bin/chromium ] || apt_install "the browser tests" chromium || echo "chromium not installed; browser tests will be skipped"
 
 # onnxruntime-node's install script downloads GPU files from outside npm; its CPU binaries are in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
