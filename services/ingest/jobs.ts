@@ -3,7 +3,7 @@ import { publishWork } from '../../shared/consumer-loop.ts';
 import { FolioError } from '../../shared/errors.ts';
 import { publishJobEvent } from '../../shared/job-finish.ts';
 import { detectMediaType } from '../../shared/media-type.ts';
-import { JobEvent, JobStatus, isTerminal, type JobOptions, type JobSubmitted } from '../../shared/messages.ts';
+import { JobStatus, isTerminal, type JobOptions, type JobSubmitted } from '../../shared/messages.ts';
 import type { Runtime } from '../../shared/runtime.ts';
 import { selectPages } from '../../shared/page-range.ts';
 import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
@@ -107,24 +107,6 @@ export async function readJob(deps: IngestDeps, jobId: string, tenant: string): 
     s.pages.done = await deps.jobs.countFinishedPages(jobId).catch(() => s.pages.done);
   }
   return s;
-}
-
-/**
- * Resolves with the job's status once it is terminal, or null after timeoutMs. Subscribes before
- * reading KV so a completion between the two cannot be missed.
- */
-export async function waitForJob(deps: IngestDeps, jobId: string, tenant: string, timeoutMs: number): Promise<JobStatus | null> {
-  const sub = deps.bus.nc.subscribe(Subjects.eventsOfJob(tenant, jobId), { max: 1 });
-  const timer = setTimeout(() => sub.unsubscribe(), timeoutMs);
-  try {
-    const now = await deps.jobs.get(jobId);
-    if (now && isTerminal(now.status.status)) return now.status;
-    for await (const m of sub) return JobEvent.parse(m.json()).status;
-    return null;
-  } finally {
-    clearTimeout(timer);
-    sub.unsubscribe();
-  }
 }
 
 export async function cancelJob(deps: IngestDeps, jobId: string): Promise<JobStatus | null> {
