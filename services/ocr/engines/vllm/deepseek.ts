@@ -75,7 +75,7 @@ export const PAGE_PROMPT_TOKENS = promptTokens(1414, 2000, '<|grounding|>Convert
 /** Ids of `<td>` and `</td>`: they repeat legitimately, so the n-gram repetition guard must ignore them. */
 export const TD_TOKEN_IDS: readonly number[] = [128821, 128822];
 
-export interface DeepSeekRequestBody {
+export interface ChatBody {
   model: string;
   messages: [
     {
@@ -85,6 +85,9 @@ export interface DeepSeekRequestBody {
   ];
   temperature: 0;
   max_tokens: number;
+}
+
+export interface DeepSeekRequestBody extends ChatBody {
   /** Keeps grounding tags and table tokens in the text. */
   skip_special_tokens: false;
   /** Arguments of vLLM's NGramPerReqLogitsProcessor (the anti-repetition guard). */
@@ -99,8 +102,8 @@ export interface RequestParams {
   maxTokens: number;
 }
 
-/** One page = one chat completion: a single user message [image, text]; no system message (it hurts quality). */
-export function buildRequestBody(p: RequestParams): DeepSeekRequestBody {
+/** One page = one chat completion: a single user message [image, text], greedy; what every vision model served by vLLM takes. */
+export function buildChatBody(p: RequestParams): ChatBody {
   return {
     model: p.model,
     messages: [
@@ -114,6 +117,13 @@ export function buildRequestBody(p: RequestParams): DeepSeekRequestBody {
     ],
     temperature: 0,
     max_tokens: p.maxTokens,
+  };
+}
+
+/** DeepSeek-OCR's request: no system message (it hurts quality), its special tokens kept, its n-gram loop guard. */
+export function buildRequestBody(p: RequestParams): DeepSeekRequestBody {
+  return {
+    ...buildChatBody(p),
     skip_special_tokens: false,
     vllm_xargs: { ngram_size: 30, window_size: 90, whitelist_token_ids: [...TD_TOKEN_IDS] },
   };

@@ -4,7 +4,7 @@
  * (VLLM_PROFILES), so another model is a setting, not a fork of the engine.
  */
 import type { TaskMode } from '../../../../shared/messages.ts';
-import { CONTEXT_TOKENS, FALLBACK_PROMPT, TASK_PROMPTS, buildRequestBody, parseDeepSeekOutput, promptTokens } from './deepseek.ts';
+import { CONTEXT_TOKENS, FALLBACK_PROMPT, TASK_PROMPTS, buildChatBody, buildRequestBody, parseDeepSeekOutput, promptTokens } from './deepseek.ts';
 import type { ParsedPage } from './grounding.ts';
 import { parsePlainMarkdown } from './plain.ts';
 
@@ -54,20 +54,7 @@ const plain: ModelProfile = {
   prompts: PLAIN_PROMPTS,
   defaultContextTokens: 32_768,
   promptTokens: (w, h, prompt) => Math.ceil(w / 28) * Math.ceil(h / 28) + Math.ceil(prompt.length / 2) + 32,
-  body: (p) => ({
-    model: p.model,
-    messages: [
-      {
-        role: 'user',
-        content: [
-          { type: 'image_url', image_url: { url: `data:image/png;base64,${p.image.toString('base64')}` } },
-          { type: 'text', text: p.prompt },
-        ],
-      },
-    ],
-    temperature: 0,
-    max_tokens: p.maxTokens,
-  }),
+  body: (p) => buildChatBody(p) as unknown as Record<string, unknown>,
   parse: (raw, w, h) => parsePlainMarkdown(raw, w, h),
 };
 
