@@ -9,6 +9,7 @@ const suites: Array<[string, () => Promise<Bench>]> = [
   ['pipeline', async () => (await import('./pipeline.ts')).benchPipeline],
   ['rasterizer', async () => (await import('./rasterizer.ts')).benchRasterizer],
   ['cpuEngine', async () => (await import('./cpu-engine.ts')).benchCpuEngine],
+  ['ocrQuality', async () => (await import('./ocr-quality.ts')).benchOcrQuality],
   ['scaleOut', async () => (await import('./scale-out.ts')).benchScaleOut],
   ['ingestProbeLag', async () => (await import('./probe-lag.ts')).benchProbeLag],
 ];

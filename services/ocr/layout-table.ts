@@ -129,7 +129,14 @@ function looksLikeProse(cells: string[][]): boolean {
       return lens.length ? lens[Math.floor(lens.length / 2)] : 0;
     })
     .filter((median) => median >= 20).length;
-  return long >= 2;
+  if (long >= 2) return true;
+  // Fragments of prose columns (a paragraph's last line beside a heading beside a full line)
+  // line up by chance for a few rows: several words to a cell, in more than one column.
+  const wordy = cells[0].filter((_, k) => {
+    const filled = cells.map((r) => r[k]).filter((c) => c.length > 0);
+    return filled.length > 0 && filled.filter((c) => c.split(/\s+/).length >= 3).length >= filled.length / 3;
+  }).length;
+  return wordy >= 2;
 }
 
 function build(rows: Row[], cells: string[][]): Table {

@@ -58,7 +58,10 @@ export function layoutPage(lines: LayoutLine[], opts: LayoutOptions = {}): Layou
       para = { rows: [row], bbox: row.bbox };
     }
   };
-  for (const leaf of xyCut(units, medianOf(rows.map((r) => r.size)))) {
+  // Line height from single lines: rows of a multi-column page merge lines of several columns
+  // whose baselines differ a little, and grow taller than any one line.
+  const lineSize = medianOf(rows.flatMap((r) => r.segs.map((s) => s.size)));
+  for (const leaf of readingOrder(units, lineSize)) {
     // Units that no cut separates overlap: read them top to bottom, tables as wholes.
     let pending: Segment[] = [];
     const drain = () => {
@@ -84,35 +87,76 @@ export function layoutPage(lines: LayoutLine[], opts: LayoutOptions = {}): Layou
 
 // ---------- reading order ----------
 
-/** Recursive XY-cut at the widest whitespace gap: a column gutter wins over line spacing. */
+/**
+ * Running headers and footers first and last: a band of at most two lines at the top or bottom
+ * of the page, apart from the body by a clear gap. Left to the XY-cut, a footer's page number
+ * under the last column would be read with that column, mid-page.
+ */
+function readingOrder(units: Unit[], lineSize: number): Unit[][] {
+  const ys = gaps(units, 1).filter((g) => g.to - g.at >= 0.8 * lineSize);
+  if (ys.length === 0) return xyCut(units, lineSize);
+  const top = Math.min(...units.map((u) => u.bbox[1]));
+  const bottom = Math.max(...units.map((u) => u.bbox[3]));
+  const head = ys[0].at - top <= 2.5 * lineSize ? ys[0].at : -Infinity;
+  const foot = bottom - ys[ys.length - 1].to <= 2.5 * lineSize ? ys[ys.length - 1].at : Infinity;
+  const header = units.filter((u) => u.bbox[3] <= head);
+  const footer = units.filter((u) => u.bbox[1] > foot);
+  const body = units.filter((u) => u.bbox[3] > head && u.bbox[1] <= foot);
+  if (body.length === 0) return xyCut(units, lineSize);
+  return [...(header.length ? xyCut(header, lineSize) : []), ...xyCut(body, lineSize), ...(footer.length ? xyCut(footer, lineSize) : [])];
+}
+
+/**
+ * Recursive XY-cut. A column gutter (a vertical gap with several lines on both sides) is cut
+ * first, so columns are read whole; without one, the region is cut across. When a wide unit (a
+ * title, an abstract, a table, a caption over columns) is what blocks a gutter, the cut goes just
+ * above or below it, not at some other horizontal gap that happens to cross every column (aligned
+ * paragraph breaks), which would read the columns band by band.
+ */
 function xyCut(units: Unit[], lineSize: number): Unit[][] {
   if (units.length <= 1) return [units];
-  const y = widestGap(units, 1);
-  const x = widestGap(units, 0);
-  const useX = x && x.width >= 0.3 * lineSize && (!y || x.width > y.width) && spansRows(units, x.at);
-  const cut = useX ? x : y;
-  if (!cut) return [units];
-  const axis = useX ? 0 : 1;
-  const before = units.filter((u) => u.bbox[axis + 2] <= cut.at);
-  const after = units.filter((u) => u.bbox[axis + 2] > cut.at);
+  const x = gutter(units, lineSize);
+  if (x !== null) return split(units, 0, x, lineSize);
+  const ys = gaps(units, 1);
+  if (ys.length === 0) return [units];
+  const left = Math.min(...units.map((u) => u.bbox[0]));
+  const right = Math.max(...units.map((u) => u.bbox[2]));
+  const wide = units.filter((u) => u.bbox[2] - u.bbox[0] > 0.5 * (right - left));
+  const narrow = units.filter((u) => !wide.includes(u));
+  if (wide.length > 0 && narrow.length >= 2 && gutter(narrow, lineSize) !== null) {
+    const beside = ys.filter((g) => wide.some((u) => g.to === u.bbox[1] || g.at === u.bbox[3]));
+    if (beside.length > 0) return split(units, 1, beside.reduce((p, q) => (q.to - q.at > p.to - p.at ? q : p)).at, lineSize);
+  }
+  return split(units, 1, ys.reduce((p, q) => (q.to - q.at > p.to - p.at ? q : p)).at, lineSize);
+}
+
+function split(units: Unit[], axis: 0 | 1, at: number, lineSize: number): Unit[][] {
+  const before = units.filter((u) => u.bbox[axis + 2] <= at);
+  const after = units.filter((u) => u.bbox[axis + 2] > at);
   return [...xyCut(before, lineSize), ...xyCut(after, lineSize)];
 }
 
-/** Columns hold several lines on both sides; a lone field beside a block is read by rows. */
-function spansRows(units: Unit[], at: number): boolean {
-  const side = (left: boolean) => units.filter((u) => u.bbox[2] <= at === left);
-  return widestGap(side(true), 1) !== null && widestGap(side(false), 1) !== null;
+/** The widest vertical gap with several lines on both sides; a lone field beside a block is read by rows. */
+function gutter(units: Unit[], lineSize: number): number | null {
+  const xs = gaps(units, 0).filter((g) => g.to - g.at >= 0.3 * lineSize);
+  xs.sort((p, q) => q.to - q.at - (p.to - p.at));
+  for (const g of xs) {
+    const side = (left: boolean) => units.filter((u) => u.bbox[2] <= g.at === left);
+    const lines = (us: Unit[]) => us.length >= 2 && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= 0.8 * lineSize;
+    if (lines(side(true)) && lines(side(false))) return g.at;
+  }
+  return null;
 }
 
-/** The widest empty band between the units' projections on one axis (0 = x, 1 = y). */
-function widestGap(units: Unit[], axis: 0 | 1): { at: number; width: number } | null {
-  if (units.length < 2) return null;
+/** Empty bands between the units' projections on one axis (0 = x, 1 = y): from `at` to `to`. */
+function gaps(units: Unit[], axis: 0 | 1): Array<{ at: number; to: number }> {
+  if (units.length < 2) return [];
   const spans = units.map((u) => [u.bbox[axis], u.bbox[axis + 2]] as const).sort((p, q) => p[0] - q[0]);
   let end = spans[0][1];
-  let best: { at: number; width: number } | null = null;
+  const out: Array<{ at: number; to: number }> = [];
   for (const [s, e] of spans.slice(1)) {
-    if (s > end && (!best || s - end > best.width)) best = { at: end, width: s - end };
+    if (s > end) out.push({ at: end, to: s });
     end = Math.max(end, e);
   }
-  return best;
+  return out;
 }

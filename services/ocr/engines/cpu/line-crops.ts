@@ -1,0 +1,369 @@
+// A detected line box → the recogniser's input: the box sampled straight from the page image to
+// the model's height (one pass: no per-line copy of the page, no intermediate resize), table
+// rules at its edges painted out, and batches of similar widths packed into one tensor.
+import type { Quad } from './line-boxes.ts';
+
+export interface RawImage {
+  /** RGB, row-major. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface LineCrop {
+  /** RGB, `height` rows of `width` pixels. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** Box length along and across its text; across > 1.5 × along is a vertical line (read turned). */
+export function boxSides(q: Quad): { along: number; across: number } {
+  const d = (a: [number, number], b: [number, number]) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+  return { along: Math.max(d(q[0], q[1]), d(q[3], q[2])), across: Math.max(d(q[0], q[3]), d(q[1], q[2])) };
+}
+
+/**
+ * Samples the quad (corners clockwise from top-left) to `height` rows, width in proportion. A box
+ * 1.5× taller than wide is turned a quarter turn counter-clockwise first, as PaddleOCR does
+ * (vertical text reads top to bottom). Bilinear, averaged over up to 3×3 sub-samples when
+ * shrinking, so thin strokes of large text survive.
+ */
+export function cropLine(img: RawImage, q: Quad, height: number, stretch = 1): LineCrop {
+  const { along, across } = boxSides(q);
+  const turned = across >= 1.5 * along;
+  // Output axes: u runs along the text as read, v across it.
+  const [o, uEnd, vEnd] = turned ? [q[1], q[2], q[0]] : [q[0], q[1], q[3]];
+  const lenU = turned ? across : along;
+  const lenV = turned ? along : across;
+  const width = Math.max(8, Math.round((lenU * height * stretch) / Math.max(1, lenV)));
+  const ux = (uEnd[0] - o[0]) / width;
+  const uy = (uEnd[1] - o[1]) / width;
+  const vx = (vEnd[0] - o[0]) / height;
+  const vy = (vEnd[1] - o[1]) / height;
+  const k = Math.max(1, Math.min(3, Math.round(lenV / height)));
+  const out = new Uint8Array(width * height * 3);
+  const px = new Float64Array(3);
+  const { data, width: W, height: H } = img;
+  for (let v = 0; v < height; v++) {
+    for (let u = 0; u < width; u++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let sv = 0; sv < k; sv++) {
+        for (let su = 0; su < k; su++) {
+          const fu = u + (su + 0.5) / k;
+          const fv = v + (sv + 0.5) / k;
+          (k === 1 ? cubic : sample)(data, W, H, o[0] + fu * ux + fv * vx - 0.5, o[1] + fu * uy + fv * vy - 0.5, px);
+          r += px[0];
+          g += px[1];
+          b += px[2];
+        }
+      }
+      const n = k * k;
+      const i = (v * width + u) * 3;
+      out[i] = Math.round(r / n);
+      out[i + 1] = Math.round(g / n);
+      out[i + 2] = Math.round(b / n);
+    }
+  }
+  return { data: out, width, height };
+}
+
+const wts = new Float64Array(8);
+/** Keys cubic weights (a = −0.5) for the 4 taps around fractional offset t, into w[at..at+3]. */
+function keys(t: number, w: Float64Array, at: number): void {
+  const a = -0.5;
+  const f = (x: number) => {
+    x = Math.abs(x);
+    return x <= 1 ? (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1 : x < 2 ? a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a : 0;
+  };
+  w[at] = f(1 + t);
+  w[at + 1] = f(t);
+  w[at + 2] = f(1 - t);
+  w[at + 3] = f(2 - t);
+}
+
+/** Bicubic sample at (x, y), edges replicated: sharper than bilinear when enlarging small text. */
+function cubic(data: Uint8Array, W: number, H: number, x: number, y: number, out: Float64Array): void {
+  const x0 = Math.floor(x);
+  const y0 = Math.floor(y);
+  keys(x - x0, wts, 0);
+  keys(y - y0, wts, 4);
+  out[0] = out[1] = out[2] = 0;
+  for (let j = 0; j < 4; j++) {
+    const yy = Math.min(H - 1, Math.max(0, y0 - 1 + j));
+    const wy = wts[4 + j];
+    for (let i = 0; i < 4; i++) {
+      const xx = Math.min(W - 1, Math.max(0, x0 - 1 + i));
+      const w = wy * wts[i];
+      const p = (yy * W + xx) * 3;
+      out[0] += data[p] * w;
+      out[1] += data[p + 1] * w;
+      out[2] += data[p + 2] * w;
+    }
+  }
+  for (let c = 0; c < 3; c++) out[c] = Math.min(255, Math.max(0, out[c]));
+}
+
+/** Bilinear sample at (x, y), edges replicated. */
+function sample(data: Uint8Array, W: number, H: number, x: number, y: number, out: Float64Array): void {
+  const cx = Math.min(W - 1, Math.max(0, x));
+  const cy = Math.min(H - 1, Math.max(0, y));
+  const x0 = Math.floor(cx);
+  const y0 = Math.floor(cy);
+  const x1 = Math.min(W - 1, x0 + 1);
+  const y1 = Math.min(H - 1, y0 + 1);
+  const fx = cx - x0;
+  const fy = cy - y0;
+  const a = (y0 * W + x0) * 3;
+  const b = (y0 * W + x1) * 3;
+  const c = (y1 * W + x0) * 3;
+  const d = (y1 * W + x1) * 3;
+  for (let ch = 0; ch < 3; ch++) {
+    const top = data[a + ch] + (data[b + ch] - data[a + ch]) * fx;
+    const bot = data[c + ch] + (data[d + ch] - data[c + ch]) * fx;
+    out[ch] = top + (bot - top) * fy;
+  }
+}
+
+/**
+ * Paints out table rules the box caught at its edges: a column near the left or right end that is
+ * dark over most of the height (a cell's vertical rule, read as "1" or "|", or pushing the first
+ * digit out), or a row near the top or bottom that is dark over most of the width. Only the outer
+ * quarter-height strip is searched at the ends, so strokes of letters (l, 1, I) are never touched:
+ * a glyph's stem does not span the whole box height, which includes the unclip margin.
+ */
+export function paintOutRules(crop: LineCrop): void {
+  const { data, width, height } = crop;
+  const dark = (i: number) => data[i * 3] + data[i * 3 + 1] + data[i * 3 + 2] < 3 * 110;
+  const paper = paperLevel(crop);
+  const fill = (i: number) => (data[i * 3] = data[i * 3 + 1] = data[i * 3 + 2] = paper);
+  const edge = Math.max(2, Math.round(height * 0.35));
+  const colDark = (x: number) => {
+    let n = 0;
+    for (let y = 0; y < height; y++) if (dark(y * width + x)) n++;
+    return n >= 0.85 * height;
+  };
+  for (const [from, step] of [[0, 1], [width - 1, -1]] as const) {
+    for (let k = 0, x = from; k < edge && x >= 0 && x < width; k++, x += step) {
+      if (!colDark(x)) continue;
+      // The rule and everything outside it (the neighbouring cell's edge) goes.
+      for (let xx = from; xx !== x + step; xx += step) for (let y = 0; y < height; y++) fill(y * width + xx);
+    }
+  }
+  const rowEdge = Math.max(1, Math.round(height * 0.2));
+  const rowDark = (y: number) => {
+    let n = 0;
+    for (let x = 0; x < width; x++) if (dark(y * width + x)) n++;
+    return n >= 0.7 * width;
+  };
+  for (const [from, step] of [[0, 1], [height - 1, -1]] as const) {
+    for (let k = 0, y = from; k < rowEdge; k++, y += step) {
+      if (!rowDark(y)) continue;
+      for (let yy = from; yy !== y + step; yy += step) for (let x = 0; x < width; x++) fill(yy * width + x);
+    }
+  }
+}
+
+/** The crop's paper brightness (its 90th percentile of grey), used to paint rules out and to pad batches. */
+export function paperLevel(crop: LineCrop): number {
+  const hist = new Uint32Array(256);
+  const n = crop.width * crop.height;
+  for (let i = 0; i < n; i++) hist[Math.round((crop.data[i * 3] + crop.data[i * 3 + 1] + crop.data[i * 3 + 2]) / 3)]++;
+  let seen = 0;
+  for (let v = 0; v < 256; v++) if ((seen += hist[v]) >= 0.9 * n) return v;
+  return 255;
+}
+
+export type Normalisation = 'unit' | 'signed';
+
+/**
+ * Crops of one batch → NCHW float32 in BGR order (PaddleOCR trained on cv2 images), each padded on
+ * the right to `width` with its own paper colour. `unit` is x/255; `signed` is PaddleOCR's
+ * (x/255 − 0.5) / 0.5.
+ */
+export function batchTensor(crops: LineCrop[], width: number, norm: Normalisation): Float32Array {
+  const height = crops[0].height;
+  const plane = width * height;
+  const out = new Float32Array(crops.length * 3 * plane);
+  const scale = norm === 'signed' ? 2 / 255 : 1 / 255;
+  const shift = norm === 'signed' ? -1 : 0;
+  crops.forEach((c, n) => {
+    const pad = paperLevel(c) * scale + shift;
+    for (let ch = 0; ch < 3; ch++) {
+      const base = (n * 3 + ch) * plane;
+      const src = 2 - ch;
+      for (let y = 0; y < height; y++) {
+        const row = base + y * width;
+        for (let x = 0; x < c.width; x++) out[row + x] = c.data[(y * c.width + x) * 3 + src] * scale + shift;
+        out.fill(pad, row + c.width, row + width);
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * Per-line contrast, in place: the paper level is measured in windows along the line (a local
+ * shadow or uneven light darkens only part of a line) and flattened to white, then the ink level
+ * (the crop's darkest 4%) is stretched to black. `sharpen` > 0 adds an unsharp mask of that
+ * amount: the recogniser finds word spaces from the gaps between strokes, which blur fills in.
+ */
+export function enhance(crop: LineCrop, sharpen: number): void {
+  const { data, width, height } = crop;
+  const n = width * height;
+  const grey = new Float32Array(n);
+  for (let i = 0; i < n; i++) grey[i] = (data[i * 3] * 0.299 + data[i * 3 + 1] * 0.587 + data[i * 3 + 2] * 0.114);
+  // Paper per window of about one line height, interpolated between window centres.
+  const win = height;
+  const centres: number[] = [];
+  const papers: number[] = [];
+  for (let x0 = 0; x0 < width; x0 += win) {
+    const x1 = Math.min(width, x0 + win);
+    const vals: number[] = [];
+    for (let y = 0; y < height; y++) for (let x = x0; x < x1; x++) vals.push(grey[y * width + x]);
+    vals.sort((a, b) => a - b);
+    centres.push((x0 + x1) / 2);
+    papers.push(Math.max(1, vals[Math.floor(vals.length * 0.9)]));
+  }
+  const paperAt = (x: number) => {
+    if (x <= centres[0]) return papers[0];
+    for (let k = 1; k < centres.length; k++) {
+      if (x <= centres[k]) return papers[k - 1] + ((papers[k] - papers[k - 1]) * (x - centres[k - 1])) / (centres[k] - centres[k - 1]);
+    }
+    return papers[papers.length - 1];
+  };
+  const flat = new Float32Array(n);
+  for (let x = 0; x < width; x++) {
+    const p = paperAt(x);
+    for (let y = 0; y < height; y++) flat[y * width + x] = Math.min(1, grey[y * width + x] / p);
+  }
+  const sorted = Float32Array.from(flat).sort();
+  const ink = Math.min(0.6, sorted[Math.floor(n * 0.04)]);
+  const span = Math.max(0.2, 1 - ink);
+  let out = flat.map((v) => (v - ink) / span);
+  if (sharpen > 0) {
+    const blur = new Float32Array(n);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        let s = 0;
+        let w = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= height) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= width) continue;
+            const k = (dx === 0 ? 2 : 1) * (dy === 0 ? 2 : 1);
+            s += out[yy * width + xx] * k;
+            w += k;
+          }
+        }
+        blur[y * width + x] = s / w;
+      }
+    }
+    out = out.map((v, i) => v + sharpen * (v - blur[i]));
+  }
+  for (let i = 0; i < n; i++) {
+    const v = Math.round(Math.min(1, Math.max(0, out[i])) * 255);
+    data[i * 3] = data[i * 3 + 1] = data[i * 3 + 2] = v;
+  }
+}
+
+/**
+ * The box re-cut across the text so its ink (ascenders to descenders) fills `fill` of the
+ * height. The detector's boxes grow with blur, noise and bold type, and the recogniser's idea of
+ * where one character ends and a word space begins depends on the text's size in its input:
+ * measured, fat boxes read "steadygrowth", tight ones read "1,245,00". Vertical boxes are left as found.
+ */
+export function fitToInk(img: RawImage, q: Quad, height: number, fill: number): Quad {
+  const { along, across } = boxSides(q);
+  if (across >= 1.5 * along) return q;
+  const probe = cropLine(img, q, height, 0.5);
+  const { data, width } = probe;
+  const grey = new Float32Array(width * height);
+  for (let i = 0; i < grey.length; i++) grey[i] = data[i * 3] + data[i * 3 + 1] + data[i * 3 + 2];
+  const sorted = Float32Array.from(grey).sort();
+  const paper = sorted[Math.floor(grey.length * 0.9)];
+  const ink = sorted[Math.floor(grey.length * 0.04)];
+  if (paper - ink < 3 * 40) return q; // no contrast: nothing to measure
+  const cut = (paper + ink) / 2;
+  const rows: number[] = [];
+  for (let y = 0; y < height; y++) {
+    let n = 0;
+    for (let x = 0; x < width; x++) if (grey[y * width + x] < cut) n++;
+    if (n >= Math.max(2, 0.01 * width)) rows.push(y);
+  }
+  if (rows.length < 3) return q;
+  const top = rows[0];
+  const bottom = rows[rows.length - 1] + 1;
+  const centre = (top + bottom) / 2;
+  const span = (bottom - top) / fill;
+  const a = (centre - span / 2) / height;
+  const b = (centre + span / 2) / height;
+  const at = (p: [number, number], r: [number, number], t: number): [number, number] => [p[0] + (r[0] - p[0]) * t, p[1] + (r[1] - p[1]) * t];
+  return [at(q[0], q[3], a), at(q[1], q[2], a), at(q[0], q[3], b), at(q[1], q[2], b)].map((p, i, all) => (i === 2 ? all[3] : i === 3 ? all[2] : p)) as Quad;
+}
+
+/**
+ * Pieces of a crop separated by blank runs wider than `gap` × the ink height, as [from, to)
+ * column ranges with a margin each side: the detector joins the lines of neighbouring columns
+ * (and adjacent table cells) across a narrow gutter, and the recogniser then reads them as one
+ * line with a double space. A word space, even justified, is far narrower than a line's height.
+ */
+export function splitAtGaps(crop: LineCrop, gap: number): Array<[number, number]> {
+  const { data, width, height } = crop;
+  const n = width * height;
+  const grey = new Uint16Array(n);
+  for (let i = 0; i < n; i++) grey[i] = data[i * 3] + data[i * 3 + 1] + data[i * 3 + 2];
+  const sorted = Uint16Array.from(grey).sort();
+  const paper = sorted[Math.floor(n * 0.9)];
+  const ink = sorted[Math.floor(n * 0.04)];
+  if (paper - ink < 3 * 40) return [[0, width]];
+  const cut = (paper + ink) / 2;
+  const colInk = new Uint8Array(width);
+  let top = height;
+  let bottom = 0;
+  for (let y = 0; y < height; y++) {
+    let rowN = 0;
+    for (let x = 0; x < width; x++) {
+      if (grey[y * width + x] < cut) {
+        colInk[x] = 1;
+        rowN++;
+      }
+    }
+    if (rowN >= Math.max(2, 0.01 * width)) {
+      top = Math.min(top, y);
+      bottom = Math.max(bottom, y + 1);
+    }
+  }
+  const inkH = bottom - top;
+  if (inkH < 4) return [[0, width]];
+  const minGap = gap * inkH;
+  const pieces: Array<[number, number]> = [];
+  let start = colInk.indexOf(1);
+  if (start < 0) return [[0, width]];
+  let last = start;
+  for (let x = start + 1; x <= width; x++) {
+    if (x < width && !colInk[x]) continue;
+    if (x === width || x - last - 1 >= minGap) {
+      pieces.push([start, last + 1]);
+      start = x;
+    }
+    last = x;
+  }
+  if (pieces.length < 2) return [[0, width]];
+  // Margins: half the ink height, never past the middle of the gap.
+  const m = Math.round(inkH / 2);
+  return pieces.map(([a, b], i) => [
+    i === 0 ? 0 : Math.max(a - m, Math.ceil((pieces[i - 1][1] + a) / 2)),
+    i === pieces.length - 1 ? width : Math.min(b + m, Math.floor((b + pieces[i + 1][0]) / 2)),
+  ]);
+}
+
+/** The part of a quad between fractions a and b along its text. */
+export function subQuad(q: Quad, a: number, b: number): Quad {
+  const at = (p: [number, number], r: [number, number], t: number): [number, number] => [p[0] + (r[0] - p[0]) * t, p[1] + (r[1] - p[1]) * t];
+  return [at(q[0], q[1], a), at(q[0], q[1], b), at(q[3], q[2], b), at(q[3], q[2], a)];
+}
