@@ -2,7 +2,10 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RunningConsumer } from '../../shared/consumer-loop.ts';
 import { ensureTenantPageConsumer, type JetStreamSettings } from '../../shared/jetstream.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { Priority, Streams, Subjects, type Priority as PriorityName } from '../../shared/subjects.ts';
+import { Consumers, Priority, Streams, Subjects, type Priority as PriorityName } from '../../shared/subjects.ts';
+
+/** A tenant's consumer is re-created if missing (e.g. removed after an idle hour) within this long. */
+const ENSURE_EVERY_MS = 60_000;
 
 export interface TenantPullerOptions {
   jsm: JetStreamManager;
@@ -34,14 +37,22 @@ export function startTenantPullers(o: TenantPullerOptions): { refresh(): Promise
   const lastSeen = new Map<string, number>();
   let running: Promise<void> | undefined;
 
+  // When each consumer was last created-or-checked: once a minute per tenant, not on every pass.
+  const ensuredAt = new Map<string, number>();
+
   const discover = async () => {
     const info = await o.jsm.streams.info(Streams.pages, { subjects_filter: Subjects.allPagesReady });
     const now = Date.now();
+    const waiting = new Map<string, [PriorityName, string]>();
     for (const subject of Object.keys(info.state.subjects ?? {})) {
       const parsed = parsePageSubject(subject);
-      if (!parsed) continue;
-      const [priority, tenant] = parsed;
-      const name = await ensureTenantPageConsumer(o.jsm, o.settings, priority, tenant);
+      if (parsed) waiting.set(Consumers.ocr(...parsed), parsed);
+    }
+    for (const [name, [priority, tenant]] of waiting) {
+      if (now - (ensuredAt.get(name) ?? 0) > ENSURE_EVERY_MS) {
+        await ensureTenantPageConsumer(o.jsm, o.settings, priority, tenant);
+        ensuredAt.set(name, now);
+      }
       if (!lastSeen.has(name)) o.log.debug({ tenant, priority }, 'pulling for tenant');
       lastSeen.set(name, now);
       // Interactive pullers get the better slot priority, whatever the tenant.
@@ -51,6 +62,7 @@ export function startTenantPullers(o: TenantPullerOptions): { refresh(): Promise
       if (now - seen > idleMs) {
         o.consumer.remove(name);
         lastSeen.delete(name);
+        ensuredAt.delete(name);
       }
     }
   };
