@@ -67,10 +67,29 @@ export const JobAccepted = z
   .meta({ id: 'JobAccepted' });
 export type JobAccepted = z.infer<typeof JobAccepted>;
 
-/** 202 of POST /v1/jobs with several files: a job each, grouped under one batch id. */
+// --- Batches (issue 10): several documents in one POST /v1/jobs ---
+/** Where a document was in the request (0-based, files and URLs in the order sent) and its name (file name or URL). */
+const BatchPosition = { index: z.number().int().nonnegative(), name: z.string() };
+
+/** 202 (every document accepted) or 207 (some refused) of POST /v1/jobs with several documents: a job each, under one batch id. */
 export const BatchAccepted = z
-  .object({ batch: z.string(), jobs: z.array(JobAccepted) })
-  .meta({ id: 'BatchAccepted' });
+  .object({
+    batch: z.string(),
+    /** Accepted documents, in request order; each job's status carries the batch id too (a cached answer is the earlier job, under its own). */
+    jobs: z.array(JobAccepted.extend(BatchPosition)),
+    /** Refused documents, in request order, each with the error a one-document request would have answered. */
+    errors: z.array(z.object({ ...BatchPosition, error: ErrorBody.shape.error })),
+  })
+  .meta({ id: 'BatchAccepted', description: 'A batch: 202 when every document was accepted, 207 when some were refused (see `errors`); when none is, the answer is the first error, with every document\'s in `details.errors`' });
+export type BatchAccepted = z.infer<typeof BatchAccepted>;
+
+/** The JSON body of POST /v1/jobs for documents to fetch: `url` or `urls`, plus the options. */
+export const UrlSubmission = JobOptions.extend({
+  url: z.url().optional().meta({ description: 'An http(s) URL of the document; fetched by the server (private addresses refused)' }),
+  urls: z.array(z.url()).optional().meta({ description: 'Several URLs: a batch, a job each' }),
+  webhook: z.url().optional().meta({ description: 'Callback URL for each job’s end (Standard Webhooks signature)' }),
+}).meta({ id: 'UrlSubmission' });
+// --- end batches ---
 
 /** 200 of POST /v1/ocr when the job ended within the wait. */
 export const SyncResult = JobView.extend({ markdown: z.string().optional() }).meta({ id: 'SyncResult' });
@@ -93,7 +112,8 @@ export const WebhookSecret = z
 
 /** Multipart upload form: the file plus the options as fields. */
 export const UploadForm = JobOptions.extend({
-  file: z.string().meta({ format: 'binary', description: 'The document (PDF, PNG, JPEG, WebP, TIFF, GIF, BMP; Office files when LibreOffice is installed); repeat the part for a batch' }),
+  file: z.string().optional().meta({ format: 'binary', description: 'The document (PDF, PNG, JPEG, WebP, TIFF, GIF, BMP; Office files when LibreOffice is installed); repeat the part for a batch (POST /v1/jobs)' }),
+  url: z.url().optional().meta({ description: 'Instead of (or beside) a file: an http(s) URL the server fetches; repeat for a batch (POST /v1/jobs)' }),
   webhook: z.url().optional().meta({ description: 'Callback URL for this job’s end (Standard Webhooks signature)' }),
 }).meta({ id: 'UploadForm' });
 

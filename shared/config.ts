@@ -3,6 +3,7 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile, type ApiKey } from './api-keys.ts';
 import { natsAuthSchema, natsAuthSettings } from './nats-auth.ts';
+import { isCidr } from './cidr.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -178,6 +179,24 @@ export const ConfigSchema = z
     FOLIO_URL: z.string().optional(),
     FOLIO_API_KEY: z.string().optional(),
     // --- end webhooks ---
+    // --- Inputs (issue 10): several files per request, URLs to fetch, Office documents ---
+    /** Files (or URLs) in one POST /v1/jobs; each becomes its own job under one batch id. */
+    FOLIO_MAX_FILES_PER_REQUEST: int(20, 1),
+    /** Deadline of one URL fetch (connect, redirects and the whole body). */
+    FOLIO_FETCH_TIMEOUT_MS: int(60_000, 100),
+    /** Redirects followed per fetch, each re-checked against the address rules. */
+    FOLIO_FETCH_MAX_REDIRECTS: int(5, 0),
+    /** Let URL fetches reach private, loopback and link-local addresses (tests, intranets). */
+    FOLIO_FETCH_ALLOW_PRIVATE: bool(false),
+    /** Addresses or CIDRs URL fetches may reach even though they are private ("10.20.0.0/16,fd00::/8"). */
+    FOLIO_FETCH_ALLOW_CIDRS: list.refine((a) => a.every(isCidr), 'must be a comma-separated list of addresses or CIDRs, e.g. 10.20.0.0/16,fd00::/8'),
+    /** LibreOffice's command for Office documents (docx, pptx, xlsx, odt, odp, ods → PDF); not found: such files are a 415. */
+    FOLIO_SOFFICE_BIN: z.string().default('soffice'),
+    /** Deadline of one conversion; past it soffice is killed and the file refused (FOLIO_CONVERSION_FAILED). */
+    FOLIO_OFFICE_TIMEOUT_MS: int(120_000, 1000),
+    /** Conversions at once per ingest replica (~300 MB of memory each). */
+    FOLIO_OFFICE_CONCURRENCY: int(2, 1),
+    // --- end inputs ---
     ...edgeSchema,
     // --- NATS credentials (user + password, password file, creds or nkey file; shared/nats-auth.ts): issue 7 ---
     ...natsAuthSchema,

@@ -47,6 +47,14 @@ export const ErrorTable = {
   // Sandboxed rendering (issue 6): pdf.js and sharp run in child processes with a deadline and a memory cap.
   FOLIO_RENDER_TIMEOUT: { status: 422, retryable: false, message: 'Rendering passed its deadline (the page or document is too complex)' },
   FOLIO_RENDER_CRASHED: { status: 422, retryable: false, message: 'The renderer crashed or ran out of memory on this page or document' },
+  // Inputs (issue 10): several files per request, URLs to fetch, Office documents.
+  FOLIO_TOO_MANY_FILES: { status: 400, retryable: false, message: 'Too many files in one request' },
+  FOLIO_URL_INVALID: { status: 400, retryable: false, message: 'The URL is not an http or https URL Folio may fetch' },
+  FOLIO_URL_FORBIDDEN: { status: 403, retryable: false, message: 'The URL leads to a private, loopback, link-local, multicast or unspecified address' },
+  FOLIO_FETCH_FAILED: { status: 502, retryable: true, message: 'The document could not be fetched from its URL' },
+  FOLIO_FETCH_TIMEOUT: { status: 504, retryable: true, message: 'Fetching the document passed its deadline' },
+  FOLIO_CONVERTER_MISSING: { status: 415, retryable: false, message: 'Office documents need LibreOffice (soffice), which is not installed on this server' },
+  FOLIO_CONVERSION_FAILED: { status: 422, retryable: false, message: 'The Office document could not be converted to PDF' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorTable;

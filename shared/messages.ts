@@ -49,6 +49,13 @@ export const SourceInfo = z.object({
   bytes: z.number().int().nonnegative(),
   sha256: z.string(),
   pageCount: z.number().int().positive().optional(),
+  /**
+   * Issue 10: an Office document converted to PDF on arrival: what the client sent. `mediaType`
+   * and `bytes` above are then the PDF's; `sha256` stays that of the client's bytes (the cache key).
+   */
+  convertedFrom: z.object({ format: z.string(), mediaType: z.string(), bytes: z.number().int().nonnegative() }).optional(),
+  /** Issue 10: the URL the document was fetched from (after redirects, without its query string), when it came by URL. */
+  url: z.string().optional(),
 });
 export type SourceInfo = z.infer<typeof SourceInfo>;
 

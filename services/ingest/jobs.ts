@@ -3,13 +3,14 @@ import { publishWork } from '../../shared/consumer-loop.ts';
 import { FolioError } from '../../shared/errors.ts';
 import { publishJobEvent } from '../../shared/job-finish.ts';
 import { detectMediaType } from '../../shared/media-type.ts';
-import { JobStatus, isTerminal, type JobOptions, type JobSubmitted } from '../../shared/messages.ts';
+import { JobStatus, isTerminal, type JobOptions, type JobSubmitted, type SourceInfo } from '../../shared/messages.ts';
 import type { Runtime } from '../../shared/runtime.ts';
 import { selectPages } from '../../shared/page-range.ts';
 import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
 import { sharedProber } from '../../shared/render-worker/probe.ts';
 import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
 import type { ReceivedFile } from './upload.ts';
+import { OFFICE_MEDIA_TYPES, convertToPdf, detectOffice } from './office.ts';
 import type { QuotaStore } from './quota-store.ts';
 import type { TenantCaps } from './tenant-caps.ts';
 import type { Audit } from './audit.ts';
@@ -29,16 +30,41 @@ export interface Submission {
   options: JobOptions;
   /** Used when the client did not choose: sync requests and single images are interactive. */
   defaultPriority: Priority;
+  /** Issue 10: the batch id when the request carried several files. */
+  batch?: string;
+  /** Issue 10: where a fetched document came from (no query string: it may hold a signature). */
+  url?: string;
 }
 
 /**
  * Validates what was uploaded (type from the bytes, page count, pixel count), stores it and
  * queues the job. Everything that can be refused is refused here, before the 202.
  */
-export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submission): Promise<JobStatus & { cached?: true }> {
-  if (file.bytes === 0) throw new FolioError('FOLIO_FILE_EMPTY');
+export async function submitJob(deps: IngestDeps, upload: ReceivedFile, sub: Submission): Promise<JobStatus & { cached?: true }> {
+  if (upload.bytes === 0) throw new FolioError('FOLIO_FILE_EMPTY');
+  // Issue 10: an Office document becomes a PDF first (office.ts); everything below sees the PDF.
+  const office = detectMediaType(upload.head) ? null : await detectOffice(upload);
+  if (!office) return submitDocument(deps, upload, sub);
+  // The cache is keyed by the bytes the client sent (source.sha256 stays theirs, not the PDF's,
+  // whose timestamps differ on every conversion): an identical document skips the conversion.
+  if (sub.options.cache === 'use') {
+    const hit = await findCachedJob(deps, sub.tenant, upload.sha256, sub.options);
+    if (hit) return { ...hit, cached: true };
+  }
+  const c = deps.config;
+  const pdf = await convertToPdf(upload, office, { bin: c.FOLIO_SOFFICE_BIN, timeoutMs: c.FOLIO_OFFICE_TIMEOUT_MS, tmpDir: c.FOLIO_TMP_DIR, maxBytes: c.FOLIO_MAX_UPLOAD_BYTES, concurrency: c.FOLIO_OFFICE_CONCURRENCY });
+  try {
+    const convertedFrom = { format: office, mediaType: OFFICE_MEDIA_TYPES[office], bytes: upload.bytes };
+    deps.log.info({ format: office, bytes: upload.bytes, pdfBytes: pdf.bytes }, 'office document converted to PDF');
+    return await submitDocument(deps, { ...pdf, sha256: upload.sha256 }, sub, convertedFrom);
+  } finally {
+    await pdf.discard();
+  }
+}
+
+async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submission, convertedFrom?: SourceInfo['convertedFrom']): Promise<JobStatus & { cached?: true }> {
   const mediaType = detectMediaType(file.head);
-  if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file');
+  if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file (or an Office document: docx, xlsx, pptx, odt, ods, odp)');
   // In a renderer process (pdf.js and sharp never run on ingest's event loop): shared/render-worker/probe.ts.
   const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
   const selected = selectPages(sub.options.pages, pageCount);
@@ -60,12 +86,13 @@ export async function submitJob(deps: IngestDeps, file: ReceivedFile, sub: Submi
     id,
     tenant: sub.tenant,
     status: 'queued',
-    source: { name: sub.name, mediaType, bytes: file.bytes, sha256: file.sha256, pageCount },
+    source: { name: sub.name, mediaType, bytes: file.bytes, sha256: file.sha256, pageCount, ...(convertedFrom ? { convertedFrom } : {}), ...(sub.url ? { url: sub.url } : {}) },
     options: sub.options,
     priority,
     pages: { total: selected.length, done: 0, failed: 0 },
     createdAt: now,
     updatedAt: now,
+    ...(sub.batch ? { batch: sub.batch } : {}),
   };
   const sourceKey = BlobKeys.source(id);
   // Booked before anything is stored; given back here if the job never gets queued (no end event would).

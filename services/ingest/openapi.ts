@@ -22,6 +22,7 @@ import {
   DocumentView,
   NATS_SCHEMA_IDS,
   WebhookPayload,
+  UrlSubmission,
 } from '../../shared/api-schemas.ts';
 import { ErrorTable, type ErrorCode } from '../../shared/errors.ts';
 
@@ -65,6 +66,8 @@ const RATE_HEADERS = {
 const UPLOAD_ERRORS: ErrorCode[] = [
   'FOLIO_INVALID_OPTIONS', 'FOLIO_MULTIPART_MALFORMED', 'FOLIO_FILE_MISSING', 'FOLIO_FILE_EMPTY', 'FOLIO_FORBIDDEN_ORIGIN',
   'FOLIO_REQUEST_TIMEOUT', 'FOLIO_UPLOAD_TOO_LARGE', 'FOLIO_UNSUPPORTED_MEDIA_TYPE', 'FOLIO_PDF_CORRUPT', 'FOLIO_QUOTA_EXCEEDED',
+  // Issue 10's inputs: documents per request, URLs to fetch, Office conversion.
+  'FOLIO_TOO_MANY_FILES', 'FOLIO_URL_INVALID', 'FOLIO_URL_FORBIDDEN', 'FOLIO_FETCH_FAILED', 'FOLIO_FETCH_TIMEOUT', 'FOLIO_CONVERTER_MISSING', 'FOLIO_CONVERSION_FAILED',
 ];
 
 /** The upload form's input side (strings accepted for numbers), inlined: it is registered under an id, which would make it a bare $ref. */
@@ -73,12 +76,19 @@ function uploadFormSchema(): Json {
   return s.$defs?.UploadForm ?? s;
 }
 
+/** A request body's input side (strings accepted for numbers), inlined like the upload form. */
+function inputSchema(schema: z.ZodType, id: string): Json {
+  const s = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { $defs?: Record<string, Json> } & Json;
+  return s.$defs?.[id] ?? s;
+}
+
 /** The query form of the upload options (raw-body uploads), from the same zod schema as the multipart fields. */
 function optionQuery(): Record<string, { schema: Json; description: string }> {
   const form = uploadFormSchema() as { properties: Record<string, Json> };
   const out: Record<string, { schema: Json; description: string }> = {};
   for (const [name, schema] of Object.entries(form.properties)) {
-    if (name === 'file') continue;
+    // The document itself travels in the body (a file part, a url field, or the JSON body).
+    if (name === 'file' || name === 'url') continue;
     out[name] = { schema, description: (schema.description as string | undefined) ?? `Job option "${name}" (see the README's options)` };
   }
   out.filename = { schema: { type: 'string' }, description: 'The document’s name (raw-body uploads only)' };
@@ -89,9 +99,10 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post', path: '/v1/jobs', operationId: 'submitJob', tag: 'jobs', upload: true,
     summary: 'Submit documents for asynchronous OCR',
-    description: 'Multipart (`file` part, options as fields; several `file` parts make a batch, a job each) or the raw body (options in the query). Answers 202 at once.',
+    description: 'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most FOLIO_MAX_FILES_PER_REQUEST), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
     responses: {
-      202: { description: 'Accepted: one job, or a batch when several files were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
+      202: { description: 'Accepted: one job (one document), or a batch when several documents were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
+      207: { description: 'A batch of which some documents were refused: `jobs` has the accepted ones, `errors` the others', json: BatchAccepted },
     },
     errors: [...UPLOAD_ERRORS, 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY', 'FOLIO_IMAGE_CORRUPT'],
   },
@@ -224,6 +235,8 @@ function operationObject(op: Operation): Json {
               'multipart/form-data': { schema: ref('UploadForm'), encoding: { file: { contentType: 'application/octet-stream' } } },
               // The raw document; options in the query.
               'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
+              // Documents to fetch by URL, the options beside them.
+              'application/json': { schema: ref('UrlSubmission') },
             },
           },
         }
@@ -246,6 +259,7 @@ function componentSchemas(): Record<string, Json> {
   }
   // The upload form is what clients send: its input side (strings accepted for numbers).
   schemas.UploadForm = uploadFormSchema();
+  schemas.UrlSubmission = inputSchema(UrlSubmission, 'UrlSubmission');
   return schemas;
 }
 

@@ -1,15 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { FolioError } from '../../../shared/errors.ts';
+import { FolioError, publicError } from '../../../shared/errors.ts';
 import { JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
 import { BlobKeys } from '../../../shared/subjects.ts';
 import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '../jobs.ts';
-import { readUpload } from '../request-file.ts';
-import { zodToFolio } from '../http-errors.ts';
+import { readInputs, readUpload, type Input } from '../request-file.ts';
+import { toHttpError, zodToFolio } from '../http-errors.ts';
+import { fetchToFile, type FetchPolicy } from '../fetch-url.ts';
+import { cidrList } from '../../../shared/cidr.ts';
 import { streamEvents } from './events.ts';
 import { sendRenderedResult } from './formats.ts';
 import { publicJob } from '../public-job.ts';
-import type { JobView } from '../../../shared/api-schemas.ts';
+import type { BatchAccepted, JobView } from '../../../shared/api-schemas.ts';
 import { checkUrlSyntax, UnsafeUrlError } from '../../../shared/ssrf.ts';
 import { tenantWebhookSecret } from '../../../shared/webhook-signature.ts';
 import { Subjects as Subj } from '../../../shared/subjects.ts';
@@ -78,23 +80,110 @@ export function progressOf(s: JobStatus, now = Date.now()): JobView['progress'] 
   return { pagesPerSecond: Math.round(rate * 1000) / 1000, etaSeconds: Math.round((Math.max(0, s.pages.total - finished) / rate) * 10) / 10 };
 }
 
-/** Receives an upload, validates it and queues the job; the temp file is always removed. */
+/** How URL fetches are bounded and which addresses they may reach (fetch-url.ts). */
+function fetchPolicy(deps: IngestDeps): FetchPolicy {
+  const c = deps.config;
+  return { tmpDir: c.FOLIO_TMP_DIR, maxBytes: c.FOLIO_MAX_UPLOAD_BYTES, timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS, maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS, allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE, allow: cidrList(c.FOLIO_FETCH_ALLOW_CIDRS) };
+}
+
+interface Common {
+  tenant: string;
+  options: JobOptions;
+  webhook: string | null;
+  sync: boolean;
+  batch?: string;
+}
+
+/**
+ * Validates one document and queues its job: a URL is fetched first (fetch-url.ts), then the
+ * bytes are checked like any upload (submitJob). A fetched file is removed here; an uploaded one
+ * by the caller, which received it.
+ */
+async function submitInput(deps: IngestDeps, input: Input, c: Common): Promise<JobStatus & { cached?: true }> {
+  const fetched = input.kind === 'url' ? await fetchToFile(input.url, fetchPolicy(deps)) : null;
+  try {
+    const file = fetched?.file ?? (input as Extract<Input, { kind: 'file' }>).file;
+    const source = fetched ? new URL(fetched.url) : null;
+    const job = await submitJob(deps, file, {
+      name: fetched?.name ?? input.name,
+      tenant: c.tenant,
+      options: c.options,
+      defaultPriority: c.sync ? 'interactive' : 'batch',
+      batch: c.batch,
+      // Without the query string: a presigned URL's signature is a credential.
+      url: source ? `${source.origin}${source.pathname}` : undefined,
+    });
+    if (c.webhook) return { ...(await attachWebhook(deps, job, c.webhook)), ...(job.cached ? { cached: true as const } : {}) };
+    // A cached answer is a job that ended before: its end is announced again for event-driven clients.
+    if (job.cached) await republishEnd(deps, job).catch((err) => deps.log.warn({ err, jobId: job.id }, 'could not republish a cached job’s end'));
+    return job;
+  } finally {
+    await fetched?.file.discard();
+  }
+}
+
+/** The options and webhook shared by every document of a request (refused as a whole when invalid). */
+function commonOf(deps: IngestDeps, req: FastifyRequest, fields: Record<string, string>, sync: boolean, strict: boolean): Common {
+  const { webhook: webhookField, ...rest } = fields;
+  if (sync) delete rest.wait;
+  return { tenant: req.tenant, options: parseOptions(rest, strict), webhook: webhookFor(deps, req.tenant, webhookField), sync };
+}
+
+const discardInputs = (inputs: Input[]) => Promise.all(inputs.map((i) => (i.kind === 'file' ? i.file.discard() : undefined)));
+
+/** Receives one document (a file, or a URL to fetch), validates it and queues the job; temp files are always removed. */
 export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus & { cached?: true }> {
   const done = deps.caps?.acquire('uploads', req.tenant);
   try {
     const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS });
     try {
-      const { webhook: webhookField, ...fields } = upload.fields;
-      if (sync) delete fields.wait;
-      const options = parseOptions(fields, strict);
-      const webhook = webhookFor(deps, req.tenant, webhookField);
-      const job = await submitJob(deps, upload.file, { name: upload.name, tenant: req.tenant, options, defaultPriority: sync ? 'interactive' : 'batch' });
-      if (webhook) return { ...(await attachWebhook(deps, job, webhook)), ...(job.cached ? { cached: true as const } : {}) };
-      // A cached answer is a job that ended before: its end is announced again for event-driven clients.
-      if (job.cached) await republishEnd(deps, job).catch((err) => deps.log.warn({ err, jobId: job.id }, 'could not republish a cached job’s end'));
-      return job;
+      return await submitInput(deps, upload.input, commonOf(deps, req, upload.fields, sync, strict));
     } finally {
-      await upload.file.discard();
+      await discardInputs(upload.inputs);
+    }
+  } finally {
+    done?.();
+  }
+}
+
+/** One document of a batch: its job, or why it was refused (the others are unaffected). */
+export type BatchOutcome = { index: number; name: string; job: JobStatus & { cached?: true } } | { index: number; name: string; error: FolioError };
+
+/** Documents of a batch validated and queued at once per request: fetches and probes overlap, order is kept. */
+const BATCH_PARALLEL = 3;
+
+/**
+ * POST /v1/jobs: one document answers as before (a job, or an error); several make a batch, a
+ * job each under one batch id, each document accepted or refused on its own.
+ */
+export async function acceptJobs(deps: IngestDeps, req: FastifyRequest): Promise<{ single: JobStatus & { cached?: true } } | { batch: string; outcomes: BatchOutcome[] }> {
+  const done = deps.caps?.acquire('uploads', req.tenant);
+  try {
+    const read = await readInputs(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS, maxInputs: deps.config.FOLIO_MAX_FILES_PER_REQUEST });
+    try {
+      const common = commonOf(deps, req, read.fields, false, true);
+      if (read.inputs.length === 1) return { single: await submitInput(deps, read.inputs[0], common) };
+      const batch = randomUUID();
+      const outcomes: BatchOutcome[] = new Array(read.inputs.length);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < read.inputs.length; i = next++) {
+          const input = read.inputs[i];
+          try {
+            outcomes[i] = { index: i, name: input.name, job: await submitInput(deps, input, { ...common, batch }) };
+          } catch (err) {
+            const error = toHttpError(err);
+            if (error.status >= 500) deps.log.error({ err, batch, index: i }, 'a document of a batch failed');
+            else deps.metrics.uploadsRejected.inc({ code: error.code });
+            outcomes[i] = { index: i, name: input.name, error };
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(BATCH_PARALLEL, read.inputs.length) }, worker));
+      deps.log.info({ batch, documents: outcomes.length, accepted: outcomes.filter((o) => 'job' in o).length }, 'batch accepted');
+      return { batch, outcomes };
+    } finally {
+      await discardInputs(read.inputs);
     }
   } finally {
     done?.();
@@ -126,6 +215,20 @@ export function publicStatus(s: JobStatus & { cached?: boolean }): JobView {
   return { ...rest, links: links(s.id), progress: progressOf(s) };
 }
 
+/** The answer to a batch: accepted documents with their jobs, refused ones with their error, each with its index in the request. */
+export function batchBody(batch: string, outcomes: BatchOutcome[]): BatchAccepted {
+  const jobs: BatchAccepted['jobs'] = [];
+  const errors: BatchAccepted['errors'] = [];
+  for (const o of outcomes) {
+    if ('job' in o) jobs.push({ index: o.index, name: o.name, ...accepted(o.job) });
+    else {
+      const e = publicError(o.error);
+      errors.push({ index: o.index, name: o.name, error: { ...e, ...(o.error.public && o.error.details ? { details: o.error.details } : {}) } });
+    }
+  }
+  return { batch, jobs, errors };
+}
+
 const accepted = (job: JobStatus & { cached?: true }) => ({ id: job.id, status: job.status, pages: job.pages, links: links(job.id), ...(job.cached ? { cached: true } : {}), ...(job.batch ? { batch: job.batch } : {}) });
 
 export async function sendResult(deps: IngestDeps, job: JobStatus, format: 'markdown' | 'json', reply: FastifyReply) {
@@ -141,10 +244,18 @@ export async function sendResult(deps: IngestDeps, job: JobStatus, format: 'mark
 }
 
 export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
-  app.post('/v1/jobs', { schema: { summary: 'Submit a document (multipart field "file", or the raw body) for asynchronous OCR', tags: ['jobs'] } }, async (req, reply) => {
-    const job = await acceptUpload(deps, req, false);
-    reply.status(202).header('location', links(job.id).self);
-    return accepted(job);
+  app.post('/v1/jobs', { schema: { summary: 'Submit documents (multipart "file" parts or "url" fields, a JSON {url|urls}, or the raw body) for asynchronous OCR', tags: ['jobs'] } }, async (req, reply) => {
+    const r = await acceptJobs(deps, req);
+    if ('single' in r) {
+      reply.status(202).header('location', links(r.single.id).self);
+      return accepted(r.single);
+    }
+    const body = batchBody(r.batch, r.outcomes);
+    // Nothing accepted is an error answer (the first document's), listing every document's reason.
+    const first = r.outcomes.find((o) => 'error' in o);
+    if (body.jobs.length === 0 && first && 'error' in first) throw new FolioError(first.error.code, `No document of the request was accepted; the first: ${publicError(first.error).message}`, { batch: r.batch, errors: body.errors });
+    reply.status(body.errors.length > 0 ? 207 : 202);
+    return body;
   });
 
   app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => withSyncSlot(deps, req, async () => {
