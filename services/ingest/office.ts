@@ -103,24 +103,18 @@ export async function detectOffice(file: { path: string; head: Buffer }): Promis
   return OOXML_MAIN_PARTS.find(([part]) => names.includes(part))?.[1] ?? null;
 }
 
-const found = new Map<string, Promise<string | null>>();
-
-/** The converter's path: FOLIO_SOFFICE_BIN as given when it has a slash, else searched on PATH; null when absent. */
-export function findConverter(bin: string, envPath = process.env.PATH ?? ''): Promise<string | null> {
-  const key = `${bin}\0${envPath}`;
-  let hit = found.get(key);
-  if (!hit) {
-    const candidates = bin.includes('/') ? [bin] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
-    hit = (async () => {
-      for (const c of candidates) {
-        const ok = await access(c, constants.X_OK).then(() => stat(c)).then((s) => s.isFile(), () => false);
-        if (ok) return c;
-      }
-      return null;
-    })();
-    found.set(key, hit);
+/**
+ * The converter's path: FOLIO_SOFFICE_BIN as given when it has a slash, else searched on PATH;
+ * null when absent. Looked up on every Office document (a few access() calls), so installing
+ * LibreOffice takes effect without a restart.
+ */
+export async function findConverter(bin: string, envPath = process.env.PATH ?? ''): Promise<string | null> {
+  const candidates = bin.includes('/') ? [bin] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+  for (const c of candidates) {
+    const ok = await access(c, constants.X_OK).then(() => stat(c)).then((s) => s.isFile(), () => false);
+    if (ok) return c;
   }
-  return hit;
+  return null;
 }
 
 export interface ConvertOptions {

@@ -6,7 +6,7 @@ import { BlobKeys } from '../../../shared/subjects.ts';
 import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '../jobs.ts';
 import { readInputs, readUpload, type Input } from '../request-file.ts';
 import { toHttpError, zodToFolio } from '../http-errors.ts';
-import { fetchToFile, type FetchPolicy } from '../fetch-url.ts';
+import { fetchToFile, type FetchPolicy, type Fetched } from '../fetch-url.ts';
 import { cidrList } from '../../../shared/cidr.ts';
 import { streamEvents } from './events.ts';
 import { sendRenderedResult } from './formats.ts';
@@ -99,8 +99,8 @@ interface Common {
  * bytes are checked like any upload (submitJob). A fetched file is removed here; an uploaded one
  * by the caller, which received it.
  */
-async function submitInput(deps: IngestDeps, input: Input, c: Common): Promise<JobStatus & { cached?: true }> {
-  const fetched = input.kind === 'url' ? await fetchToFile(input.url, fetchPolicy(deps)) : null;
+async function submitInput(deps: IngestDeps, input: Input, c: Common, prefetched?: Promise<Fetched>): Promise<JobStatus & { cached?: true }> {
+  const fetched = input.kind === 'url' ? await (prefetched ?? fetchToFile(input.url, fetchPolicy(deps))) : null;
   try {
     const file = fetched?.file ?? (input as Extract<Input, { kind: 'file' }>).file;
     const source = fetched ? new URL(fetched.url) : null;
@@ -149,8 +149,8 @@ export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: 
 /** One document of a batch: its job, or why it was refused (the others are unaffected). */
 export type BatchOutcome = { index: number; name: string; job: JobStatus & { cached?: true } } | { index: number; name: string; error: FolioError };
 
-/** Documents of a batch validated and queued at once per request: fetches and probes overlap, order is kept. */
-const BATCH_PARALLEL = 3;
+/** URLs of a batch fetched ahead of the one being submitted (the network wait overlaps; submission stays in order). */
+const FETCH_AHEAD = 3;
 
 /**
  * POST /v1/jobs: one document answers as before (a job, or an error); several make a batch, a
@@ -164,22 +164,36 @@ export async function acceptJobs(deps: IngestDeps, req: FastifyRequest): Promise
       const common = commonOf(deps, req, read.fields, false, true);
       if (read.inputs.length === 1) return { single: await submitInput(deps, read.inputs[0], common) };
       const batch = randomUUID();
-      const outcomes: BatchOutcome[] = new Array(read.inputs.length);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < read.inputs.length; i = next++) {
+      const outcomes: BatchOutcome[] = [];
+      // Documents are submitted in request order, so quotas are spent first come, first served
+      // (the same request gives the same answer); only URL fetches run ahead, at most FETCH_AHEAD.
+      const ahead = new Map<number, Promise<Fetched>>();
+      const fetchAhead = (i: number) => {
+        const input = read.inputs[i];
+        if (input?.kind !== 'url' || ahead.has(i)) return;
+        const p = fetchToFile(input.url, fetchPolicy(deps));
+        p.catch(() => {}); // observed when its turn comes; never an unhandled rejection meanwhile
+        ahead.set(i, p);
+      };
+      try {
+        for (let i = 0; i < read.inputs.length; i++) {
+          for (let k = i; k < i + FETCH_AHEAD; k++) fetchAhead(k);
           const input = read.inputs[i];
           try {
-            outcomes[i] = { index: i, name: input.name, job: await submitInput(deps, input, { ...common, batch }) };
+            outcomes.push({ index: i, name: input.name, job: await submitInput(deps, input, { ...common, batch }, ahead.get(i)) });
           } catch (err) {
             const error = toHttpError(err);
             if (error.status >= 500) deps.log.error({ err, batch, index: i }, 'a document of a batch failed');
             else deps.metrics.uploadsRejected.inc({ code: error.code });
-            outcomes[i] = { index: i, name: input.name, error };
+            outcomes.push({ index: i, name: input.name, error });
+          } finally {
+            ahead.delete(i);
           }
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(BATCH_PARALLEL, read.inputs.length) }, worker));
+      } finally {
+        // Fetched ahead but never submitted (an exception above): their temp files go too.
+        await Promise.all([...ahead.values()].map((p) => p.then((f) => f.file.discard(), () => {})));
+      }
       deps.log.info({ batch, documents: outcomes.length, accepted: outcomes.filter((o) => 'job' in o).length }, 'batch accepted');
       return { batch, outcomes };
     } finally {
