@@ -102,9 +102,12 @@ test('an unknown route is a 404 JSON error', async () => {
   await expectError(await fetch(`${stack.url}/v2/whatever`), 404, 'FOLIO_ROUTE_NOT_FOUND');
 });
 
-test('a JSON body is a 415 telling how to send a document', async () => {
-  const res = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: '{"url":"x"}', headers: { 'content-type': 'application/json' } });
+test('a JSON body without a URL is a 415 telling how to send a document; a JSON url that is not one is a 400', async () => {
+  const res = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: '{"file":"x"}', headers: { 'content-type': 'application/json' } });
   await expectError(res, 415, 'FOLIO_UNSUPPORTED_MEDIA_TYPE');
+  // Issue 10: a JSON body names documents to fetch ({"url": …}); test/inputs-*.test.ts cover the rest.
+  const bad = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: '{"url":"x"}', headers: { 'content-type': 'application/json' } });
+  await expectError(bad, 400, 'FOLIO_URL_INVALID');
 });
 
 test('a refused upload leaves no job behind and the service keeps accepting work', async () => {

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { makePdf } from './helpers/make-pdf.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
@@ -68,6 +69,14 @@ async function submittedCount(): Promise<number> {
   const text = await (await fetch(`${stack.url}/metrics`)).text();
   return text.split('\n').filter((l) => l.startsWith('folio_jobs_submitted_total')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
+/** The answer validates against what /docs/json documents for POST /v1/jobs at its status. */
+async function documented(res: Response, body: unknown) {
+  const doc = await (await fetch(`${stack.url}/docs/json`)).json();
+  const ajv = new Ajv2020({ strict: false, validateFormats: false });
+  ajv.addSchema(doc, 'openapi');
+  const validate = ajv.compile({ $ref: `openapi#/paths/~1v1~1jobs/post/responses/${res.status}/content/application~1json/schema` });
+  assert.ok(validate(body), `${res.status}: ${ajv.errorsText(validate.errors)}`);
+}
 const leftovers = () => readdirSync(stack.env.FOLIO_TMP_DIR).filter((n) => n.startsWith('folio-upload-'));
 
 test('several files make a batch: a job each under one batch id, in the answer and in every job’s status; 202 when all were accepted', async () => {
@@ -75,6 +84,7 @@ test('several files make a batch: a job each under one batch id, in the answer a
   const body = await res.json();
   assert.equal(res.status, 202, JSON.stringify(body));
   assert.match(body.batch, /^[0-9a-f-]{36}$/);
+  await documented(res, body);
   assert.deepEqual(body.errors, []);
   assert.deepEqual(body.jobs.map((j: any) => [j.index, j.name, j.batch, j.pages.total]), [[0, 'scan.png', body.batch, 1], [1, 'report.pdf', body.batch, 2]]);
   for (const j of body.jobs) {
@@ -90,6 +100,7 @@ test('a bad file answers for itself (207): the others are accepted, each refusal
   const res = await post(form([['notes.txt', Buffer.from('plain text, not a document')], ['scan.png', png], ['empty.pdf', Buffer.alloc(0)], ['broken.pdf', Buffer.from('%PDF-1.4\nnot really')]], [['cache', 'bypass']]));
   const body = await res.json();
   assert.equal(res.status, 207, JSON.stringify(body));
+  await documented(res, body);
   assert.deepEqual(body.jobs.map((j: any) => [j.index, j.name]), [[1, 'scan.png']]);
   assert.deepEqual(body.errors.map((e: any) => [e.index, e.name, e.error.code]), [
     [0, 'notes.txt', 'FOLIO_UNSUPPORTED_MEDIA_TYPE'],
@@ -103,6 +114,7 @@ test('when no document is accepted the answer is the first error, with every doc
   const res = await post(form([['a.txt', Buffer.from('text')], ['b.txt', Buffer.from('more text')]]));
   const body = await res.json();
   assert.equal(res.status, 415, JSON.stringify(body));
+  await documented(res, body);
   assert.equal(body.error.code, 'FOLIO_UNSUPPORTED_MEDIA_TYPE');
   assert.deepEqual(body.error.details.errors.map((e: any) => [e.index, e.error.code]), [[0, 'FOLIO_UNSUPPORTED_MEDIA_TYPE'], [1, 'FOLIO_UNSUPPORTED_MEDIA_TYPE']]);
 });
@@ -160,6 +172,7 @@ test('URL refusals answer with stable codes: a private target 403, a non-documen
     const res = await json({ url });
     const body = await res.json();
     assert.equal(res.status, status, `${url}: ${JSON.stringify(body)}`);
+    await documented(res, body);
     assert.equal(body.error.code, code, url);
   }
   const batch = await json({ urls: [`${docsUrl}/scan.png`, 'http://127.0.0.2/x', 'http://[::ffff:169.254.169.254]/'], cache: 'bypass' });
@@ -169,8 +182,8 @@ test('URL refusals answer with stable codes: a private target 403, a non-documen
   assert.deepEqual(body.errors.map((e: any) => [e.index, e.error.code]), [[1, 'FOLIO_URL_FORBIDDEN'], [2, 'FOLIO_URL_FORBIDDEN']]);
 
   const noDoc = await json({ dpi: 150 });
-  assert.equal(noDoc.status, 400);
-  assert.equal((await noDoc.json()).error.code, 'FOLIO_FILE_MISSING');
+  assert.equal(noDoc.status, 415);
+  assert.match((await noDoc.json()).error.message, /"url"/, 'a JSON body without a URL is told how to send a document');
   const tooMany = await json({ urls: Array.from({ length: MAX_FILES + 1 }, () => `${docsUrl}/scan.png`) });
   assert.equal((await tooMany.json()).error.code, 'FOLIO_TOO_MANY_FILES');
   assert.deepEqual(leftovers(), []);

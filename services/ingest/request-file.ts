@@ -88,7 +88,8 @@ export async function readInputs(req: FastifyRequest, opts: ReadOptions): Promis
 function jsonInputs(body: Record<string, unknown>, query: Record<string, string>, maxInputs: number): InputsRequest {
   const { url, urls, ...rest } = body;
   const list = [...(url === undefined ? [] : [url]), ...(Array.isArray(urls) ? urls : urls === undefined ? [] : [urls])];
-  if (list.length === 0) throw new FolioError('FOLIO_FILE_MISSING', 'The JSON body names no document: send {"url": "https://…"} or {"urls": […]}');
+  // A JSON body is only ever a list of addresses; anything else is a client that meant to send the document itself.
+  if (list.length === 0) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'A JSON body must name the document by URL ({"url": "https://…"} or {"urls": […]}); send the document itself as multipart/form-data (field "file") or as the raw request body');
   if (urls !== undefined && !Array.isArray(urls)) throw new FolioError('FOLIO_INVALID_OPTIONS', 'Invalid options: urls: must be an array of URLs', { issues: [{ field: 'urls', message: 'must be an array of URLs' }] });
   if (list.length > maxInputs) throw tooMany(maxInputs);
   const inputs: Input[] = list.map((u) => {
