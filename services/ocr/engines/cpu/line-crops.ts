@@ -73,15 +73,12 @@ export function cropLine(img: RawImage, q: Quad, height: number, stretch = 1): L
 const wts = new Float64Array(8);
 /** Keys cubic weights (a = −0.5) for the 4 taps around fractional offset t, into w[at..at+3]. */
 function keys(t: number, w: Float64Array, at: number): void {
-  const a = -0.5;
-  const f = (x: number) => {
-    x = Math.abs(x);
-    return x <= 1 ? (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1 : x < 2 ? a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a : 0;
-  };
-  w[at] = f(1 + t);
-  w[at + 1] = f(t);
-  w[at + 2] = f(1 - t);
-  w[at + 3] = f(2 - t);
+  const t2 = t * t;
+  const t3 = t2 * t;
+  w[at] = -0.5 * t3 + t2 - 0.5 * t;
+  w[at + 1] = 1.5 * t3 - 2.5 * t2 + 1;
+  w[at + 2] = -1.5 * t3 + 2 * t2 + 0.5 * t;
+  w[at + 3] = 0.5 * t3 - 0.5 * t2;
 }
 
 /** Bicubic sample at (x, y), edges replicated: sharper than bilinear when enlarging small text. */

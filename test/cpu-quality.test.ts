@@ -1,0 +1,62 @@
+// The CPU engine's accuracy on the quality-benchmark pages (bench/ocr-quality.ts), pinned near
+// the figures measured when they were last changed: a regression of a few tenths of a percent
+// fails, and so does an unexplained gain (update the figures, and the README table, with it).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { asPng, qualityPages, type Group } from '../bench/ocr-quality.ts';
+import type { EngineOutput } from '../services/ocr/engine.ts';
+import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
+import { editCounts, stripMarkdown } from './helpers/cer.ts';
+
+/** Pooled percentages (total edits / total reference) measured on this code. */
+const MEASURED: Record<Group, { cer: number; spacedCer: number; wer: number }> = {
+  multiColumn: { cer: 0.34, spacedCer: 0.33, wer: 0.81 },
+  cleanEnglish: { cer: 0.14, spacedCer: 0.28, wer: 2.4 },
+  degraded: { cer: 2.39, spacedCer: 5.23, wer: 30.07 },
+  chinese: { cer: 1.08, spacedCer: 1.3, wer: 15 },
+};
+// Character figures to ±0.3 points; WER moves in whole words (1 word in ~250 is 0.4 points).
+const TOLERANCE = { cer: 0.3, spacedCer: 0.3, wer: 1.0 };
+
+describe('CPU engine quality on the benchmark pages', () => {
+  const pages = qualityPages();
+  const engine = createCpuEngine({ workers: 2 });
+  let outputs: Promise<EngineOutput[]>;
+  before(() => {
+    outputs = Promise.all(
+      pages.map(async (p, i) => {
+        const { png, width, height } = await asPng(p.file);
+        return engine.recognize({ page: i + 1, image: png, width, height, task: 'markdown' }, AbortSignal.timeout(600_000));
+      }),
+    );
+  });
+  after(() => engine.close());
+
+  for (const group of Object.keys(MEASURED) as Group[]) {
+    test(`${group}: CER, CER with word spaces and WER stay at their measured values`, async (t) => {
+      const outs = await outputs;
+      const counts = pages.flatMap((p, i) => (p.groups.includes(group) ? [editCounts(stripMarkdown(outs[i].markdown), p.truth)] : []));
+      const sum = (k: keyof (typeof counts)[0]) => counts.reduce((n, c) => n + c[k], 0);
+      const got = {
+        cer: (100 * sum('charEdits')) / sum('chars'),
+        spacedCer: (100 * sum('spacedEdits')) / sum('spacedChars'),
+        wer: (100 * sum('wordEdits')) / sum('words'),
+      };
+      t.diagnostic(`${group}: CER ${got.cer.toFixed(2)}%, spaced ${got.spacedCer.toFixed(2)}%, WER ${got.wer.toFixed(2)}%`);
+      for (const k of ['cer', 'spacedCer', 'wer'] as const) {
+        assert.ok(Math.abs(got[k] - MEASURED[group][k]) <= TOLERANCE[k], `${group} ${k}: ${got[k].toFixed(2)}% measured before ${MEASURED[group][k]}%`);
+      }
+    });
+  }
+
+  test('multi-column pages are read column by column: reading order costs almost nothing over the order-blind error', async () => {
+    const outs = await outputs;
+    for (const [i, p] of pages.entries()) {
+      if (!p.groups.includes('multiColumn')) continue;
+      const c = editCounts(stripMarkdown(outs[i].markdown), p.truth);
+      const ordered = (100 * c.charEdits) / c.chars;
+      const bag = (100 * c.bagEdits) / c.chars;
+      assert.ok(ordered - bag <= 1.0, `${p.name}: ordered CER ${ordered.toFixed(2)}% vs ${bag.toFixed(2)}% order-blind:\n${outs[i].markdown}`);
+    }
+  });
+});
