@@ -4,10 +4,10 @@
  * from); ROUTES names the operation each method calls, and a test checks them against the
  * served document.
  */
-import type { JobAccepted, JobView, ErrorBody } from '../shared/api-schemas.ts';
+import type { BatchAccepted, JobAccepted, JobView, ErrorBody } from '../shared/api-schemas.ts';
 import type { JobOptions } from '../shared/messages.ts';
 
-export type { JobAccepted, JobView };
+export type { BatchAccepted, JobAccepted, JobView };
 export type SubmitOptions = Partial<{ [K in keyof JobOptions]: string | number }> & { webhook?: string };
 
 /** operationId → [method, path] in the OpenAPI document. */
@@ -52,6 +52,29 @@ export class FolioClient {
     for (const [k, v] of Object.entries(options)) if (v !== undefined) form.append(k, String(v));
     form.append('file', file, name);
     return (await this.call(ROUTES.submitJob[1], { method: 'POST', body: form })).json();
+  }
+
+  /**
+   * Several documents in one request (files and URLs): a job each under one batch id. Resolves
+   * on 202 and 207 (refused documents are in `errors`); throws when none was accepted.
+   */
+  async submitBatch(docs: Array<{ file: Blob; name: string } | { url: string }>, options: SubmitOptions = {}): Promise<BatchAccepted> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(options)) if (v !== undefined) form.append(k, String(v));
+    for (const d of docs) {
+      if ('url' in d) form.append('url', d.url);
+      else form.append('file', d.file, d.name);
+    }
+    const res = await this.call(ROUTES.submitJob[1], { method: 'POST', body: form });
+    const body = (await res.json()) as BatchAccepted | JobAccepted;
+    // One document is answered as a single job: shown as a batch of one, for one shape to handle.
+    return 'jobs' in body ? body : { batch: body.batch ?? '', jobs: [{ index: 0, name: 'url' in docs[0] ? docs[0].url : docs[0].name, ...body }], errors: [] };
+  }
+
+  /** A document the server fetches from a URL (http/https; private addresses are refused by the server). */
+  async submitUrl(url: string, options: SubmitOptions = {}): Promise<JobAccepted> {
+    const res = await this.call(ROUTES.submitJob[1], { method: 'POST', body: JSON.stringify({ ...options, url }), headers: { 'content-type': 'application/json' } });
+    return res.json();
   }
 
   async status(id: string): Promise<JobView> {

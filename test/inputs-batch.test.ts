@@ -14,6 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { makePdf } from './helpers/make-pdf.ts';
+import { FolioApiError, FolioClient } from '../client/index.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
@@ -209,4 +210,14 @@ test('each document is checked as a single upload is (pages, quota reserved per 
   assert.deepEqual(body.errors.map((e: any) => [e.index, e.error.code]), [[1, 'FOLIO_TOO_MANY_PAGES'], [3, 'FOLIO_QUOTA_EXCEEDED']]);
   assert.equal(body.errors[1].error.details.quota, 'pages_per_day');
   for (const j of body.jobs) await fetch(`${stack.url}/v1/jobs/${j.id}`, { method: 'DELETE', headers: tight });
+});
+
+test('the client library submits batches and URLs', async () => {
+  const client = new FolioClient({ baseUrl: stack.url, apiKey: KEY });
+  const batch = await client.submitBatch([{ file: new Blob([new Uint8Array(png)]), name: 'a.png' }, { url: `${docsUrl}/scan.png` }, { file: new Blob(['text']), name: 'b.txt' }], { cache: 'bypass' });
+  assert.deepEqual(batch.jobs.map((j) => j.index), [0, 1]);
+  assert.deepEqual(batch.errors.map((e) => [e.index, e.error.code]), [[2, 'FOLIO_UNSUPPORTED_MEDIA_TYPE']]);
+  const one = await client.submitUrl(`${docsUrl}/scan.png`, { cache: 'bypass' });
+  assert.equal((await client.watch(one.id)).status, 'completed');
+  await assert.rejects(client.submitUrl('http://169.254.169.254/'), (e: FolioApiError) => e.status === 403 && e.code === 'FOLIO_URL_FORBIDDEN');
 });
