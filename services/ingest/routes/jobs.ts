@@ -185,6 +185,10 @@ export async function acceptJobs(deps: IngestDeps, req: FastifyRequest): Promise
             const error = toHttpError(err);
             if (error.status >= 500) deps.log.error({ err, batch, index: i }, 'a document of a batch failed');
             else deps.metrics.uploadsRejected.inc({ code: error.code });
+            // A quota refusal inside a 207 is audited as the error handler audits a whole refused request.
+            if (error.code === 'FOLIO_QUOTA_EXCEEDED' || (error.code === 'FOLIO_TOO_MANY_PAGES' && error.details?.quota)) {
+              deps.audit?.record('quota.refused', { tenant: req.tenant || undefined, keyId: req.keyId, method: req.method, route: req.routeOptions.url, reason: String(error.details?.quota ?? ''), batch, index: i });
+            }
             outcomes.push({ index: i, name: input.name, error });
           } finally {
             ahead.delete(i);
