@@ -4,7 +4,7 @@ import type { EngineOutput } from '../../engine.ts';
 import { layoutPage } from '../../layout.ts';
 import { decode, scaled, turned, type Decoded } from './page-image.ts';
 import { boxOf, clampBox, corners, lineHeight, rotation, roundBox, skewAngle, unturn, type Point } from './page-geometry.ts';
-import type { Paddle } from './paddle.ts';
+import type { Paddle, Timings } from './paddle.ts';
 import type { PageJob, WorkerInit } from './protocol.ts';
 
 /** Thrown when the page was called off: the caller has already given up on it. */
@@ -18,16 +18,19 @@ interface Reading {
   height: number;
 }
 
-export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerInit, cancelled: () => boolean = () => false): Promise<EngineOutput> {
+export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerInit, cancelled: () => boolean = () => false, timings?: Timings): Promise<EngineOutput> {
   const stop = () => {
     if (cancelled()) throw new Cancelled();
   };
+  let t = performance.now();
   const page = await decode(job.image, opts.maxPixels);
+  if (timings) timings.decode = (timings.decode ?? 0) + performance.now() - t;
   stop();
-  let reading = await read(paddle, page, 0, opts, stop);
+  let reading = await read(paddle, page, 0, opts, stop, timings);
   const turn = suspectedTurn(reading);
+  if (timings) timings.turns = (timings.turns ?? 0) + (turn ? 1 : 0);
   if (turn) {
-    const again = await read(paddle, await turned(page, turn), turn, opts, stop);
+    const again = await read(paddle, await turned(page, turn), turn, opts, stop, timings);
     if (score(again) > score(reading)) reading = again;
   }
   // Boxes go out in the page's declared size (the rasterizer's), which the decoded image should equal.
@@ -43,15 +46,19 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
   const lines = reading.lines.map((l) => ({ text: spaceAfterPunctuation(l.text), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
+  t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
+  if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
   for (const b of blocks) b.bbox = clampBox(boxOf(corners(b.bbox).map((p) => out(unlevel(p)))), width, height);
   const raw = reading.lines.map((l) => ({ text: l.text, bbox: roundBox(boxOf(l.quad.map(out))), confidence: Math.round(l.confidence * 1000) / 1000 }));
   return { engine: 'cpu', markdown, blocks, raw: JSON.stringify(raw) };
 }
 
-async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: WorkerInit, stop: () => void): Promise<Reading> {
+async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: WorkerInit, stop: () => void, timings?: Timings): Promise<Reading> {
+  const t = performance.now();
   const [det, rec] = await Promise.all([scaled(page, opts.detSide, 32), scaled(page, opts.recSide, 1)]);
-  const found = await paddle.run(det, rec, stop);
+  if (timings) timings.resize = (timings.resize ?? 0) + performance.now() - t;
+  const found = await paddle.run(det, rec, stop, timings);
   const sx = page.width / rec.width;
   const sy = page.height / rec.height;
   const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, quad: l.quad.map(([x, y]) => [x * sx, y * sy] as Point) }));
