@@ -11,7 +11,7 @@ import { startNats } from '../test/helpers/nats-server.ts';
 import { CALIBRATED, fixture, idealCapacity, JobWatcher, machineLoad, pageRequestBody, pool, round, simWindow, sleep, startBenchStack, submit } from './lib.ts';
 
 const SEQS = [100, 32];
-const WINDOW_S = Number(process.env.BENCH_BACKENDS_WINDOW_S ?? 30);
+const WINDOW_S = Number(process.env.BENCH_BACKENDS_WINDOW_S ?? 20);
 const PAGES_PER_DOC = 10;
 
 export async function benchBackends(): Promise<Record<string, unknown>> {
@@ -32,7 +32,7 @@ export async function benchBackends(): Promise<Record<string, unknown>> {
     const feeders = docs.map(async (pdf) => {
       while (!stop) await watcher.wait(await submit(stack.url, pdf, `b${n++}.pdf`, { cache: 'bypass' }));
     });
-    await sleep(20_000);
+    await sleep(12_000);
     const a = sims.map((s) => s.stats());
     await sleep(WINDOW_S * 1000);
     const b = sims.map((s) => s.stats());

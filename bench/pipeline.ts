@@ -80,7 +80,7 @@ export async function benchPipeline(): Promise<Record<string, unknown>> {
         endToEnd.push(performance.now());
       }
     });
-    await sleep(20_000);
+    await sleep(12_000);
     const a = sim.stats();
     const tA = performance.now();
     await sleep(WINDOW_S * 1000);

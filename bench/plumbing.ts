@@ -18,7 +18,7 @@ import { JobWatcher, machineLoad, round, sleep, startBenchStack, submit, syncOcr
 
 const CLIENTS = 24;
 const WARMUP_S = 5;
-const WINDOW_S = Number(process.env.BENCH_PLUMBING_WINDOW_S ?? 15);
+const WINDOW_S = Number(process.env.BENCH_PLUMBING_WINDOW_S ?? 12);
 const INSTANT = { prefillMs: 0, msPerToken: 0, tokensPerPage: 50, maxNumSeqs: 1000 };
 
 /** A small image with a few words on it (the kind of page a sync call sends). */
