@@ -119,3 +119,60 @@ test('readVllmMetrics sums engines, prefers kv_cache_usage_perc, falls back to g
   assert.equal(readVllmMetrics(old)?.kvCacheUsage, 0.7);
   assert.equal(readVllmMetrics('# nothing here\nprocess_cpu_seconds_total 3\n'), null);
 });
+
+test('while vLLM says there is room (nothing waiting, KV cache below the mark), latency per token that grows with the batch does not stop growth', () => {
+  // vLLM's decode step grows with the batch by design: 10 ms/token alone, ~40 ms/token at 100
+  // sequences, yet total tokens/s still rise. Its own gauges are the better judge of "full".
+  const w = new AimdWindow({ min: 1, max: 100, initial: 4, latencyTolerance: 3 });
+  succeed(w, 2, 1000, 100); // 10 ms/token alone
+  for (let t = 0; w.size < 100 && t < 1000; t++) {
+    w.onMetrics({ running: w.size, waiting: 0, kvCacheUsage: 0.4 }, t * 1000);
+    succeed(w, 3, 4000, 100); // 40 ms/token: four times the best, past the tolerance
+  }
+  assert.equal(w.size, 100, 'the window fills the backend to its sequence limit');
+  assert.equal(w.vllmSaysRoom, true);
+});
+
+test('the room signal goes stale: a window of completions without a fresh scrape brings the latency brake back', () => {
+  const w = new AimdWindow({ min: 1, max: 64, initial: 8, latencyTolerance: 2 });
+  succeed(w, 1, 1000, 100); // best: 10 ms/token
+  w.onMetrics({ running: 8, waiting: 0, kvCacheUsage: 0.3 }, 0);
+  succeed(w, 40, 5000, 100); // 50 ms/token, and no scrape since
+  assert.equal(w.vllmSaysRoom, false);
+  const held = w.size;
+  assert.ok(held < 40, `grew to ${held} on one old scrape`);
+  succeed(w, 20, 5000, 100);
+  assert.equal(w.size, held, 'held by the latency brake once the scrape is stale');
+});
+
+test('room needs both gauges: no KV-cache gauge (an older server) keeps the latency brake', () => {
+  const w = new AimdWindow({ min: 1, max: 64, initial: 4, latencyTolerance: 2 });
+  succeed(w, 1, 1000, 100);
+  for (let t = 0; t < 20; t++) {
+    w.onMetrics({ running: w.size, waiting: 0 }, t * 1000);
+    succeed(w, 3, 5000, 100);
+  }
+  assert.equal(w.vllmSaysRoom, false);
+  assert.ok(w.size <= 8, `grew to ${w.size} without vLLM saying there is room`);
+});
+
+test('with room said, the window still backs off when vLLM queues, on KV pressure, on 503 and on timeouts', () => {
+  const w = new AimdWindow({ min: 1, max: 128, initial: 100, decreaseIntervalMs: 1000 });
+  w.onMetrics({ running: 100, waiting: 0, kvCacheUsage: 0.5 }, 0);
+  w.onMetrics({ running: 100, waiting: 12 }, 1000);
+  assert.equal(w.size, 88, 'twelve queued: twelve fewer');
+  assert.equal(w.vllmSaysRoom, false);
+  succeed(w, 20, 4000, 100);
+  assert.equal(w.size, 88, 'no growth while requests wait');
+
+  w.onMetrics({ running: 88, waiting: 0, kvCacheUsage: 0.95 }, 2000);
+  assert.equal(w.vllmSaysRoom, false, 'a nearly full KV cache is no room');
+  succeed(w, 20, 4000, 100);
+  assert.equal(w.size, 88);
+
+  w.onMetrics({ running: 88, waiting: 0, kvCacheUsage: 0.5 }, 3000);
+  w.onOverload('unavailable', 3000);
+  assert.equal(w.size, 44);
+  w.onOverload('timeout', 4500);
+  assert.equal(w.size, 22);
+});
