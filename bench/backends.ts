@@ -13,6 +13,8 @@ import { CALIBRATED, fixture, idealCapacity, JobWatcher, machineLoad, pageReques
 const SEQS = [100, 32];
 const WINDOW_S = Number(process.env.BENCH_BACKENDS_WINDOW_S ?? 20);
 const PAGES_PER_DOC = 10;
+/** Enough pages that the smaller backend is full when it is killed 8 s in. */
+const KILL_DOCS = 20;
 
 export async function benchBackends(): Promise<Record<string, unknown>> {
   const body = pageRequestBody(fixture('english.png'));
@@ -24,7 +26,7 @@ export async function benchBackends(): Promise<Record<string, unknown>> {
   const stack = await startBenchStack(env(sims.map((s) => s.url).join(',')));
   const watcher = await JobWatcher.start(nats.url);
   try {
-    const caps = await idealCapacity(sims, SEQS, body, 12, WINDOW_S);
+    const caps = await idealCapacity(sims, SEQS, body, 8, WINDOW_S);
     const capSum = caps[0].pagesPerS + caps[1].pagesPerS;
     // Folio, steady: a new PDF whenever one ends, 30 in flight (300 pages waiting ≥ 132 sequences).
     let stop = false;
@@ -45,8 +47,8 @@ export async function benchBackends(): Promise<Record<string, unknown>> {
     out.target = '≥ 0.9';
     process.stderr.write(`  two backends ${JSON.stringify(out)}\n`);
 
-    // The kill: 20 ten-page PDFs, the 32-sequence backend closed (connections cut) 8 s in.
-    const ids = await pool(20, 4, (d) => submit(stack.url, docs[d], `k${d}.pdf`, { cache: 'bypass' }));
+    // The kill: KILL_DOCS ten-page PDFs, the 32-sequence backend closed (connections cut) 8 s in.
+    const ids = await pool(KILL_DOCS, 4, (d) => submit(stack.url, docs[d], `k${d}.pdf`, { cache: 'bypass' }));
     await sleep(8000);
     const cutInFlight = sims[1].stats().running;
     await sims[1].close();

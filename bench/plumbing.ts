@@ -17,7 +17,7 @@ import { startServiceProcess, type ServiceProcess } from '../test/helpers/servic
 import { JobWatcher, machineLoad, round, sleep, startBenchStack, submit, syncOcr, p50 } from './lib.ts';
 
 const CLIENTS = 24;
-const WARMUP_S = 5;
+const WARMUP_S = 3;
 const WINDOW_S = Number(process.env.BENCH_PLUMBING_WINDOW_S ?? 12);
 const INSTANT = { prefillMs: 0, msPerToken: 0, tokensPerPage: 50, maxNumSeqs: 1000 };
 

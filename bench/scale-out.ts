@@ -21,7 +21,7 @@ const SLOW_SIM = { maxNumSeqs: 64, prefillMs: 200, msPerToken: 4, tokensPerPage:
 const FAST_SIM = { maxNumSeqs: 64, prefillMs: 5, msPerToken: 0.05, tokensPerPage: 200, batchSlowdown: 0 };
 const PAGES_PER_DOC = 8;
 /** Pages per OCR replica and run: each run lasts about as long as the others. */
-const PAGES_PER_REPLICA = 24;
+const PAGES_PER_REPLICA = 16;
 const CLUSTER_DOCS = 16;
 
 const round = (x: number) => Math.round(x * 100) / 100;
