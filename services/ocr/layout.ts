@@ -136,13 +136,19 @@ function split(units: Unit[], axis: 0 | 1, at: number, lineSize: number): Unit[]
   return [...xyCut(before, lineSize), ...xyCut(after, lineSize)];
 }
 
-/** The widest vertical gap with several lines on both sides; a lone field beside a block is read by rows. */
+/**
+ * The widest vertical gap with several lines on both sides; a lone field beside a block is read by
+ * rows. A narrow gap needs three lines a side: in justified narrow columns the word spaces are as
+ * wide as the gutter and the detector boxes words apart, so two lines' gaps line up by chance
+ * (then "quarter. The finance / department recorded steady" was read as two columns).
+ */
 function gutter(units: Unit[], lineSize: number): number | null {
   const xs = gaps(units, 0).filter((g) => g.to - g.at >= 0.3 * lineSize);
   xs.sort((p, q) => q.to - q.at - (p.to - p.at));
   for (const g of xs) {
     const side = (left: boolean) => units.filter((u) => u.bbox[2] <= g.at === left);
-    const lines = (us: Unit[]) => us.length >= 2 && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= 0.8 * lineSize;
+    const rows = g.to - g.at >= 2.5 * lineSize ? 0.8 : 1.8;
+    const lines = (us: Unit[]) => us.length >= 2 && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * lineSize;
     if (lines(side(true)) && lines(side(false))) return g.at;
   }
   return null;
