@@ -176,3 +176,19 @@ test('with room said, the window still backs off when vLLM queues, on KV pressur
   w.onOverload('timeout', 4500);
   assert.equal(w.size, 22);
 });
+
+test('one queue is one decrease: scrapes of the same queue while the overshoot drains do not shrink the window again', () => {
+  const w = new AimdWindow({ min: 1, max: 128, initial: 128, decreaseIntervalMs: 1000 });
+  w.onMetrics({ running: 100, waiting: 28 }, 0);
+  assert.equal(w.size, 100);
+  // Pages last far longer than a scrape interval: the 28 extra stay queued for a while.
+  for (let t = 1000; t <= 10_000; t += 1000) w.onMetrics({ running: 100, waiting: 28 - t / 1000 }, t);
+  assert.equal(w.size, 100, 'still the first overshoot draining');
+  // Once the 128 pages in flight at the decrease are through, a queue is news again.
+  succeed(w, 127, 4000, 100);
+  w.onMetrics({ running: 100, waiting: 5 }, 19_000);
+  assert.equal(w.size, 100);
+  succeed(w, 1, 4000, 100);
+  w.onMetrics({ running: 100, waiting: 5 }, 20_000);
+  assert.equal(w.size, 95);
+});

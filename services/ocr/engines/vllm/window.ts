@@ -75,6 +75,13 @@ export class AimdWindow {
    * at the scrape) of completions without a fresh scrape makes the signal stale.
    */
   #roomLeft = 0;
+  /**
+   * Completions still to come from the pages that were in flight when vLLM last queued: until
+   * they are through, its queue is still the old overshoot draining, not news (TCP's one decrease
+   * per round trip). Without this every scrape of the same queue shrank the window again: with
+   * pages lasting ~10 s and a scrape a second, a 28-page overshoot halved it to ~48 of 100.
+   */
+  #recoverLeft = 0;
 
   constructor(o: WindowOptions) {
     this.min = Math.max(1, Math.floor(o.min));
@@ -111,6 +118,7 @@ export class AimdWindow {
     this.#bestPerToken = Math.min(this.#bestPerToken, perToken);
     this.#recentPerToken = this.#recentPerToken === null ? perToken : 0.8 * this.#recentPerToken + 0.2 * perToken;
     if (this.#roomLeft > 0) this.#roomLeft--;
+    if (this.#recoverLeft > 0) this.#recoverLeft--;
     if (!this.#mayGrow(s.inFlight)) return;
     // Slow start: +1 per success doubles the window each round trip; afterwards +increase per round trip.
     this.#w = Math.min(this.max, this.#w + (this.#slowStart ? 1 : this.#increase / this.#w));
@@ -144,8 +152,9 @@ export class AimdWindow {
   #onQueued(waiting: number, now: number): void {
     this.#slowStart = false;
     this.#lastOverload = 'waiting';
-    if (now - this.#lastDecrease < this.#decreaseInterval) return;
+    if (now - this.#lastDecrease < this.#decreaseInterval || this.#recoverLeft > 0) return;
     this.#lastDecrease = now;
+    this.#recoverLeft = this.size;
     this.#w = Math.max(this.min, this.#w * this.#decrease, this.#w - waiting);
   }
 
