@@ -22,6 +22,7 @@ export async function decode(image: Uint8Array, maxPixels: number): Promise<Deco
       .raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels}-channel image`);
+    flattenShadows(data, info.width, info.height);
     darkenInk(data);
     return { data, width: info.width, height: info.height };
   } catch (err) {
@@ -51,6 +52,80 @@ function darkenInk(rgb: Buffer): void {
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) lut[v] = Math.max(0, Math.min(255, Math.round(((v - ink) * 255) / (paper - ink))));
   for (let i = 0; i < rgb.length; i++) rgb[i] = lut[rgb[i]];
+}
+
+const BLOCK = 8;
+
+/**
+ * Lifts shadows and uneven light to the page's paper level, in place. The paper brightness is
+ * estimated per 8×8 block (its brightest pixel), spread over ±2 blocks (so bold strokes and
+ * small dark areas do not count as shadow) and smoothed; a pixel under a darker estimate is
+ * scaled up by paper / estimate. Without this a shadow across the left margin hid the starts of
+ * every line there: darkenInk's levels are per page, and turned the shadowed paper into ink.
+ * Pages without a shadow (no estimate below 85% of the paper level) are left exactly as they are.
+ */
+export function flattenShadows(rgb: Uint8Array, width: number, height: number): void {
+  const bw = Math.ceil(width / BLOCK);
+  const bh = Math.ceil(height / BLOCK);
+  const peak = new Float32Array(bw * bh);
+  for (let y = 0; y < height; y++) {
+    const row = (y / BLOCK) | 0;
+    for (let x = 0, p = y * width * 3 + 1; x < width; x++, p += 3) {
+      const i = row * bw + ((x / BLOCK) | 0);
+      if (rgb[p] > peak[i]) peak[i] = rgb[p]; // green: close to luminance
+    }
+  }
+  const spread = (src: Float32Array, r: number, op: 'max' | 'mean') => {
+    const tmp = new Float32Array(src.length);
+    const out = new Float32Array(src.length);
+    for (let y = 0; y < bh; y++) {
+      for (let x = 0; x < bw; x++) {
+        let v = 0;
+        let n = 0;
+        for (let d = -r; d <= r; d++) {
+          const xx = Math.min(bw - 1, Math.max(0, x + d));
+          const s = src[y * bw + xx];
+          v = op === 'max' ? Math.max(v, s) : v + s;
+          n++;
+        }
+        tmp[y * bw + x] = op === 'max' ? v : v / n;
+      }
+    }
+    for (let y = 0; y < bh; y++) {
+      for (let x = 0; x < bw; x++) {
+        let v = 0;
+        let n = 0;
+        for (let d = -r; d <= r; d++) {
+          const yy = Math.min(bh - 1, Math.max(0, y + d));
+          const s = tmp[yy * bw + x];
+          v = op === 'max' ? Math.max(v, s) : v + s;
+          n++;
+        }
+        out[y * bw + x] = op === 'max' ? v : v / n;
+      }
+    }
+    return out;
+  };
+  const light = spread(spread(peak, 2, 'max'), 2, 'mean');
+  const sorted = Float32Array.from(light).sort();
+  const paper = sorted[Math.floor(sorted.length * 0.9)];
+  if (paper < 128 || sorted[Math.floor(sorted.length * 0.02)] >= 0.85 * paper) return;
+  // Gain per block, interpolated bilinearly between block centres.
+  const gain = light.map((v) => (v >= 0.97 * paper || v < 24 ? 1 : paper / v));
+  const at = (bx: number, by: number) => gain[Math.min(bh - 1, Math.max(0, by)) * bw + Math.min(bw - 1, Math.max(0, bx))];
+  for (let y = 0; y < height; y++) {
+    const fy = (y + 0.5) / BLOCK - 0.5;
+    const y0 = Math.floor(fy);
+    const ty = fy - y0;
+    for (let x = 0, p = y * width * 3; x < width; x++, p += 3) {
+      const fx = (x + 0.5) / BLOCK - 0.5;
+      const x0 = Math.floor(fx);
+      const tx = fx - x0;
+      const g = (at(x0, y0) * (1 - tx) + at(x0 + 1, y0) * tx) * (1 - ty) + (at(x0, y0 + 1) * (1 - tx) + at(x0 + 1, y0 + 1) * tx) * ty;
+      if (g === 1) continue;
+      for (let c = 0; c < 3; c++) rgb[p + c] = Math.min(255, Math.round(rgb[p + c] * g));
+    }
+  }
 }
 
 /** The value below which `rank` of the counts in hist[from..to] lie. */

