@@ -259,6 +259,8 @@ export function ctcDecode(probs: Float32Array, steps: number, classes: number, d
       if (probs[off + k] > bestP) {
         bestP = probs[off + k];
         best = k;
+        // The output is a softmax: a class over one half is the best (most steps: the blank, class 0).
+        if (bestP > 0.5) break;
       }
     }
     if (best === 0) gapSpace = Math.max(gapSpace, probs[off + space]);
