@@ -6,13 +6,6 @@
  * vLLM queues nothing and per-token latency holds; halve on overload (503, timeouts, vLLM's waiting
  * queue > 0). Pages should wait in JetStream, not in vLLM's queue, so "waiting > 0" is the main
  * signal. Pure: time comes in as an argument, so tests drive it with signals alone.
- *
- * Per-token latency is only a proxy for "the backend is full", and a poor one for vLLM: its decode
- * step grows with the batch by design while total throughput still rises, so a latency brake
- * stops short of the sequence limit (it held ~83 of 100 sequences in the benchmark). When vLLM's
- * own gauges are fresh and say there is room (nothing waiting, KV cache below the high mark), they
- * win and the window keeps growing until vLLM queues; the latency brake stays for backends whose
- * /metrics is missing, unusable or stale.
  */
 
 export interface WindowOptions {
@@ -69,19 +62,6 @@ export class AimdWindow {
   #bestPerToken = Infinity;
   #recentPerToken: number | null = null;
   #lastOverload: OverloadReason | null = null;
-  /**
-   * Completions the last scrape's "there is room" still covers (0: none, or it said otherwise).
-   * Counted in completions rather than time to keep the window pure: a window's worth (as it was
-   * at the scrape) of completions without a fresh scrape makes the signal stale.
-   */
-  #roomLeft = 0;
-  /**
-   * Completions still to come from the pages that were in flight when vLLM last queued: until
-   * they are through, its queue is still the old overshoot draining, not news (TCP's one decrease
-   * per round trip). Without this every scrape of the same queue shrank the window again: with
-   * pages lasting ~10 s and a scrape a second, a 28-page overshoot halved it to ~48 of 100.
-   */
-  #recoverLeft = 0;
 
   constructor(o: WindowOptions) {
     this.min = Math.max(1, Math.floor(o.min));
@@ -117,8 +97,6 @@ export class AimdWindow {
     const perToken = s.latencyMs / Math.max(1, s.tokens ?? 1);
     this.#bestPerToken = Math.min(this.#bestPerToken, perToken);
     this.#recentPerToken = this.#recentPerToken === null ? perToken : 0.8 * this.#recentPerToken + 0.2 * perToken;
-    if (this.#roomLeft > 0) this.#roomLeft--;
-    if (this.#recoverLeft > 0) this.#recoverLeft--;
     if (!this.#mayGrow(s.inFlight)) return;
     // Slow start: +1 per success doubles the window each round trip; afterwards +increase per round trip.
     this.#w = Math.min(this.max, this.#w + (this.#slowStart ? 1 : this.#increase / this.#w));
@@ -135,14 +113,7 @@ export class AimdWindow {
   onMetrics(m: MetricsSignal, now: number): void {
     this.#waiting = m.waiting;
     if (m.kvCacheUsage !== undefined) this.#kv = m.kvCacheUsage;
-    // Room only when vLLM says so outright: a server that reports no KV gauge keeps the latency brake.
-    this.#roomLeft = m.waiting === 0 && m.kvCacheUsage !== undefined && m.kvCacheUsage < this.#kvHigh ? Math.max(1, this.size) : 0;
     if (m.waiting > 0) this.#onQueued(m.waiting, now);
-  }
-
-  /** Whether the latest /metrics scrape, still fresh, said vLLM has room (for metrics and tests). */
-  get vllmSaysRoom(): boolean {
-    return this.#roomLeft > 0;
   }
 
   /**
@@ -152,9 +123,8 @@ export class AimdWindow {
   #onQueued(waiting: number, now: number): void {
     this.#slowStart = false;
     this.#lastOverload = 'waiting';
-    if (now - this.#lastDecrease < this.#decreaseInterval || this.#recoverLeft > 0) return;
+    if (now - this.#lastDecrease < this.#decreaseInterval) return;
     this.#lastDecrease = now;
-    this.#recoverLeft = this.size;
     this.#w = Math.max(this.min, this.#w * this.#decrease, this.#w - waiting);
   }
 
@@ -165,7 +135,7 @@ export class AimdWindow {
     // start staggered, so "full" would let just the last starter of each round count and turn
     // slow start linear; half full is Linux TCP's cwnd-limited test, for the same reason.
     if (inFlight !== undefined && inFlight * 2 < this.size) return false;
-    if (!this.vllmSaysRoom && this.#recentPerToken !== null && this.#recentPerToken > this.#bestPerToken * this.#tolerance) {
+    if (this.#recentPerToken !== null && this.#recentPerToken > this.#bestPerToken * this.#tolerance) {
       this.#slowStart = false;
       return false;
     }
