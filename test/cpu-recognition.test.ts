@@ -9,6 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { fuseAffineHardSwish } from '../services/ocr/engines/cpu/onnx-fuse.ts';
+import { convTensors, quantizeConvs } from '../services/ocr/engines/cpu/onnx-quantize.ts';
+import { REC_INT8_RANGES } from '../services/ocr/engines/cpu/rec-int8-ranges.ts';
+import { loadPaddle } from '../services/ocr/engines/cpu/paddle.ts';
+import { recognizePage } from '../services/ocr/engines/cpu/recognize-page.ts';
+import { cer } from './helpers/cer.ts';
+import sharp from 'sharp';
 import { cropLine } from '../services/ocr/engines/cpu/line-crops.ts';
 import { ctcDecode } from '../services/ocr/engines/cpu/paddle.ts';
 import { asciiAlnum, digitsNotLetters } from '../services/ocr/engines/cpu/recognize-page.ts';
@@ -54,6 +60,32 @@ describe('folded model graphs (onnx-fuse.ts)', () => {
     const { max, report } = await maxDifference('ch_PP-OCRv4_det_infer.onnx', [1, 3, 256, 320]);
     assert.equal(report.hardSwish + report.affineOnly, 28);
     assert.ok(max < 1e-4, `largest probability difference ${max}`);
+  });
+});
+
+describe('8-bit recogniser (onnx-quantize.ts)', () => {
+  test('every full convolution has a calibrated range and is quantised; depthwise ones stay float', () => {
+    const fused = fuseAffineHardSwish(readFileSync(path.join(models, 'ch_PP-OCRv4_rec_infer.onnx'))).model;
+    const { report } = quantizeConvs(fused, REC_INT8_RANGES);
+    assert.deepEqual(report, { quantised: 24, uncalibrated: 0 });
+    assert.deepEqual(Object.keys(REC_INT8_RANGES).sort(), convTensors(fused).sort());
+  });
+
+  test('a page reads the same through the 8-bit recogniser as through the float one', async () => {
+    const { data, info } = await sharp(readFileSync(new URL('./fixtures/english_scan.jpg', import.meta.url))).rotate().png().toBuffer({ resolveWithObject: true });
+    const job = { id: 1, image: data, width: info.width, height: info.height, task: 'markdown' as const };
+    const init = { threads: 1, detSide: 1280, recSide: 2048, maxPixels: 1e8 };
+    const read = async (int8: boolean) => {
+      const paddle = await loadPaddle({ threads: 1, tuning: { int8 } });
+      try {
+        return (await recognizePage(paddle, job, init)).markdown;
+      } finally {
+        await paddle.release();
+      }
+    };
+    const [float, int8] = [await read(false), await read(true)];
+    assert.ok(float.length > 500);
+    assert.ok(cer(int8, float) <= 0.005, `8-bit differs from float by ${(cer(int8, float) * 100).toFixed(2)}%:\n${int8}`);
   });
 });
 

@@ -12,7 +12,7 @@
 // The ONNX file is protobuf; only the few fields touched here are decoded, everything else is
 // copied through byte for byte.
 
-interface Field {
+export interface Field {
   field: number;
   wire: number;
   /** Varint value (wire 0). */
@@ -23,7 +23,7 @@ interface Field {
   raw: Uint8Array;
 }
 
-function readFields(buf: Uint8Array): Field[] {
+export function readFields(buf: Uint8Array): Field[] {
   const out: Field[] = [];
   let p = 0;
   const varint = () => {
@@ -56,7 +56,7 @@ function readFields(buf: Uint8Array): Field[] {
   return out;
 }
 
-function varintBytes(n: bigint | number): number[] {
+export function varintBytes(n: bigint | number): number[] {
   let v = BigInt(n);
   const out: number[] = [];
   do {
@@ -70,7 +70,7 @@ function varintBytes(n: bigint | number): number[] {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const concat = (parts: Uint8Array[]) => {
+export const concat = (parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -79,24 +79,24 @@ const concat = (parts: Uint8Array[]) => {
   }
   return out;
 };
-const lenField = (field: number, payload: Uint8Array) => concat([Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(payload.length)]), payload]);
-const intField = (field: number, v: number) => Uint8Array.from([...varintBytes(field << 3), ...varintBytes(v)]);
+export const lenField = (field: number, payload: Uint8Array) => concat([Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(payload.length)]), payload]);
+export const intField = (field: number, v: number) => Uint8Array.from([...varintBytes(field << 3), ...varintBytes(v)]);
 const floatField = (field: number, v: number) => {
   const b = new Uint8Array(5);
   b[0] = (field << 3) | 5;
   new DataView(b.buffer).setFloat32(1, v, true);
   return b;
 };
-const strField = (field: number, s: string) => lenField(field, enc.encode(s));
+export const strField = (field: number, s: string) => lenField(field, enc.encode(s));
 
-interface Node {
+export interface Node {
   op: string;
   inputs: string[];
   outputs: string[];
   fields: Field[];
 }
 
-interface Tensor {
+export interface Tensor {
   dims: number[];
   data: Float32Array;
 }
@@ -104,7 +104,7 @@ interface Tensor {
 const ATTR_FLOAT = 1;
 const ATTR_TENSOR = 4;
 
-function parseNode(bytes: Uint8Array): Node {
+export function parseNode(bytes: Uint8Array): Node {
   const fields = readFields(bytes);
   const s = (f: Field) => dec.decode(f.bytes);
   return {
@@ -129,7 +129,7 @@ function tensorBytes(t: Tensor): Uint8Array {
 const constantNode = (name: string, t: Tensor) => encodeNode('Constant', [], [name], [concat([strField(1, 'value'), lenField(5, tensorBytes(t)), intField(20, ATTR_TENSOR)])]);
 
 /** A float32 Constant node's tensor; undefined for anything else. */
-function constantOf(node: Node): Tensor | undefined {
+export function constantOf(node: Node): Tensor | undefined {
   if (node.op !== 'Constant') return undefined;
   for (const a of node.fields.filter((f) => f.field === 5)) {
     const af = readFields(a.bytes!);

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
 import { fuseAffineHardSwish } from './onnx-fuse.ts';
+import { quantizeConvs } from './onnx-quantize.ts';
+import { REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
 export type { RawImage } from './line-crops.ts';
 import type { RawImage } from './line-crops.ts';
@@ -26,6 +28,8 @@ export interface PaddleOptions {
   threads: number;
   /** Tuning knobs, swept by bench/ocr-quality-sweep.ts; the defaults are the measured best. */
   tuning?: Partial<Tuning>;
+  /** Sees every recogniser input tensor (bench/cpu-calibrate.ts collects line crops with it). */
+  onRecInput?: (data: Float32Array, dims: number[]) => void;
 }
 
 export interface Tuning {
@@ -53,6 +57,8 @@ export interface Tuning {
   inkFill: number;
   /** Split a box at blank runs wider than this × its ink height (0: never). */
   splitGap: number;
+  /** The recogniser's full convolutions in 8 bits (onnx-quantize.ts); false: all float. */
+  int8: boolean;
   /** A space goes between two characters whose blanks give the space class this much (ctcDecode; 1: never). */
   spaceProb: number;
   /**
@@ -62,7 +68,7 @@ export interface Tuning {
   minWidth: number;
 }
 
-export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0 };
+export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true };
 
 export interface Paddle {
   /**
@@ -96,10 +102,14 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     enableMemPattern: false,
   };
   // Both models' affine + hard-swish blocks folded (onnx-fuse.ts): same outputs, ~15% less time.
-  const load = async (file: string) => ort.InferenceSession.create(fuseAffineHardSwish(await readFile(path.join(dir, file))).model, session);
+  // The recogniser's full convolutions in 8 bits (onnx-quantize.ts): ~1.6× faster again.
+  const load = async (file: string, int8 = false) => {
+    const fused = fuseAffineHardSwish(await readFile(path.join(dir, file))).model;
+    return ort.InferenceSession.create(int8 ? quantizeConvs(fused, REC_INT8_RANGES).model : fused, session);
+  };
   const [det, rec, dictText] = await Promise.all([
     load('ch_PP-OCRv4_det_infer.onnx'),
-    load('ch_PP-OCRv4_rec_infer.onnx'),
+    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8),
     readFile(path.join(dir, 'ppocr_keys_v1.txt'), 'utf8'),
     openCvReady(),
   ]);
@@ -129,6 +139,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     let t = performance.now();
     const width = Math.max(tune.minWidth, ...crops.map((c) => c.width));
     const input = new ort.Tensor('float32', batchTensor(crops, width, tune.recNorm), [crops.length, 3, REC_HEIGHT, width]);
+    opts.onRecInput?.(input.data as Float32Array, input.dims as number[]);
     t = lap('recTensor', t);
     const out = (await rec.run({ [rec.inputNames[0]]: input }))[rec.outputNames[0]];
     t = lap('recRun', t);
