@@ -11,7 +11,7 @@ import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQua
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
 import { fuseAffineHardSwish } from './onnx-fuse.ts';
 import { quantizeConvs } from './onnx-quantize.ts';
-import { REC_INT8_RANGES } from './rec-int8-ranges.ts';
+import { DET_INT8_RANGES, REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
 export type { RawImage } from './line-crops.ts';
 import type { RawImage } from './line-crops.ts';
@@ -30,6 +30,8 @@ export interface PaddleOptions {
   tuning?: Partial<Tuning>;
   /** Sees every recogniser input tensor (bench/cpu-calibrate.ts collects line crops with it). */
   onRecInput?: (data: Float32Array, dims: number[]) => void;
+  /** Sees every detector input tensor (bench/cpu-calibrate.ts). */
+  onDetInput?: (data: Float32Array, dims: number[]) => void;
 }
 
 export interface Tuning {
@@ -59,6 +61,11 @@ export interface Tuning {
   splitGap: number;
   /** The recogniser's full convolutions in 8 bits (onnx-quantize.ts); false: all float. */
   int8: boolean;
+  /**
+   * The same for the detector. Measured: no faster (its wide convolutions run well in float with
+   * onnxruntime's blocked layout, which the 8-bit path gives up), and boxes moved; off.
+   */
+  detInt8: boolean;
   /** A space goes between two characters whose blanks give the space class this much (ctcDecode; 1: never). */
   spaceProb: number;
   /**
@@ -68,7 +75,7 @@ export interface Tuning {
   minWidth: number;
 }
 
-export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true };
+export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true, detInt8: false };
 
 export interface Paddle {
   /**
@@ -103,13 +110,13 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   };
   // Both models' affine + hard-swish blocks folded (onnx-fuse.ts): same outputs, ~15% less time.
   // The recogniser's full convolutions in 8 bits (onnx-quantize.ts): ~1.6× faster again.
-  const load = async (file: string, int8 = false) => {
+  const load = async (file: string, ranges?: Record<string, [number, number]>) => {
     const fused = fuseAffineHardSwish(await readFile(path.join(dir, file))).model;
-    return ort.InferenceSession.create(int8 ? quantizeConvs(fused, REC_INT8_RANGES).model : fused, session);
+    return ort.InferenceSession.create(ranges ? quantizeConvs(fused, ranges).model : fused, session);
   };
   const [det, rec, dictText] = await Promise.all([
-    load('ch_PP-OCRv4_det_infer.onnx'),
-    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8),
+    load('ch_PP-OCRv4_det_infer.onnx', tune.detInt8 ? DET_INT8_RANGES : undefined),
+    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined),
     readFile(path.join(dir, 'ppocr_keys_v1.txt'), 'utf8'),
     openCvReady(),
   ]);
@@ -126,6 +133,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   async function detect(img: RawImage) {
     let t = performance.now();
     const tensor = detTensor(img, tune.detNorm);
+    opts.onDetInput?.(tensor.data as Float32Array, tensor.dims as number[]);
     t = lap('detTensor', t);
     const out = (await det.run({ [det.inputNames[0]]: tensor }))[det.outputNames[0]];
     t = lap('detRun', t);
