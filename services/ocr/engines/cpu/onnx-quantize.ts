@@ -141,15 +141,16 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
     const p = `q${k++}`;
     const O = W.dims[0];
     const per = W.data.length / O;
-    // 7-bit weights (±63), as onnxruntime advises for x86: without VNNI its u8 × s8 kernels add
-    // pairs of products in 16 bits (VPMADDUBSW), which full-range weights can saturate.
-    // Measured on the benchmark with VNNI, where 8 bits would be safe: 0.0–0.2 points of CER.
+    // Full 8-bit weights. onnxruntime advises 7 bits (±63) for x86 without VNNI, whose u8 × s8
+    // kernels add pairs of products in 16 bits (VPMADDUBSW) and can saturate; measured here (with
+    // VNNI), 7 bits cost 0.05–0.35 points of CER and took chinese_scan past 2%. On an AVX2-only
+    // machine that reads worse, loadPaddle's `int8: false` is the float recogniser.
     const wScale = new Float32Array(O);
     const wq = new Int8Array(W.data.length);
     for (let o = 0; o < O; o++) {
       let m = 0;
       for (let j = 0; j < per; j++) m = Math.max(m, Math.abs(W.data[o * per + j]));
-      wScale[o] = m / 63 || 1e-8;
+      wScale[o] = m / 127 || 1e-8;
       for (let j = 0; j < per; j++) wq[o * per + j] = Math.round(W.data[o * per + j] / wScale[o]);
     }
     const xq = uint8Params(ranges[x]);
