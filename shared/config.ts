@@ -111,6 +111,8 @@ export const ConfigSchema = z
     // --- end model profiles ---
     FOLIO_OCR_MAX_WINDOW: int(32, 1),
     FOLIO_OCR_MIN_WINDOW: int(1, 1),
+    /** The CPU engine's recogniser in 8 bits (faster); false on CPUs without AVX512-VNNI if it reads worse there. */
+    FOLIO_CPU_INT8: bool(true),
     FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
 
     /** Short, with heartbeats every third of it: a killed worker's message comes back within seconds. */

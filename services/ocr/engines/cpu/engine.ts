@@ -20,6 +20,11 @@ export interface CpuEngineOptions {
   recSide?: number;
   /** Refuse images with more pixels than this (the rasterizer caps pages well below). */
   maxPixels?: number;
+  /**
+   * The recogniser in 8 bits (default): measured here (a CPU with AVX512-VNNI) at 28% less CPU per
+   * page for +0.2 points of CER on degraded and Chinese pages. CPUs without VNNI may read worse.
+   */
+  int8?: boolean;
 }
 
 export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): PoolStats } {
@@ -29,7 +34,7 @@ export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): 
   const pool = createWorkerPool({
     size: opts.workers,
     log: opts.log,
-    init: { threads, detSide: opts.detSide ?? 1280, recSide: opts.recSide ?? 2048, maxPixels: opts.maxPixels ?? 100_000_000 },
+    init: { threads, detSide: opts.detSide ?? 1280, recSide: opts.recSide ?? 2048, maxPixels: opts.maxPixels ?? 100_000_000, int8: opts.int8 ?? true },
   });
   return {
     name: 'cpu',

@@ -11,7 +11,7 @@ const init = workerData as WorkerInit;
 const post = (m: FromWorker) => port.postMessage(m);
 
 const started = performance.now();
-const paddle = await loadPaddle({ threads: init.threads });
+const paddle = await loadPaddle({ threads: init.threads, tuning: { int8: init.int8 ?? true } });
 post({ type: 'ready', loadMs: Math.round(performance.now() - started) });
 
 // The page being read and whether it was called off. The pool cannot terminate a thread that
