@@ -1,9 +1,10 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { FolioError } from './errors.ts';
 import { headers } from '@nats-io/transport-node';
 import type { JobStore } from './job-store.ts';
 import { JobEvent, isTerminal, type JobStatus } from './messages.ts';
 import type { Metrics } from './metrics.ts';
-import { Subjects } from './subjects.ts';
+import { Streams, Subjects } from './subjects.ts';
 import { injectTrace, tracingEnabled } from './tracing.ts';
 
 type TerminalKind = JobEvent['kind'];
@@ -17,6 +18,33 @@ export async function publishJobEvent(js: JetStreamClient, status: JobStatus): P
   const h = tracingEnabled() ? headers() : undefined;
   if (h) injectTrace(h);
   await js.publish(Subjects.event(status.tenant, status.id, kind), JSON.stringify(event), { msgID: `${status.id}.${kind}`, ...(h ? { headers: h } : {}) });
+}
+
+/** A job's end is normally announced within milliseconds of its CAS by the writer that won it. */
+export const EVENT_GRACE_MS = 5_000;
+
+/**
+ * For a message that arrives after its job ended (a duplicate, or a redelivery after the writer
+ * that ended the job crashed between its CAS and its event): publishes the event only if the
+ * events stream does not hold it. The stream dedupes by message id, but core NATS subscribers
+ * would see every publish, so a second one must not happen. Within EVENT_GRACE_MS of the end the
+ * winner may still be publishing: a retryable error brings the message back to look again.
+ */
+export async function ensureJobEvent(deps: { js: JetStreamClient; jsm: JetStreamManager }, status: JobStatus, now = Date.now()): Promise<void> {
+  if (!isTerminal(status.status)) return;
+  const subject = Subjects.event(status.tenant, status.id, status.status);
+  const published = await deps.jsm.streams.getMessage(Streams.events, { last_by_subj: subject }).then(
+    (m) => m !== null && m !== undefined,
+    (err) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.NoMessageFound) return false;
+      throw err;
+    },
+  );
+  if (published) return;
+  if (now - Date.parse(status.finishedAt ?? status.updatedAt) < EVENT_GRACE_MS) {
+    throw new FolioError('FOLIO_UNAVAILABLE', `Job ${status.id} ended moments ago and its event is not in the stream yet; looking again later`);
+  }
+  await publishJobEvent(deps.js, status);
 }
 
 /**

@@ -6,6 +6,7 @@ import { createRuntime, type Runtime } from '../shared/runtime.ts';
 import type { JobStatus, PageDone, PageFailed, PageResult } from '../shared/messages.ts';
 import { BlobKeys, Subjects } from '../shared/subjects.ts';
 import { startAssembler } from '../services/assembler/service.ts';
+import { publishJobEvent } from '../shared/job-finish.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
 
 let nats: TestNats;
@@ -112,10 +113,30 @@ test('a job whose every page failed ends failed with an error', async () => {
 
 test('a late result for a cancelled job is dropped', async () => {
   const id = await newJob(1);
-  await rt.jobs.update(id, (s) => ({ ...s, status: 'cancelled' }));
+  const ev = collectEvents(id);
+  // Cancelled a while ago, and its event is out (as ingest's cancel does it).
+  const cancelled = await rt.jobs.update(id, (s) => ({ ...s, status: 'cancelled', finishedAt: new Date(Date.now() - 60_000).toISOString() }));
+  await publishJobEvent(rt.bus.js, cancelled!);
   await pageDone(id, 1, 1);
   await new Promise((r) => setTimeout(r, 500));
+  ev.stop();
   assert.equal((await rt.jobs.get(id))!.status.status, 'cancelled');
   const info = await rt.bus.jsm.consumers.info('FOLIO_PAGE_RESULTS', 'assembler');
   assert.equal(info.num_pending + info.num_ack_pending, 0, 'the message was consumed, not left behind');
+  assert.deepEqual(ev.events, ['cancelled'], 'the late result announces nothing again');
+});
+
+test('results arriving after a crash between the end and its event announce the job exactly once', async () => {
+  const id = await newJob(1);
+  const ev = collectEvents(id);
+  // The writer that ended the job died before publishing its event.
+  await rt.jobs.update(id, (s) => ({ ...s, status: 'completed', finishedAt: new Date(Date.now() - 60_000).toISOString() }));
+  // Its page result comes back (redelivery), twice over, to two assembler replicas.
+  await pageDone(id, 1, 1, `${id}.1.a`);
+  await pageDone(id, 1, 1, `${id}.1.b`);
+  const until = Date.now() + 10_000;
+  while (ev.events.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 1000));
+  ev.stop();
+  assert.deepEqual(ev.events, ['completed'], 'one event on the subject, not one per redelivery');
 });

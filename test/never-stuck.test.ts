@@ -36,7 +36,8 @@ describe('a page whose every attempt kills the OCR process (SIGKILL, no chance t
   before(async () => {
     stack = await startTestStack({ services: ['ingest', 'rasterizer', 'assembler'], env: { FOLIO_MAX_DELIVER: '2' } });
     // A supervisor, as Kubernetes or systemd would be: the OCR process is restarted whenever it dies.
-    const env = { ...stack.env, FOLIO_TEST_FAULT: 'ocr:2:exit', LOG_LEVEL: 'info' };
+    // One page at a time, so each death takes only page 2's attempt with it (not a neighbour's).
+    const env = { ...stack.env, FOLIO_TEST_FAULT: 'ocr:2:exit', FOLIO_OCR_MIN_WINDOW: '1', FOLIO_OCR_MAX_WINDOW: '1', LOG_LEVEL: 'info' };
     void (async () => {
       while (supervising) {
         const p = await startServiceProcess({ service: 'ocr', env, label: `ocr-${ocrProcs.length + 1}` });

@@ -1,10 +1,10 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { cacheKey, rememberJob } from '../../shared/result-cache.ts';
 import type { BlobStore } from '../../shared/blob-store.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { FolioError, publicError } from '../../shared/errors.ts';
-import { finishJob, publishJobEvent } from '../../shared/job-finish.ts';
+import { ensureJobEvent, finishJob } from '../../shared/job-finish.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord } from '../../shared/messages.ts';
@@ -14,6 +14,7 @@ import { assembleDocument } from './assemble.ts';
 
 export interface AssemblerDeps {
   js: JetStreamClient;
+  jsm: JetStreamManager;
   /** The result cache: identical uploads after this one are answered with this job. */
   cache: KV;
   jobs: JobStore;
@@ -36,8 +37,8 @@ export function createAssembleHandler(deps: AssemblerDeps) {
     const cur = await deps.jobs.get(msg.jobId);
     if (!cur) return;
     if (isTerminal(cur.status.status)) {
-      // A redelivery after a crash between the CAS and the event: make sure the event went out.
-      await publishJobEvent(deps.js, cur.status);
+      // A redelivery after a crash between the CAS and the event: make sure the event went out, once.
+      await ensureJobEvent(deps, cur.status);
       return;
     }
     await deps.jobs.recordPage(msg.jobId, recordOf(msg));

@@ -19,7 +19,7 @@ const ASSEMBLER_CONCURRENCY = 8;
 const ASSEMBLER_ATTEMPTS_FACTOR = 2;
 
 export function startAssembler(rt: Runtime): Stoppable {
-  const deps = { js: rt.bus.js, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
+  const deps = { js: rt.bus.js, jsm: rt.bus.jsm, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
   const consumer = runConsumer({
     ...consumerSettings(rt, Consumers.assembler),
     maxDeliver: rt.config.FOLIO_MAX_DELIVER * ASSEMBLER_ATTEMPTS_FACTOR,

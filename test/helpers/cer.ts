@@ -1,24 +1,9 @@
 // Character error rate as the platform notes measure it: whitespace ignored, so line breaks,
 // column gaps and table padding do not count, only the characters read.
 
-/** Levenshtein distance over Unicode code points (two-row DP). */
+/** Levenshtein distance over Unicode code points. */
 export function levenshtein(a: string, b: string): number {
-  const s = [...a];
-  const t = [...b];
-  if (s.length === 0) return t.length;
-  if (t.length === 0) return s.length;
-  let prev = new Uint32Array(t.length + 1);
-  let cur = new Uint32Array(t.length + 1);
-  for (let j = 0; j <= t.length; j++) prev[j] = j;
-  for (let i = 1; i <= s.length; i++) {
-    cur[0] = i;
-    for (let j = 1; j <= t.length; j++) {
-      const sub = prev[j - 1] + (s[i - 1] === t[j - 1] ? 0 : 1);
-      cur[j] = Math.min(sub, prev[j] + 1, cur[j - 1] + 1);
-    }
-    [prev, cur] = [cur, prev];
-  }
-  return prev[t.length];
+  return tokenDistance([...a], [...b]);
 }
 
 const squeeze = (s: string) => s.normalize('NFC').replace(/\s+/gu, '');
@@ -67,7 +52,7 @@ export function stripMarkdown(md: string): string {
 
 // ---------- word, spacing and reading-order measures (the CPU engine's quality benchmark) ----------
 
-/** Levenshtein distance over token arrays (words). */
+/** Levenshtein distance over token arrays (code points or words; two-row DP). */
 function tokenDistance(s: string[], t: string[]): number {
   if (s.length === 0) return t.length;
   if (t.length === 0) return s.length;
