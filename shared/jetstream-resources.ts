@@ -74,6 +74,8 @@ export interface ConsumerWant {
   maxAckPending: number;
   /** Seconds without a pull after which the server removes the consumer (0 = never). */
   inactiveS?: number;
+  /** Only messages stored after the consumer is created (e.g. job ends from before a feature was on are not acted on late). */
+  deliverNew?: boolean;
 }
 
 /**
@@ -86,7 +88,7 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, c: C
     durable_name: c.durable,
     filter_subject: c.filter,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: c.deliverNew ? DeliverPolicy.New : DeliverPolicy.All,
     ack_wait: nanos(c.ackWaitMs),
     max_deliver: -1,
     max_ack_pending: c.maxAckPending,

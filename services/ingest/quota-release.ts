@@ -1,4 +1,5 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { ensureConsumer } from '../../shared/jetstream-resources.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { TerminalStates, type JobState } from '../../shared/messages.ts';
 import { Streams, Subjects } from '../../shared/subjects.ts';
@@ -45,27 +46,6 @@ export async function startQuotaRelease(deps: { js: JetStreamClient; jsm: JetStr
 }
 
 async function ensureQuotaConsumer(jsm: JetStreamManager) {
-  try {
-    await jsm.consumers.info(Streams.events, QUOTA_CONSUMER);
-    return;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError)) throw err;
-  }
   // New events only: jobs that ended before the first ingest with quotas held nothing.
-  await jsm.consumers
-    .add(Streams.events, {
-      durable_name: QUOTA_CONSUMER,
-      filter_subject: Subjects.allEvents,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.New,
-      ack_wait: ACK_WAIT_MS * 1_000_000,
-      max_deliver: -1,
-      max_ack_pending: 1000,
-    })
-    .catch(async (err) => {
-      // Another replica created it in between: fine.
-      await jsm.consumers.info(Streams.events, QUOTA_CONSUMER).catch(() => {
-        throw err;
-      });
-    });
+  await ensureConsumer(jsm, Streams.events, { durable: QUOTA_CONSUMER, filter: Subjects.allEvents, ackWaitMs: ACK_WAIT_MS, maxAckPending: 1000, deliverNew: true });
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { AckPolicy, DeliverPolicy, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
+import { ensureConsumer } from '../../../shared/jetstream-resources.ts';
 import type { WebhookPayload } from '../../../shared/api-schemas.ts';
 import { JobEvent, TerminalStates, type JobState, type JobStatus, type WebhookDelivery } from '../../../shared/messages.ts';
 import { resolveSafe, UnsafeUrlError } from '../../../shared/ssrf.ts';
@@ -46,7 +47,7 @@ function post(target: { url: URL; address: string; family: 4 | 6 }, body: string
 export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise<void> }> {
   const c = deps.config;
   const master = c.FOLIO_WEBHOOK_SECRET!;
-  await ensureConsumer(deps);
+  await ensureWebhookConsumer(deps);
   const consumer = await deps.bus.js.consumers.get(Streams.events, WEBHOOK_CONSUMER);
   const messages = await consumer.consume({ max_messages: 32 });
   const defaults = new Map(c.FOLIO_WEBHOOK_DEFAULTS.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
@@ -113,28 +114,13 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
   };
 }
 
-async function ensureConsumer(deps: IngestDeps) {
-  try {
-    await deps.bus.jsm.consumers.info(Streams.events, WEBHOOK_CONSUMER);
-    return;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError)) throw err;
-  }
-  const ackWaitMs = deps.config.FOLIO_WEBHOOK_TIMEOUT_MS * 3;
-  await deps.bus.jsm.consumers
-    .add(Streams.events, {
-      durable_name: WEBHOOK_CONSUMER,
-      filter_subject: Subjects.allEvents,
-      ack_policy: AckPolicy.Explicit,
-      // New events only: ends from before webhooks were turned on are not announced late.
-      deliver_policy: DeliverPolicy.New,
-      ack_wait: ackWaitMs * 1_000_000,
-      max_deliver: -1,
-      max_ack_pending: 1000,
-    })
-    .catch(async (err) => {
-      await deps.bus.jsm.consumers.info(Streams.events, WEBHOOK_CONSUMER).catch(() => {
-        throw err;
-      });
-    });
+async function ensureWebhookConsumer(deps: IngestDeps) {
+  // New events only: ends from before webhooks were turned on are not announced late.
+  await ensureConsumer(deps.bus.jsm, Streams.events, {
+    durable: WEBHOOK_CONSUMER,
+    filter: Subjects.allEvents,
+    ackWaitMs: deps.config.FOLIO_WEBHOOK_TIMEOUT_MS * 3,
+    maxAckPending: 1000,
+    deliverNew: true,
+  });
 }
