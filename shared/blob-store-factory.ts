@@ -1,15 +1,18 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { BlobStore } from './blob-store.ts';
 import { createNatsBlobStore } from './blob-store-nats.ts';
-import { createS3BlobStore } from './blob-store-s3.ts';
 import { withDeadlines } from './blob-store-deadline.ts';
 import { Buckets } from './subjects.ts';
 import type { Config } from './config.ts';
 
-/** S3 when an endpoint is configured, else the JetStream object store; every call under a deadline. */
+/**
+ * S3 when an endpoint is configured, else the JetStream object store; every call under a deadline.
+ * The S3 client is imported only when used: minio and its XML stack cost every service several MB
+ * of resident memory on the (default) JetStream object store.
+ */
 export async function createBlobStore(config: Config, nc: NatsConnection): Promise<BlobStore> {
   const store = config.S3_ENDPOINT
-    ? await createS3BlobStore({
+    ? await (await import('./blob-store-s3.ts')).createS3BlobStore({
         endpoint: config.S3_ENDPOINT,
         accessKey: config.S3_ACCESS_KEY,
         secretKey: config.S3_SECRET_KEY,

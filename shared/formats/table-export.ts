@@ -4,8 +4,15 @@
  * string column: OCR'd cells are text ("1,200", "12 %", "—"), and guessing types here would turn
  * some of them into wrong numbers; readers cast what they know to be numbers.
  */
-import pl from 'nodejs-polars';
+import { createRequire } from 'node:module';
+import type pl from 'nodejs-polars';
 import type { ExtractedTable } from './tables.ts';
+
+// Loaded on the first export, not at start-up: polars' native library adds ~20 MB of resident
+// memory to every process that imports this module (ingest), and most never export a table.
+const requireHere = createRequire(import.meta.url);
+let polars: typeof pl | undefined;
+const loadPolars = (): typeof pl => (polars ??= requireHere('nodejs-polars') as typeof pl);
 
 export const TABLE_FORMATS = ['csv', 'json', 'parquet'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
@@ -17,7 +24,8 @@ export const TABLE_MEDIA_TYPES: Record<TableFormat, string> = {
 };
 
 export function tableFrame(t: ExtractedTable): pl.DataFrame {
-  return pl.DataFrame(t.columns.map((name, k) => pl.Series(name, t.rows.map((r) => r[k]), pl.Utf8)));
+  const p = loadPolars();
+  return p.DataFrame(t.columns.map((name, k) => p.Series(name, t.rows.map((r) => r[k]), p.Utf8)));
 }
 
 export function exportTable(t: ExtractedTable, format: TableFormat): Buffer {
