@@ -108,17 +108,28 @@ export const PageRecord = z.object({
   status: z.enum(['done', 'failed']),
   engine: z.string().optional(),
   resultKey: z.string().optional(),
+  /** The page's result itself when it came inline (small): the assembler reads no object for it. */
+  result: z.lazy(() => PageResult).optional(),
   error: ErrorInfo.optional(),
   /** When the record was written (the sweeper's measure of progress). */
   at: z.string().optional(),
 });
 export type PageRecord = z.infer<typeof PageRecord>;
 
+/**
+ * Payloads up to this size travel inside the message instead of through the blob store: an
+ * object-store read costs a consumer and 2–3 ms of server CPU (PLATFORM.md), a KV or S3 round
+ * trip more latency than the bytes. Base64 makes 64 KiB about 87 KiB, well under NATS's 1 MB.
+ */
+export const INLINE_MAX_BYTES = 64 * 1024;
+
 export const JobSubmitted = z.object({
   v: z.literal(1),
   jobId: z.string(),
   tenant: z.string(),
   sourceKey: z.string(),
+  /** The source's bytes (base64) when at most INLINE_MAX_BYTES: then nothing is stored under sourceKey. */
+  source: z.string().optional(),
   mediaType: z.string(),
   options: JobOptions,
   priority: z.enum(Priority),
@@ -133,10 +144,14 @@ export const PageReady = z.object({
   /** Number of pages this job will produce (after the page range). */
   count: z.number().int().positive(),
   imageKey: z.string(),
+  /** The page image (base64 PNG, the object under imageKey) when at most INLINE_MAX_BYTES: OCR reads no object. */
+  image: z.string().optional(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   /** Key of the page's PDF text layer (PageText JSON) when the rasterizer found a usable one. */
   textKey: z.string().optional(),
+  /** The text layer itself when small (then not stored under textKey). */
+  text: z.lazy(() => PageText).optional(),
   priority: z.enum(Priority),
   options: JobOptions,
 });
@@ -191,7 +206,9 @@ export const PageDone = z.object({
   tenant: z.string(),
   page: z.number().int().positive(),
   count: z.number().int().positive(),
-  resultKey: z.string(),
+  /** Where the result is stored, or (when small) the result itself: exactly one of the two. */
+  resultKey: z.string().optional(),
+  result: PageResult.optional(),
   engine: z.string(),
 });
 export type PageDone = z.infer<typeof PageDone>;
