@@ -1,9 +1,10 @@
 // Ingest while a 200 MB PDF streams in: its peak resident memory (sampled from /proc every 20 ms)
 // and how long /healthz takes meanwhile (probed every 20 ms: the event loop's lag as a load balancer
-// sees it), against a plain stream-to-disk sink with hashing in the same runtime (bench/ingest-sink.ts).
-// Ingest runs as its own process (node --import tsx, as the other benchmarks run services).
+// sees it), against a plain stream-to-disk sink with hashing (bench/ingest-sink.mjs).
+// Ingest runs as its own process, compiled (`npm run build`, then node dist/…: what `npm start` runs;
+// tsx alone adds ~30 MB), and so does the sink (plain JavaScript).
 // Alone: `node --import tsx bench/ingest-memory.ts`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bigPdf } from '../test/helpers/hostile-pdf.ts';
@@ -51,16 +52,18 @@ export async function benchIngestMemory(): Promise<Record<string, unknown>> {
   const pdf = bigPdf(MB);
   const out: Record<string, unknown> = { pdfMb: round(pdf.length / 1048576, 0), load: machineLoad() };
   // The comparator.
-  const sink: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/ingest-sink.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const sink: ChildProcess = spawn(process.execPath, ['bench/ingest-sink.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve) => sink.stdout!.once('data', (d) => resolve(JSON.parse(String(d)).port)));
     out.plainSink = await measure(sink.pid!, `http://127.0.0.1:${port}`, '/upload', pdf);
   } finally {
     sink.kill('SIGKILL');
   }
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
   const nats = await startNats();
   const ingest = await startServiceProcess({
     service: 'ingest',
+    args: ['dist/services/ingest/main.js'],
     label: 'bench-ingest',
     env: { NATS_URL: nats.url, FOLIO_HTTP_PORT: '0', FOLIO_RATE_LIMIT_MAX: '0', FOLIO_MAX_UPLOAD_BYTES: String(300 * 1048576), LOG_LEVEL: 'info' },
   });

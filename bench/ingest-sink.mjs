@@ -1,5 +1,5 @@
 // The comparator for bench/ingest-memory.ts: the least an upload endpoint can do — stream the body
-// to a temp file while hashing it — in the same runtime as ingest (node --import tsx).
+// to a temp file while hashing it — as plain JavaScript on node, as the compiled ingest runs.
 import { createHash } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,4 +17,4 @@ const server = createServer(async (req, res) => {
   rmSync(file, { force: true });
   res.end(JSON.stringify({ sha256: hash.digest('hex') }));
 });
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: (server.address() as { port: number }).port })));
+server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
