@@ -5,23 +5,23 @@
 // exit), "steady state" is time per page once started (ours: after the first page; pdftoppm: the
 // 50-page run minus a 1-page run, ÷ 49). Ratio = pdftoppm time ÷ ours (> 1: we are faster). Peak RSS
 // is also measured on a 500-page scanned PDF (scan10 × 50). Each run is a fresh process, so peak RSS is
-// that render's own: the service process plus its renderer process (pdf.js runs only there). Ours includes Node and its modules (rssBeforeRenderMb): under tsx that is
-// ~450 MB, ~320 MB of it tsx transforming pdf.js's 3 MB of modules (Node 24 running the .ts
-// files natively: ~135 MB); rendering itself adds 50–100 MB.
+// that render's own: the service process plus its renderer process (pdf.js runs only there). Ours
+// runs compiled (`npm run build`, bench/rasterizer-child.mjs on plain node), as `npm start` does:
+// under tsx, tsx transforming pdf.js's 3 MB of modules alone costs ~320 MB.
 // Alone: `node --import tsx bench/rasterizer.ts` prints JSON.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isFailedRender, renderPages } from '../services/rasterizer/rasterize.ts';
-import { createRenderers } from '../services/rasterizer/renderers.ts';
 
 const DPI = 144;
 const RUNS = 1;
 /** pdftoppm -png takes ~1.6–3 s a scanned page (zlib): one run of 50 such pages is 80–150 s. */
 const SCAN_RUNS = 1;
 const SELF = fileURLToPath(import.meta.url);
+const CHILD = fileURLToPath(new URL('./rasterizer-child.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`../test/fixtures/${name}`, import.meta.url));
 
 interface Run {
@@ -32,40 +32,6 @@ interface Run {
   peakRssMb: number | null;
   firstPageMs?: number;
   baselineRssMb?: number;
-}
-
-/** Child-process side: renders one PDF the way the rasterizer service does, reports on stdout. */
-async function childRender(pdf: string): Promise<void> {
-  const renderers = createRenderers({ size: 1, memoryMb: 4096 });
-  const opts = { dpi: DPI, maxLongSide: 10_000, maxInputPixels: 200e6, maxPages: 10_000, openTimeoutMs: 600_000, pageTimeoutMs: 600_000 };
-  // Start the renderer process first (a one-page render), as a running service has it started.
-  for await (const _ of renderPages(renderers, { path: pdf }, 'application/pdf', { ...opts, pages: '1' }));
-  const baselineRssMb = process.memoryUsage.rss() / 1048576; // the service process; the renderer is another process
-  const t0 = performance.now();
-  let pages = 0;
-  let firstPageMs = 0;
-  let pngBytes = 0;
-  for await (const page of renderPages(renderers, { path: pdf }, 'application/pdf', opts)) {
-    if (isFailedRender(page)) throw page.error;
-    if (pages++ === 0) firstPageMs = performance.now() - t0;
-    pngBytes += page.png.length;
-  }
-  const ms = performance.now() - t0;
-  const host = await renderers.acquire();
-  const rendererPeakRssMb = peakRssKb(host.pid()) / 1024; // VmHWM: the renderer process's high-water mark
-  renderers.release(host);
-  await renderers.close();
-  // maxRSS is in KiB on Linux.
-  const serviceRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ ms, pages, firstPageMs, pngBytes, baselineRssMb, peakRssMb: serviceRssMb + rendererPeakRssMb, rendererPeakRssMb, serviceRssMb }));
-}
-
-function peakRssKb(pid: number | undefined): number {
-  try {
-    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 function runProcess(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number | null }> {
@@ -82,7 +48,7 @@ function runProcess(cmd: string, args: string[]): Promise<{ stdout: string; stde
 
 async function ours(pdf: string): Promise<Run> {
   const t0 = performance.now();
-  const r = await runProcess(process.execPath, ['--import', 'tsx', SELF, '--child', pdf]);
+  const r = await runProcess(process.execPath, [CHILD, pdf, String(DPI)]);
   const wallMs = performance.now() - t0;
   if (r.code !== 0) throw new Error(`our renderer failed on ${pdf}: ${r.stderr.slice(-500)}`);
   return { ...(JSON.parse(r.stdout) as Run), wallMs };
@@ -155,6 +121,7 @@ export async function benchRasterizer(): Promise<Record<string, unknown>> {
   const poppler = ensurePdftoppm();
   const measureRss = hasGnuTime();
   if (!poppler.ok) return { ...result, skipped: poppler.reason };
+  spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   result.pdftoppmVersion = spawnSync('pdftoppm', ['-v'], { encoding: 'utf8' }).stderr.split('\n')[0];
   // Scanned pages: 10 (scan10 itself), since pdftoppm -png spends ~3 s on each one here.
   for (const [name, runs, times] of [['doc10.pdf', RUNS, 5], ['scan10.pdf', SCAN_RUNS, 1]] as const) {
@@ -193,7 +160,5 @@ export async function benchRasterizer(): Promise<Record<string, unknown>> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === SELF) {
-  const i = process.argv.indexOf('--child');
-  if (i >= 0) await childRender(process.argv[i + 1]);
-  else console.log(JSON.stringify(await benchRasterizer(), null, 2));
+  console.log(JSON.stringify(await benchRasterizer(), null, 2));
 }
