@@ -119,3 +119,100 @@ test('readVllmMetrics sums engines, prefers kv_cache_usage_perc, falls back to g
   assert.equal(readVllmMetrics(old)?.kvCacheUsage, 0.7);
   assert.equal(readVllmMetrics('# nothing here\nprocess_cpu_seconds_total 3\n'), null);
 });
+
+// The metrics-driven window: scrapes that carry our own in-flight count.
+
+/** A backend that runs up to `limit` requests and queues the rest, with `others` of another client's; we keep our window full. */
+function scrape(w: AimdWindow, limit: number, now: number, others = 0, kvCacheUsage = 0.3) {
+  const total = w.size + others;
+  w.onMetrics({ running: Math.min(limit, total), waiting: Math.max(0, total - limit), kvCacheUsage, inFlight: w.size }, now);
+}
+
+test('with fresh gauges the window doubles per scrape with room, then settles on the batch limit + 1 queued', () => {
+  const w = new AimdWindow({ min: 1, max: 160 });
+  const sizes: number[] = [];
+  for (let t = 1; t <= 10; t++) {
+    scrape(w, 100, t * 1000);
+    sizes.push(w.size);
+  }
+  // 128 is past the limit: the first scrape that sees 28 waiting holds, the second learns the limit.
+  assert.deepEqual(sizes, [2, 4, 8, 16, 32, 64, 128, 128, 101, 101]);
+  assert.equal(w.batchLimit, 100);
+  assert.equal(w.metricsDriven, true);
+});
+
+test('two unequal backends each settle on their own limit (the case that halving and regrowing lost)', () => {
+  const big = new AimdWindow({ min: 1, max: 160 });
+  const small = new AimdWindow({ min: 1, max: 160 });
+  for (let t = 1; t <= 10; t++) {
+    scrape(big, 100, t * 1000);
+    scrape(small, 32, t * 1000);
+  }
+  assert.equal(big.size, 101);
+  assert.equal(small.size, 33);
+});
+
+test('one scrape with requests waiting (arrivals between two steps) holds the window and learns no limit', () => {
+  const w = new AimdWindow({ min: 1, max: 160, initial: 40 });
+  w.onMetrics({ running: 30, waiting: 10, inFlight: 40 }, 1000);
+  assert.equal(w.size, 40);
+  assert.equal(w.batchLimit, null);
+  w.onMetrics({ running: 40, waiting: 0, inFlight: 40 }, 2000);
+  assert.equal(w.size, 80, 'room again: slow start goes on');
+});
+
+test("other clients' requests are left to them: the window is the limit + 1 minus what they run or queue", () => {
+  const w = new AimdWindow({ min: 1, max: 160 });
+  for (let t = 1; t <= 10; t++) scrape(w, 100, t * 1000);
+  assert.equal(w.size, 101);
+  // Another client starts 30 requests: vLLM queues 31; the window gives them room in one step.
+  scrape(w, 100, 11_000, 30);
+  scrape(w, 100, 12_000, 30);
+  assert.equal(w.size, 71);
+  // They leave: nothing waits, and the window refills to the limit.
+  scrape(w, 100, 13_000, 0);
+  assert.equal(w.size, 101);
+});
+
+test('a backend that runs more than its learned limit raises it', () => {
+  const w = new AimdWindow({ min: 1, max: 160 });
+  for (let t = 1; t <= 10; t++) scrape(w, 32, t * 1000);
+  assert.equal(w.size, 33);
+  // Restarted with 64 sequences: all 33 run, nothing waits, and each scrape probes one page further.
+  for (let t = 11; t <= 50; t++) scrape(w, 64, t * 1000);
+  assert.equal(w.batchLimit, 64);
+  assert.equal(w.size, 65);
+});
+
+test('after a 503 or timeout the gauges do not regrow the window for five decrease intervals', () => {
+  const w = new AimdWindow({ min: 1, max: 160, decreaseIntervalMs: 1000 });
+  for (let t = 1; t <= 10; t++) scrape(w, 100, t * 1000);
+  w.onOverload('unavailable', 10_500);
+  assert.equal(w.size, 50);
+  scrape(w, 100, 11_000);
+  scrape(w, 100, 15_000);
+  assert.equal(w.size, 50);
+  scrape(w, 100, 15_500);
+  assert.equal(w.size, 101);
+});
+
+test('a nearly full KV cache holds the metrics-driven window too', () => {
+  const w = new AimdWindow({ min: 1, max: 160, initial: 8 });
+  scrape(w, 100, 1000, 0, 0.95);
+  assert.equal(w.size, 8);
+  scrape(w, 100, 2000, 0, 0.5);
+  assert.equal(w.size, 16);
+});
+
+test('while gauges are fresh the latency brake is off; once they go stale it applies again', () => {
+  const w = new AimdWindow({ min: 1, max: 160, initial: 4, latencyTolerance: 2 });
+  w.onMetrics({ running: 4, waiting: 0, kvCacheUsage: 0.1, inFlight: 4 }, 1000); // doubles to 8, fresh for 16 completions
+  succeed(w, 1, 1000, 100); // 10 ms/token, the best
+  succeed(w, 4, 5000, 100); // 50 ms/token: a bigger batch's slower steps, but vLLM says room
+  assert.equal(w.size, 13);
+  succeed(w, 11, 5000, 100); // the scrape no longer covers these: the brake holds
+  const held = w.size;
+  succeed(w, 10, 5000, 100);
+  assert.equal(w.metricsDriven, false);
+  assert.equal(w.size, held);
+});

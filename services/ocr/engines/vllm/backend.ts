@@ -200,7 +200,9 @@ export class Backend {
     }
     // An unusable /metrics (an older vLLM, a proxy, a 404) is asked again ever less often, up to
     // once a minute, and never given up on: the server may be upgraded or the proxy fixed.
-    this.#schedulePoll(Math.min(60_000, interval * 2 ** Math.min(this.#unusableScrapes, 16)));
+    // Until vLLM's batch limit is known the window grows once per scrape: scrape 4× as often then.
+    const period = this.window.batchLimit === null && this.#unusableScrapes === 0 ? Math.min(interval, 250) : interval;
+    this.#schedulePoll(Math.min(60_000, period * 2 ** Math.min(this.#unusableScrapes, 16)));
   }
 
   #onMetrics(text: string): void {
@@ -208,7 +210,8 @@ export class Backend {
     if (!m) return this.#unusable('no vLLM request counts in the answer');
     this.#unusableScrapes = 0;
     const now = Date.now();
-    this.window.onMetrics(m, now);
+    // With our own count the window can tell our requests from other clients' (window.ts).
+    this.window.onMetrics({ ...m, inFlight: this.inFlight }, now);
     if (m.generationTokens === undefined) return;
     const busy = m.running + m.waiting > 0;
     if (m.generationTokens !== this.#lastTokens || !busy) {

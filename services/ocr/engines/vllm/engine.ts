@@ -1,6 +1,6 @@
 /**
  * The vLLM engine: OCR vision models (DeepSeek-OCR by default) behind one or more vLLM servers
- * (OpenAI API). One page = one chat completion, routed to the backend with the most free window;
+ * (OpenAI API). One page = one chat completion, routed to the backend with the largest free share of its window;
  * the windows adapt (window.ts) so pages wait in JetStream rather than in vLLM's queue. Each
  * backend has a model profile (profiles.ts): its prompts, request body and output parser.
  */
@@ -122,14 +122,24 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
   let closed = false;
   let rotation = 0;
 
-  /** Most free window first; ties rotate so equal backends share the load. */
+  /**
+   * Largest free share of its window first; ties rotate so equal backends share the load. A share,
+   * not a count: by count a 100-sequence backend with 30 free always beats a fresh 32-sequence one
+   * whose window is still 1, which then never runs a page and so never grows (windows grow only
+   * while in use); by share each backend is kept as full as the other, and both windows open.
+   */
   function pick(exclude: Set<Backend>): Backend | undefined {
     const n = backends.length;
     let best: Backend | undefined;
+    let bestShare = -Infinity;
     for (let i = 0; i < n; i++) {
       const b = backends[(rotation + i) % n];
       if (!b.healthy || exclude.has(b)) continue;
-      if (!best || b.free > best.free) best = b;
+      const share = b.free / Math.max(1, b.window.size);
+      if (!best || share > bestShare) {
+        best = b;
+        bestShare = share;
+      }
     }
     rotation = (rotation + 1) % n;
     return best;
