@@ -47,13 +47,22 @@ export function lineBoxes(prob: Float32Array, width: number, height: number, opt
   return quads;
 }
 
-/** Mean probability inside the (not yet grown) box, as PaddleOCR's box_score_fast. */
+/**
+ * Mean probability inside the (not yet grown) box, as PaddleOCR's box_score_fast. The quad's
+ * edges are set up once per box, not once per pixel (same arithmetic as a per-pixel test).
+ */
 function meanIn(prob: Float32Array, width: number, r: { x: number; y: number; width: number; height: number }, q: Quad): number {
+  const edges = new Float64Array(20);
+  for (let k = 0; k < 4; k++) {
+    const [ax, ay] = q[k];
+    const [bx, by] = q[(k + 1) % 4];
+    edges.set([ax, ay, bx - ax, by - ay, Math.hypot(bx - ax, by - ay) || 1], k * 5);
+  }
   let sum = 0;
   let n = 0;
   for (let y = r.y; y < r.y + r.height; y++) {
     for (let x = r.x, i = y * width + r.x; x < r.x + r.width; x++, i++) {
-      if (!inside(q, x + 0.5, y + 0.5)) continue;
+      if (!inside(edges, x + 0.5, y + 0.5)) continue;
       sum += prob[i];
       n++;
     }
@@ -61,13 +70,10 @@ function meanIn(prob: Float32Array, width: number, r: { x: number; y: number; wi
   return n ? sum / n : 0;
 }
 
-/** Inside a clockwise (on screen) convex quad, edges included with half a pixel of slack. */
-function inside(q: Quad, x: number, y: number): boolean {
-  for (let k = 0; k < 4; k++) {
-    const [ax, ay] = q[k];
-    const [bx, by] = q[(k + 1) % 4];
-    const len = Math.hypot(bx - ax, by - ay) || 1;
-    if (((bx - ax) * (y - ay) - (by - ay) * (x - ax)) / len < -0.5) return false;
+/** Inside a clockwise (on screen) convex quad given as 4 × (ax, ay, dx, dy, length), edges included with half a pixel of slack. */
+function inside(e: Float64Array, x: number, y: number): boolean {
+  for (let k = 0; k < 20; k += 5) {
+    if ((e[k + 2] * (y - e[k + 1]) - e[k + 3] * (x - e[k])) / e[k + 4] < -0.5) return false;
   }
   return true;
 }

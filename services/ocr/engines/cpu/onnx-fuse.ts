@@ -311,3 +311,190 @@ export function fuseAffineHardSwish(model: Uint8Array): { model: Uint8Array; rep
   const rebuilt = concat(top.map((f) => (f.field === 7 ? lenField(7, graph) : f.raw)));
   return { model: rebuilt, report };
 }
+
+export interface SwishReport {
+  /** Blocks now Conv → HardSwish, their scale moved into the convolutions that read them. */
+  blocks: number;
+  /** Of those, blocks whose scalar add went into the next (1×1) convolution's bias. */
+  biasFolded: number;
+  /**
+   * Tensors that now hold (old − shift) × scale: calibrated 8-bit ranges taken from the graph
+   * before this pass map through it (rescaleRanges).
+   */
+  rescaled: Record<string, { scale: number; shift: number }>;
+}
+
+/**
+ * The second pass, on fuseAffineHardSwish's output: a block's
+ *   Conv(W, b) → y;  s·hswish(y/s) + b2 = y · HardSigmoid(y / 6s + ½) + b2
+ * becomes Conv(W/s, b/s) → HardSwish, one operator where there were three, and the block's
+ * scale s moves into every convolution that reads it (their weights × s: exact, zero padding
+ * included). Its add b2 goes into a reader's bias when every reader is a 1×1 convolution without
+ * padding (exact; the depthwise blocks' adds are 0 anyway); before a padded convolution it stays
+ * as an Add of b2/s (padding would otherwise see b2). Blocks read by anything other than
+ * convolutions (the squeeze-excite pools, the neck) are left as they were. The result needs
+ * opset 14 (HardSwish): pass it through onnx-opset.ts's toOpset14.
+ */
+export function hardSwishBlocks(model: Uint8Array): { model: Uint8Array; report: SwishReport } {
+  const top = readFields(model);
+  const graphFields = readFields(top.find((f) => f.field === 7)!.bytes!);
+  const nodeFields = graphFields.filter((f) => f.field === 1);
+  const nodes = nodeFields.map((f) => parseNode(f.bytes!));
+  const producer = new Map<string, Node>();
+  const consumers = new Map<string, Node[]>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  }
+  const graphOutputs = new Set(graphFields.filter((f) => f.field === 12).map((f) => dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes)));
+  const constant = (name: string) => {
+    const p = producer.get(name);
+    return p ? constantOf(p) : undefined;
+  };
+  const users = (name: string) => (graphOutputs.has(name) ? [] : (consumers.get(name) ?? []));
+  const floatOf = (n: Node, name: string) => {
+    for (const a of n.fields.filter((f) => f.field === 5)) {
+      const af = readFields(a.bytes!);
+      if (dec.decode(af.find((f) => f.field === 1)!.bytes) !== name) continue;
+      const v = af.find((f) => f.field === 2);
+      return v ? new DataView(v.bytes!.buffer, v.bytes!.byteOffset, 4).getFloat32(0, true) : undefined;
+    }
+    return undefined;
+  };
+  const isPointwise = (c: Node) => {
+    const W = constant(c.inputs[1]);
+    return !!W && W.dims[2] === 1 && W.dims[3] === 1 && (intsAttr(c, 'pads') ?? [0]).every((p) => p === 0) && !c.fields.some((f) => f.field === 5 && dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes) === 'auto_pad');
+  };
+
+  const report: SwishReport = { blocks: 0, biasFolded: 0, rescaled: {} };
+  const removed = new Set<Node>();
+  const replaced = new Map<Node, Uint8Array[]>();
+  /** New weights (and bias) per reading convolution: its inputs are rewritten at the end. */
+  const readerScale = new Map<Node, { s: number; b2: number }>();
+  let fresh = 0;
+  for (const conv of nodes) {
+    if (conv.op !== 'Conv' || conv.outputs.length !== 1) continue;
+    const y = conv.outputs[0];
+    const W = constant(conv.inputs[1]);
+    const B = conv.inputs[2] ? constant(conv.inputs[2]) : undefined;
+    if (!W || (conv.inputs[2] && !B)) continue;
+    const yUsers = users(y);
+    const hsig = yUsers.find((u) => u.op === 'HardSigmoid');
+    const mul = yUsers.find((u) => u.op === 'Mul');
+    if (yUsers.length !== 2 || !hsig || !mul || !mul.inputs.includes(hsig.outputs[0]) || users(hsig.outputs[0]).length !== 1) continue;
+    const alpha = floatOf(hsig, 'alpha');
+    const beta = floatOf(hsig, 'beta') ?? 0.5;
+    if (alpha === undefined || !(alpha > 0) || beta !== 0.5) continue;
+    const s = 1 / (6 * alpha);
+    // The optional scalar add after the block.
+    const mUsers = users(mul.outputs[0]);
+    const add = mUsers.length === 1 && mUsers[0].op === 'Add' ? mUsers[0] : undefined;
+    const b2Name = add?.inputs.find((i) => i !== mul.outputs[0]);
+    const b2T = b2Name ? constant(b2Name) : undefined;
+    const b2 = add && b2T?.data.length === 1 ? b2T.data[0] : add ? undefined : 0;
+    if (b2 === undefined) continue;
+    const z = add ? add.outputs[0] : mul.outputs[0];
+    const readers = users(z);
+    if (readers.length === 0 || !readers.every((r) => r.op === 'Conv' && r.inputs[0] === z && !readerScale.has(r) && constant(r.inputs[1]))) continue;
+    const foldBias = b2 === 0 || readers.every(isPointwise);
+    // This block: Conv(W/s, b/s) → HardSwish [→ Add(b2/s)].
+    const wName = `${conv.inputs[1]}.hswish${fresh}`;
+    const bName = `${y}.hswish_bias${fresh++}`;
+    const outC = W.dims[0];
+    const out: Uint8Array[] = [
+      constantNode(wName, { dims: W.dims, data: W.data.map((v) => v / s) }),
+      constantNode(bName, { dims: [outC], data: Float32Array.from({ length: outC }, (_, o) => (B ? B.data[o] : 0) / s) }),
+      concat([...[conv.inputs[0], wName, bName].map((i) => strField(1, i)), ...conv.fields.filter((f) => f.field !== 1).map((f) => f.raw)]),
+    ];
+    if (foldBias) out.push(encodeNode('HardSwish', [y], [z]));
+    else {
+      const c = `${z}.b2`;
+      out.push(encodeNode('HardSwish', [y], [`${y}.hswish`]), constantNode(c, { dims: [], data: Float32Array.of(b2 / s) }), encodeNode('Add', [`${y}.hswish`, c], [z]));
+    }
+    replaced.set(conv, out);
+    removed.add(hsig).add(mul);
+    if (add) removed.add(add);
+    for (const r of readers) readerScale.set(r, { s, b2: foldBias ? b2 : 0 });
+    report.rescaled[y] = { scale: 1 / s, shift: 0 };
+    report.rescaled[z] = { scale: 1 / s, shift: foldBias ? b2 : 0 };
+    report.blocks++;
+    if (foldBias && b2 !== 0) report.biasFolded++;
+  }
+  // Readers: weights × s, bias + b2 · Σ W (the folded add), keeping their own rewrite if they are blocks too.
+  for (const [r, { s, b2 }] of readerScale) {
+    const W = constant(r.inputs[1])!;
+    const B = r.inputs[2] ? constant(r.inputs[2]) : undefined;
+    const outC = W.dims[0];
+    const per = W.data.length / outC;
+    const block = replaced.get(r);
+    // A reader that is itself a block already divided its weights by its own scale.
+    const own = block ? 1 / report.rescaled[r.outputs[0]].scale : 1;
+    const w = W.data.map((v) => (v * s) / own);
+    const b = Float32Array.from({ length: outC }, (_, o) => {
+      let sum = 0;
+      for (let j = 0; j < per; j++) sum += W.data[o * per + j];
+      return ((B ? B.data[o] : 0) + b2 * sum) / own;
+    });
+    const wName = `${r.inputs[1]}.scaled${fresh}`;
+    const bName = `${r.outputs[0]}.scaled_bias${fresh++}`;
+    const convBytes = concat([...[r.inputs[0], wName, bName].map((i) => strField(1, i)), ...r.fields.filter((f) => f.field !== 1).map((f) => f.raw)]);
+    const head = [constantNode(wName, { dims: W.dims, data: w }), constantNode(bName, { dims: [outC], data: b })];
+    replaced.set(r, block ? [...head, convBytes, ...block.slice(3)] : [...head, convBytes]);
+  }
+  const nodeBytes: Uint8Array[] = [];
+  for (const [k, n] of nodes.entries()) {
+    if (removed.has(n)) continue;
+    const r = replaced.get(n);
+    if (r) nodeBytes.push(...r.map((b) => lenField(1, b)));
+    else nodeBytes.push(nodeFields[k].raw);
+  }
+  const used = new Set<string>(graphOutputs);
+  const kept = nodeBytes.map((b) => parseNode(readFields(b)[0].bytes!));
+  for (const n of kept) for (const i of n.inputs) used.add(i);
+  const finalNodes = nodeBytes.filter((_, k) => kept[k].op !== 'Constant' || kept[k].outputs.some((o) => used.has(o)));
+  const graph = concat([...finalNodes, ...graphFields.filter((f) => f.field !== 1).map((f) => f.raw)]);
+  return { model: concat(top.map((f) => (f.field === 7 ? lenField(7, graph) : f.raw))), report };
+}
+
+/** Calibrated ranges of the graph before hardSwishBlocks, for the graph after it. */
+export function rescaleRanges(ranges: Record<string, [number, number]>, rescaled: SwishReport['rescaled']): Record<string, [number, number]> {
+  const out = { ...ranges };
+  for (const [name, { scale, shift }] of Object.entries(rescaled)) {
+    const r = ranges[name];
+    if (!r) continue;
+    const a = (r[0] - shift) * scale;
+    const b = (r[1] - shift) * scale;
+    out[name] = [Math.min(a, b), Math.max(a, b)];
+  }
+  return out;
+}
+
+/** A node's integer-list attribute (repeated, packed or not), or its single int. */
+export function intsAttr(n: Node, name: string): number[] | undefined {
+  for (const a of n.fields.filter((f) => f.field === 5)) {
+    const af = readFields(a.bytes!);
+    if (dec.decode(af.find((f) => f.field === 1)!.bytes) !== name) continue;
+    const out: number[] = [];
+    for (const f of af) {
+      if (f.field === 3) out.push(Number(BigInt.asIntN(64, f.int!)));
+      if (f.field !== 8) continue;
+      if (f.wire === 0) out.push(Number(BigInt.asIntN(64, f.int!)));
+      else {
+        const b = f.bytes!;
+        for (let p = 0; p < b.length; ) {
+          let r = 0n;
+          let sh = 0n;
+          for (;;) {
+            const x = b[p++];
+            r |= BigInt(x & 0x7f) << sh;
+            sh += 7n;
+            if (!(x & 0x80)) break;
+          }
+          out.push(Number(BigInt.asIntN(64, r)));
+        }
+      }
+    }
+    return out;
+  }
+  return undefined;
+}

@@ -200,3 +200,61 @@ function opsetDomain(f: ReturnType<typeof readFields>[number]): string {
   const d = readFields(f.bytes!).find((g) => g.field === 1);
   return d ? dec.decode(d.bytes) : '';
 }
+
+/**
+ * The recogniser's class head — MatMul(x, W [120 × 6625]) → Add(bias), run once per time step
+ * and 5–7% of a line's time in float — as com.microsoft's DynamicQuantizeMatMul: int8 weights with
+ * one scale per class, the activations quantised per run, the bias added in the same kernel.
+ * Only MatMuls with a constant weight of at least `minColumns` columns are touched.
+ */
+export function quantizeHead(model: Uint8Array, minColumns = 1000): { model: Uint8Array; quantised: number } {
+  const top = readFields(model);
+  const graph = readFields(top.find((f) => f.field === 7)!.bytes!);
+  const nodeFields = graph.filter((f) => f.field === 1);
+  const nodes = nodeFields.map((f) => parseNode(f.bytes!));
+  const producer = new Map<string, Node>();
+  const consumers = new Map<string, Node[]>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  }
+  const skip = new Set<Node>();
+  const out: Uint8Array[] = [];
+  let quantised = 0;
+  for (const [i, n] of nodes.entries()) {
+    if (skip.has(n)) continue;
+    const W = n.op === 'MatMul' && producer.get(n.inputs[1]) ? constantOf(producer.get(n.inputs[1])!) : undefined;
+    if (!W || W.dims.length !== 2 || W.dims[1] < minColumns) {
+      out.push(nodeFields[i].bytes!);
+      continue;
+    }
+    const [K, N] = W.dims;
+    // The Add of a constant [N] bias right after it goes into the kernel.
+    const after = consumers.get(n.outputs[0]) ?? [];
+    const add = after.length === 1 && after[0].op === 'Add' ? after[0] : undefined;
+    const biasName = add?.inputs.find((x) => x !== n.outputs[0]);
+    const bias = biasName && producer.get(biasName) ? constantOf(producer.get(biasName)!) : undefined;
+    const fuseBias = !!add && bias?.data.length === N;
+    const scale = new Float32Array(N);
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) scale[j] = Math.max(scale[j], Math.abs(W.data[k * N + j]));
+    for (let j = 0; j < N; j++) scale[j] = scale[j] / 127 || 1e-8;
+    const wq = new Int8Array(K * N);
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) wq[k * N + j] = Math.round(W.data[k * N + j] / scale[j]);
+    const p = `${n.outputs[0]}.dq`;
+    out.push(tensorNode(`${p}.w`, [K, N], INT8, bytesOf(wq)), tensorNode(`${p}.s`, [N], FLOAT, bytesOf(scale)), tensorNode(`${p}.z`, [N], INT8, new Uint8Array(N)));
+    if (fuseBias) {
+      out.push(node('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`, biasName!], add!.outputs, MS));
+      skip.add(add!);
+    } else out.push(node('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`], n.outputs, MS));
+    quantised++;
+  }
+  const used = new Set<string>();
+  const parsed = out.map((b) => parseNode(b));
+  for (const x of parsed) for (const inp of x.inputs) used.add(inp);
+  for (const f of graph.filter((g) => g.field === 12)) used.add(dec.decode(readFields(f.bytes!).find((g) => g.field === 1)!.bytes));
+  const kept = out.filter((_, j) => parsed[j].op !== 'Constant' || parsed[j].outputs.some((o) => used.has(o)));
+  const rebuilt = concat([...kept.map((b) => lenField(1, b)), ...graph.filter((f) => f.field !== 1).map((f) => f.raw)]);
+  const parts = top.map((f) => (f.field === 7 ? lenField(7, rebuilt) : f.raw));
+  if (!top.some((f) => f.field === 8 && opsetDomain(f) === MS)) parts.push(lenField(8, concat([strField(1, MS), intField(2, 1)])));
+  return { model: concat(parts), quantised };
+}

@@ -9,8 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
-import { fuseAffineHardSwish } from './onnx-fuse.ts';
-import { quantizeConvs } from './onnx-quantize.ts';
+import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse.ts';
+import { toOpset14 } from './onnx-opset.ts';
+import { quantizeConvs, quantizeHead } from './onnx-quantize.ts';
 import { DET_INT8_RANGES, REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
 export type { RawImage } from './line-crops.ts';
@@ -73,9 +74,11 @@ export interface Tuning {
    * Measured on the multi-column pages: 96–192 changed nothing, 320 read worse and cost 20% more.
    */
   minWidth: number;
+  /** The recogniser's blocks rewritten to Conv → HardSwish (onnx-fuse.ts hardSwishBlocks). */
+  hardSwish: boolean;
 }
 
-export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true, detInt8: false };
+export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true, detInt8: false, hardSwish: true };
 
 export interface Paddle {
   /**
@@ -110,13 +113,21 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   };
   // Both models' affine + hard-swish blocks folded (onnx-fuse.ts): same outputs, ~15% less time.
   // The recogniser's full convolutions in 8 bits (onnx-quantize.ts): ~1.6× faster again.
-  const load = async (file: string, ranges?: Record<string, [number, number]>) => {
-    const fused = fuseAffineHardSwish(await readFile(path.join(dir, file))).model;
-    return ort.InferenceSession.create(ranges ? quantizeConvs(fused, ranges).model : fused, session);
+  // The recogniser's blocks as Conv → HardSwish (onnx-fuse.ts's second pass, exact in float):
+  // ~6% less recogniser time in 8 bits (bench/cpu-rec-ops.ts). Its calibrated ranges map through it.
+  const load = async (file: string, ranges?: Record<string, [number, number]>, swish = false) => {
+    let model = fuseAffineHardSwish(await readFile(path.join(dir, file))).model;
+    if (swish) {
+      const s = hardSwishBlocks(model);
+      model = toOpset14(s.model);
+      if (ranges) ranges = rescaleRanges(ranges, s.report.rescaled);
+    }
+    // In 8 bits the class head too (its 120 × 6625 weights, one scale per class): ~5% of a line.
+    return ort.InferenceSession.create(ranges ? quantizeHead(quantizeConvs(model, ranges).model).model : model, session);
   };
   const [det, rec, dictText] = await Promise.all([
     load('ch_PP-OCRv4_det_infer.onnx', tune.detInt8 ? DET_INT8_RANGES : undefined),
-    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined),
+    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined, tune.hardSwish),
     readFile(path.join(dir, 'ppocr_keys_v1.txt'), 'utf8'),
     openCvReady(),
   ]);
