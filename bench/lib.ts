@@ -186,3 +186,45 @@ export async function pool<T>(count: number, n: number, fn: (i: number) => Promi
 export function machineLoad() {
   return { loadAvg1m: round(os.loadavg()[0]), cores: os.cpus().length };
 }
+
+/** Folio's own side of a window, from its /metrics: whether the OCR service had pages to send and room to send them. */
+export interface FolioSide {
+  /** Mean of the OCR service's flow-control window (sum over backends). */
+  meanOcrWindow: number;
+  /** Mean pages inside the OCR service's engine calls. */
+  meanOcrInFlight: number;
+  /** Mean messages in the pages stream (waiting for the OCR service or in flight there): 0 means the stages before it were the limit. */
+  meanPagesStream: number;
+}
+
+/** Samples the stack's /metrics every `everyMs` until stopped; the means tell a starved OCR service from a window-limited one. */
+export function sampleFolio(baseUrl: string, everyMs = 500): { stop(): FolioSide } {
+  const sums = { w: 0, f: 0, s: 0, n: 0 };
+  const read = (text: string, name: string, labels = '') => {
+    const m = new RegExp(`^${name}${labels ? `\\{[^}]*${labels}[^}]*\\}` : '(?:\\{[^}]*\\})?'} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const text = await (await fetch(`${baseUrl}/metrics`)).text();
+      sums.w += read(text, 'folio_ocr_window');
+      sums.f += read(text, 'folio_ocr_pages_in_flight');
+      sums.s += read(text, 'folio_stream_messages', 'stream="FOLIO_PAGES"');
+      sums.n++;
+    } catch {
+      // a missed sample is only a smaller sample
+    } finally {
+      busy = false;
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      const mean = (x: number) => round(sums.n ? x / sums.n : NaN, 1);
+      return { meanOcrWindow: mean(sums.w), meanOcrInFlight: mean(sums.f), meanPagesStream: mean(sums.s) };
+    },
+  };
+}

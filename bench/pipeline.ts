@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startVllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from '../test/helpers/make-pdf.ts';
 import { startNats } from '../test/helpers/nats-server.ts';
-import { CALIBRATED, fixture, idealCapacity, JobWatcher, machineLoad, MAX_NUM_SEQS, p50, pageRequestBody, pool, postPage, quantile, round, simWindow, sleep, startBenchStack, submit, syncOcr, TIME_SCALE } from './lib.ts';
+import { CALIBRATED, fixture, idealCapacity, JobWatcher, machineLoad, MAX_NUM_SEQS, p50, pageRequestBody, pool, postPage, quantile, round, sampleFolio, simWindow, sleep, startBenchStack, submit, syncOcr, TIME_SCALE } from './lib.ts';
 
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 60);
 const PAGES_PER_DOC = 10;
@@ -86,9 +86,11 @@ export async function benchPipeline(): Promise<Record<string, unknown>> {
     await sleep(12_000);
     const a = sim.stats();
     const tA = performance.now();
+    const folioSide = sampleFolio(stack.url);
     await sleep(WINDOW_S * 1000);
     const b = sim.stats();
     const tB = performance.now();
+    const folio = folioSide.stop();
     stop = true;
     await Promise.all(feeders);
     const pipe = simWindow(a, b);
@@ -96,6 +98,7 @@ export async function benchPipeline(): Promise<Record<string, unknown>> {
     out.throughput = {
       capacity: cap,
       pipeline: pipe,
+      folio,
       pipelineOverCapacity: round(pipe.pagesPerS / cap.pagesPerS, 3),
       endToEndPagesPerS: round((jobsInWindow * PAGES_PER_DOC) / ((tB - tA) / 1000)),
       target: '≥ 0.95, mean waiting ≤ 1',
