@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { FolioError } from './errors.ts';
 import { headers } from '@nats-io/transport-node';
-import type { JobStore } from './job-store.ts';
+import type { JobRead, JobStore } from './job-store.ts';
 import { JobEvent, isTerminal, type JobStatus } from './messages.ts';
 import type { Metrics } from './metrics.ts';
 import { Streams, Subjects } from './subjects.ts';
@@ -50,15 +50,17 @@ export async function ensureJobEvent(deps: { js: JetStreamClient; jsm: JetStream
 /**
  * Moves a job to a terminal state with compare-and-set. Only the writer whose CAS succeeds
  * publishes the completion event, so duplicates and concurrent replicas complete a job once.
- * Resolves to the final status when this call finished the job, else null.
+ * Resolves to the final status when this call finished the job, else null. `known`: the status as
+ * the caller just read or wrote it (the CAS starts from it instead of reading again).
  */
 export async function finishJob(
   deps: { jobs: JobStore; js: JetStreamClient; metrics?: Pick<Metrics, 'jobDuration'> },
   jobId: string,
   change: (s: JobStatus) => JobStatus & { status: TerminalKind },
+  known?: JobRead | null,
 ): Promise<JobStatus | null> {
   const now = new Date().toISOString();
-  const written = await deps.jobs.update(jobId, (s) => (isTerminal(s.status) ? null : { ...change(s), finishedAt: now }));
+  const written = (await deps.jobs.change(jobId, (s) => (isTerminal(s.status) ? null : { ...change(s), finishedAt: now }), known))?.status ?? null;
   if (written) {
     // End-to-end latency, from the upload's acceptance to the terminal status: observed once per job, by the CAS winner.
     deps.metrics?.jobDuration.observe({ status: written.status }, Math.max(0, Date.parse(now) - Date.parse(written.createdAt)) / 1000);
