@@ -35,7 +35,7 @@ test('with S3_ENDPOINT set, the services keep their blobs in S3', () => {
   assert.equal(stack.rt.blobs.kind, 's3');
 });
 
-test('a 3-page PDF goes through the four services over S3: source, page images, page results and the document land in the bucket', async () => {
+test('a 3-page PDF goes through the four services over S3: page images and the document land in the bucket; its small source and page results travel in the messages', async () => {
   const res = await upload(stack.url, '/v1/jobs', makePdf(['S3 page one', 'S3 page two', 'S3 page three']), { filename: 's3.pdf' });
   assert.equal(res.status, 202);
   const { id } = await res.json();
@@ -49,11 +49,14 @@ test('a 3-page PDF goes through the four services over S3: source, page images, 
   assert.match(md, /SIMULATED OUTPUT/);
   assert.deepEqual([...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1])), [2, 3]);
 
-  assert.deepEqual(await keysUnder(`sources/${id}`), [`sources/${id}`]);
+  // Under 64 KiB (INLINE_MAX_BYTES) the source rides in the job message and each page result in
+  // its page.done message and page record: no object for either.
+  assert.deepEqual(await keysUnder(`sources/${id}`), []);
   const pages = await keysUnder(`pages/${id}/`);
   for (const n of [1, 2, 3]) assert.ok(pages.includes(`pages/${id}/${n}.png`), `page image ${n} in S3 (have ${pages.join(', ')})`);
   const results = await keysUnder(`results/${id}/`);
-  for (const k of ['document.md', 'document.json', 'pages/1.json', 'pages/2.json', 'pages/3.json']) assert.ok(results.includes(`results/${id}/${k}`), `${k} in S3`);
+  // The document and the figure crops the simulator's output links (one per page); no per-page result.
+  assert.deepEqual(results, [`results/${id}/document.json`, `results/${id}/document.md`, ...[1, 2, 3].map((n) => `results/${id}/images/${n}_0.jpg`)]);
   // What the API served is what S3 holds.
   const stored = await client.getObject(BUCKET, `results/${id}/document.md`);
   let text = '';
@@ -65,6 +68,8 @@ test('an image job over S3: its figure crop is stored in the bucket and served f
   const res = await upload(stack.url, '/v1/jobs', fixture('english.png'), { filename: 'english.png', fields: { cache: 'bypass' } });
   const { id } = await res.json();
   assert.equal((await waitForTerminal(stack.url, id)).status, 'completed');
+  // 92 KB: over the inline limit, so the source goes through the bucket.
+  assert.deepEqual(await keysUnder(`sources/${id}`), [`sources/${id}`]);
   const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).text();
   const link = /!\[\]\((images\/\d+_\d+\.jpg)\)/.exec(md)?.[1];
   assert.ok(link, 'the Markdown links a figure');

@@ -5,7 +5,7 @@ import type { BlobStore } from '../../shared/blob-store.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { FolioError, publicError } from '../../shared/errors.ts';
 import { ensureJobEvent, finishJob } from '../../shared/job-finish.ts';
-import type { JobStore } from '../../shared/job-store.ts';
+import type { JobRead, JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -23,9 +23,10 @@ export interface AssemblerDeps {
   log: Logger;
 }
 
+// A small result travels inline (page.done carries it) and is kept in the page record itself.
 const recordOf = (msg: PageOutcome): PageRecord =>
-  'resultKey' in msg
-    ? { page: msg.page, status: 'done', engine: msg.engine, resultKey: msg.resultKey }
+  'engine' in msg
+    ? { page: msg.page, status: 'done', engine: msg.engine, ...(msg.result ? { result: msg.result } : { resultKey: msg.resultKey }) }
     : { page: msg.page, status: 'failed', error: msg.error };
 
 /**
@@ -41,26 +42,33 @@ export function createAssembleHandler(deps: AssemblerDeps) {
       await ensureJobEvent(deps, cur.status);
       return;
     }
-    await deps.jobs.recordPage(msg.jobId, recordOf(msg));
+    const record = recordOf(msg);
+    const first = await deps.jobs.recordPage(msg.jobId, record);
+    // A one-page job is complete with this record: no count, and (when this record is the one
+    // stored) no read of the records either. Otherwise count the records the KV stream holds.
+    if (msg.count === 1) return assembleJob(deps, cur.status, { read: cur, records: first ? [record] : undefined });
     if ((await deps.jobs.countFinishedPages(msg.jobId)) < msg.count) return;
-    await assembleJob(deps, cur.status);
+    await assembleJob(deps, cur.status, { read: cur });
   };
 }
 
-/** Assembles whatever pages have records and ends the job (completed, partial or failed), once. */
-export async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
-  await deps.jobs.update(job.id, (s) => (isTerminal(s.status) ? null : { ...s, status: 'assembling' }));
-  const records = await deps.jobs.pageRecords(job.id);
+/**
+ * Assembles whatever pages have records and ends the job (completed, partial or failed), once.
+ * `known`: the status as just read (the CAS writes start from it) and the records when the
+ * caller holds every one of them.
+ */
+export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { read?: JobRead; records?: PageRecord[] } = {}) {
+  const assembling = await deps.jobs.change(job.id, (s) => (isTerminal(s.status) ? null : { ...s, status: 'assembling' }), known.read);
+  const records = known.records ?? (await deps.jobs.pageRecords(job.id));
   const results = new Map<number, PageResult>();
   await Promise.all(
     records
-      .filter((r) => r.status === 'done' && r.resultKey)
-      .map(async (r) => results.set(r.page, PageResult.parse(JSON.parse((await deps.blobs.get(r.resultKey!)).toString('utf8'))))),
+      .filter((r) => r.status === 'done' && (r.result || r.resultKey))
+      .map(async (r) => results.set(r.page, r.result ?? PageResult.parse(JSON.parse((await deps.blobs.get(r.resultKey!)).toString('utf8'))))),
   );
   const { markdown, json } = assembleDocument({ jobId: job.id, source: job.source, options: job.options, records, results });
   const keys = { markdown: BlobKeys.markdown(job.id), json: BlobKeys.json(job.id) };
-  await deps.blobs.put(keys.markdown, Buffer.from(markdown), 'text/markdown; charset=utf-8');
-  await deps.blobs.put(keys.json, Buffer.from(JSON.stringify(json)), 'application/json');
+  await Promise.all([deps.blobs.put(keys.markdown, Buffer.from(markdown), 'text/markdown; charset=utf-8'), deps.blobs.put(keys.json, Buffer.from(JSON.stringify(json)), 'application/json')]);
 
   const done = records.filter((r) => r.status === 'done').length;
   const failed = records.length - done;
@@ -72,7 +80,7 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus) {
     pageDetails: records.map((r) => ({ page: r.page, status: r.status, engine: r.engine, error: r.error })),
     result: keys,
     ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
-  }));
+  }), assembling);
   if (finished) {
     if (status === 'completed') await rememberJob(deps.cache, cacheKey(job.tenant, job.source.sha256, job.options), job.id);
     deps.metrics.jobsFinished.inc({ status });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { publishWork } from '../../shared/consumer-loop.ts';
 import { FolioError } from '../../shared/errors.ts';
 import { publishJobEvent } from '../../shared/job-finish.ts';
 import { detectMediaType } from '../../shared/media-type.ts';
-import { JobStatus, isTerminal, type JobOptions, type JobSubmitted, type SourceInfo } from '../../shared/messages.ts';
+import { INLINE_MAX_BYTES, JobStatus, isTerminal, type JobOptions, type JobSubmitted, type SourceInfo } from '../../shared/messages.ts';
 import type { Runtime } from '../../shared/runtime.ts';
 import { selectPages } from '../../shared/page-range.ts';
 import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
@@ -95,16 +96,19 @@ async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submiss
     ...(sub.batch ? { batch: sub.batch } : {}),
   };
   const sourceKey = BlobKeys.source(id);
+  // A small source (a photo, a one-page scan) travels inside the job message, durable in the jobs
+  // stream like the message itself: nothing is stored under sourceKey, nothing read back.
+  const inline = file.bytes <= INLINE_MAX_BYTES ? (await readFile(file.path)).toString('base64') : undefined;
   // Booked before anything is stored; given back here if the job never gets queued (no end event would).
   await deps.quota?.reserve(sub.tenant, id, selected.length);
   try {
-    await deps.blobs.putFile(sourceKey, file.path, file.bytes, mediaType);
+    if (inline === undefined) await deps.blobs.putFile(sourceKey, file.path, file.bytes, mediaType);
     await deps.jobs.create(status);
   } catch (err) {
     await deps.quota?.release(sub.tenant, id).catch(() => {});
     throw err;
   }
-  const msg: JobSubmitted = { v: 1, jobId: id, tenant: sub.tenant, sourceKey, mediaType, options: sub.options, priority };
+  const msg: JobSubmitted = { v: 1, jobId: id, tenant: sub.tenant, sourceKey, ...(inline !== undefined ? { source: inline } : {}), mediaType, options: sub.options, priority };
   try {
     await publishWork(deps.bus.js, Subjects.jobSubmitted(sub.tenant, id), msg, MsgIds.job(id));
   } catch (err) {

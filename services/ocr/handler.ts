@@ -5,7 +5,7 @@ import { publishWork } from '../../shared/consumer-loop.ts';
 import { publicError, type FolioError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
+import { INLINE_MAX_BYTES, PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
 import type { EngineOutput, PageInput } from './engine.ts';
@@ -23,13 +23,17 @@ export interface OcrDeps {
   pageTimeoutMs: number;
 }
 
-/** folio.page.ready → page result stored → folio.page.done. */
+/** A job seen running this recently is not read again before its next page (a cancel lands within it). */
+const JOB_SEEN_MS = 1000;
+
+/** folio.page.ready → page result stored (or, when small, carried in the message) → folio.page.done. */
 export function createOcrHandler(deps: OcrDeps) {
   return async (msg: PageReady, ctx: AttemptContext): Promise<void> => {
-    if (await deps.jobs.isOver(msg.jobId)) return;
+    if (await deps.jobs.isOver(msg.jobId, JOB_SEEN_MS)) return;
+    // A small page image and text layer come inline in the message: no object-store read.
     const [image, text] = await Promise.all([
-      deps.blobs.get(msg.imageKey),
-      msg.textKey ? deps.blobs.get(msg.textKey).then((b) => PageText.parse(JSON.parse(b.toString('utf8')))) : undefined,
+      msg.image !== undefined ? Buffer.from(msg.image, 'base64') : deps.blobs.get(msg.imageKey),
+      msg.text ?? (msg.textKey ? deps.blobs.get(msg.textKey).then((b) => PageText.parse(JSON.parse(b.toString('utf8')))) : undefined),
     ]);
     const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, text };
     const started = Date.now();
@@ -52,9 +56,15 @@ export function createOcrHandler(deps: OcrDeps) {
       await deps.blobs.put(BlobKeys.figure(msg.jobId, fig.name), fig.jpeg, 'image/jpeg');
     }
     const result: PageResult = { page: msg.page, width: msg.width, height: msg.height, ms, ...output };
-    const resultKey = BlobKeys.pageResult(msg.jobId, msg.page);
-    await deps.blobs.put(resultKey, Buffer.from(JSON.stringify(result)), 'application/json');
-    const done: PageDone = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, resultKey, engine: output.engine };
+    const body = Buffer.from(JSON.stringify(result));
+    const base = { v: 1 as const, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, engine: output.engine };
+    let done: PageDone;
+    if (body.length <= INLINE_MAX_BYTES) done = { ...base, result };
+    else {
+      const resultKey = BlobKeys.pageResult(msg.jobId, msg.page);
+      await deps.blobs.put(resultKey, body, 'application/json');
+      done = { ...base, resultKey };
+    }
     await publishWork(deps.js, Subjects.pageDone(msg.tenant, msg.jobId), done, MsgIds.pageDone(msg.jobId, msg.page));
   };
 }

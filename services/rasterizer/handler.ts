@@ -12,7 +12,7 @@ import { publicError, type FolioError } from '../../shared/errors.ts';
 import { finishJob } from '../../shared/job-finish.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { isTerminal, type JobSubmitted, type PageFailed, type PageReady } from '../../shared/messages.ts';
+import { INLINE_MAX_BYTES, isTerminal, type JobSubmitted, type PageFailed, type PageReady } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys, JobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
 import type { HostPool } from '../../shared/render-worker/pool.ts';
@@ -45,17 +45,20 @@ export interface RasterizerDeps {
  */
 export function createRasterizeHandler(deps: RasterizerDeps) {
   return async (msg: JobSubmitted, ctx: AttemptContext): Promise<void> => {
-    const cur = await deps.jobs.get(msg.jobId);
+    let cur = await deps.jobs.get(msg.jobId);
     if (!cur || isTerminal(cur.status.status)) return;
-    if (cur.status.status === 'queued') await deps.jobs.update(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null));
+    if (cur.status.status === 'queued') cur = await deps.jobs.change(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null), cur);
 
-    const progress = await deps.kv.get(JobKeys.rasterProgress(msg.jobId));
+    // Only a redelivered job can have a resume point (JetStream counts deliveries before handing one out).
+    const progress = ctx.deliveryCount > 1 ? await deps.kv.get(JobKeys.rasterProgress(msg.jobId)) : null;
     const publishedUpTo = progress?.operation === 'PUT' && progress.length > 0 ? Number(progress.string()) : 0;
     const sourcePath = path.join(deps.limits.tmpDir, `folio-source-${randomUUID()}`);
     try {
-      await pipeline(await deps.blobs.stream(msg.sourceKey), createWriteStream(sourcePath));
+      // A small source came inside the message (ingest stored nothing); a larger one is copied to disk.
+      const source = msg.source !== undefined ? { data: Buffer.from(msg.source, 'base64') } : { path: sourcePath };
+      if (msg.source === undefined) await pipeline(await deps.blobs.stream(msg.sourceKey), createWriteStream(sourcePath));
       const { tmpDir: _, ...limits } = deps.limits;
-      const pages = renderPages(deps.renderers, { path: sourcePath }, msg.mediaType, {
+      const pages = renderPages(deps.renderers, source, msg.mediaType, {
         ...limits,
         pages: msg.options.pages,
         dpi: msg.options.dpi,
@@ -64,28 +67,42 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
       });
       let started = Date.now();
       for await (const p of pages) {
-        if (await deps.jobs.isOver(msg.jobId)) return;
+        // Read at most once a second (the read above counts): a cancel stops the next page within that.
+        if (await deps.jobs.isOver(msg.jobId, JOB_SEEN_MS)) return;
         if (isFailedRender(p)) await publishFailed(deps, msg, p);
         else await publishRendered(deps, msg, p);
-        await deps.kv.put(JobKeys.rasterProgress(msg.jobId), String(p.page));
+        // The resume point; a one-page job has none to resume from (a redelivery renders the page
+        // again and its publish is dropped as a duplicate by message id).
+        if (p.count > 1) await deps.kv.put(JobKeys.rasterProgress(msg.jobId), String(p.page));
         ctx.working();
         deps.metrics.renderDuration.observe((Date.now() - started) / 1000);
         started = Date.now();
       }
-      await deps.jobs.update(msg.jobId, (s) => (s.status === 'rasterizing' || s.status === 'queued' ? { ...s, status: 'ocr' } : null));
+      await deps.jobs.change(msg.jobId, (s) => (s.status === 'rasterizing' || s.status === 'queued' ? { ...s, status: 'ocr' } : null), cur);
     } finally {
-      await rm(sourcePath, { force: true });
+      if (msg.source === undefined) await rm(sourcePath, { force: true });
     }
   };
 }
 
+/** A job seen running this recently is not read again before its next page. */
+const JOB_SEEN_MS = 1000;
+
 async function publishRendered(deps: RasterizerDeps, msg: JobSubmitted, p: RenderedPage): Promise<void> {
+  // The image is stored whatever its size (the page-image route serves it); a small one also
+  // travels in the message, so OCR reads no object. A small text layer travels instead of being stored.
   const imageKey = BlobKeys.pageImage(msg.jobId, p.page);
   await deps.blobs.put(imageKey, p.png, 'image/png');
+  const image = p.png.length <= INLINE_MAX_BYTES ? p.png.toString('base64') : undefined;
   let textKey: string | undefined;
+  let text: PageReady['text'];
   if (p.text) {
-    textKey = BlobKeys.pageText(msg.jobId, p.page);
-    await deps.blobs.put(textKey, Buffer.from(JSON.stringify(p.text)), 'application/json');
+    const body = Buffer.from(JSON.stringify(p.text));
+    if (body.length <= INLINE_MAX_BYTES) text = p.text;
+    else {
+      textKey = BlobKeys.pageText(msg.jobId, p.page);
+      await deps.blobs.put(textKey, body, 'application/json');
+    }
   }
   const ready: PageReady = {
     v: 1,
@@ -94,9 +111,11 @@ async function publishRendered(deps: RasterizerDeps, msg: JobSubmitted, p: Rende
     page: p.page,
     count: p.count,
     imageKey,
+    ...(image !== undefined ? { image } : {}),
     width: p.width,
     height: p.height,
     textKey,
+    ...(text ? { text } : {}),
     priority: msg.priority,
     options: msg.options,
   };
