@@ -24,7 +24,8 @@ export async function startProgressEvents(deps: IngestDeps, intervalMs = 1000): 
     pending.delete(jobId);
     lastAt.set(jobId, Date.now());
     const cur = await deps.jobs.get(jobId);
-    if (!cur || isTerminal(cur.status.status)) return lastAt.delete(jobId);
+    // A one-page job's only news is its end (the completion event): no count of its records.
+    if (!cur || isTerminal(cur.status.status) || cur.status.pages.total <= 1) return lastAt.delete(jobId);
     const s = cur.status;
     const finished = await deps.jobs.countFinishedPages(jobId);
     if (finished >= s.pages.total) return;
