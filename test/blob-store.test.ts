@@ -4,6 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import type { BlobStore } from '../shared/blob-store.ts';
 import { createNatsBlobStore } from '../shared/blob-store-nats.ts';
 import { createS3BlobStore } from '../shared/blob-store-s3.ts';
@@ -79,3 +81,41 @@ contract('S3 (over HTTP, signed requests)', () =>
   createS3BlobStore({ endpoint: s3.endpoint, accessKey: s3.accessKey, secretKey: s3.secretKey, bucket: 'folio-test', region: 'us-east-1' }),
 );
 contract('JetStream object store', () => createNatsBlobStore(nc, 'folio_blobs_test', 3600));
+
+describe('JetStream object store: small objects without a consumer per read', () => {
+  let store: BlobStore;
+  before(async () => {
+    store = await createNatsBlobStore(nc, 'folio_blobs_direct', 3600);
+  });
+  const consumers = async () => (await (await jetstreamManager(nc)).streams.info('OBJ_folio_blobs_direct')).state.consumer_count;
+
+  test('an object written in two publishes is an ordinary nats.js object (its reader, digest and listing agree)', async () => {
+    await store.put('pages/d1/1.png', png, 'image/png');
+    const os = await new Objm(nc).open('folio_blobs_direct');
+    const info = await os.info('pages/d1/1.png');
+    assert.equal(info?.size, png.length);
+    assert.equal(info?.chunks, 1);
+    assert.ok(Buffer.from((await os.getBlob('pages/d1/1.png'))!).equals(png), 'nats.js reads it and its digest check passes');
+    assert.deepEqual((await store.list('pages/d1/')).map((o) => o.key), ['pages/d1/1.png']);
+  });
+
+  test('reads of one-chunk and several-chunk objects create no consumer', async () => {
+    const big = Buffer.concat([png, png, png, png]); // 369 KB: three 128 KiB chunks, written by nats.js
+    await store.put('pages/d2/big.png', big, 'image/png');
+    const before = await consumers();
+    assert.ok((await store.get('pages/d1/1.png')).equals(png));
+    assert.ok((await store.get('pages/d2/big.png')).equals(big));
+    assert.equal(await consumers(), before);
+  });
+
+  test('a second put of a key replaces the object and leaves no chunk of the first behind', async () => {
+    await store.put('results/d3/document.md', Buffer.from('first'), 'text/markdown');
+    await store.put('results/d3/document.md', Buffer.from('second'), 'text/markdown');
+    assert.equal((await store.get('results/d3/document.md')).toString(), 'second');
+    const jsm = await jetstreamManager(nc);
+    const subjects = (await jsm.streams.info('OBJ_folio_blobs_direct', { subjects_filter: '$O.folio_blobs_direct.C.>' })).state.subjects ?? {};
+    const os = await new Objm(nc).open('folio_blobs_direct');
+    const live = new Set((await os.list()).map((i) => `$O.folio_blobs_direct.C.${i.nuid}`));
+    assert.deepEqual(Object.keys(subjects).filter((s) => !live.has(s)), [], 'no orphaned chunks');
+  });
+});
