@@ -356,6 +356,47 @@ test('the /metrics poller shrinks the window when vLLM queues', async (t) => {
   assert.ok(engine.concurrency() < 16, `window still ${engine.concurrency()}`);
 });
 
+/**
+ * Keeps `engine` fed as the OCR service does: a new page whenever the pages in flight are fewer
+ * than the engine's window (its concurrency), for `ms`.
+ */
+async function feed(engine: Awaited<ReturnType<typeof engineFor>>, ms: number, workers = 64) {
+  const image = await pageInput();
+  const until = Date.now() + ms;
+  let inFlight = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (Date.now() < until) {
+        if (inFlight >= engine.concurrency()) {
+          await new Promise((r) => setTimeout(r, 2));
+          continue;
+        }
+        inFlight++;
+        try {
+          await engine.recognize(image, signal());
+        } finally {
+          inFlight--;
+        }
+      }
+    }),
+  );
+}
+
+test("vLLM's gauges size the window: two unequal backends each settle on their batch limit + 1 and run full", async (t) => {
+  const big = await startVllmSimulator({ ...FAST, msPerToken: 0.5, maxNumSeqs: 12 });
+  const small = await startVllmSimulator({ ...FAST, msPerToken: 0.5, maxNumSeqs: 3 });
+  const engine = await engineFor([big.url, small.url], { maxWindow: 32, metricsIntervalMs: 20 });
+  t.after(async () => {
+    await engine.close();
+    await big.close();
+    await small.close();
+  });
+  await feed(engine, 1500);
+  assert.deepEqual(engine.backends().map((b) => b.window), [13, 4]);
+  assert.equal(big.stats().maxRunning, 12);
+  assert.equal(small.stats().maxRunning, 3);
+});
+
 test('a /metrics without request counts (older vLLM, a proxy) does not stop polling: it resumes when they appear', async (t) => {
   const { sim, engine } = await setup(t, { metrics: 'none', maxNumSeqs: 2, msPerToken: 1, tokensPerPage: 200 }, { initialWindow: 16, maxWindow: 16, metricsIntervalMs: 10 });
   await waitFor(() => sim.stats().metricsScrapes >= 3, 3000);
