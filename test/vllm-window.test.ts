@@ -216,3 +216,18 @@ test('while gauges are fresh the latency brake is off; once they go stale it app
   assert.equal(w.metricsDriven, false);
   assert.equal(w.size, held);
 });
+
+test('two OCR replicas on one backend hold its limit + 1 between them (each sees the other as another client)', () => {
+  const a = new AimdWindow({ min: 1, max: 160 });
+  const b = new AimdWindow({ min: 1, max: 160 });
+  const seen = (w: AimdWindow, other: AimdWindow, now: number) => {
+    const total = w.size + other.size;
+    w.onMetrics({ running: Math.min(100, total), waiting: Math.max(0, total - 100), kvCacheUsage: 0.3, inFlight: w.size }, now);
+  };
+  for (let t = 1; t <= 20; t++) {
+    seen(a, b, t * 1000);
+    seen(b, a, t * 1000 + 500);
+  }
+  // Not an equal split (pages come from one shared queue, so throughput does not care), but no overshoot.
+  assert.deepEqual([a.size, b.size], [37, 64]);
+});
