@@ -11,7 +11,7 @@ import { asPng, qualityPages } from './ocr-quality.ts';
 const only = process.env.PAGES?.split(',');
 const pages = qualityPages().filter((p) => !only || only.some((o) => p.name.includes(o)));
 const inputs = await Promise.all(pages.map((p) => asPng(p.file)));
-const init = { threads: 1, detSide: Number(process.env.DET_SIDE ?? 1280), recSide: Number(process.env.REC_SIDE ?? 2048), maxPixels: 1e8 };
+const init = { threads: 1, detSide: Number(process.env.DET_SIDE ?? 960), recSide: Number(process.env.REC_SIDE ?? 2048), maxPixels: 1e8 };
 for (const arg of process.argv.slice(2).length ? process.argv.slice(2) : ['{}']) {
   const tuning = JSON.parse(arg) as Partial<Tuning>;
   const paddle = await loadPaddle({ threads: 1, tuning });

@@ -8,12 +8,15 @@ import type { EngineOutput } from '../services/ocr/engine.ts';
 import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
 import { editCounts, stripMarkdown } from './helpers/cer.ts';
 
-/** Pooled percentages (total edits / total reference) measured on this code. */
+/**
+ * Pooled percentages (total edits / total reference) measured on this code: detection at 960 px
+ * (degraded and Chinese pages read better than at 1280; clean English 0.48% WER where it was 0).
+ */
 const MEASURED: Record<Group, { cer: number; spacedCer: number; wer: number }> = {
-  multiColumn: { cer: 0.1, spacedCer: 0.11, wer: 0.48 },
-  cleanEnglish: { cer: 0, spacedCer: 0, wer: 0 },
-  degraded: { cer: 1.0, spacedCer: 0.94, wer: 4.84 },
-  chinese: { cer: 1.25, spacedCer: 1.62, wer: 16.67 },
+  multiColumn: { cer: 0.1, spacedCer: 0.12, wer: 0.48 },
+  cleanEnglish: { cer: 0.09, spacedCer: 0.08, wer: 0.48 },
+  degraded: { cer: 0.61, spacedCer: 0.57, wer: 2.91 },
+  chinese: { cer: 1.08, spacedCer: 1.79, wer: 16.67 },
 };
 // Character figures to ±0.3 points; WER moves in whole words (1 word in ~250 is 0.4 points).
 const TOLERANCE = { cer: 0.3, spacedCer: 0.3, wer: 1.0 };

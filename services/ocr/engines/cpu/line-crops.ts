@@ -154,7 +154,9 @@ function cropLevel(img: RawImage, x0: number, y0: number, ux: number, vy: number
   }
   // Horizontal pass: the source rows top..bottom, resampled to the crop's width.
   const rows = bottom - top + 1;
-  const tmp = new Float32Array(rows * width * 3);
+  // Reused across crops (every element used is written first): a fresh one per line kept the collector busy.
+  if (levelScratch.length < rows * width * 3) levelScratch = new Float32Array(Math.ceil(rows * width * 3 * 1.25));
+  const tmp = levelScratch;
   for (let r = 0; r < rows; r++) {
     const src = (top + r) * W * 3;
     const dst = r * width * 3;
@@ -195,6 +197,7 @@ function cropLevel(img: RawImage, x0: number, y0: number, ux: number, vy: number
 }
 
 const wts = new Float64Array(8);
+let levelScratch = new Float32Array(0);
 /** Keys cubic weights (a = −0.5) for the 4 taps around fractional offset t, into w[at..at+3]. */
 function keys(t: number, w: Float64Array, at: number): void {
   const t2 = t * t;
@@ -265,11 +268,15 @@ export function paintOutRules(crop: LineCrop): void {
   }
 }
 
+/** Math.round(sum / 3) for every sum of three 8-bit channels. */
+const GREY = Uint8Array.from({ length: 766 }, (_, s) => Math.round(s / 3));
+
 /** The crop's paper brightness (its 90th percentile of grey), used to paint rules out and to pad batches. */
 export function paperLevel(crop: LineCrop): number {
   const hist = new Uint32Array(256);
   const n = crop.width * crop.height;
-  for (let i = 0; i < n; i++) hist[Math.round((crop.data[i * 3] + crop.data[i * 3 + 1] + crop.data[i * 3 + 2]) / 3)]++;
+  const d = crop.data;
+  for (let i = 0, p = 0; i < n; i++, p += 3) hist[GREY[d[p] + d[p + 1] + d[p + 2]]]++;
   let seen = 0;
   for (let v = 0; v < 256; v++) if ((seen += hist[v]) >= 0.9 * n) return v;
   return 255;
@@ -282,24 +289,38 @@ export type Normalisation = 'unit' | 'signed';
  * the right to `width` with its own paper colour. `unit` is x/255; `signed` is PaddleOCR's
  * (x/255 − 0.5) / 0.5.
  */
-export function batchTensor(crops: LineCrop[], width: number, norm: Normalisation): Float32Array {
+export function batchTensor(crops: LineCrop[], width: number, norm: Normalisation, scratch?: Float32Array): Float32Array {
   const height = crops[0].height;
   const plane = width * height;
-  const out = new Float32Array(crops.length * 3 * plane);
+  // Every element is written below, so a reused buffer needs no clearing.
+  const size = crops.length * 3 * plane;
+  const out = scratch && scratch.length >= size ? scratch.subarray(0, size) : new Float32Array(size);
   const scale = norm === 'signed' ? 2 / 255 : 1 / 255;
   const shift = norm === 'signed' ? -1 : 0;
-  crops.forEach((c, n) => {
-    const pad = paperLevel(c) * scale + shift;
-    for (let ch = 0; ch < 3; ch++) {
-      const base = (n * 3 + ch) * plane;
-      const src = 2 - ch;
-      for (let y = 0; y < height; y++) {
-        const row = base + y * width;
-        for (let x = 0; x < c.width; x++) out[row + x] = c.data[(y * c.width + x) * 3 + src] * scale + shift;
-        out.fill(pad, row + c.width, row + width);
+  // One pass over each crop's pixels writing all three planes (the values of x * scale + shift
+  // for the 256 levels looked up, not recomputed).
+  const level = new Float32Array(256);
+  for (let v = 0; v < 256; v++) level[v] = v * scale + shift;
+  for (let n = 0; n < crops.length; n++) {
+    const c = crops[n];
+    const src = c.data;
+    const cw = c.width;
+    const pad = level[paperLevel(c)];
+    const b = n * 3 * plane;
+    for (let y = 0; y < height; y++) {
+      const row = y * width;
+      for (let x = 0, p = y * cw * 3; x < cw; x++, p += 3) {
+        out[b + row + x] = level[src[p + 2]];
+        out[b + plane + row + x] = level[src[p + 1]];
+        out[b + 2 * plane + row + x] = level[src[p]];
+      }
+      if (cw < width) {
+        out.fill(pad, b + row + cw, b + row + width);
+        out.fill(pad, b + plane + row + cw, b + plane + row + width);
+        out.fill(pad, b + 2 * plane + row + cw, b + 2 * plane + row + width);
       }
     }
-  });
+  }
   return out;
 }
 
