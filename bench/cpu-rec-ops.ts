@@ -39,7 +39,7 @@ variants.int8SwishHead = quantizeHead(variants.int8Swish).model;
 const only = process.env.VARIANTS?.split(',');
 const names = only ?? Object.keys(variants);
 if (!names.includes('float')) names.unshift('float');
-const options = (prof: boolean, level: 'all' | 'extended' = 'all'): ort.InferenceSession.SessionOptions => ({
+const options = (prof: boolean, level: 'all' | 'extended' = 'all', config: Record<string, string> = {}): ort.InferenceSession.SessionOptions => ({
   intraOpNumThreads: 1,
   interOpNumThreads: 1,
   executionMode: 'sequential',
@@ -47,11 +47,16 @@ const options = (prof: boolean, level: 'all' | 'extended' = 'all'): ort.Inferenc
   enableMemPattern: false,
   enableProfiling: prof,
   profileFilePrefix: '/tmp/rec-ops',
-  extra: { session: { intra_op: { allow_spinning: '0' } } },
+  extra: { session: { intra_op: { allow_spinning: '0' } }, ...config },
 });
 const sessions: Record<string, ort.InferenceSession> = {};
 // `…Ext`: the same model without onnxruntime's layout passes (NCHWc / NHWC and their reorders).
-for (const [i, n] of names.entries()) sessions[n] = await ort.InferenceSession.create(variants[n.replace(/Ext$/, '')], options(!!process.env.PROF && i === names.length - 1, n.endsWith('Ext') ? 'extended' : 'all'));
+// `…Cleanup`: with onnxruntime's session.enable_quant_qdq_cleanup (drops Q → DQ pairs it can).
+for (const [i, n] of names.entries()) {
+  const model = variants[n.replace(/(Ext|Cleanup)$/, '')];
+  const config: Record<string, string> = n.endsWith('Cleanup') ? { 'session.enable_quant_qdq_cleanup': '1' } : {};
+  sessions[n] = await ort.InferenceSession.create(model, options(!!process.env.PROF && i === names.length - 1, n.endsWith('Ext') ? 'extended' : 'all', config));
+}
 const run = async (n: string, c: (typeof crops)[number]) => {
   const s = sessions[n];
   const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', c.data, c.dims) });

@@ -11,6 +11,7 @@ import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQua
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
 import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse.ts';
 import { toOpset14 } from './onnx-opset.ts';
+import { CTC_OUTPUTS, ctcOutputs } from './onnx-ctc.ts';
 import { quantizeConvs, quantizeHead } from './onnx-quantize.ts';
 import { DET_INT8_RANGES, REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
@@ -115,7 +116,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   // The recogniser's full convolutions in 8 bits (onnx-quantize.ts): ~1.6× faster again.
   // The recogniser's blocks as Conv → HardSwish (onnx-fuse.ts's second pass, exact in float):
   // ~6% less recogniser time in 8 bits (bench/cpu-rec-ops.ts). Its calibrated ranges map through it.
-  const load = async (file: string, ranges?: Record<string, [number, number]>, swish = false) => {
+  const load = async (file: string, ranges?: Record<string, [number, number]>, swish = false, ctc = 0) => {
     let model = fuseAffineHardSwish(await readFile(path.join(dir, file))).model;
     if (swish) {
       const s = hardSwishBlocks(model);
@@ -123,16 +124,18 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
       if (ranges) ranges = rescaleRanges(ranges, s.report.rescaled);
     }
     // In 8 bits the class head too (its 120 × 6625 weights, one scale per class): ~5% of a line.
-    return ort.InferenceSession.create(ranges ? quantizeHead(quantizeConvs(model, ranges).model).model : model, session);
+    if (ranges) model = quantizeHead(quantizeConvs(model, ranges).model).model;
+    return ort.InferenceSession.create(ctc ? ctcOutputs(model, ctc) : model, session);
   };
-  const [det, rec, dictText] = await Promise.all([
-    load('ch_PP-OCRv4_det_infer.onnx', tune.detInt8 ? DET_INT8_RANGES : undefined),
-    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined, tune.hardSwish),
-    readFile(path.join(dir, 'ppocr_keys_v1.txt'), 'utf8'),
-    openCvReady(),
-  ]);
+  const dictText = await readFile(path.join(dir, 'ppocr_keys_v1.txt'), 'utf8');
   // Class 0 is the CTC blank; the model's last class is a space the file does not list.
   const dictionary = ['', ...dictText.replace(/\n$/, '').split('\n'), ' '];
+  const [det, rec] = await Promise.all([
+    load('ch_PP-OCRv4_det_infer.onnx', tune.detInt8 ? DET_INT8_RANGES : undefined),
+    // Its output reduced in the graph to what CTC decoding reads (onnx-ctc.ts).
+    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined, tune.hardSwish, dictionary.length),
+    openCvReady(),
+  ]);
 
   let clock: Timings | undefined;
   const lap = (stage: string, since: number) => {
@@ -168,14 +171,17 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     const input = new ort.Tensor('float32', batchTensor(crops, width, tune.recNorm, recScratch), [crops.length, 3, REC_HEIGHT, width]);
     opts.onRecInput?.(input.data as Float32Array, input.dims as number[]);
     t = lap('recTensor', t);
-    const out = (await rec.run({ [rec.inputNames[0]]: input }))[rec.outputNames[0]];
+    const out = await rec.run({ [rec.inputNames[0]]: input });
     t = lap('recRun', t);
-    const [n, steps, classes] = out.dims as number[];
-    const probs = out.data as Float32Array;
+    const [n, steps] = out[CTC_OUTPUTS.best].dims as number[];
+    const best = Int32Array.from(out[CTC_OUTPUTS.best].data as BigInt64Array, Number);
+    const bestP = out[CTC_OUTPUTS.bestP].data as Float32Array;
+    const spaceP = out[CTC_OUTPUTS.spaceP].data as Float32Array;
     // Time steps past a crop's own width read its padding: not decoded.
     const read = Array.from({ length: n }, (_, k) => {
       const own = Math.min(steps, Math.ceil((steps * crops[k].width) / width));
-      return ctcDecode(probs.subarray(k * steps * classes, (k * steps + own) * classes), own, classes, dictionary, tune.spaceProb);
+      const at = (a: Float32Array | Int32Array) => a.subarray(k * steps, k * steps + own);
+      return ctcDecodeSteps(at(best) as Int32Array, at(bestP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb);
     });
     lap('ctc', t);
     return read;
@@ -282,7 +288,34 @@ function detTensor(img: RawImage, norm: Tuning['detNorm'], scratch: Float32Array
 const WIDE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
 
 export function ctcDecode(probs: Float32Array, steps: number, classes: number, dictionary: string[], spaceProb = 1) {
-  const space = classes - 1;
+  const best = new Int32Array(steps);
+  const bestP = new Float32Array(steps);
+  const spaceP = new Float32Array(steps);
+  for (let t = 0; t < steps; t++) {
+    let k0 = 0;
+    let p0 = -Infinity;
+    const off = t * classes;
+    for (let k = 0; k < classes; k++) {
+      if (probs[off + k] > p0) {
+        p0 = probs[off + k];
+        k0 = k;
+        // The output is a softmax: a class over one half is the best (most steps: the blank, class 0).
+        if (p0 > 0.5) break;
+      }
+    }
+    best[t] = k0;
+    bestP[t] = p0;
+    spaceP[t] = probs[off + classes - 1];
+  }
+  return ctcDecodeSteps(best, bestP, spaceP, steps, dictionary, spaceProb);
+}
+
+/**
+ * ctcDecode from each step's best class, its probability and the space class's probability (what
+ * the recogniser's graph outputs, onnx-ctc.ts). The space class is the dictionary's last.
+ */
+export function ctcDecodeSteps(best: Int32Array, bestP: Float32Array, spaceP: Float32Array, steps: number, dictionary: string[], spaceProb = 1) {
+  const space = dictionary.length - 1;
   let text = '';
   let sum = 0;
   let count = 0;
@@ -290,28 +323,18 @@ export function ctcDecode(probs: Float32Array, steps: number, classes: number, d
   // Most space probability over the blanks since the last character.
   let gapSpace = 0;
   for (let t = 0; t < steps; t++) {
-    let best = 0;
-    let bestP = -Infinity;
-    const off = t * classes;
-    for (let k = 0; k < classes; k++) {
-      if (probs[off + k] > bestP) {
-        bestP = probs[off + k];
-        best = k;
-        // The output is a softmax: a class over one half is the best (most steps: the blank, class 0).
-        if (bestP > 0.5) break;
-      }
-    }
-    if (best === 0) gapSpace = Math.max(gapSpace, probs[off + space]);
-    else if (best !== prev) {
-      const next = dictionary[best] ?? '';
+    const b = best[t];
+    if (b === 0) gapSpace = Math.max(gapSpace, spaceP[t]);
+    else if (b !== prev) {
+      const next = dictionary[b] ?? '';
       // Chinese is written without spaces: only Latin-script neighbours get one.
-      if (best !== space && gapSpace >= spaceProb && text !== '' && !text.endsWith(' ') && !WIDE.test(next) && !WIDE.test(text.at(-1)!)) text += ' ';
-      text += dictionary[best] ?? '';
-      sum += bestP;
+      if (b !== space && gapSpace >= spaceProb && text !== '' && !text.endsWith(' ') && !WIDE.test(next) && !WIDE.test(text.at(-1)!)) text += ' ';
+      text += next;
+      sum += bestP[t];
       count++;
       gapSpace = 0;
     }
-    prev = best;
+    prev = b;
   }
   return { text, confidence: count ? sum / count : 0 };
 }
