@@ -27,8 +27,38 @@ export async function smallImage(): Promise<Buffer> {
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
+/**
+ * CPU used so far (ms, Linux /proc, 100 Hz ticks) by this process with its descendants (renderer
+ * and probe processes included), and by the nats-server among them.
+ */
+function cpuNow(): { total: number; nats: number; self: number } {
+  const procs = new Map<number, { ppid: number; ms: number; comm: string }>();
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const raw = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = raw.split(') ').at(-1)!.split(' ');
+      procs.set(Number(d), { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * 10, comm: raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')) });
+    } catch {}
+  }
+  let total = 0;
+  let nats = 0;
+  const queue = [process.pid];
+  while (queue.length > 0) {
+    const pid = queue.pop()!;
+    const p = procs.get(pid);
+    total += p?.ms ?? 0;
+    if (p?.comm === 'nats-server') nats += p.ms;
+    for (const [child, st] of procs) if (st.ppid === pid) queue.push(child);
+  }
+  return { total, nats, self: procs.get(process.pid)?.ms ?? 0 };
+}
+
 /** Keeps `CLIENTS` jobs in flight (a new one when one ends) and counts those that end in the window. */
-async function closedLoop(run: (i: number) => Promise<void>): Promise<{ jobsPerS: number; jobs: number }> {
+async function closedLoop(
+  run: (i: number) => Promise<void>,
+  natsStats?: () => { inMsgs: number; outMsgs: number },
+  onWindow?: (edge: 'start' | 'end') => void,
+): Promise<{ jobsPerS: number; jobs: number; cpuMsPerJob: { node: number; nodeChildren: number; natsServer: number }; natsMsgsPerJob?: { in: number; out: number }; windowUs: [number, number] }> {
   let stop = false;
   const ends: number[] = [];
   let n = 0;
@@ -40,12 +70,31 @@ async function closedLoop(run: (i: number) => Promise<void>): Promise<{ jobsPerS
   });
   await sleep(WARMUP_S * 1000);
   const a = performance.now();
+  const w0 = Number(process.hrtime.bigint() / 1000n);
+  const c0 = cpuNow();
+  const s0 = natsStats?.();
+  onWindow?.('start');
   await sleep(WINDOW_S * 1000);
   const b = performance.now();
+  const w1 = Number(process.hrtime.bigint() / 1000n);
+  const c1 = cpuNow();
+  const s1 = natsStats?.();
+  onWindow?.('end');
   stop = true;
   await Promise.all(clients);
   const jobs = ends.filter((t) => t >= a && t <= b).length;
-  return { jobsPerS: round(jobs / ((b - a) / 1000), 1), jobs };
+  // CPU over the window per job ended in it: this process with its children (in one process: the
+  // services, the benchmark's client and the simulator), and nats-server on its own.
+  const per = Math.max(1, jobs);
+  const cpuMsPerJob = {
+    node: round((c1.total - c1.nats - (c0.total - c0.nats)) / per, 2),
+    // of which child processes (renderers, probes; in separate processes, none: they are not this process's children)
+    nodeChildren: round((c1.total - c1.nats - c1.self - (c0.total - c0.nats - c0.self)) / per, 2),
+    natsServer: round((c1.nats - c0.nats) / per, 2),
+  };
+  // Messages the services' connection sent and received per job under load (CAS conflicts and retries included).
+  const natsMsgsPerJob = s0 && s1 ? { in: round((s1.inMsgs - s0.inMsgs) / per, 1), out: round((s1.outMsgs - s0.outMsgs) / per, 1) } : undefined;
+  return { jobsPerS: round(jobs / ((b - a) / 1000), 1), jobs, cpuMsPerJob, ...(natsMsgsPerJob ? { natsMsgsPerJob } : {}), windowUs: [w0, w1] };
 }
 
 const folioEnv = (natsUrl: string, simUrl: string) => ({
@@ -58,7 +107,51 @@ const folioEnv = (natsUrl: string, simUrl: string) => ({
   FOLIO_SWEEP_INTERVAL_S: '0',
 });
 
-async function folioOneProcess(image: Buffer, extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
+/** What a message on the bus is, by subject: JetStream API calls by kind, KV and object-store traffic, work, acks, replies. */
+function kindOf(subject: string): string {
+  if (subject.startsWith('$JS.API.')) {
+    const [, , , a, b] = subject.split('.');
+    return `api ${a}${b === 'INFO' || b === 'MSG' || b === 'CREATE' || b === 'DURABLE' || b === 'DELETE' ? ` ${b}` : ''}`;
+  }
+  if (subject.startsWith('$JS.ACK.')) return 'ack';
+  if (subject.startsWith('$KV.')) return 'kv put';
+  if (subject.startsWith('$O.')) return subject.split('.')[2] === 'M' ? 'object meta put' : 'object chunk put';
+  if (subject.startsWith('_INBOX')) return 'reply';
+  // A work subject without its ids: folio.page.ready, raw.page.
+  return subject.split('.').slice(0, subject.startsWith('raw.') ? 2 : 3).join('.');
+}
+
+/**
+ * Messages per job, by kind: `n` jobs one after another with a subscriber on every subject (it
+ * sees each message once as the server routes it; idle pull requests are counted too, so the
+ * run is short). The same count on the raw loop gives the comparator's figures.
+ */
+async function countPerJob(natsUrl: string, n: number, run: (i: number) => Promise<void>): Promise<Record<string, unknown>> {
+  const nc = await connect({ servers: natsUrl, noAsyncTraces: true });
+  const counts = new Map<string, number>();
+  const sub = nc.subscribe('>');
+  void (async () => {
+    for await (const m of sub) {
+      const k = kindOf(m.subject);
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+  })();
+  await nc.flush();
+  try {
+    for (let i = 0; i < n; i++) await run(i);
+    await nc.flush();
+  } finally {
+    sub.unsubscribe();
+    await nc.close();
+  }
+  const per = (x: number) => round(x / n, 1);
+  const all = [...counts.values()].reduce((a, b) => a + b, 0);
+  const api = [...counts.entries()].filter(([k]) => k.startsWith('api ')).reduce((a, [, v]) => a + v, 0);
+  const byKind = Object.fromEntries([...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v)]));
+  return { jobs: n, messagesPerJob: per(all), apiCallsPerJob: per(api), byKind };
+}
+
+export async function folioOneProcess(image: Buffer, extra: Record<string, string> = {}, count = false): Promise<Record<string, unknown>> {
   const sim = await startVllmSimulator(INSTANT);
   const nats = await startNats();
   const stack = await startBenchStack({ ...folioEnv(nats.url, sim.url), ...extra });
@@ -68,8 +161,13 @@ async function folioOneProcess(image: Buffer, extra: Record<string, string> = {}
     // Latency of one image with nothing else running: Folio's own cost per page, in ms.
     const lat: number[] = [];
     for (let i = 0; i < 9; i++) lat.push(await syncOcr(stack.url, image, `lat${i}.png`));
-    const r = await closedLoop(async (i) => void (await watcher.wait(await submit(stack.url, image, `p${i}.png`, { cache: 'bypass' }))));
-    return { ...r, idleSyncP50Ms: round(p50(lat), 1) };
+    const perJob = count ? await countPerJob(nats.url, 20, async (i) => void (await watcher.wait(await submit(stack.url, image, `c${i}.png`, { cache: 'bypass' })))) : undefined;
+    const r = await closedLoop(
+      async (i) => void (await watcher.wait(await submit(stack.url, image, `p${i}.png`, { cache: 'bypass' }))),
+      () => stack.rt.bus.nc.stats(),
+    );
+    const { windowUs: _, ...figures } = r;
+    return { ...figures, idleSyncP50Ms: round(p50(lat), 1), ...(perJob ? { perJob } : {}) };
   } finally {
     await watcher.close();
     await stack.stop();
@@ -86,16 +184,26 @@ interface ProfileSummary {
   topFunctions: Array<[string, number]>;
 }
 
-/** Self time by package (or project file) and by function, as shares of the process's busy time. */
-function summariseProfile(file: string, service: string): ProfileSummary {
+/**
+ * Self time by package (or project file) and by function, as shares of the process's busy time,
+ * counting only the samples inside `window` (monotonic µs, the clock V8's profiler stamps with):
+ * start-up (tsx compiling the sources) stays out.
+ */
+function summariseProfile(file: string, service: string, window?: [number, number]): ProfileSummary {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    startTime: number;
     samples: number[];
     timeDeltas: number[];
   };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  prof.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+  let at = prof.startTime;
+  prof.samples.forEach((id, i) => {
+    const dt = prof.timeDeltas[i] ?? 0;
+    at += dt;
+    if (!window || (at >= window[0] && at <= window[1])) self.set(id, (self.get(id) ?? 0) + dt);
+  });
   const pkg = new Map<string, number>();
   const fn = new Map<string, number>();
   let total = 0;
@@ -120,11 +228,13 @@ function summariseProfile(file: string, service: string): ProfileSummary {
   return { service, samplesMs: round(total / 1000, 0), busyShare: round(busy / total, 2), topPackages: top(pkg, 10), topFunctions: top(fn, 12) };
 }
 
-async function folioSeparate(image: Buffer): Promise<Record<string, unknown>> {
+export async function folioSeparate(image: Buffer, extra: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const sim = await startVllmSimulator(INSTANT);
   const nats = await startNats();
-  const profDir = mkdtempSync(path.join(os.tmpdir(), 'folio-prof-'));
-  const env = { ...folioEnv(nats.url, sim.url), LOG_LEVEL: 'info', FOLIO_HTTP_PORT: '0' };
+  // BENCH_PLUMBING_PROFILE_DIR keeps the profiles there (for a closer look); by default they go with the run.
+  const keep = process.env.BENCH_PLUMBING_PROFILE_DIR;
+  const profDir = keep ?? mkdtempSync(path.join(os.tmpdir(), 'folio-prof-'));
+  const env = { ...folioEnv(nats.url, sim.url), LOG_LEVEL: 'info', FOLIO_HTTP_PORT: '0', ...extra };
   const procs: ServiceProcess[] = [];
   try {
     // Ingest first: it alone creates the streams (the others wait for them).
@@ -136,22 +246,29 @@ async function folioSeparate(image: Buffer): Promise<Record<string, unknown>> {
     const watcher = await JobWatcher.start(nats.url);
     try {
       await watcher.wait(await submit(url, image, 'warm.png'));
-      const cpu0 = procs.map((p) => p.cpuMs());
-      const r = await closedLoop(async (i) => void (await watcher.wait(await submit(url, image, `p${i}.png`, { cache: 'bypass' }))));
-      const cpuMsPerJob = Object.fromEntries(procs.map((p, i) => [p.service, round((p.cpuMs() - cpu0[i]) / Math.max(1, r.jobs + CLIENTS * 2), 1)]));
+      // Each service's CPU (with its renderer or probe processes) over the window, per job ended in it.
+      let cpu0: number[] = [];
+      let cpu1: number[] = [];
+      const r = await closedLoop(
+        async (i) => void (await watcher.wait(await submit(url, image, `p${i}.png`, { cache: 'bypass' }))),
+        undefined,
+        (edge) => (edge === 'start' ? (cpu0 = procs.map((p) => p.cpuMs())) : (cpu1 = procs.map((p) => p.cpuMs()))),
+      );
+      const perService = Object.fromEntries(procs.map((p, i) => [p.service, round((cpu1[i] - cpu0[i]) / Math.max(1, r.jobs), 1)]));
       await Promise.all(procs.map((p) => p.kill('SIGTERM')));
       const profiles = procs.map((p) => {
         const dir = path.join(profDir, p.service);
         const f = readdirSync(dir).find((x) => x.endsWith('.cpuprofile'));
-        return f ? summariseProfile(path.join(dir, f), p.service) : { service: p.service, missing: true };
+        return f ? summariseProfile(path.join(dir, f), p.service, r.windowUs) : { service: p.service, missing: true };
       });
-      return { ...r, cpuMsPerJobApprox: cpuMsPerJob, profiles };
+      const { windowUs: _, cpuMsPerJob: __, ...figures } = r;
+      return { ...figures, cpuMsPerJobByService: perService, natsServerCpuMsPerJob: r.cpuMsPerJob.natsServer, profiles };
     } finally {
       await watcher.close();
     }
   } finally {
     await Promise.all(procs.map((p) => p.kill()));
-    rmSync(profDir, { recursive: true, force: true });
+    if (!keep) rmSync(profDir, { recursive: true, force: true });
     await sim.close();
     await nats.destroy();
   }
@@ -162,7 +279,7 @@ async function folioSeparate(image: Buffer): Promise<Record<string, unknown>> {
  * per hop that pulls one message at a time (consumer.next, as Folio's loop does), publishes the
  * next hop with a message id and waits for the ack, then acks its message.
  */
-async function rawLoop(): Promise<Record<string, unknown>> {
+export async function rawLoop(): Promise<Record<string, unknown>> {
   const nats = await startNats();
   const nc = await connect({ servers: nats.url, noAsyncTraces: true });
   try {
@@ -192,16 +309,18 @@ async function rawLoop(): Promise<Record<string, unknown>> {
       for await (const m of sub) waiters.get(m.subject.split('.')[2])?.();
     })();
     const payload = JSON.stringify({ v: 1, jobId: 'x'.repeat(21), tenant: 'default', page: 1, count: 1, imageKey: 'pages/x/1.png', width: 640, height: 200 });
-    const r = await closedLoop(async (i) => {
-      const id = `j${i}`;
+    const job = async (id: string) => {
       const done = new Promise<void>((res) => waiters.set(id, res));
       await js.publish(`raw.job.${id}`, payload, { msgID: `job.${id}` });
       await done;
       waiters.delete(id);
-    });
+    };
+    const perJob = await countPerJob(nats.url, 200, (i) => job(`c${i}`));
+    const r = await closedLoop((i) => job(`j${i}`));
     stop = true;
     await Promise.all(stages);
-    return { ...r, hops: 4, note: 'each hop: publish with a message id (awaited) → next() → ackAck; 8 pullers per stage' };
+    const { windowUs: _, ...figures } = r;
+    return { ...figures, perJob, hops: 4, note: 'each hop: publish with a message id (awaited) → next() → ackAck; 8 pullers per stage' };
   } finally {
     await nc.close();
     await nats.destroy();
@@ -213,7 +332,7 @@ export async function benchPlumbing(): Promise<Record<string, unknown>> {
   const load = machineLoad();
   const raw = await rawLoop();
   process.stderr.write(`  raw ${JSON.stringify(raw)}\n`);
-  const one = await folioOneProcess(image);
+  const one = await folioOneProcess(image, {}, true);
   process.stderr.write(`  one process ${JSON.stringify(one)}\n`);
   // What the profile points at: the rasterizer takes one job at a time (FOLIO_RASTER_CONCURRENCY=1),
   // and a job is ~15 sequential NATS round trips around its render, so it is the ceiling; two at once:
@@ -222,6 +341,8 @@ export async function benchPlumbing(): Promise<Record<string, unknown>> {
   const sep = await folioSeparate(image);
   process.stderr.write(`  separate ${JSON.stringify({ ...sep, profiles: undefined })}\n`);
   const rawRate = raw.jobsPerS as number;
+  type Counted = { perJob: { messagesPerJob: number; apiCallsPerJob: number }; cpuMsPerJob: { node: number; natsServer: number } };
+  const [f, b] = [one as unknown as Counted, raw as unknown as Counted];
   return {
     image: `${image.length}-byte PNG, 640×200`,
     clients: CLIENTS,
@@ -233,6 +354,14 @@ export async function benchPlumbing(): Promise<Record<string, unknown>> {
     separateProcesses: sep,
     oneProcessOverRaw: round((one.jobsPerS as number) / rawRate, 3),
     separateOverRaw: round((sep.jobsPerS as number) / rawRate, 3),
+    // Where the gap is: bus traffic and CPU per job, Folio in one process against the raw loop (its
+    // node figure includes the benchmark's client and the simulator, as the raw loop's includes its client).
+    perJobOverRaw: {
+      messages: round(f.perJob.messagesPerJob / b.perJob.messagesPerJob, 1),
+      apiCalls: `${f.perJob.apiCallsPerJob} vs ${b.perJob.apiCallsPerJob}`,
+      nodeCpu: round(f.cpuMsPerJob.node / Math.max(0.01, b.cpuMsPerJob.node), 0),
+      natsServerCpu: round(f.cpuMsPerJob.natsServer / Math.max(0.01, b.cpuMsPerJob.natsServer), 0),
+    },
     target: '≥ 200 pages/s on 2 cores and ≥ 0.5 of the raw loop',
     loadAfter: machineLoad(),
   };
