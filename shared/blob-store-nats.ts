@@ -52,12 +52,15 @@ export async function createNatsBlobStore(nc: NatsConnection, bucket: string, tt
   const chunkSubject = (id: string) => `$O.${bucket}.C.${id}`;
   const maxChunk = () => Math.min(CHUNK, nc.info?.max_payload ?? CHUNK);
 
-  /** The meta record by a direct get (no stream-leader API call), or null. */
+  /**
+   * The meta record by a direct get (no stream-leader API call), or null. On a cluster a direct
+   * get may be answered by a replica that has not caught up: "not there" is asked of the leader
+   * again (nats.js's own lookup) before it counts.
+   */
   async function meta(key: string): Promise<ObjectMeta | null> {
     const m = await jsm.direct.getMessage(stream, { last_by_subj: metaSubject(key) });
-    if (!m) return null;
-    const info = m.json<ObjectMeta>();
-    return info.deleted ? null : info;
+    const info = m ? m.json<ObjectMeta>() : ((await os.info(key)) as unknown as ObjectMeta | null);
+    return !info || info.deleted ? null : info;
   }
 
   return {
@@ -106,8 +109,12 @@ export async function createNatsBlobStore(nc: NatsConnection, bucket: string, tt
       let seq = 1;
       for (let i = 0; i < info.chunks; i++) {
         const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: chunkSubject(info.nuid) });
-        // Chunks gone under their meta record: expired or deleted meanwhile.
-        if (!m) throw missing(key);
+        if (!m) {
+          // A replica behind the one that gave the meta record, or the object went meanwhile: nats.js reads from the leader.
+          const data = await os.getBlob(key);
+          if (!data) throw missing(key);
+          return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+        }
         parts.push(m.data);
         seq = m.seq + 1;
       }
