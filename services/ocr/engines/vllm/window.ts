@@ -10,10 +10,10 @@
  * When vLLM's /metrics is fresh and the scrape says how many of the requests are ours, the window
  * is driven by vLLM's own gauges instead (fill to the batch limit). Latency per token is a poor
  * "full" signal for vLLM: its decode step grows with the batch by design while total throughput
- * still rises, so a latency brake stopped at 66–83 of 100 sequences in the benchmark. What vLLM says exactly is its
- * batch limit: while requests wait (two scrapes in a row, so one burst of arrivals between steps is
- * not taken for it), `running` is that limit (max_num_seqs, or fewer when the KV cache binds). The
- * window then holds our share of it plus `queueTarget` pages queued there, so the next page is
+ * still rises, so a latency brake stopped at 66–83 of 100 sequences in the benchmark. What vLLM
+ * does say exactly is its batch limit: while requests wait (two scrapes in a row, so one burst of
+ * arrivals between steps is not taken for it), `running` is that limit (max_num_seqs, or fewer when
+ * the KV cache binds). The window then holds our share of it plus `queueTarget` pages queued there, so the next page is
  * already at vLLM when one finishes: limit + queueTarget − what other clients run or queue. Until
  * the limit is known the window doubles per scrape that shows room, and then settles on the limit
  * in one step instead of halving (halving and regrowing one page per window is what kept an
