@@ -15,10 +15,10 @@
  * arrivals between steps is not taken for it), `running` is that limit (max_num_seqs, or fewer when
  * the KV cache binds). The window then holds our share of it plus `queueTarget` pages queued
  * there, so the next page is already at vLLM when one finishes: limit + queueTarget − what other
- * clients run or queue. Until
- * the limit is known the window doubles per scrape that shows room, and then settles on the limit
- * in one step instead of halving (halving and regrowing one page per window is what kept an
- * earlier "fill while vLLM says room" attempt at half the capacity of two unequal backends).
+ * clients run or queue. Until the limit is known the window doubles per scrape that shows room,
+ * and then settles on the limit in one step instead of halving (halving and regrowing one page per
+ * window is what kept an earlier "fill while vLLM says room" attempt at half the capacity of two
+ * unequal backends).
  */
 
 export interface WindowOptions {
