@@ -10,7 +10,7 @@ import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { publishWork } from '../../shared/consumer-loop.ts';
 import { publicError, type FolioError } from '../../shared/errors.ts';
 import { finishJob } from '../../shared/job-finish.ts';
-import type { JobStore } from '../../shared/job-store.ts';
+import type { JobRead, JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { INLINE_MAX_BYTES, isTerminal, type JobSubmitted, type PageFailed, type PageReady } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
@@ -45,9 +45,13 @@ export interface RasterizerDeps {
  */
 export function createRasterizeHandler(deps: RasterizerDeps) {
   return async (msg: JobSubmitted, ctx: AttemptContext): Promise<void> => {
-    let cur = await deps.jobs.get(msg.jobId);
-    if (!cur || isTerminal(cur.status.status)) return;
-    if (cur.status.status === 'queued') cur = await deps.jobs.change(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null), cur);
+    const read = await deps.jobs.get(msg.jobId);
+    if (!read || isTerminal(read.status.status)) return;
+    // 'rasterizing' is written while the document opens and its first page renders; the first
+    // publish waits for it. Awaited there (or caught here if the attempt ends before).
+    const marking = read.status.status === 'queued' ? deps.jobs.change(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null), read) : Promise.resolve(read);
+    marking.catch(() => {});
+    let cur: JobRead | null | undefined;
 
     // Only a redelivered job can have a resume point (JetStream counts deliveries before handing one out).
     const progress = ctx.deliveryCount > 1 ? await deps.kv.get(JobKeys.rasterProgress(msg.jobId)) : null;
@@ -69,6 +73,7 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
       for await (const p of pages) {
         // Read at most once a second (the read above counts): a cancel stops the next page within that.
         if (await deps.jobs.isOver(msg.jobId, JOB_SEEN_MS)) return;
+        if (cur === undefined) cur = await marking;
         if (isFailedRender(p)) await publishFailed(deps, msg, p);
         else await publishRendered(deps, msg, p);
         // The resume point; a one-page job has none to resume from (a redelivery renders the page
@@ -78,7 +83,7 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
         deps.metrics.renderDuration.observe((Date.now() - started) / 1000);
         started = Date.now();
       }
-      await deps.jobs.change(msg.jobId, (s) => (s.status === 'rasterizing' || s.status === 'queued' ? { ...s, status: 'ocr' } : null), cur);
+      await deps.jobs.change(msg.jobId, (s) => (s.status === 'rasterizing' || s.status === 'queued' ? { ...s, status: 'ocr' } : null), cur ?? (await marking));
     } finally {
       if (msg.source === undefined) await rm(sourcePath, { force: true });
     }
