@@ -98,7 +98,7 @@ async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submiss
   const sourceKey = BlobKeys.source(id);
   // A small source (a photo, a one-page scan) travels inside the job message, durable in the jobs
   // stream like the message itself: nothing is stored under sourceKey, nothing read back.
-  const inline = file.bytes <= INLINE_MAX_BYTES ? (await readFile(file.path)).toString('base64') : undefined;
+  const inline = file.bytes <= INLINE_MAX_BYTES ? (file.data ?? (await readFile(file.path))).toString('base64') : undefined;
   // Booked before anything is stored; given back here if the job never gets queued (no end event would).
   await deps.quota?.reserve(sub.tenant, id, selected.length);
   try {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FolioError } from '../../shared/errors.ts';
+import { INLINE_MAX_BYTES } from '../../shared/messages.ts';
 
 export interface ReceivedFile {
   path: string;
@@ -12,6 +13,8 @@ export interface ReceivedFile {
   sha256: string;
   /** The first bytes, for magic-byte sniffing. */
   head: Buffer;
+  /** All the bytes, when the file is at most INLINE_MAX_BYTES (it then travels in the job message: no read back from disk). */
+  data?: Buffer;
   discard(): Promise<void>;
 }
 
@@ -26,6 +29,8 @@ export async function receiveUpload(stream: Readable, opts: { tmpDir: string; ma
   const hash = createHash('sha256');
   const headChunks: Buffer[] = [];
   let headLen = 0;
+  // Kept while the file stays small enough to travel inline; dropped past that.
+  let small: Buffer[] | undefined = [];
   let bytes = 0;
   // A client that stops sending mid-body would hold a socket, a temp file and an upload slot
   // forever: past the idle timeout the upload fails (and the connection is closed).
@@ -44,6 +49,8 @@ export async function receiveUpload(stream: Readable, opts: { tmpDir: string; ma
         headChunks.push(chunk);
         headLen += chunk.length;
       }
+      if (small && bytes <= INLINE_MAX_BYTES) small.push(chunk);
+      else small = undefined;
       hash.update(chunk);
       cb(null, chunk);
     },
@@ -64,5 +71,5 @@ export async function receiveUpload(stream: Readable, opts: { tmpDir: string; ma
     await discard();
     throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The upload exceeds ${opts.maxBytes} bytes`, { maxBytes: opts.maxBytes });
   }
-  return { path: file, bytes, sha256: hash.digest('hex'), head: Buffer.concat(headChunks).subarray(0, HEAD_BYTES), discard };
+  return { path: file, bytes, sha256: hash.digest('hex'), head: Buffer.concat(headChunks).subarray(0, HEAD_BYTES), ...(small ? { data: Buffer.concat(small) } : {}), discard };
 }
