@@ -35,6 +35,13 @@ fi
 # Chromium drives the browser tests of the upload page and the viewer (playwright-core, no download).
 [ -x /usr/bin/chromium ] || apt_install "the browser tests" chromium || echo "chromium not installed; browser tests will be skipped"
 
+# LibreOffice (headless, as in deploy/Dockerfile) turns Office uploads (docx, xlsx, odt, pptx…) into
+# PDFs; the conversion tests skip (and say so) without it.
+command -v soffice >/dev/null 2>&1 || apt_install "Office uploads" libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui fonts-dejavu-core fonts-liberation2 || echo "LibreOffice not installed; Office conversion tests will be skipped"
+
+# poppler-utils' pdftoppm is the rasterizer benchmark's comparator (`npm run bench`).
+command -v pdftoppm >/dev/null 2>&1 || apt_install "the rasterizer's comparator" poppler-utils || echo "pdftoppm not installed; the rasterizer benchmark will skip its comparison"
+
 # onnxruntime-node's install script downloads GPU files from outside npm; its CPU binaries are in the package.
 export ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
