@@ -115,6 +115,17 @@ export function parseNode(bytes: Uint8Array): Node {
   };
 }
 
+/** Who writes and who reads each tensor of `nodes`: the index every graph rewrite walks. */
+export function linkNodes(nodes: Node[]): { producer: Map<string, Node>; consumers: Map<string, Node[]> } {
+  const producer = new Map<string, Node>();
+  const consumers = new Map<string, Node[]>();
+  for (const n of nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  }
+  return { producer, consumers };
+}
+
 function encodeNode(op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []): Uint8Array {
   return concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op), ...attrs.map((a) => lenField(5, a))]);
 }
@@ -195,12 +206,7 @@ export function fuseAffineHardSwish(model: Uint8Array): { model: Uint8Array; rep
   if (!graphField) throw new Error('not an ONNX model: no graph');
   const graphFields = readFields(graphField.bytes!);
   const nodes = graphFields.filter((f) => f.field === 1).map((f) => parseNode(f.bytes!));
-  const producer = new Map<string, Node>();
-  const consumers = new Map<string, Node[]>();
-  for (const n of nodes) {
-    for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  const { producer, consumers } = linkNodes(nodes);
   // Graph outputs are consumed from outside: never fold them away.
   const graphOutputs = new Set(
     graphFields.filter((f) => f.field === 12).map((f) => dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes)),
@@ -340,12 +346,7 @@ export function hardSwishBlocks(model: Uint8Array): { model: Uint8Array; report:
   const graphFields = readFields(top.find((f) => f.field === 7)!.bytes!);
   const nodeFields = graphFields.filter((f) => f.field === 1);
   const nodes = nodeFields.map((f) => parseNode(f.bytes!));
-  const producer = new Map<string, Node>();
-  const consumers = new Map<string, Node[]>();
-  for (const n of nodes) {
-    for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  const { producer, consumers } = linkNodes(nodes);
   const graphOutputs = new Set(graphFields.filter((f) => f.field === 12).map((f) => dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes)));
   const constant = (name: string) => {
     const p = producer.get(name);

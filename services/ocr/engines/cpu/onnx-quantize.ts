@@ -8,7 +8,7 @@
 // Activation ranges come from bench/cpu-calibrate.ts (the 99.99th percentiles of each
 // convolution's input and output over line crops of the calibration pages) and name the tensors
 // of the graph after onnx-fuse.ts, which is deterministic.
-import { concat, intField, lenField, parseNode, readFields, strField, constantOf, type Node } from './onnx-fuse.ts';
+import { concat, intField, intsAttr, lenField, linkNodes, parseNode, readFields, strField, constantOf, type Node } from './onnx-fuse.ts';
 
 const dec = new TextDecoder();
 const MS = 'com.microsoft';
@@ -28,32 +28,6 @@ const node = (op: string, inputs: string[], outputs: string[], domain?: string, 
   concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op), ...attrs.map((a) => lenField(5, a)), ...(domain ? [strField(7, domain)] : [])]);
 const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 const bytesOf = (a: Float32Array | Int8Array | Int32Array | BigInt64Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-/** A node's integer attribute(s): `ints` (repeated, packed or not) or `i`. */
-function intsAttr(n: Node, name: string): number[] | undefined {
-  for (const a of n.fields.filter((f) => f.field === 5)) {
-    const af = readFields(a.bytes!);
-    if (dec.decode(af.find((f) => f.field === 1)!.bytes) !== name) continue;
-    const out: number[] = [];
-    for (const f of af) {
-      if (f.field === 3) out.push(Number(BigInt.asIntN(64, f.int!)));
-      if (f.field !== 8) continue;
-      if (f.wire === 0) out.push(Number(BigInt.asIntN(64, f.int!)));
-      else for (const v of readFields(concat(Array.from(splitVarints(f.bytes!), (b) => concat([Uint8Array.of(8), b]))))) out.push(Number(BigInt.asIntN(64, v.int!)));
-    }
-    return out;
-  }
-  return undefined;
-}
-
-function* splitVarints(buf: Uint8Array): Generator<Uint8Array> {
-  let start = 0;
-  for (let i = 0; i < buf.length; i++) {
-    if (buf[i] & 0x80) continue;
-    yield buf.subarray(start, i + 1);
-    start = i + 1;
-  }
-}
 
 /** The model's default-domain opset version. */
 function opsetOf(top: ReturnType<typeof readFields>): number {
@@ -107,8 +81,7 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
   const graph = readFields(top.find((f) => f.field === 7)!.bytes!);
   const nodeFields = graph.filter((f) => f.field === 1);
   const nodes = nodeFields.map((f) => parseNode(f.bytes!));
-  const producer = new Map<string, Node>();
-  for (const n of nodes) for (const o of n.outputs) producer.set(o, n);
+  const { producer } = linkNodes(nodes);
   const raise = opsetOf(top) < 10;
   const out: Uint8Array[] = [];
   const report: QuantizeReport = { quantised: 0, uncalibrated: 0 };
@@ -212,12 +185,7 @@ export function quantizeHead(model: Uint8Array, minColumns = 1000): { model: Uin
   const graph = readFields(top.find((f) => f.field === 7)!.bytes!);
   const nodeFields = graph.filter((f) => f.field === 1);
   const nodes = nodeFields.map((f) => parseNode(f.bytes!));
-  const producer = new Map<string, Node>();
-  const consumers = new Map<string, Node[]>();
-  for (const n of nodes) {
-    for (const o of n.outputs) producer.set(o, n);
-    for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  const { producer, consumers } = linkNodes(nodes);
   const skip = new Set<Node>();
   const out: Uint8Array[] = [];
   let quantised = 0;
