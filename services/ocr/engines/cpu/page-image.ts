@@ -75,37 +75,22 @@ export function flattenShadows(rgb: Uint8Array, width: number, height: number): 
       if (rgb[p] > peak[i]) peak[i] = rgb[p]; // green: close to luminance
     }
   }
-  const spread = (src: Float32Array, r: number, op: 'max' | 'mean') => {
-    const tmp = new Float32Array(src.length);
+  // One 1-D pass of a (2r+1)-wide max or box filter along x or y, edges clamped; two make it 2-D.
+  const pass = (src: Float32Array, r: number, op: 'max' | 'mean', alongX: boolean) => {
     const out = new Float32Array(src.length);
     for (let y = 0; y < bh; y++) {
       for (let x = 0; x < bw; x++) {
         let v = 0;
-        let n = 0;
         for (let d = -r; d <= r; d++) {
-          const xx = Math.min(bw - 1, Math.max(0, x + d));
-          const s = src[y * bw + xx];
+          const s = alongX ? src[y * bw + Math.min(bw - 1, Math.max(0, x + d))] : src[Math.min(bh - 1, Math.max(0, y + d)) * bw + x];
           v = op === 'max' ? Math.max(v, s) : v + s;
-          n++;
         }
-        tmp[y * bw + x] = op === 'max' ? v : v / n;
-      }
-    }
-    for (let y = 0; y < bh; y++) {
-      for (let x = 0; x < bw; x++) {
-        let v = 0;
-        let n = 0;
-        for (let d = -r; d <= r; d++) {
-          const yy = Math.min(bh - 1, Math.max(0, y + d));
-          const s = tmp[yy * bw + x];
-          v = op === 'max' ? Math.max(v, s) : v + s;
-          n++;
-        }
-        out[y * bw + x] = op === 'max' ? v : v / n;
+        out[y * bw + x] = op === 'max' ? v : v / (2 * r + 1);
       }
     }
     return out;
   };
+  const spread = (src: Float32Array, r: number, op: 'max' | 'mean') => pass(pass(src, r, op, true), r, op, false);
   const light = spread(spread(peak, 2, 'max'), 2, 'mean');
   const sorted = Float32Array.from(light).sort();
   const paper = sorted[Math.floor(sorted.length * 0.9)];
