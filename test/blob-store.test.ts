@@ -6,7 +6,10 @@ import path from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
+import { z } from 'zod';
+import { getJson, storeJsonUnlessSmall } from '../shared/blob-json.ts';
 import type { BlobStore } from '../shared/blob-store.ts';
+import { INLINE_MAX_BYTES } from '../shared/messages.ts';
 import { createNatsBlobStore } from '../shared/blob-store-nats.ts';
 import { createS3BlobStore } from '../shared/blob-store-s3.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
@@ -24,6 +27,16 @@ function contract(name: string, make: () => Promise<BlobStore>) {
     test('stores bytes under a key and gives the same bytes back', async () => {
       await store.put('pages/j1/1.png', png, 'image/png');
       assert.ok((await store.get('pages/j1/1.png')).equals(png));
+    });
+
+    test('a JSON payload is stored only when too big to travel in its message, and read back against its schema', async () => {
+      const small = { text: 'x'.repeat(INLINE_MAX_BYTES - 20) };
+      assert.equal(await storeJsonUnlessSmall(store, 'results/j9/1.json', small), undefined);
+      assert.equal(await store.exists('results/j9/1.json'), false, 'a small payload travels inline: nothing stored');
+      const big = { text: 'x'.repeat(INLINE_MAX_BYTES) };
+      assert.equal(await storeJsonUnlessSmall(store, 'results/j9/2.json', big), 'results/j9/2.json');
+      assert.deepEqual(await getJson(store, 'results/j9/2.json', z.object({ text: z.string() })), big);
+      await assert.rejects(getJson(store, 'results/j9/2.json', z.object({ text: z.number() })), z.ZodError);
     });
 
     test('streams a file from disk with its size and streams it back', async () => {

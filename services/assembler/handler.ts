@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { cacheKey, rememberJob } from '../../shared/result-cache.ts';
 import type { BlobStore } from '../../shared/blob-store.ts';
+import { getJson } from '../../shared/blob-json.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { FolioError, publicError } from '../../shared/errors.ts';
 import { ensureJobEvent, finishJob } from '../../shared/job-finish.ts';
@@ -64,7 +65,7 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
   await Promise.all(
     records
       .filter((r) => r.status === 'done' && (r.result || r.resultKey))
-      .map(async (r) => results.set(r.page, r.result ?? PageResult.parse(JSON.parse((await deps.blobs.get(r.resultKey!)).toString('utf8'))))),
+      .map(async (r) => results.set(r.page, r.result ?? (await getJson(deps.blobs, r.resultKey!, PageResult)))),
   );
   const { markdown, json } = assembleDocument({ jobId: job.id, source: job.source, options: job.options, records, results });
   const keys = { markdown: BlobKeys.markdown(job.id), json: BlobKeys.json(job.id) };

@@ -1,11 +1,12 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { BlobStore } from '../../shared/blob-store.ts';
+import { getJson, storeJsonUnlessSmall } from '../../shared/blob-json.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { publishWork } from '../../shared/consumer-loop.ts';
 import { publicError, type FolioError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { INLINE_MAX_BYTES, PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
+import { PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
 import type { EngineOutput, PageInput } from './engine.ts';
@@ -33,7 +34,7 @@ export function createOcrHandler(deps: OcrDeps) {
     // A small page image and text layer come inline in the message: no object-store read.
     const [image, text] = await Promise.all([
       msg.image !== undefined ? Buffer.from(msg.image, 'base64') : deps.blobs.get(msg.imageKey),
-      msg.text ?? (msg.textKey ? deps.blobs.get(msg.textKey).then((b) => PageText.parse(JSON.parse(b.toString('utf8')))) : undefined),
+      msg.text ?? (msg.textKey ? getJson(deps.blobs, msg.textKey, PageText) : undefined),
     ]);
     const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, text };
     const started = Date.now();
@@ -56,15 +57,9 @@ export function createOcrHandler(deps: OcrDeps) {
       await deps.blobs.put(BlobKeys.figure(msg.jobId, fig.name), fig.jpeg, 'image/jpeg');
     }
     const result: PageResult = { page: msg.page, width: msg.width, height: msg.height, ms, ...output };
-    const body = Buffer.from(JSON.stringify(result));
     const base = { v: 1 as const, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, engine: output.engine };
-    let done: PageDone;
-    if (body.length <= INLINE_MAX_BYTES) done = { ...base, result };
-    else {
-      const resultKey = BlobKeys.pageResult(msg.jobId, msg.page);
-      await deps.blobs.put(resultKey, body, 'application/json');
-      done = { ...base, resultKey };
-    }
+    const resultKey = await storeJsonUnlessSmall(deps.blobs, BlobKeys.pageResult(msg.jobId, msg.page), result);
+    const done: PageDone = resultKey ? { ...base, resultKey } : { ...base, result };
     await publishWork(deps.js, Subjects.pageDone(msg.tenant, msg.jobId), done, MsgIds.pageDone(msg.jobId, msg.page));
   };
 }

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import type { BlobStore } from '../../shared/blob-store.ts';
+import { storeJsonUnlessSmall } from '../../shared/blob-json.ts';
 import type { AttemptContext } from '../../shared/consumer-loop.ts';
 import { publishWork } from '../../shared/consumer-loop.ts';
 import { publicError, type FolioError } from '../../shared/errors.ts';
@@ -99,16 +100,8 @@ async function publishRendered(deps: RasterizerDeps, msg: JobSubmitted, p: Rende
   const imageKey = BlobKeys.pageImage(msg.jobId, p.page);
   await deps.blobs.put(imageKey, p.png, 'image/png');
   const image = p.png.length <= INLINE_MAX_BYTES ? p.png.toString('base64') : undefined;
-  let textKey: string | undefined;
-  let text: PageReady['text'];
-  if (p.text) {
-    const body = Buffer.from(JSON.stringify(p.text));
-    if (body.length <= INLINE_MAX_BYTES) text = p.text;
-    else {
-      textKey = BlobKeys.pageText(msg.jobId, p.page);
-      await deps.blobs.put(textKey, body, 'application/json');
-    }
-  }
+  const textKey = p.text ? await storeJsonUnlessSmall(deps.blobs, BlobKeys.pageText(msg.jobId, p.page), p.text) : undefined;
+  const text: PageReady['text'] = textKey ? undefined : p.text;
   const ready: PageReady = {
     v: 1,
     jobId: msg.jobId,

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { getJson } from '../../../shared/blob-json.ts';
 import { FolioError } from '../../../shared/errors.ts';
 import { DocumentResult, type JobStatus } from '../../../shared/messages.ts';
 import { chunkDocument } from '../../../shared/formats/chunks.ts';
@@ -27,7 +28,7 @@ const TableQuery = z.object({ format: z.enum(TABLE_FORMATS).default('csv') }).st
 
 async function loadDocument(deps: IngestDeps, job: JobStatus): Promise<DocumentResult> {
   if (!job.result) throw new FolioError('FOLIO_RESULT_NOT_READY', `Job ${job.id} is ${job.status}; its result is not available`, { status: job.status });
-  return DocumentResult.parse(JSON.parse((await deps.blobs.get(job.result.json)).toString('utf8')));
+  return getJson(deps.blobs, job.result.json, DocumentResult);
 }
 
 /** format=html and format=chunks of GET /v1/jobs/:id/result. */
