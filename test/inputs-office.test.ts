@@ -3,10 +3,11 @@
  * (a ZIP with [Content_Types].xml and Word/Excel/PowerPoint's main part, or OpenDocument's stored
  * `mimetype`), converted to PDF with LibreOffice when it is installed, and refused with a 415
  * naming the missing converter when it is not. The conversion tests need `soffice` (Debian's
- * libreoffice-*-nogui packages, in the container image) and are skipped with a message without it.
+ * libreoffice-*-nogui packages, in the container image) and are skipped with a message without it (a failure under CI=true).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { outsideTool } from './helpers/outside-tool.ts';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,7 @@ mkdirSync(binDir);
 /** The stack's FOLIO_SOFFICE_BIN: absent at first, linked to the real soffice for the conversion tests. */
 const sofficeLink = path.join(binDir, 'soffice');
 const realSoffice = await findConverter('soffice');
-const NO_SOFFICE = realSoffice ? false : 'soffice (LibreOffice) is not installed: conversion tests skipped (apt-get install libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui)';
+const NO_SOFFICE = outsideTool('soffice (LibreOffice)', realSoffice ? ['true'] : ['false'], 'Debian packages libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui').skip;
 const SENTENCE = 'Folio converts Office documents before reading them.';
 
 let stack: TestStack;

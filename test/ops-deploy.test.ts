@@ -9,6 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { outsideTool } from './helpers/outside-tool.ts';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +24,7 @@ import { ROOT } from './helpers/service-process.ts';
 
 const deploy = (...p: string[]) => path.join(ROOT, 'deploy', ...p);
 const K8S = deploy('k8s');
-const promtool = spawnSync('promtool', ['--version']).status === 0;
+const promtool = outsideTool('promtool', ['promtool', '--version'], "Debian package 'prometheus'").present;
 
 interface K8sObject {
   apiVersion: string;

@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { outsideTool } from './helpers/outside-tool.ts';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
@@ -108,7 +109,7 @@ async function scrapeAll(): Promise<Record<string, { text: string; samples: Samp
 /** The largest value among a service's series whose key matches. */
 const maxOf = (s: Samples, re: RegExp) => Math.max(-1, ...[...s].filter(([k]) => re.test(k)).map(([, v]) => v));
 
-const promtool = spawnSync('promtool', ['--version']).status === 0;
+const promtool = outsideTool('promtool', ['promtool', '--version'], "Debian package 'prometheus'").present;
 
 test('every service serves promtool-clean /metrics, and lag, latency, outcomes by code and per-backend series move during a job', { timeout: 180_000 }, async () => {
   try {

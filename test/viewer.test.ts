@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { outsideTool } from './helpers/outside-tool.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -8,12 +9,14 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 import { makePdf } from './helpers/make-pdf.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const NO_CHROMIUM = outsideTool('Chromium', CHROMIUM, "Debian package 'chromium'").skip;
 const KEY = 'viewer-key-AAAAAAAAAAAAAAAAAAAAAA';
 let stack: TestStack;
 let browser: Browser;
 
 before(async () => {
   stack = await startTestStack({ env: { FOLIO_API_KEYS: `acme=${KEY}` } });
+  if (NO_CHROMIUM) return;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 after(async () => {
@@ -21,7 +24,7 @@ after(async () => {
   await stack?.close();
 });
 
-test('the viewer at / uploads several files, shows progress, each page image with its layout boxes beside the rendered Markdown, tabs, downloads and failures', { skip: !existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (apt-get install chromium)` }, async () => {
+test('the viewer at / uploads several files, shows progress, each page image with its layout boxes beside the rendered Markdown, tabs, downloads and failures', { skip: NO_CHROMIUM }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-viewer-'));
   const pdf = path.join(dir, 'two-pages.pdf');
   writeFileSync(pdf, makePdf(['Quarterly report', 'Second page of the report']));
@@ -59,7 +62,7 @@ test('the viewer at / uploads several files, shows progress, each page image wit
   assert.deepEqual(errors, []);
 });
 
-test('Markdown is sanitised before it is shown: script and event handlers are dropped', { skip: !existsSync(CHROMIUM) && 'no Chromium' }, async () => {
+test('Markdown is sanitised before it is shown: script and event handlers are dropped', { skip: NO_CHROMIUM }, async () => {
   const page = await browser.newPage();
   await page.goto(stack.url);
   const html = await page.evaluate(() => (globalThis as any).DOMPurify.sanitize((globalThis as any).marked.parse('# Hi\n\n<img src=x onerror="alert(1)"><script>alert(2)</script>[x](javascript:alert(3))')));
