@@ -22,6 +22,8 @@ export function createMetrics(registry = new Registry()) {
       registers: r,
     }),
     jobsSubmitted: new Counter({ name: 'folio_jobs_submitted_total', help: 'Jobs accepted', labelNames: ['media_type'], registers: r }),
+    /** Uploads answered from the result cache (also counted in jobs submitted, finished and job duration). */
+    cacheHits: new Counter({ name: 'folio_cache_hits_total', help: 'Uploads answered from the result cache with an earlier identical job', registers: r }),
     jobsFinished: new Counter({ name: 'folio_jobs_finished_total', help: 'Jobs that reached a terminal status', labelNames: ['status'], registers: r }),
     uploadsRejected: new Counter({ name: 'folio_uploads_rejected_total', help: 'Uploads refused, by error code', labelNames: ['code'], registers: r }),
     pagesRendered: new Counter({ name: 'folio_pages_rendered_total', help: 'Pages rasterized', registers: r }),

@@ -119,10 +119,17 @@ test('an identical upload is answered from the result cache; cache=bypass runs O
   const pdf = makePdf(['cache me', 'twice']);
   const first = await (await upload(stack.url, '/v1/jobs', pdf)).json();
   await waitForTerminal(stack.url, first.id);
+  const before = await jobCounters();
   const again = await (await upload(stack.url, '/v1/jobs', pdf)).json();
   assert.equal(again.id, first.id);
   assert.equal(again.cached, true);
   assert.equal(again.status, 'completed');
+  const after = await jobCounters();
+  assert.deepEqual(
+    Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]])),
+    { submitted: 1, completed: 1, durations: 1, cacheHits: 1 },
+    'a cached answer counts as a submitted, completed job with its latency observed',
+  );
   const other = await (await upload(stack.url, '/v1/jobs', pdf, { fields: { dpi: '200' } })).json();
   assert.notEqual(other.id, first.id, 'other options, other result');
   const fresh = await (await upload(stack.url, '/v1/jobs', pdf, { fields: { cache: 'bypass' } })).json();
@@ -247,3 +254,15 @@ test('the OpenAPI document lists the API', async () => {
   assert.ok(doc.paths['/v1/jobs']);
   assert.ok(doc.paths['/v1/jobs/{id}/result']);
 });
+
+/** The job counters a dashboard reads, summed over their label values (PDFs and completed jobs here). */
+async function jobCounters(): Promise<Record<string, number>> {
+  const text = await (await fetch(`${stack.url}/metrics`)).text();
+  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
+  return {
+    submitted: sum(/^folio_jobs_submitted_total\{media_type="application\/pdf"\} (\S+)$/gm),
+    completed: sum(/^folio_jobs_finished_total\{status="completed"\} (\S+)$/gm),
+    durations: sum(/^folio_job_duration_seconds_count\{status="completed"\} (\S+)$/gm),
+    cacheHits: sum(/^folio_cache_hits_total (\S+)$/gm),
+  };
+}
