@@ -6,7 +6,8 @@ import { startTestStack, upload, waitForTerminal, type TestStack } from './helpe
 let stack: TestStack;
 
 before(async () => {
-  stack = await startTestStack({ sim: { prefillMs: 300, msPerToken: 0.1 } });
+  // Pages take 1.5 s on the simulated GPU, so the kill below lands while the job is mid-OCR.
+  stack = await startTestStack({ sim: { prefillMs: 1500, msPerToken: 0.1 } });
 });
 after(async () => {
   await stack?.close();
@@ -16,7 +17,8 @@ test('a job accepted before nats-server is SIGKILLed still completes after a res
   const res = await upload(stack.url, '/v1/jobs', makePdf(Array.from({ length: 6 }, (_, i) => `restart page ${i + 1}`)));
   assert.equal(res.status, 202);
   const { id } = await res.json();
-  await new Promise((r) => setTimeout(r, 400));
+  const atKill = await waitForState(id, 'ocr', 20_000);
+  assert.ok(atKill.pages.done < 6, `the job was still unfinished when NATS died (${atKill.pages.done}/6 pages done)`);
   // A crash, not a shutdown: no flush, no goodbye to clients.
   await stack.nats.stop('SIGKILL');
   await new Promise((r) => setTimeout(r, 1000));
@@ -38,3 +40,15 @@ test('while NATS is down, ingest answers 503 with a code instead of accepting wo
     await stack.nats.start();
   }
 });
+
+/** Polls the job until it reaches `state`; fails on a deadline or on any terminal state first. */
+async function waitForState(id: string, state: string, ms: number): Promise<{ status: string; pages: { done: number } }> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const job = await (await fetch(`${stack.url}/v1/jobs/${id}`)).json();
+    if (job.status === state) return job;
+    assert.ok(!['completed', 'partial', 'failed', 'cancelled'].includes(job.status), `the job ended (${job.status}) before it reached ${state}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`job ${id} did not reach ${state} within ${ms} ms`);
+}
