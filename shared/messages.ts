@@ -160,6 +160,14 @@ export type PageReady = z.infer<typeof PageReady>;
 export const BBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 export type BBox = z.infer<typeof BBox>;
 
+/** One line of text as an engine saw it: [x1, y1, x2, y2] in page-image pixels. */
+export const TextLine = z.object({
+  text: z.string(),
+  bbox: BBox,
+  confidence: z.number().min(0).max(1).optional(),
+});
+export type TextLine = z.infer<typeof TextLine>;
+
 export const Block = z.object({
   /** title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation, … */
   type: z.string().describe('title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation; other values may appear'),
@@ -173,6 +181,8 @@ export const Block = z.object({
   order: z.number().int().nonnegative().optional().describe('Reading-order index within the page, from 0'),
   /** Tables from models that write HTML: the table as written, rowspan/colspan and <th> kept. */
   html: z.string().optional().describe('Tables from vision models: the table HTML as written (rowspan/colspan kept)'),
+  /** Issue 18: the lines the block was read from, in reading order (engines that see lines: CPU, PDF text layers); placed by the PDF, hOCR and ALTO outputs. */
+  lines: z.array(TextLine).optional().describe('The lines the block was read from, each with its box in page-image pixels (CPU engine and PDF text layers; vision models give blocks only)'),
 });
 export type Block = z.infer<typeof Block>;
 

@@ -90,5 +90,7 @@ export function paragraphBlock(p: Paragraph, body: Style, plain: boolean): { blo
   const markdown = plain ? text : level ? `${'#'.repeat(level)} ${text}` : text.replace(/^(#+\s)/, '\\$1');
   const confSum = segs.reduce((n, s) => n + s.confSum, 0);
   const confChars = segs.reduce((n, s) => n + s.confChars, 0);
-  return { block: { type, bbox: roundBox(p.bbox), text, ...conf({ confSum, confChars }) }, markdown };
+  // The lines as read (hyphens and all), for outputs that place text by its box (PDF, hOCR, ALTO).
+  const lines = segs.map((s) => ({ text: s.text, bbox: roundBox(s.bbox), ...conf(s) }));
+  return { block: { type, bbox: roundBox(p.bbox), text, ...conf({ confSum, confChars }), lines }, markdown };
 }
