@@ -1,0 +1,224 @@
+// Where a detector box crosses a column gutter or a ruling line, found from the page's ink (not
+// from the boxes): the detector, at its reduced scale, joins lines of neighbouring columns across
+// a narrow gutter and table cells across their rule, and a line read across a gutter is half of
+// one column and half of the next. A gap inside a box is a gutter when a strip of it stays blank
+// up and down the page through several text lines that have ink on both sides of it (a word
+// space lines up with blanks above and below for a line or two, never for many); a ruling line
+// is ink that runs through the line's whole height and beyond it, thin.
+import { inkIn, type InkMap, type Point } from './ink-map.ts';
+
+export interface GutterOptions {
+  /** Narrowest gutter strip tested, × the line's ink height (a justified word space is ~0.25–0.5). */
+  minStrip: number;
+  /** Text rows with ink on both sides of the strip that make a gutter: [narrow gap, medium, wide]. */
+  rows: [number, number, number];
+  /** Gaps under these × ink height are narrow, medium; wider ones are wide. */
+  widths: [number, number];
+}
+
+export const DEFAULT_GUTTERS: GutterOptions = { minStrip: 0.25, rows: [5, 4, 3], widths: [0.5, 0.9] };
+
+/** A box in the map's level frame: its extent and the rows its text's ink fills. */
+export interface MapBox {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  /** Ink band: the contiguous rows around the box's middle with text ink. */
+  top: number;
+  bottom: number;
+  /** The box's left and right ends (mid-height) in map x: fraction t of the box lies at left + t × (right − left). */
+  left: number;
+  right: number;
+}
+
+export function mapBox(m: InkMap, quad: Point[]): MapBox | null {
+  const r = quad.map(m.toMap);
+  const xs = r.map((p) => p[0]);
+  const ys = r.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)));
+  const x1 = Math.min(m.width, Math.ceil(Math.max(...xs)));
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)));
+  const y1 = Math.min(m.height, Math.ceil(Math.max(...ys)));
+  if (x1 - x0 < 4 || y1 - y0 < 4) return null;
+  // A row is text when its ink is more than a few thin rules' worth.
+  const rowMin = Math.max(2, 0.02 * (x1 - x0));
+  const text = (y: number) => inkIn(m, x0, y, x1, y + 1) >= rowMin;
+  let mid = Math.floor((y0 + y1) / 2);
+  // The middle row may fall between two lines' ink in a box that caught some of a neighbour: nearest text row.
+  for (let d = 0; d < (y1 - y0) / 2 && !text(mid); d++) {
+    if (text(mid - d)) mid -= d;
+    else if (text(mid + d)) mid += d;
+    else continue;
+    break;
+  }
+  if (!text(mid)) return null;
+  let top = mid;
+  let bottom = mid + 1;
+  while (top > y0 && text(top - 1)) top--;
+  while (bottom < y1 && text(bottom)) bottom++;
+  const left = (r[0][0] + r[3][0]) / 2;
+  const right = (r[1][0] + r[2][0]) / 2;
+  return { x0, x1, y0, y1, top, bottom, left, right };
+}
+
+/**
+ * Column ranges [from, to) of map x where `box` should be cut: ruling lines (the whole rule's
+ * width, left out of both pieces) and gutters (the gap between the pieces' ink, split at its middle
+ * by cutsToPieces).
+ */
+export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOptions = DEFAULT_GUTTERS): Array<{ from: number; to: number; kind: 'rule' | 'gutter' }> {
+  const { x0, x1, top, bottom } = box;
+  const inkH = bottom - top;
+  if (inkH < 4) return [];
+  const col = new Int32Array(x1 - x0);
+  let first = -1;
+  let last = -1;
+  for (let x = x0; x < x1; x++) {
+    col[x - x0] = inkIn(m, x, top, x + 1, bottom);
+    if (col[x - x0] > 0) {
+      if (first < 0) first = x;
+      last = x;
+    }
+  }
+  if (first < 0) return [];
+  const cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }> = [];
+  // Ruling lines: ink down the whole band, reaching past it above and below, thin.
+  for (let x = first + 1; x < last; x++) {
+    // A rule a pixel off vertical or broken by the scan: its rows are counted in a 3-pixel strip.
+    if (inkIn(m, x - 1, top, x + 2, bottom) < 0.8 * inkH) continue;
+    let rows = 0;
+    for (let y = top; y < bottom; y++) if (inkIn(m, x - 1, y, x + 2, y + 1) > 0) rows++;
+    if (rows < 0.7 * inkH) continue;
+    const rule = ruleAt(m, x, top, bottom);
+    if (!rule) continue;
+    const [from, to] = rule;
+    if (inkIn(m, first, top, from, bottom) === 0 || inkIn(m, to, top, last + 1, bottom) === 0) {
+      x = to;
+      continue;
+    }
+    cuts.push({ from, to, kind: 'rule' });
+    x = to;
+  }
+  // Gutters: blank runs between the first and last ink wide enough to be tested.
+  const strip = Math.max(2, Math.round(opts.minStrip * inkH));
+  for (let x = first + 1; x < last; ) {
+    if (col[x - x0] > 0) {
+      x++;
+      continue;
+    }
+    let b = x;
+    while (b < last && col[b - x0] === 0) b++;
+    const a = x;
+    x = b;
+    if (b - a < strip || cuts.some((c) => c.from < b && c.to > a)) continue;
+    const g = (b - a) / inkH;
+    const need = g < opts.widths[0] ? opts.rows[0] : g < opts.widths[1] ? opts.rows[1] : opts.rows[2];
+    const step = Math.max(1, Math.floor(strip / 3));
+    for (let c = a; c + strip <= b; c += step) {
+      if (supportRows(m, c, c + strip, box, all, need) >= need) {
+        cuts.push({ from: a, to: b, kind: 'gutter' });
+        break;
+      }
+    }
+  }
+  return cuts.sort((p, q) => p.from - q.from);
+}
+
+/**
+ * The rule through column x as [from, to), or null: ink in a 3-pixel strip (a rule a little
+ * off vertical still counts) over the band and at least 15% of its height past it on both sides,
+ * 1.4× the band in all, and thin where it runs alone (above and below the text).
+ */
+function ruleAt(m: InkMap, x: number, top: number, bottom: number): [number, number] | null {
+  const h = bottom - top;
+  const inkRow = (y: number) => inkIn(m, x - 1, y, x + 2, y + 1) > 0;
+  const reach = (from: number, dir: 1 | -1) => {
+    let n = 0;
+    let miss = 0;
+    for (let y = from; y >= 0 && y < m.height && n < 3 * h; y += dir) {
+      if (inkRow(y)) {
+        n += 1 + miss;
+        miss = 0;
+      } else if (++miss > 2) break;
+    }
+    return n;
+  };
+  const up = reach(top - 1, -1);
+  const down = reach(bottom, 1);
+  if (up < 0.15 * h || down < 0.15 * h || up + down + h < 1.4 * h) return null;
+  // Its width on a row above or below the text, where nothing else should be near.
+  const thin = Math.max(3, Math.round(0.15 * h));
+  const probe = Math.max(0, top - Math.ceil(up / 2));
+  let from = x;
+  let to = x + 1;
+  const dark = (xx: number, y: number) => inkIn(m, xx, y, xx + 1, y + 1) > 0;
+  if (!dark(x, probe)) {
+    if (dark(x - 1, probe)) from = to = x - 1;
+    else if (dark(x + 1, probe)) from = to = x + 1;
+    to = from + 1;
+  }
+  while (from > 0 && dark(from - 1, probe) && to - from <= thin) from--;
+  while (to < m.width && dark(to, probe) && to - from <= thin) to++;
+  if (to - from > thin) return null;
+  // The rule's full width in the band: the dark columns next to it there.
+  return [Math.min(from, x), Math.max(to, x + 1)];
+}
+
+/**
+ * Text rows (clusters of boxes by height) within the strip's blank run up and down the page
+ * that have ink within 1.5 ink heights on both sides of the strip; stops counting at `enough`.
+ */
+function supportRows(m: InkMap, a: number, b: number, box: MapBox, all: MapBox[], enough: number): number {
+  const inkH = box.bottom - box.top;
+  const bridge = Math.max(1, Math.round(0.08 * inkH));
+  const blank = (y: number) => inkIn(m, a, y, b, y + 1) === 0;
+  const walk = (from: number, dir: 1 | -1) => {
+    let y = from;
+    let miss = 0;
+    let end = from;
+    for (; y >= 0 && y < m.height; y += dir) {
+      if (blank(y)) {
+        miss = 0;
+        end = y;
+      } else if (++miss > bridge) break;
+    }
+    return end;
+  };
+  const ya = walk(box.top - 1, -1);
+  const yb = walk(box.bottom, 1) + 1;
+  if (yb - ya < (enough - 0.5) * inkH) return 0;
+  const reach = 1.5 * inkH;
+  const rows: number[] = [];
+  for (const o of all) {
+    const cy = (o.top + o.bottom) / 2;
+    if (cy < ya || cy > yb || o.x1 < a - reach || o.x0 > b + reach) continue;
+    const h = o.bottom - o.top;
+    const t = cy - h / 4;
+    const u = cy + h / 4;
+    if (inkIn(m, a - reach, t, a, u) > 0 && inkIn(m, b, t, b + reach, u) > 0 && inkIn(m, a, t, b, u) === 0) rows.push(cy);
+  }
+  rows.sort((p, q) => p - q);
+  let n = 0;
+  for (let i = 0; i < rows.length; i++) if (i === 0 || rows[i] - rows[i - 1] > 0.5 * inkH) n++;
+  return n;
+}
+
+/**
+ * Cuts → pieces of the box as [from, to) fractions along it: a rule is left out, a gutter is
+ * split at its middle. Pieces with no ink are dropped by the caller's crop (they read nothing).
+ */
+export function cutsToPieces(box: MapBox, cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>): Array<[number, number]> {
+  if (cuts.length === 0) return [[0, 1]];
+  const span = box.right - box.left || 1;
+  const t = (x: number) => Math.min(1, Math.max(0, (x - box.left) / span));
+  const pieces: Array<[number, number]> = [];
+  let start = 0;
+  for (const c of cuts) {
+    const [end, next] = c.kind === 'rule' ? [t(c.from), t(c.to)] : [t((c.from + c.to) / 2), t((c.from + c.to) / 2)];
+    if (end > start) pieces.push([start, end]);
+    start = next;
+  }
+  if (start < 1) pieces.push([start, 1]);
+  return pieces.filter(([a, b]) => b - a > 1e-3);
+}
