@@ -104,8 +104,8 @@ export const ConfigSchema = z
     VLLM_MAX_TOKENS: int(6000, 16),
     VLLM_TIMEOUT_MS: int(180_000, 100),
     // --- Model profiles per vLLM backend (issue 9) ---
-    /** `deepseek-ocr` | `plain` (other OCR vision models answering Markdown): one for all backends, or one per VLLM_BASE_URLS entry. */
-    VLLM_PROFILES: list.pipe(z.array(z.enum(['deepseek-ocr', 'plain']))),
+    /** The model each backend runs (docs/models.md; `plain`: another vision model answering Markdown): one for all backends, or one per VLLM_BASE_URLS entry. */
+    VLLM_PROFILES: list.pipe(z.array(z.enum(['deepseek-ocr', 'deepseek-ocr-2', 'dots-ocr', 'olmocr-2', 'chandra', 'nanonets-ocr2', 'paddleocr-vl', 'mineru-2.5', 'plain']))),
     /** Served model names per backend (one for all, or one per URL); default VLLM_MODEL. */
     VLLM_MODELS: list,
     // --- end model profiles ---

@@ -148,7 +148,6 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
   async function call(b: Backend, input: PageInput, fallback: boolean, signal: AbortSignal): Promise<EngineOutput> {
     const profile = b.profile;
     const prompt = fallback ? profile.fallbackPrompt! : profile.prompts[input.task];
-    const body = profile.body({ model: b.model, image: input.image, prompt, maxTokens: maxTokensFor(b, input, prompt) });
     // Our own deadline covers the whole exchange (the client's own timeout stops at the headers).
     const ac = new AbortController();
     let timedOut = false;
@@ -160,14 +159,27 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
     signal.addEventListener('abort', onAbort, { once: true });
     const inFlightAtStart = ++b.inFlight;
     const started = performance.now();
-    try {
-      // vLLM-only fields (skip_special_tokens, vllm_xargs) ride along as extra top-level body fields.
+    let tokens = 0;
+    // vLLM-only fields (skip_special_tokens, vllm_xargs, mm_processor_kwargs) ride along as extra top-level body fields.
+    const complete = async (image: Buffer, p: string, size: { width: number; height: number }): Promise<{ content: string; completion: ChatCompletion }> => {
+      const body = profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) });
       const completion = await b.client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, {
         signal: ac.signal,
         timeout: opts.timeoutMs + 1000,
       });
-      const out = interpret(completion, input, profile, prompt);
-      b.window.onSuccess({ latencyMs: performance.now() - started, tokens: completion.usage?.completion_tokens, inFlight: inFlightAtStart });
+      tokens += completion.usage?.completion_tokens ?? 0;
+      return { content: answerOf(completion, profile, p), completion };
+    };
+    try {
+      let out: EngineOutput;
+      if (profile.twoStage && !fallback) {
+        out = await twoStagePage(profile, input, complete);
+      } else {
+        const sent = profile.prepare ? await profile.prepare(input.image, input.width, input.height) : { image: input.image, width: input.width, height: input.height };
+        const { content, completion } = await complete(sent.image, prompt, input);
+        out = interpret(content, completion.usage?.completion_tokens, input, profile, prompt, sent);
+      }
+      b.window.onSuccess({ latencyMs: performance.now() - started, tokens, inFlight: inFlightAtStart });
       b.pageSucceeded();
       return out;
     } catch (err) {
@@ -272,12 +284,40 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
     },
   };
 
-  /** max_tokens for this page: the configured value, lowered when this page's prompt would overflow the context. */
-  function maxTokensFor(b: Backend, input: PageInput, prompt: string): number {
+  /** max_tokens for this call: the configured value, lowered when this image's prompt would overflow the context. */
+  function maxTokensFor(b: Backend, width: number, height: number, prompt: string): number {
     const context = b.contextTokens ?? b.profile.defaultContextTokens;
-    const room = context - b.profile.promptTokens(input.width, input.height, prompt);
+    const room = context - b.profile.promptTokens(width, height, prompt);
     return Math.max(1, Math.min(opts.maxTokens, room));
   }
+}
+
+/**
+ * MinerU's two stages: the layout call on the page resized for it, then one call per block on a
+ * crop of the full-resolution page (all at once: vLLM batches them). Any call that truncates
+ * fails the page as truncated, as mineru-vl-utils does.
+ */
+async function twoStagePage(
+  profile: ModelProfile,
+  input: PageInput,
+  complete: (image: Buffer, prompt: string, size: { width: number; height: number }) => Promise<{ content: string }>,
+): Promise<EngineOutput> {
+  const two = profile.twoStage!;
+  const layoutImage = await two.prepareLayout(input.image, input.width, input.height);
+  const layout = await complete(layoutImage.image, two.layoutPrompt, layoutImage);
+  const blocks = two.blocks(layout.content, input.width, input.height);
+  const contents = await Promise.all(
+    blocks.map(async (block) => {
+      if (block.prompt === null) return null;
+      const crop = await two.crop(input.image, block, input.width, input.height);
+      if (!crop) return null;
+      return (await complete(crop.image, block.prompt, crop)).content;
+    }),
+  );
+  const { markdown, blocks: out } = two.assemble(blocks, contents, input.width, input.height);
+  if (markdown === '' && out.every((b) => b.type !== 'image')) throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned a page with no text');
+  const raw = JSON.stringify({ layout: layout.content, blocks: blocks.map((b, i) => ({ type: b.type, bbox: b.bbox, content: contents[i] })) });
+  return { engine: 'vllm', markdown, blocks: out, raw };
 }
 
 /** A retried page must count once: its image bytes identify it across deliveries. */
@@ -285,20 +325,25 @@ function pageKey(input: PageInput): string {
   return createHash('sha1').update(input.image).digest('hex');
 }
 
-/** A completed call whose answer is unusable is an engine error, not a page. */
-function interpret(completion: ChatCompletion, input: PageInput, profile: ModelProfile, prompt: string): EngineOutput {
+/** A completed call's text; an answer without one, or cut at max_tokens, is an engine error. */
+function answerOf(completion: ChatCompletion, profile: ModelProfile, prompt: string): string {
   const choice = completion && typeof completion === 'object' && Array.isArray(completion.choices) ? completion.choices[0] : undefined;
   const content = choice?.message?.content;
   if (!choice || typeof content !== 'string') throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM answer has no message content');
   const tokens = completion.usage?.completion_tokens;
-  // `length` is a truncated page or a repetition loop: the official pipeline drops such pages.
+  // `length` is a truncated page or a repetition loop: the official pipelines drop such pages.
   if (choice.finish_reason === 'length') {
     throw new FolioError('FOLIO_ENGINE_TRUNCATED', undefined, { tokens, ...(prompt === profile.fallbackPrompt || !profile.fallbackPrompt ? { fallback: false } : {}) });
   }
   if (choice.finish_reason !== 'stop') throw new FolioError('FOLIO_ENGINE_MALFORMED', `Unexpected finish_reason ${JSON.stringify(choice.finish_reason)}`);
+  return content;
+}
+
+/** A page's answer → the engine's output; an empty or all-tags answer is not a result. */
+function interpret(content: string, tokens: number | undefined, input: PageInput, profile: ModelProfile, prompt: string, sent: { width: number; height: number }): EngineOutput {
   // Dense pages that overflow come back empty; blank pages are filtered before the engine, so empty = failed.
   if (content.trim() === '') throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned an empty page', { tokens });
-  const { markdown, blocks } = profile.parse(content, input.width, input.height, { page: input.page, task: input.task, prompt });
+  const { markdown, blocks } = profile.parse(content, input.width, input.height, { page: input.page, task: input.task, prompt, sent });
   // Grounded output that is all tags and no text (the model's way of failing some pages) is not a result.
   if (markdown === '' && blocks.every((b) => b.type !== 'image')) throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned a page with no text', { tokens });
   return { engine: 'vllm', markdown, blocks, raw: content };

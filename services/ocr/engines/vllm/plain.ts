@@ -46,9 +46,14 @@ function paragraphs(s: string): Element[] {
     else if (isPipeTable(p)) out.push({ type: 'table', text: pipeRows(p).map((r) => r.join('\t')).join('\n') });
     else if (/^(\$\$|\\\[)[\s\S]*(\$\$|\\\])$/.test(p)) out.push({ type: 'equation', text: p });
     else if (/^!\[[^\]]*\]\([^)]*\)$/.test(p)) out.push({ type: 'image', text: p });
-    else out.push({ type: 'text', text: p.replace(/<\/?center>/gi, '') });
+    else out.push({ type: 'text', text: undecorated(p.replace(/<\/?center>/gi, '')) });
   }
   return out;
+}
+
+/** Bold and italic markers off (block text is plain); math between `$` is left as written. */
+function undecorated(p: string): string {
+  return p.replace(/\*\*([^*\n]+?)\*\*/g, '$1').replace(/(^|[\s(])\*([^*\s$][^*$\n]*?)\*(?=[\s).,;:]|$)/g, '$1$2');
 }
 
 export function isPipeTable(p: string): boolean {
