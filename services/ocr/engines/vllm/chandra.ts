@@ -163,7 +163,7 @@ export function htmlToMarkdown(html: string): string {
   s = s.replace(/<br\s*\/?>/gi, '\n');
   s = s.replace(/<\/(p|ul|ol|pre|caption)>/gi, '\n\n').replace(/<(p|ul|ol|pre|caption)\b[^>]*>/gi, '\n\n');
   s = s.replace(/<\/?(?:div|span|u|small|big|code|sup|sub|del|hr|tbody|thead)\b[^>]*>/gi, '');
-  s = decodeEntities(s).replace(/\u0000lt;/g, '<').replace(/\u0000gt;/g, '>');
+  s = decodeEntities(s).replace(/\u0000lt;/g, '<').replace(/\u0000gt;/g, '>').replace(/([☑☐]) {2,}/g, '$1 ');
   return s
     .split('\n')
     .map((l) => l.replace(/[ \t]+$/g, ''))
