@@ -30,7 +30,19 @@ async function expectError(res: Response, status: number, code: string) {
 }
 
 test("tenant B gets 404 for every resource of tenant A, exactly as for a job that does not exist", async () => {
-  const gets = [`/v1/jobs/${jobA}`, `/v1/jobs/${jobA}/result`, `/v1/jobs/${jobA}/result?format=json`, `/v1/jobs/${jobA}/images/1_1.jpg`, `/v1/jobs/${jobA}/events`, `/result/${jobA}`];
+  const gets = [
+    `/v1/jobs/${jobA}`,
+    `/v1/jobs/${jobA}/result`,
+    ...['json', 'html', 'chunks'].map((f) => `/v1/jobs/${jobA}/result?format=${f}`),
+    `/v1/jobs/${jobA}/images/1_1.jpg`,
+    `/v1/jobs/${jobA}/pages/1/image`,
+    `/v1/jobs/${jobA}/tables`,
+    `/v1/jobs/${jobA}/tables/1`,
+    `/v1/jobs/${jobA}/events`,
+    `/result/${jobA}`,
+  ];
+  // Each of these is served to its owner: B's 404 is isolation, not a route that does not exist.
+  for (const path of [`/v1/jobs/${jobA}/pages/1/image`, `/v1/jobs/${jobA}/tables`]) assert.equal((await fetch(`${stack.url}${path}`, { headers: A })).status, 200, path);
   for (const path of gets) await expectError(await fetch(`${stack.url}${path}`, { headers: B }), 404, 'FOLIO_JOB_NOT_FOUND');
   await expectError(await fetch(`${stack.url}/v1/jobs/${jobA}`, { method: 'DELETE', headers: B }), 404, 'FOLIO_JOB_NOT_FOUND');
   // The unknown-job answer is the same body shape: B cannot tell "someone else's" from "none".
@@ -39,6 +51,20 @@ test("tenant B gets 404 for every resource of tenant A, exactly as for a job tha
   assert.equal(other.error.code, none.error.code);
   // B's DELETE did nothing: A still has the job and its result.
   assert.equal((await fetch(`${stack.url}/v1/jobs/${jobA}/result`, { headers: A })).status, 200);
+});
+
+test("the result cache is per tenant: B's identical upload is a job of B's own, never A's answer", async () => {
+  const res = await upload(stack.url, '/v1/jobs', png, { headers: B });
+  assert.equal(res.status, 202);
+  const job = await res.json();
+  assert.notEqual(job.id, jobA);
+  assert.equal(job.cached, undefined, 'not answered from A\'s cache entry');
+  assert.equal((await fetch(`${stack.url}/v1/jobs/${job.id}`, { headers: A })).status, 404, 'the new job is B\'s, not A\'s');
+  assert.equal((await waitForTerminal(stack.url, job.id, 60_000, B)).status, 'completed');
+  // A's own identical upload still is answered from A's entry.
+  const again = await (await upload(stack.url, '/v1/jobs', png, { headers: A })).json();
+  assert.equal(again.id, jobA);
+  assert.equal(again.cached, true);
 });
 
 test("the owner's second (rotation) key sees the same jobs", async () => {
