@@ -6,17 +6,22 @@ import type { PageText } from '../shared/messages.ts';
 import { isFailedRender, renderPages } from '../services/rasterizer/rasterize.ts';
 import { createRenderers } from '../services/rasterizer/renderers.ts';
 import { isTextLayerUsable, textLayerToOutput } from '../services/ocr/engines/text-layer.ts';
+import { chooseEngine } from '../services/ocr/engine-choice.ts';
+import type { OcrEngine } from '../services/ocr/engine.ts';
+import { JobOptions } from '../shared/messages.ts';
 import { cer, stripMarkdown } from './helpers/cer.ts';
+import { pdfPage, type PdfRun } from './helpers/pdf-page.ts';
 
 const fixturePath = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /** Text layers exactly as the rasterizer hands them to OCR (page-image pixels at 144 DPI). */
-async function textLayers(pdf: string): Promise<PageText[]> {
+async function textLayers(pdf: string | Buffer): Promise<PageText[]> {
   const out: PageText[] = [];
   const opts = { dpi: 144, maxLongSide: 4000, maxInputPixels: 100e6, maxPages: 100, openTimeoutMs: 60_000, pageTimeoutMs: 60_000 };
   const renderers = createRenderers({ size: 1, memoryMb: 2048 });
+  const source = typeof pdf === 'string' ? { path: fixturePath(pdf) } : { data: pdf };
   try {
-    for await (const page of renderPages(renderers, { path: fixturePath(pdf) }, 'application/pdf', opts)) {
+    for await (const page of renderPages(renderers, source, 'application/pdf', opts)) {
       if (isFailedRender(page)) throw page.error;
       assert.ok(page.text, `page ${page.page} has a text layer`);
       out.push(page.text);
@@ -35,11 +40,60 @@ const page = (items: Array<[string, number, number]>, missingFonts = false): Pag
   items: items.map(([text, x, y]) => ({ text, bbox: [x, y, x + text.length * 10, y + 20], fontSize: 18 })),
 });
 
+/** A receipt-sized page: four short lines, the kind of page a text layer reads perfectly. */
+const receipt = (dx: number, dy: number): PdfRun[] =>
+  [
+    ['Receipt No. 4411', 10, 270],
+    ['Coffee beans 250 g', 8, 250],
+    ['Total paid: 12.40', 8, 236],
+    ['Thank you for your visit', 7, 220],
+  ].map(([text, size, y]) => ({ text: text as string, size: size as number, x: 12 + dx, y: (y as number) + dy }));
+
 let doc10: PageText[];
 let cjk: PageText;
+let hidden: PageText;
+let small: PageText;
+let offset: PageText;
 before(async () => {
   doc10 = await textLayers('doc10.pdf');
   [cjk] = await textLayers('cjk_nonembedded.pdf');
+  [hidden] = await textLayers(
+    pdfPage(
+      [0, 0, 612, 792],
+      [
+        { text: 'Printed text that a reader sees on the page.', x: 72, y: 700, size: 12 },
+        { text: 'VerDate Sep<11>2014 16:21 Jkt 250001 PO 00000 Frm 00001', x: 30, y: 30, size: 7, mode: 3 },
+        { text: 'white on white metadata', x: 72, y: 600, size: 12, grey: 1 },
+      ],
+    ),
+  );
+  [small] = await textLayers(pdfPage([0, 0, 180, 300], receipt(0, 0)));
+  // An odd page box: not at the origin, and not a paper size.
+  [offset] = await textLayers(pdfPage([100, 200, 280, 517], receipt(100, 200)));
+});
+
+const cpu = { name: 'cpu' } as OcrEngine;
+const engines = { default: cpu, get: async () => cpu };
+
+test('text the rendered page does not show (invisible mode, white on white) is not in the text layer', () => {
+  assert.deepEqual(
+    hidden.items.map((i) => i.text),
+    ['Printed text that a reader sees on the page.'],
+  );
+});
+
+test('small pages and odd page boxes keep their text layer: read from it, not sent to OCR', async () => {
+  for (const [name, text] of [
+    ['180×300 pt', small],
+    ['offset box', offset],
+  ] as const) {
+    assert.equal(text.width, 360, name); // 180 pt at 144 dpi
+    assert.ok(isTextLayerUsable(text), name);
+    const engine = await chooseEngine(engines, JobOptions.parse({}), text);
+    assert.equal(engine.name, 'text-layer', name);
+    const out = textLayerToOutput(text);
+    assert.equal(stripMarkdown(out.markdown).replace(/\s+/g, ' '), 'Receipt No. 4411 Coffee beans 250 g Total paid: 12.40 Thank you for your visit', name);
+  }
 });
 
 test('doc10: every page reads exactly, as heading, paragraph, pipe table and note', () => {

@@ -86,7 +86,7 @@ async function renderRaster(doc: PDFDocumentProxy, factory: CanvasFactory, pageN
     // pdf.js fills the whole canvas with `background` first, so no transparent edge turns black.
     const params = { canvas: entry.canvas, canvasContext: entry.context, viewport, background: 'white' };
     await page.render(params as unknown as Parameters<PDFPageProxy['render']>[0]).promise;
-    const text = await extractPageText(page, pageNumber, viewport.transform, width, height);
+    const text = await extractPageText(page, pageNumber, viewport.transform, width, height, entry.canvas.data());
     return { page: pageNumber, entry, width, height, text };
   } catch (err) {
     if (entry) factory.destroy(entry);

@@ -31,10 +31,16 @@ const mul = (m: Matrix, n: Matrix): Matrix => [
 ];
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
+/** The rendered page's pixels (RGBA, row-major, `width` × `height`), to tell shown text from hidden text. */
+export type PageRgba = Uint8Array | Uint8ClampedArray | Buffer;
+
 /**
  * Must run after the page was rendered: only rendering loads the page's fonts into commonObjs,
  * and their `missingFile` flag (needs fontExtraProperties) is how boxes-for-glyphs are detected.
  * `transform` is the viewport's user-space → pixel matrix. Returns undefined for pages without text.
+ * With `rgba`, runs whose box is blank paper in the rendering are dropped: text a reader does not
+ * see (invisible render mode, white on white, clipped away — printers' slug lines, hidden
+ * metadata) is not page content, and a slug line across the page's foot hides its column gutters.
  */
 export async function extractPageText(
   page: PDFPageProxy,
@@ -42,6 +48,7 @@ export async function extractPageText(
   transform: number[],
   width: number,
   height: number,
+  rgba?: PageRgba,
 ): Promise<PageText | undefined> {
   const content = await page.getTextContent();
   const styles = content.styles as Record<string, StyleLike>;
@@ -53,11 +60,32 @@ export async function extractPageText(
     if (item.str.trim() === '') continue; // pdf.js emits empty items for line ends
     const placed = placeItem(item, styles[item.fontName] ?? {}, transform as Matrix, width, height);
     if (!placed) continue; // text outside the page box is invisible in the image: not page content
+    // A font without glyph data may draw nothing at all: its text is the only truth, keep it.
+    if (rgba && !isMissingFont(page, item.fontName) && !hasInk(rgba, width, height, placed.bbox)) continue;
     items.push({ text: item.str, ...placed });
     fonts.add(item.fontName);
   }
   if (items.length === 0) return undefined;
   return { page: pageNumber, width, height, missingFonts: [...fonts].some((f) => isMissingFont(page, f)), items };
+}
+
+/**
+ * Whether anything but blank paper was drawn inside the box: one pixel darker than near-white
+ * in any channel. Text over a scan (an OCR layer) lies on the scan's ink, white text on a dark
+ * band on the band: both kept. Stops at the first such pixel, so shown text costs a few rows.
+ */
+export function hasInk(rgba: PageRgba, width: number, height: number, bbox: BBox): boolean {
+  const x1 = Math.max(0, Math.floor(bbox[0]));
+  const x2 = Math.min(width, Math.ceil(bbox[2]));
+  const y1 = Math.max(0, Math.floor(bbox[1]));
+  const y2 = Math.min(height, Math.ceil(bbox[3]));
+  if (x2 <= x1 || y2 <= y1) return true; // a zero-area box (a rule, a space) says nothing
+  for (let y = y1; y < y2; y++) {
+    for (let i = (y * width + x1) * 4, end = (y * width + x2) * 4; i < end; i += 4) {
+      if (rgba[i] < 224 || rgba[i + 1] < 224 || rgba[i + 2] < 224) return true;
+    }
+  }
+  return false;
 }
 
 function isMissingFont(page: PDFPageProxy, fontName: string): boolean {
