@@ -199,7 +199,7 @@ function spawnTool(tool: string, pdf: Buffer, args: string[] = []): string {
 
 /**
  * The image in the PDF is the PNG's pixels exactly (pdfimages extracts it losslessly), and it
- * fills the page: pdftoppm at the image's resolution renders the same picture (compared at a
+ * fills the page: pdftoppm at the image's resolution renders the same picture (compared at an
  * eighth of its size, as the renderer may place it half a pixel off and resample).
  */
 async function assertRendersLike(pdf: Buffer, png: Buffer, dpi: number, name = '') {

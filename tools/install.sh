@@ -48,6 +48,9 @@ command -v soffice >/dev/null 2>&1 || apt_install "Office uploads" libreoffice-w
 # poppler-utils' pdftoppm is the rasterizer benchmark's comparator (`npm run bench`).
 command -v pdftoppm >/dev/null 2>&1 || apt_install "the rasterizer's comparator" poppler-utils
 
+# xmllint checks the hOCR output is well-formed and validates the ALTO output against its XSD.
+command -v xmllint >/dev/null 2>&1 || apt_install "the hOCR and ALTO tests" libxml2-utils
+
 # Python's requests is the second real HTTP client the refusal tests drive (500 concurrent uploads).
 python3 -c 'import requests' >/dev/null 2>&1 || apt_install "the HTTP client tests" python3-requests
 
