@@ -42,10 +42,13 @@ export function checkUrlSyntax(raw: string): URL {
  * Resolves the URL's host and returns the address to connect to; throws UnsafeUrlError when any
  * resolved address is private (unless allowed).
  */
-export async function resolveSafe(raw: string, o: { allowPrivate?: boolean } = {}): Promise<{ url: URL; address: string; family: 4 | 6 }> {
+export type Resolver = (host: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
+const systemResolver: Resolver = async (host) => (await lookup(host, { all: true, verbatim: true })) as Array<{ address: string; family: 4 | 6 }>;
+
+export async function resolveSafe(raw: string, o: { allowPrivate?: boolean; resolve?: Resolver } = {}): Promise<{ url: URL; address: string; family: 4 | 6 }> {
   const url = checkUrlSyntax(raw);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addrs = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : ((await lookup(host, { all: true, verbatim: true })) as Array<{ address: string; family: 4 | 6 }>);
+  const addrs = isIP(host) ? [{ address: host, family: isIP(host) as 4 | 6 }] : await (o.resolve ?? systemResolver)(host);
   if (addrs.length === 0) throw new UnsafeUrlError(`${host} does not resolve`);
   if (!o.allowPrivate) {
     const bad = addrs.find((a) => isPrivateAddress(a.address));

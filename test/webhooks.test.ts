@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 import { isPrivateAddress, resolveSafe } from '../shared/ssrf.ts';
 import { signWebhook, verifyWebhook } from '../shared/webhook-signature.ts';
-import { backoffMs } from '../services/ingest/notify/webhooks.ts';
+import { backoffMs, postPinned } from '../services/ingest/notify/webhooks.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
 const KEY = 'hooks-key-AAAAAAAAAAAAAAAAAAAAAAA';
@@ -134,6 +134,37 @@ test('private, loopback, link-local and mapped addresses are refused; public one
   await assert.rejects(resolveSafe('file:///etc/passwd'), /only http and https/);
   assert.equal((await resolveSafe('https://1.1.1.1/hook')).address, '1.1.1.1');
   assert.equal((await resolveSafe('http://localhost:1/x', { allowPrivate: true })).url.port, '1');
+});
+
+test('DNS rebinding: the address checked is the address connected to; a name that re-resolves elsewhere is never looked up again', async () => {
+  // A rebinding name answers a harmless address to the check and an internal one afterwards.
+  let lookups = 0;
+  const rebinding = async () => (lookups++ === 0 ? [{ address: '93.184.216.34', family: 4 as const }] : [{ address: '169.254.169.254', family: 4 as const }]);
+  const checked = await resolveSafe('http://rebind.example:8080/hook', { resolve: rebinding });
+  assert.equal(checked.address, '93.184.216.34');
+  // The other way round is refused at the check: any private answer is a refusal.
+  await assert.rejects(resolveSafe('http://rebind.example/hook', { resolve: rebinding }), /private/);
+
+  // Delivery connects to the pinned address, keeps the name in the Host header, and asks no
+  // resolver again: a name no DNS knows reaches the test's server only through the pin.
+  const seen: Array<{ host?: string; body: string }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => (seen.push({ host: req.headers.host, body }), res.end()));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  lookups = 0;
+  const pinnedOnce = async () => (lookups++ === 0 ? [{ address: '127.0.0.1', family: 4 as const }] : [{ address: '10.255.255.1', family: 4 as const }]);
+  try {
+    const target = await resolveSafe(`http://never-resolves.invalid:${port}/hook`, { allowPrivate: true, resolve: pinnedOnce });
+    assert.equal(await postPinned(target, '{"ok":true}', {}, 5_000), 200);
+    assert.equal(lookups, 1, 'one lookup, at the check');
+    assert.deepEqual(seen, [{ host: `never-resolves.invalid:${port}`, body: '{"ok":true}' }]);
+  } finally {
+    server.close();
+  }
 });
 
 test('signatures follow Standard Webhooks (the spec’s own example verifies); backoff doubles up to its cap', () => {

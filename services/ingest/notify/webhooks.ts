@@ -18,7 +18,7 @@ const KEEP_DELIVERIES = 20;
 export const backoffMs = (attempt: number, base: number, max: number) => Math.min(max, base * 2 ** Math.max(0, attempt - 1));
 
 /** POSTs the body to the address checked by resolveSafe (never a second DNS lookup); resolves the HTTP status. */
-function post(target: { url: URL; address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+export function postPinned(target: { url: URL; address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const mod = target.url.protocol === 'https:' ? https : http;
     const req = mod.request(target.url, {
@@ -84,7 +84,7 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
     let httpStatus: number | undefined;
     let error: string | undefined;
     try {
-      httpStatus = await post(target, body, headers, c.FOLIO_WEBHOOK_TIMEOUT_MS);
+      httpStatus = await postPinned(target, body, headers, c.FOLIO_WEBHOOK_TIMEOUT_MS);
     } catch (err) {
       error = (err as Error).message;
     }
