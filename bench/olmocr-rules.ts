@@ -363,7 +363,7 @@ export function runTest(test: PageTest, content: string): Verdict {
     if (after.length === 0) return { passed: false, why: `'after' text '${test.after.slice(0, 40)}' not found` };
     return before[0] < after[after.length - 1] ? { passed: true, why: '' } : { passed: false, why: `'${test.before.slice(0, 30)}' does not come before '${test.after.slice(0, 30)}'` };
   }
-  return runTableTest(test, content);
+  return runTableTest(test as TableTest, content);
 }
 
 function runTableTest(test: TableTest, content: string): Verdict {

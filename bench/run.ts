@@ -15,6 +15,7 @@ const suites: Array<[string, () => Promise<Bench>]> = [
   ['ingestMemory', async () => (await import('./ingest-memory.ts')).benchIngestMemory],
   ['cpuEngine', async () => (await import('./cpu-engine.ts')).benchCpuEngine],
   ['ocrQuality', async () => (await import('./ocr-quality.ts')).benchOcrQuality],
+  ['realPages', async () => (await import('./real-pages.ts')).benchRealPages],
   ['scaleOut', async () => (await import('./scale-out.ts')).benchScaleOut],
   ['ingestProbeLag', async () => (await import('./probe-lag.ts')).benchProbeLag],
 ];
