@@ -31,6 +31,12 @@ export const JobOptions = z
     separator: z.enum(['rule', 'deepseek', 'none']).default('rule'),
     /** `use`: an identical earlier upload (same bytes and options) answers at once; `bypass`: OCR again. */
     cache: z.enum(['use', 'bypass']).default('use'),
+    /**
+     * Script the pages are written in, for the CPU engine's recogniser (its dictionary mixes Latin
+     * and Chinese): `en` reads Latin script only, `zh` the whole dictionary, `auto` (or absent)
+     * judges each page by its confidently read characters.
+     */
+    lang: z.enum(['auto', 'en', 'zh']).optional(),
   })
   .strict();
 export type JobOptions = z.infer<typeof JobOptions>;

@@ -1,4 +1,4 @@
-import type { Block, PageText, TaskMode } from '../../shared/messages.ts';
+import type { Block, JobOptions, PageText, TaskMode } from '../../shared/messages.ts';
 
 /** One page as an engine sees it. */
 export interface PageInput {
@@ -8,6 +8,8 @@ export interface PageInput {
   width: number;
   height: number;
   task: TaskMode;
+  /** Script the page is expected in (JobOptions.lang); absent: auto. */
+  lang?: JobOptions['lang'];
   /** The PDF text layer, when the page had one. */
   text?: PageText;
 }

@@ -36,7 +36,7 @@ export function createOcrHandler(deps: OcrDeps) {
       msg.image !== undefined ? Buffer.from(msg.image, 'base64') : deps.blobs.get(msg.imageKey),
       msg.text ?? (msg.textKey ? getJson(deps.blobs, msg.textKey, PageText) : undefined),
     ]);
-    const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, text };
+    const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, lang: msg.options.lang, text };
     const started = Date.now();
     const engine = await chooseEngine(deps.engines, msg.options, text);
     let output: EngineOutput;

@@ -9,7 +9,7 @@ const dec = new TextDecoder();
 const FLOAT = 1;
 const INT64 = 7;
 
-export const CTC_OUTPUTS = { best: 'ctc.best', bestP: 'ctc.bestP', spaceP: 'ctc.spaceP' } as const;
+export const CTC_OUTPUTS = { best: 'ctc.best', bestP: 'ctc.bestP', spaceP: 'ctc.spaceP', subsetBest: 'ctc.subsetBest', subsetBestP: 'ctc.subsetBestP' } as const;
 
 const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 const intsAttr = (name: string, v: number[]) => concat([strField(1, name), ...v.map((x) => intField(8, x)), intField(20, 7)]);
@@ -17,8 +17,14 @@ const node = (op: string, inputs: string[], outputs: string[], attrs: Uint8Array
   concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op), ...attrs.map((a) => lenField(5, a))]);
 const valueInfo = (name: string, type: number) => concat([strField(1, name), lenField(2, lenField(1, intField(1, type)))]);
 
-/** The model with its one [lines, steps, classes] softmax output replaced by the three per-step outputs. */
-export function ctcOutputs(model: Uint8Array, classes: number): Uint8Array {
+/**
+ * The model with its one [lines, steps, classes] softmax output replaced by the three per-step
+ * outputs. With `subset` (class indices, e.g. one script's: script.ts), two more: per step the best
+ * class among those only (as its position in `subset`) and its probability, so a line can be
+ * decoded restricted to that script from the same run. Gathering ~330 of 6,625 classes first
+ * keeps that second reduction small.
+ */
+export function ctcOutputs(model: Uint8Array, classes: number, subset?: number[]): Uint8Array {
   const top = readFields(model);
   const graph = readFields(top.find((f) => f.field === 7)!.bytes!);
   const outputs = graph.filter((f) => f.field === 12);
@@ -31,12 +37,17 @@ export function ctcOutputs(model: Uint8Array, classes: number): Uint8Array {
     index,
     node('Gather', [probs, 'ctc.spaceIndex'], [CTC_OUTPUTS.spaceP], [intAttr('axis', 2)]),
   ];
-  const rebuilt = concat([
-    ...graph.filter((f) => f.field !== 12).map((f) => f.raw),
-    ...added.map((n) => lenField(1, n)),
-    lenField(12, valueInfo(CTC_OUTPUTS.best, INT64)),
-    lenField(12, valueInfo(CTC_OUTPUTS.bestP, FLOAT)),
-    lenField(12, valueInfo(CTC_OUTPUTS.spaceP, FLOAT)),
-  ]);
+  const outs = [valueInfo(CTC_OUTPUTS.best, INT64), valueInfo(CTC_OUTPUTS.bestP, FLOAT), valueInfo(CTC_OUTPUTS.spaceP, FLOAT)];
+  if (subset) {
+    const indices = concat([intField(1, subset.length), intField(2, INT64), lenField(9, new Uint8Array(BigInt64Array.from(subset, BigInt).buffer))]);
+    added.push(
+      concat([strField(2, 'ctc.subset'), strField(3, 'ctc.subset'), strField(4, 'Constant'), lenField(5, concat([strField(1, 'value'), lenField(5, indices), intField(20, 4)]))]),
+      node('Gather', [probs, 'ctc.subset'], ['ctc.subsetProbs'], [intAttr('axis', 2)]),
+      node('ArgMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBest], [intAttr('axis', 2), intAttr('keepdims', 0)]),
+      node('ReduceMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
+    );
+    outs.push(valueInfo(CTC_OUTPUTS.subsetBest, INT64), valueInfo(CTC_OUTPUTS.subsetBestP, FLOAT));
+  }
+  const rebuilt = concat([...graph.filter((f) => f.field !== 12).map((f) => f.raw), ...added.map((n) => lenField(1, n)), ...outs.map((o) => lenField(12, o))]);
   return concat(top.map((f) => (f.field === 7 ? lenField(7, rebuilt) : f.raw)));
 }

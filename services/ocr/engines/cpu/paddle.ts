@@ -12,6 +12,7 @@ import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
 import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse.ts';
 import { toOpset14 } from './onnx-opset.ts';
 import { CTC_OUTPUTS, ctcOutputs } from './onnx-ctc.ts';
+import { latinClasses } from './script.ts';
 import { quantizeConvs, quantizeHead } from './onnx-quantize.ts';
 import { DET_INT8_RANGES, REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
@@ -23,6 +24,8 @@ export interface DetectedLine {
   confidence: number;
   /** Corners clockwise from top-left, in the recognition image's pixels. */
   quad: number[][];
+  /** The line read over the Latin-script classes only (script.ts chooses which reading a page keeps). */
+  latin?: { text: string; confidence: number };
 }
 
 export interface PaddleOptions {
@@ -116,7 +119,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   // The recogniser's full convolutions in 8 bits (onnx-quantize.ts): ~1.6× faster again.
   // The recogniser's blocks as Conv → HardSwish (onnx-fuse.ts's second pass, exact in float):
   // ~6% less recogniser time in 8 bits (bench/cpu-rec-ops.ts). Its calibrated ranges map through it.
-  const load = async (file: string, ranges?: Record<string, [number, number]>, swish = false, ctc = 0) => {
+  const load = async (file: string, ranges?: Record<string, [number, number]>, swish = false, ctc = 0, subset?: number[]) => {
     let model = fuseAffineHardSwish(await readFile(path.join(dir, file))).model;
     if (swish) {
       const s = hardSwishBlocks(model);
@@ -125,15 +128,17 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     }
     // In 8 bits the class head too (its 120 × 6625 weights, one scale per class): ~5% of a line.
     if (ranges) model = quantizeHead(quantizeConvs(model, ranges).model).model;
-    return ort.InferenceSession.create(ctc ? ctcOutputs(model, ctc) : model, session);
+    return ort.InferenceSession.create(ctc ? ctcOutputs(model, ctc, subset) : model, session);
   };
   const dictText = await readFile(path.join(dir, 'ppocr_keys_v1.txt'), 'utf8');
   // Class 0 is the CTC blank; the model's last class is a space the file does not list.
   const dictionary = ['', ...dictText.replace(/\n$/, '').split('\n'), ' '];
+  const latinIds = latinClasses(dictionary);
   const [det, rec] = await Promise.all([
     load('ch_PP-OCRv4_det_infer.onnx', tune.detInt8 ? DET_INT8_RANGES : undefined),
     // Its output reduced in the graph to what CTC decoding reads (onnx-ctc.ts).
-    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined, tune.hardSwish, dictionary.length),
+    // Each line is also decoded over the Latin-script classes only (script.ts picks per page).
+    load('ch_PP-OCRv4_rec_infer.onnx', tune.int8 ? REC_INT8_RANGES : undefined, tune.hardSwish, dictionary.length, latinIds),
     openCvReady(),
   ]);
 
@@ -177,11 +182,14 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     const best = Int32Array.from(out[CTC_OUTPUTS.best].data as BigInt64Array, Number);
     const bestP = out[CTC_OUTPUTS.bestP].data as Float32Array;
     const spaceP = out[CTC_OUTPUTS.spaceP].data as Float32Array;
+    const latinBest = Int32Array.from(out[CTC_OUTPUTS.subsetBest].data as BigInt64Array, (i) => latinIds[Number(i)]);
+    const latinP = out[CTC_OUTPUTS.subsetBestP].data as Float32Array;
     // Time steps past a crop's own width read its padding: not decoded.
     const read = Array.from({ length: n }, (_, k) => {
       const own = Math.min(steps, Math.ceil((steps * crops[k].width) / width));
       const at = (a: Float32Array | Int32Array) => a.subarray(k * steps, k * steps + own);
-      return ctcDecodeSteps(at(best) as Int32Array, at(bestP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb);
+      const full = ctcDecodeSteps(at(best) as Int32Array, at(bestP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb);
+      return { ...full, latin: ctcDecodeSteps(at(latinBest) as Int32Array, at(latinP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb) };
     });
     lap('ctc', t);
     return read;
@@ -230,8 +238,8 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
         while (j < order.length && j - i < tune.batch && crops[order[j]].width <= tune.batchSpread * crops[order[i]].width) j++;
         checkpoint();
         const read = await recognize(order.slice(i, j).map((k) => crops[k]));
-        read.forEach(({ text, confidence }, m) => {
-          if (text.trim() !== '' && confidence >= MIN_CONFIDENCE) lines.push({ text, confidence, quad: quads[order[i + m]] });
+        read.forEach(({ text, confidence, latin }, m) => {
+          if (text.trim() !== '' && confidence >= MIN_CONFIDENCE) lines.push({ text, confidence, latin, quad: quads[order[i + m]] });
         });
         i = j;
       }

@@ -2,6 +2,7 @@
 import type { ErrorCode } from '../../../../shared/errors.ts';
 import type { TaskMode } from '../../../../shared/messages.ts';
 import type { EngineOutput } from '../../engine.ts';
+import type { Lang } from './script.ts';
 
 export interface WorkerInit {
   /** onnxruntime intra-op threads in this worker. */
@@ -24,6 +25,10 @@ export interface PageJob {
   width?: number;
   height?: number;
   task: TaskMode;
+  /** Page number in the document: figure links are named by it (images/<page>_<k>.jpg). */
+  page?: number;
+  /** Script the page is expected in (script.ts); absent: auto. */
+  lang?: Lang;
 }
 
 export type ToWorker = { type: 'page'; job: PageJob } | { type: 'cancel'; id: number };

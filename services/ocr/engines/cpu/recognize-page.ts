@@ -6,12 +6,13 @@ import { decode, scaled, turned, type Decoded } from './page-image.ts';
 import { boxOf, clampBox, corners, lineHeight, rotation, roundBox, skewAngle, unturn, type Point } from './page-geometry.ts';
 import type { Paddle, Timings } from './paddle.ts';
 import type { PageJob, WorkerInit } from './protocol.ts';
+import { inScript } from './script.ts';
 
 /** Thrown when the page was called off: the caller has already given up on it. */
 export class Cancelled extends Error {}
 
 interface Reading {
-  lines: Array<{ text: string; confidence: number; quad: Point[] }>;
+  lines: Array<{ text: string; confidence: number; latin?: { text: string; confidence: number }; quad: Point[] }>;
   /** Clockwise quarter turns (degrees) applied to the decoded page before reading. */
   turn: 0 | 90 | 180 | 270;
   width: number;
@@ -33,6 +34,8 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
     const again = await read(paddle, await turned(page, turn), turn, opts, stop, timings);
     if (score(again) > score(reading)) reading = again;
   }
+  // Each line in the script the request expects, or the page's own (script.ts).
+  reading = { ...reading, lines: inScript(reading.lines, job.lang) };
   // Boxes go out in the page's declared size (the rasterizer's), which the decoded image should equal.
   const width = job.width ?? page.width;
   const height = job.height ?? page.height;
@@ -61,7 +64,7 @@ async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: 
   const found = await paddle.run(det, rec, stop, timings);
   const sx = page.width / rec.width;
   const sy = page.height / rec.height;
-  const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, quad: l.quad.map(([x, y]) => [x * sx, y * sy] as Point) }));
+  const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, latin: l.latin, quad: l.quad.map(([x, y]) => [x * sx, y * sy] as Point) }));
   return { lines, turn, width: page.width, height: page.height };
 }
 
