@@ -1,6 +1,7 @@
 // A real 3-node JetStream cluster with every service as two separate processes, and faults
-// injected while work is in flight: the stream leader's node and one replica of each service
-// are SIGKILLed. Accepted work must still end, each job once, each page once and in order.
+// injected while work is in flight: the node leading one of four things (the pages stream, the
+// jobs KV bucket, the object store, a durable consumer: rotated over runs) and one replica of each
+// service are SIGKILLed. Accepted work must still end, each job once, each page once and in order.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -73,6 +74,31 @@ after(async () => {
   await cluster?.destroy();
 });
 
+/**
+ * The four kinds of leader a node can hold for Folio. Each run kills the node leading one kind,
+ * rotating over runs (FOLIO_CLUSTER_KILL=pages|jobsKv|objects|consumer picks one); the log line
+ * says which, and which other leaderships died with it.
+ */
+const LEADER_KINDS = {
+  pages: 'the FOLIO_PAGES stream',
+  jobsKv: 'the jobs KV bucket (KV_folio_jobs)',
+  objects: 'the object store (OBJ_folio_blobs)',
+  consumer: 'a durable OCR consumer on FOLIO_PAGES',
+} as const;
+type LeaderKind = keyof typeof LEADER_KINDS;
+const KINDS = Object.keys(LEADER_KINDS) as LeaderKind[];
+const KILL: LeaderKind = (process.env.FOLIO_CLUSTER_KILL as LeaderKind) ?? KINDS[Math.floor(Date.now() / 60_000) % KINDS.length];
+if (!KINDS.includes(KILL)) throw new Error(`FOLIO_CLUSTER_KILL must be one of ${KINDS.join(', ')}`);
+
+/** Which node leads each kind now (a consumer: one of FOLIO_PAGES' durable consumers, the busiest). */
+async function leaders(): Promise<Partial<Record<LeaderKind, string>>> {
+  const lead = async (stream: string) => (await jsm.streams.info(stream)).cluster?.leader;
+  const consumers = [];
+  for await (const c of jsm.consumers.list(Streams.pages)) consumers.push(c);
+  consumers.sort((a, b) => b.num_ack_pending + b.num_pending - (a.num_ack_pending + a.num_pending));
+  return { pages: await lead(Streams.pages), jobsKv: await lead('KV_folio_jobs'), objects: await lead('OBJ_folio_blobs'), consumer: consumers[0]?.cluster?.leader };
+}
+
 const ingestUrl = (r: number) => {
   const p = procs.find((x) => x.label === `ingest-${r}`)!;
   const port = /"url":"http:\/\/[^"]*:(\d+)"/.exec(p.logs())?.[1];
@@ -98,7 +124,7 @@ test('every stream, KV bucket and object store is replicated on all three nodes 
   }
 });
 
-test('SIGKILL the stream leader node and one replica of each service mid-work: every job completes, every page once, one completion event each', { timeout: 240_000 }, async () => {
+test('SIGKILL a leader node (pages stream, jobs KV, object store or a consumer, by rotation) and one replica of each service mid-work: every job completes, every page once, one completion event each', { timeout: 240_000 }, async () => {
   // Completion events, counted on core subscriptions through every node: a duplicate publish
   // shows here even where the events stream would dedupe it.
   const perNode = new Map<string, Map<string, string[]>>();
@@ -160,11 +186,12 @@ test('SIGKILL the stream leader node and one replica of each service mid-work: e
       await sleep(100);
       job = await jobOf(ingestUrl(2), pdfId);
     }
-    const info = await jsm.streams.info(Streams.pages);
-    const leaderName = info.cluster?.leader ?? cluster.nodes[0].name;
+    const leads = await leaders();
+    const leaderName = leads[KILL] ?? cluster.nodes[0].name;
     const leader = cluster.node(leaderName);
     await leader.kill();
-    say(`SIGKILL nats node ${leader.name} (FOLIO_PAGES leader: ${info.cluster?.leader ?? 'none reported'}); PDF pages done ${job.pages.done}/${PDF_PAGES}`);
+    const alsoLed = Object.entries(leads).filter(([k, n]) => k !== KILL && n === leaderName).map(([k]) => k);
+    say(`SIGKILL nats node ${leader.name}, leader of ${KILL} (${LEADER_KINDS[KILL]})${alsoLed.length ? ` and also of ${alsoLed.join(', ')}` : ''}; leaders were ${JSON.stringify(leads)}; PDF pages done ${job.pages.done}/${PDF_PAGES}`);
     assert.ok(job.pages.done < PDF_PAGES, 'pages were still in flight when the node died');
     for (const label of ['ocr-1', 'assembler-1', 'ingest-1']) {
       await proc(label).kill();
