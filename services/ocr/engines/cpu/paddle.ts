@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
-import { DEFAULT_BOXES, lineBoxes, type BoxOptions } from './line-boxes.ts';
+import { DEFAULT_BOXES, lineBoxes, type BoxOptions, type Quad } from './line-boxes.ts';
 import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse.ts';
 import { toOpset14 } from './onnx-opset.ts';
 import { CTC_OUTPUTS, ctcOutputs } from './onnx-ctc.ts';
@@ -17,6 +17,7 @@ import { quantizeConvs, quantizeHead } from './onnx-quantize.ts';
 import { DET_INT8_RANGES, REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
 export type { RawImage } from './line-crops.ts';
+export type { Quad } from './line-boxes.ts';
 import type { RawImage } from './line-crops.ts';
 
 export interface DetectedLine {
@@ -89,7 +90,13 @@ export interface Paddle {
    * Detects on `det` (sides multiples of 32) and reads crops cut from `rec` (any scale of the
    * same page). `checkpoint` runs between model calls: it may throw to stop the page early.
    */
-  run(det: RawImage, rec: RawImage, checkpoint?: () => void, timings?: Timings): Promise<DetectedLine[]>;
+  run(det: RawImage | Quad[], rec: RawImage, checkpoint?: () => void, timings?: Timings): Promise<DetectedLine[]>;
+  /**
+   * Line boxes found on `det` (sides multiples of 32), corners clockwise from top-left, as
+   * fractions of its width and height. `run` takes them in place of an image: the page's text
+   * size and skew are judged from a first look before the boxes that are read are found.
+   */
+  detect(det: RawImage, timings?: Timings): Promise<Quad[]>;
   release(): Promise<void>;
 }
 
@@ -196,9 +203,14 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   }
 
   return {
+    async detect(img, timings) {
+      clock = timings;
+      return detect(img);
+    },
     async run(detImage, recImage, checkpoint = () => {}, timings) {
       clock = timings;
-      const boxes = await detect(detImage);
+      // Boxes found beforehand (recognize-page.ts: at the text's scale, tiled) or found here.
+      const boxes = Array.isArray(detImage) ? detImage : await detect(detImage);
       let t = performance.now();
       checkpoint();
       const found = boxes.map((q) => q.map(([x, y]) => [Math.min(recImage.width, Math.max(0, x * recImage.width)), Math.min(recImage.height, Math.max(0, y * recImage.height))] as [number, number]));

@@ -129,7 +129,11 @@ function percentile(hist: Uint32Array, from: number, to: number, rank: number): 
  * boxes are mapped back per axis, so that costs nothing.
  */
 export async function scaled(page: Decoded, maxSide: number, multiple: number): Promise<RawImage> {
-  const s = Math.min(1, maxSide / Math.max(page.width, page.height));
+  return scaledBy(page, Math.min(1, maxSide / Math.max(page.width, page.height)), multiple);
+}
+
+/** The page at scale `s` (above 1 enlarges: small type for the detector), sides rounded as in scaled. */
+export async function scaledBy(page: Decoded, s: number, multiple: number): Promise<RawImage> {
   const round = (n: number) => Math.max(multiple, Math.round((n * s) / multiple) * multiple);
   const width = round(page.width);
   const height = round(page.height);

@@ -2,9 +2,12 @@
 // PaddleOCR, map boxes back to page pixels, lay the lines out as Markdown and blocks.
 import type { EngineOutput } from '../../engine.ts';
 import { layoutPage } from '../../layout.ts';
-import { decode, scaled, turned, type Decoded } from './page-image.ts';
+import { decode, scaled, scaledBy, turned, type Decoded } from './page-image.ts';
 import { boxOf, clampBox, corners, lineHeight, rotation, roundBox, skewAngle, unturn, type Point } from './page-geometry.ts';
-import type { Paddle, Timings } from './paddle.ts';
+import type { Paddle, Quad, RawImage, Timings } from './paddle.ts';
+import { levelled, MIN_SKEW } from './deskew.ts';
+import { DETECT_TYPE, detectionScale, inkBlobs, missedInk, typeHeight } from './text-scale.ts';
+import { bandImage, bands, mergeBands } from './tiles.ts';
 import type { PageJob, WorkerInit } from './protocol.ts';
 import { inScript } from './script.ts';
 
@@ -58,15 +61,66 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
 }
 
 async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: WorkerInit, stop: () => void, timings?: Timings): Promise<Reading> {
-  const t = performance.now();
-  const [det, rec] = await Promise.all([scaled(page, opts.detSide, 32), scaled(page, opts.recSide, 1)]);
-  if (timings) timings.resize = (timings.resize ?? 0) + performance.now() - t;
-  const found = await paddle.run(det, rec, stop, timings);
-  const sx = page.width / rec.width;
-  const sy = page.height / rec.height;
-  const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, latin: l.latin, quad: l.quad.map(([x, y]) => [x * sx, y * sy] as Point) }));
+  let t = performance.now();
+  const [look, rec] = await Promise.all([scaled(page, opts.detSide, 32), scaled(page, opts.recSide, 1)]);
+  t = lap(timings, 'resize', t);
+  // A first look at the configured scale: its boxes are read as they are unless the page is
+  // skewed or its type too small for them (text-scale.ts), which it also tells.
+  const first = await paddle.detect(look, timings);
+  stop();
+  t = performance.now();
+  const skew = skewAngle(first.map((q) => q.map(([x, y]) => [x * page.width, y * page.height] as Point)));
+  const blobs = inkBlobs(rec);
+  const type = typeHeight(rec, blobs);
+  const missed = missedInk(blobs, type, first.map((q) => q.map(([x, y]) => [x * rec.width, y * rec.height] as Point)), rec.width, rec.height);
+  const base = look.width / page.width;
+  const scale = detectionScale((type * page.width) / rec.width, missed, base);
+  t = lap(timings, 'textScale', t);
+  if (Math.abs(skew) < MIN_SKEW && scale === base) return readLines(paddle, first, rec, page, (p) => p, page, turn, stop, timings);
+  if (timings) timings.redetect = (timings.redetect ?? 0) + 1;
+  const level = Math.abs(skew) >= MIN_SKEW ? await levelled(page, skew) : { page, toPage: (p: Point) => p };
+  const [det, levelRec] = await Promise.all([scaledBy(level.page, scale, 32), level.page === page ? rec : scaled(level.page, opts.recSide, 1)]);
+  t = lap(timings, 'level', t);
+  const boxes = await detectInBands(paddle, det, (DETECT_TYPE * 8) | 0, stop, timings);
+  return readLines(paddle, boxes, levelRec, level.page, level.toPage, page, turn, stop, timings);
+}
+
+/**
+ * Boxes of `det` (fractions of its sides), band by band where it is large (tiles.ts): the
+ * detector's memory stays at what one band needs. Bands overlap by `overlap` rows, several
+ * lines of type at DETECT_TYPE.
+ */
+async function detectInBands(paddle: Paddle, det: RawImage, overlap: number, stop: () => void, timings?: Timings): Promise<Quad[]> {
+  const found = [];
+  for (const band of bands(det.width, det.height, BAND_PIXELS, overlap)) {
+    const quads = await paddle.detect(bandImage(det, band), timings);
+    const h = band.bottom - band.top;
+    found.push({ band, quads: quads.map((q) => q.map(([x, y]) => [x * det.width, y * h]) as Quad) });
+    stop();
+  }
+  return mergeBands(found).map((q) => q.map(([x, y]) => [x / det.width, y / det.height]) as Quad);
+}
+
+/** Detector input per band: about the size the configured 960 px long side gives a page. */
+const BAND_PIXELS = 1_500_000;
+
+/**
+ * Reads the lines of `boxes` (fractions of `rec`'s sides). `rec` is `source` scaled; `toPage`
+ * maps `source`'s pixels onto the page (through the levelling, when it was levelled).
+ */
+async function readLines(paddle: Paddle, boxes: Quad[], rec: RawImage, source: RawImage, toPage: (p: Point) => Point, page: Decoded, turn: Reading['turn'], stop: () => void, timings?: Timings): Promise<Reading> {
+  const found = await paddle.run(boxes, rec, stop, timings);
+  const sx = source.width / rec.width;
+  const sy = source.height / rec.height;
+  const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, latin: l.latin, quad: l.quad.map(([x, y]) => toPage([x * sx, y * sy])) }));
   return { lines, turn, width: page.width, height: page.height };
 }
+
+const lap = (timings: Timings | undefined, stage: string, since: number) => {
+  const now = performance.now();
+  if (timings) timings[stage] = (timings[stage] ?? 0) + now - since;
+  return now;
+};
 
 /**
  * A page scanned sideways or upside down without EXIF orientation. Sideways, most boxes are
