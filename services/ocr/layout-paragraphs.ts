@@ -3,6 +3,7 @@
 // wider pitch) than the body text is a heading.
 import type { BBox, Block } from '../../shared/messages.ts';
 import { conf, joinText, medianOf, roundBox, type Row, type Segment } from './layout-lines.ts';
+import { joinHyphenated, type Vocabulary } from './text-cleanup.ts';
 
 export interface Paragraph {
   rows: Row[];
@@ -78,11 +79,11 @@ function headingLevel(p: Paragraph, chars: number, body: Style): number {
   return 0;
 }
 
-export function paragraphBlock(p: Paragraph, body: Style, plain: boolean): { block: Block; markdown: string } {
+export function paragraphBlock(p: Paragraph, body: Style, plain: boolean, vocab?: Vocabulary): { block: Block; markdown: string } {
   const text = p.rows
     // Separate segments of one row had a wide gap between them: a space even in CJK text.
     .map((r) => r.segs.map((s) => s.text).join(' '))
-    .reduce((acc, line) => joinText(acc, line), '');
+    .reduce((acc, line) => joinHyphenated(acc, line, vocab) ?? joinText(acc, line), '');
   const segs = p.rows.flatMap((r) => r.segs);
   const chars = segs.reduce((n, s) => n + s.chars, 0);
   const level = headingLevel(p, chars, body);
