@@ -67,6 +67,7 @@ export function mapBox(m: InkMap, quad: Point[]): MapBox | null {
  * width, left out of both pieces) and gutters (the gap between the pieces' ink, split at its middle
  * by cutsToPieces).
  */
+/** `all`: every box on the page, in order of (top + bottom) / 2. */
 export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOptions = DEFAULT_GUTTERS): Array<{ from: number; to: number; kind: 'rule' | 'gutter' }> {
   const { x0, x1, top, bottom } = box;
   const inkH = bottom - top;
@@ -122,7 +123,14 @@ export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOpti
       }
     }
   }
-  return cuts.sort((p, q) => p.from - q.from);
+  cuts.sort((p, q) => p.from - q.from);
+  // A speck of the scan between two gutter cuts is not a piece: one gutter.
+  const speck = 0.03 * inkH * inkH;
+  for (let i = 1; i < cuts.length; i++) {
+    const [p, q] = [cuts[i - 1], cuts[i]];
+    if (p.kind === 'gutter' && q.kind === 'gutter' && inkIn(m, p.to, top, q.from, bottom) < speck) cuts.splice(--i, 2, { from: p.from, to: q.to, kind: 'gutter' });
+  }
+  return cuts;
 }
 
 /**
@@ -190,9 +198,18 @@ function supportRows(m: InkMap, a: number, b: number, box: MapBox, all: MapBox[]
   if (yb - ya < (enough - 0.5) * inkH) return 0;
   const reach = 1.5 * inkH;
   const rows: number[] = [];
-  for (const o of all) {
+  // `all` is in order of the boxes' middles (planPage sorts it): the first within reach by bisection.
+  let lo = 0;
+  for (let hi = all.length; lo < hi; ) {
+    const mid = (lo + hi) >> 1;
+    if ((all[mid].top + all[mid].bottom) / 2 < ya) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let k = lo; k < all.length; k++) {
+    const o = all[k];
     const cy = (o.top + o.bottom) / 2;
-    if (cy < ya || cy > yb || o.x1 < a - reach || o.x0 > b + reach) continue;
+    if (cy > yb) break;
+    if (o.x1 < a - reach || o.x0 > b + reach) continue;
     const h = o.bottom - o.top;
     const t = cy - h / 4;
     const u = cy + h / 4;
