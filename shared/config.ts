@@ -32,6 +32,9 @@ const edgeSchema = {
   /** The whole request (headers and body) must arrive within this; the body may not stall longer than the idle timeout. */
   FOLIO_HTTP_REQUEST_TIMEOUT_MS: int(600_000, 1000),
   FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS: int(30_000, 100),
+  /** A body refused before it was read (429, 503, …) is read and discarded up to this size and time, so the client sees the answer; past either the connection is cut (0 bytes: always cut). */
+  FOLIO_HTTP_REFUSAL_DRAIN_BYTES: int(8 * 1024 * 1024),
+  FOLIO_HTTP_REFUSAL_DRAIN_MS: int(30_000, 100),
 };
 
 function edgeSettings(c: { FOLIO_API_KEYS?: string; FOLIO_API_KEYS_FILE?: string; FOLIO_HTTP_HOST?: string }, ctx: z.RefinementCtx) {

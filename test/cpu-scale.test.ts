@@ -8,11 +8,11 @@ import { inkBlobs, typeHeight, missedInk, detectionScale, DETECT_TYPE, MISSED_IN
 import { bands, bandImage, mergeBands } from '../services/ocr/engines/cpu/tiles.ts';
 import { levelled, MIN_SKEW } from '../services/ocr/engines/cpu/deskew.ts';
 import { skewAngle, type Point } from '../services/ocr/engines/cpu/page-geometry.ts';
-import { loadPaddle, type Paddle, type Quad, type RawImage } from '../services/ocr/engines/cpu/paddle.ts';
-import { scaled } from '../services/ocr/engines/cpu/page-image.ts';
+import { loadPaddle, type Paddle, type Quad } from '../services/ocr/engines/cpu/paddle.ts';
+import { scaled, type Decoded } from '../services/ocr/engines/cpu/page-image.ts';
 
 /** An SVG drawing as the engine holds a page: 3-channel RGB on white. */
-async function raster(width: number, height: number, body: string, rotate = 0): Promise<RawImage> {
+async function raster(width: number, height: number, body: string, rotate = 0): Promise<Decoded> {
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${body}</svg>`;
   let img = sharp(Buffer.from(svg)).flatten({ background: '#ffffff' });
   if (rotate) img = sharp(await img.png().toBuffer()).rotate(rotate, { background: '#ffffff' });
@@ -153,7 +153,7 @@ describe('levelling a skewed scan (deskew.ts)', () => {
     });
     after(() => paddle.release());
 
-    const skewOf = async (img: RawImage) => {
+    const skewOf = async (img: Decoded) => {
       const det = await scaled(img, 960, 32);
       const quads = await paddle.detect(det);
       return skewAngle(quads.map((q) => q.map(([x, y]) => [x * img.width, y * img.height] as Point)));

@@ -4,6 +4,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { IngestDeps } from './jobs.ts';
 import { installErrorHandling } from './http-errors.ts';
+import { continueOnFirstRead } from './refusal-drain.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { installEdge } from './edge.ts';
 import { createAudit } from './audit.ts';
@@ -33,7 +34,12 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
     // The whole request must arrive within this (slow-loris uploads); a stalled body is cut sooner, in upload.ts.
     requestTimeout: deps.config.FOLIO_HTTP_REQUEST_TIMEOUT_MS,
   }) as unknown as FastifyInstance;
-  installErrorHandling(app, deps.metrics, deps.audit);
+  installErrorHandling(app, deps.metrics, deps.audit, { maxBytes: c.FOLIO_HTTP_REFUSAL_DRAIN_BYTES, maxMs: c.FOLIO_HTTP_REFUSAL_DRAIN_MS });
+  // `Expect: 100-continue` is answered when a route first reads the body, so a refusal comes before it is sent.
+  app.server.on('checkContinue', (req, res) => {
+    continueOnFirstRead(req, res);
+    app.server.emit('request', req, res);
+  });
 
   // Issue 10: the document is generated from the zod schemas (openapi.ts); what @fastify/swagger
   // discovers only fills in routes the table lacks.

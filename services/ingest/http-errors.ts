@@ -3,6 +3,7 @@ import { ZodError } from 'zod';
 import { FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import type { Audit } from './audit.ts';
+import { bodyUntouched, drainRefusedBody, type DrainLimits } from './refusal-drain.ts';
 
 /** Framework and plugin error codes → our stable codes. */
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
@@ -44,7 +45,7 @@ export function toHttpError(err: unknown): FolioError {
   return new FolioError('FOLIO_INTERNAL', 'Internal error', undefined, { cause: err });
 }
 
-export function installErrorHandling(app: FastifyInstance, metrics: Metrics, audit?: Audit) {
+export function installErrorHandling(app: FastifyInstance, metrics: Metrics, audit?: Audit, drainLimits?: DrainLimits) {
   app.setErrorHandler((err, req, reply) => {
     const folio = toHttpError(err);
     if (folio.status >= 500) req.log.error({ err }, 'request failed');
@@ -59,9 +60,12 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics, aud
       audit?.record('quota.refused', { tenant: req.tenant || undefined, keyId: req.keyId, method: req.method, route: req.routeOptions.url, reason: String(folio.details?.quota ?? '') });
     }
     if (folio.code === 'FOLIO_UNAVAILABLE') reply.header('retry-after', '5');
-    // An upload refused half-way must not keep the socket reading the rest of a huge body.
-    // Nor may a refused request (401, 429, …) make the server wait for a body nobody will read.
-    if (folio.code === 'FOLIO_UPLOAD_TOO_LARGE' || folio.code === 'FOLIO_REQUEST_TIMEOUT' || !req.raw.complete) reply.header('connection', 'close');
+    // A request refused before its body was read (401, 429, 503, …): the rest of the body is read
+    // and discarded, bounded, so a client still sending gets this answer and not a reset
+    // (refusal-drain.ts). An upload refused half-way must not keep the socket reading the rest of
+    // a huge body: that connection is closed.
+    const drained = !!drainLimits && bodyUntouched(req.raw) && drainRefusedBody(req.raw, drainLimits);
+    if (!drained && (folio.code === 'FOLIO_UPLOAD_TOO_LARGE' || folio.code === 'FOLIO_REQUEST_TIMEOUT' || !req.raw.complete)) reply.header('connection', 'close');
     reply.status(folio.status).send({ error: folio.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
