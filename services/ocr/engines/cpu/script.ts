@@ -50,10 +50,14 @@ export function isCjkPage(lines: Reading[]): boolean {
   return all > 0 && wide / all >= CJK_PAGE;
 }
 
-/** A line that is itself CJK (a Chinese line quoted on an English page): two or more wide characters, at least half of it. */
-const isCjkLine = (text: string) => {
-  const s = wideShare(text);
-  return s.wide >= 2 && s.wide * 2 >= s.all;
+/**
+ * A line that is itself CJK (a Chinese line quoted on an English page): read confidently, three
+ * or more wide characters, at least half of it. Two wide characters read off a figure or a
+ * photo on an English scan ("北具") are not enough.
+ */
+const isCjkLine = (l: Reading) => {
+  const s = wideShare(l.text);
+  return l.confidence >= SURE && s.wide >= 3 && s.wide * 2 >= s.all;
 };
 
 /**
@@ -66,7 +70,7 @@ export function inScript<L extends Reading & { latin?: Reading }>(lines: L[], la
   if (cjkPage) return lines;
   const out: L[] = [];
   for (const l of lines) {
-    if (!l.latin || (lang === 'auto' && isCjkLine(l.text))) out.push(l);
+    if (!l.latin || (lang === 'auto' && isCjkLine(l))) out.push(l);
     else if (l.latin.text.trim() !== '') out.push({ ...l, text: l.latin.text, confidence: l.latin.confidence });
   }
   return out;
