@@ -352,7 +352,7 @@ export function runTest(test: PageTest, content: string): Verdict {
     const threshold = 1 - k / (query.length || 1);
     const best = partialRatio(query, md, threshold);
     const found = best >= threshold - 1e-12;
-    if (test.type === 'present') return found ? { passed: true, why: '' } : { passed: false, why: `'${query.slice(0, 40)}' not found (best ${best.toFixed(3)} < ${threshold.toFixed(3)})` };
+    if (test.type === 'present') return found ? { passed: true, why: '' } : { passed: false, why: `'${query.slice(0, 40)}' not found within ${k} edits${best > 0 ? ` (best ${best.toFixed(3)} < ${threshold.toFixed(3)})` : ''}` };
     return found ? { passed: false, why: `'${query.slice(0, 40)}' is present (best ${best.toFixed(3)})` } : { passed: true, why: '' };
   }
   if (test.type === 'order') {
