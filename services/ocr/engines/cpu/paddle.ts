@@ -8,6 +8,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
+import { planPage } from './page-regions.ts';
+import { centreIn } from './figures-cpu.ts';
+import type { BBox } from '../../../../shared/messages.ts';
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions, type Quad } from './line-boxes.ts';
 import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse.ts';
 import { toOpset14 } from './onnx-opset.ts';
@@ -28,6 +31,9 @@ export interface DetectedLine {
   /** The line read over the Latin-script classes only (script.ts chooses which reading a page keeps). */
   latin?: { text: string; confidence: number };
 }
+
+/** A page's lines, with the figures (photos, drawings) found on it, [x1, y1, x2, y2] in the recognition image's pixels. */
+export type PageLines = DetectedLine[] & { figures?: BBox[] };
 
 export interface PaddleOptions {
   /** onnxruntime intra-op threads for this worker's sessions. */
@@ -81,16 +87,18 @@ export interface Tuning {
   minWidth: number;
   /** The recogniser's blocks rewritten to Conv → HardSwish (onnx-fuse.ts hardSwishBlocks). */
   hardSwish: boolean;
+  /** Boxes cut at the page's column gutters and ruling lines before reading (page-regions.ts). */
+  pageCuts: boolean;
 }
 
-export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true, detInt8: false, hardSwish: true };
+export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true, detInt8: false, hardSwish: true, pageCuts: true };
 
 export interface Paddle {
   /**
    * Detects on `det` (sides multiples of 32) and reads crops cut from `rec` (any scale of the
    * same page). `checkpoint` runs between model calls: it may throw to stop the page early.
    */
-  run(det: RawImage | Quad[], rec: RawImage, checkpoint?: () => void, timings?: Timings): Promise<DetectedLine[]>;
+  run(det: RawImage | Quad[], rec: RawImage, checkpoint?: () => void, timings?: Timings): Promise<PageLines>;
   /**
    * Line boxes found on `det` (sides multiples of 32), corners clockwise from top-left, as
    * fractions of its width and height. `run` takes them in place of an image: the page's text
@@ -106,6 +114,8 @@ export type Timings = Record<string, number>;
 const REC_HEIGHT = 48;
 // Lines read with less mean character probability are noise (rules, specks, stamps).
 const MIN_CONFIDENCE = 0.5;
+// Inside a figure, labels read well; a photo's texture reads as letters with less than this.
+const FIGURE_CONFIDENCE = 0.85;
 
 export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
   const tune: Tuning = { ...DEFAULT_TUNING, ...opts.tuning };
@@ -222,19 +232,25 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
         if (tune.paintRules) paintOutRules(c);
         return c;
       };
-      for (const q of found) {
-        const c = cut(q);
-        const vertical = boxSides(q).across >= 1.5 * boxSides(q).along;
-        const pieces = tune.splitGap && !vertical ? splitAtGaps(c, tune.splitGap) : [[0, c.width] as [number, number]];
-        if (pieces.length === 1) {
-          quads.push(q);
-          crops.push(c);
-          continue;
-        }
-        for (const [a, b] of pieces) {
-          const part = subQuad(q, a / c.width, b / c.width);
-          quads.push(part);
-          crops.push(cut(part));
+      // Boxes cut where the page's own gutters and ruling lines cross them (page-regions.ts).
+      const plan = tune.pageCuts ? planPage(recImage, found) : null;
+      t = lap('pageCuts', t);
+      for (const [k, whole] of found.entries()) {
+        for (const [from, to] of plan?.pieces[k] ?? [[0, 1]]) {
+          const q = from === 0 && to === 1 ? whole : subQuad(whole, from, to);
+          const c = cut(q);
+          const vertical = boxSides(q).across >= 1.5 * boxSides(q).along;
+          const pieces = tune.splitGap && !vertical ? splitAtGaps(c, tune.splitGap) : [[0, c.width] as [number, number]];
+          if (pieces.length === 1) {
+            quads.push(q);
+            crops.push(c);
+            continue;
+          }
+          for (const [a, b] of pieces) {
+            const part = subQuad(q, a / c.width, b / c.width);
+            quads.push(part);
+            crops.push(cut(part));
+          }
         }
       }
       lap('crops', t);
@@ -251,11 +267,14 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
         checkpoint();
         const read = await recognize(order.slice(i, j).map((k) => crops[k]));
         read.forEach(({ text, confidence, latin }, m) => {
-          if (text.trim() !== '' && confidence >= MIN_CONFIDENCE) lines.push({ text, confidence, latin, quad: quads[order[i + m]] });
+          const quad = quads[order[i + m]];
+          // Inside a photo or drawing, only confident reading is text (labels); the rest is texture.
+          if (confidence < FIGURE_CONFIDENCE && plan?.figures.some((f) => centreIn(quad, f))) return;
+          if (text.trim() !== '' && confidence >= MIN_CONFIDENCE) lines.push({ text, confidence, latin, quad });
         });
         i = j;
       }
-      return lines;
+      return plan?.figures.length ? Object.assign(lines, { figures: plan.figures }) : lines;
     },
     async release() {
       await Promise.all([det.release(), rec.release()]);
