@@ -2,7 +2,7 @@
 N concurrent uploads to Folio with Python's requests (one thread and one connection each):
 prints one JSON line per request, {"status": 202|429|…, "retryAfter": "…", "id": "…"} or
 {"error": "ExceptionName: message"}. Used by refusals-clients.test.ts as a second real client.
-usage: concurrent-uploads.py URL FILE N
+usage: concurrent-uploads.py URL FILE N [API_KEY]
 """
 import json
 import sys
@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 url, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+headers = {"x-api-key": sys.argv[4]} if len(sys.argv) > 4 else {}
 with open(path, "rb") as f:
     data = f.read()
 start = threading.Barrier(n)
@@ -25,7 +26,7 @@ def one(i):
     except threading.BrokenBarrierError:
         pass
     try:
-        r = requests.post(url, files={"file": (f"page-{i}.png", data, "image/png")}, timeout=120)
+        r = requests.post(url, files={"file": (f"page-{i}.png", data, "image/png")}, headers=headers, timeout=120)
         body = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         out = {"status": r.status_code, "retryAfter": r.headers.get("retry-after"), "id": body.get("id")}
     except Exception as e:  # the failure the test counts: a request that got no HTTP status
