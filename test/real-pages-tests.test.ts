@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeText, runTest, type PageTest } from '../bench/olmocr-rules.ts';
-import { realPageTests } from '../bench/real-pages.ts';
+import { bagOfWords, kindsOf, readManifest, realPageTests } from '../bench/real-pages.ts';
 import { realPages } from '../bench/real-eval.ts';
 
 /** The truth as Markdown: runs of TAB-separated lines become pipe tables, the first line their header. */
@@ -65,4 +65,19 @@ describe('real-page unit tests against the truth', () => {
       assert.ok(v.passed, `${t.id}: ${v.why}`);
     });
   }
+});
+
+describe('real-page benchmark figures', () => {
+  it('the bag-of-words error counts words missing or extra whatever their order', () => {
+    assert.deepEqual(bagOfWords('column two column one', 'column one column two'), { words: 4, bagEdits: 0 });
+    assert.deepEqual(bagOfWords('the cat', 'the black cat sat'), { words: 4, bagEdits: 2 });
+    assert.deepEqual(bagOfWords('web比ext of', 'webtext of'), { words: 2, bagEdits: 1 });
+  });
+  it('layout kinds come from the manifest; a degraded copy keeps its source’s kind and is a scan', () => {
+    const manifest = readManifest();
+    assert.deepEqual(kindsOf('fedreg_p1', manifest), ['multiColumn']);
+    assert.deepEqual(kindsOf('mmwr_p62-scan', manifest), ['multiColumn', 'scans']);
+    assert.deepEqual(kindsOf('statab_t324', manifest), ['tables']);
+    assert.deepEqual(kindsOf('filing_01', manifest), ['singleColumn', 'scans']);
+  });
 });
