@@ -95,6 +95,21 @@ describe('gutters: a box across columns is cut where the page is blank through m
     }
   });
 
+  test('the blank beside a tabular "1" lined up down a column of numbers is inside a number, not a gutter', () => {
+    // Rows of "1,144  193.5": the "1" of the second number stands 5 px (0.25 h) clear of the
+    // digits after it in every row, so the blank runs down the whole table.
+    const img = blank(400, 40 * 20 + 40);
+    const quads: Quad[] = [];
+    for (let r = 0; r < 20; r++) {
+      const y = 20 + r * 40;
+      fill(img, 40, y, 110, y + 20); // 1,144
+      fill(img, 130, y, 136, y + 20); // 1
+      fill(img, 141, y, 200, y + 20); // 93.5
+      quads.push(box(34, y - 6, 206, y + 26));
+    }
+    assert.equal(planPage(img, quads).cuts.flat().length, 0);
+  });
+
   test('a short stretch of aligned word spaces (two or three lines) is not a gutter', () => {
     const { img, quads } = columnsPage({ columns: 1, gutter: 0, lines: 8, width: 800, seed: 9 });
     // A blank strip 8 px wide punched through lines 2–4 only: a river, not a column edge.

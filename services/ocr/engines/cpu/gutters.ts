@@ -213,12 +213,37 @@ function supportRows(m: InkMap, a: number, b: number, box: MapBox, all: MapBox[]
     const h = o.bottom - o.top;
     const t = cy - h / 4;
     const u = cy + h / 4;
-    if (inkIn(m, a - reach, t, a, u) > 0 && inkIn(m, b, t, b + reach, u) > 0 && inkIn(m, a, t, b, u) === 0) rows.push(cy);
+    if (inkIn(m, a, t, b, u) > 0) continue;
+    // A word on each side, not a lone narrow glyph: a tabular "1" leaves a blank as wide as a
+    // word space beside it, lined up down a whole column of numbers.
+    const gap = Math.max(2, Math.round(0.2 * inkH));
+    if (wordWidth(m, a - 1, t, u, -1, reach, gap) >= 0.8 * inkH && wordWidth(m, b, t, u, 1, reach, gap) >= 0.8 * inkH) rows.push(cy);
   }
   rows.sort((p, q) => p - q);
   let n = 0;
   for (let i = 0; i < rows.length; i++) if (i === 0 || rows[i] - rows[i - 1] > 0.5 * inkH) n++;
   return n;
+}
+
+/**
+ * Width of the first run of ink met from column x going `dir` (within `reach`) in rows [t, u),
+ * ended by a blank run of `gap` columns: a word, or a glyph standing alone. 0 when none.
+ */
+function wordWidth(m: InkMap, x: number, t: number, u: number, dir: 1 | -1, reach: number, gap: number): number {
+  const inkAt = (xx: number) => xx >= 0 && xx < m.width && inkIn(m, xx, t, xx + 1, u) > 0;
+  let from = x;
+  while (!inkAt(from)) {
+    from += dir;
+    if (Math.abs(from - x) > reach || from < 0 || from >= m.width) return 0;
+  }
+  let end = from;
+  for (let xx = from, blank = 0; xx >= 0 && xx < m.width && blank < gap; xx += dir) {
+    if (inkAt(xx)) {
+      end = xx;
+      blank = 0;
+    } else blank++;
+  }
+  return Math.abs(end - from) + 1;
 }
 
 /**
