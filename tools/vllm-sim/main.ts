@@ -7,7 +7,7 @@
  * this entry point is the only place that reads it.
  */
 import { parseArgs } from 'node:util';
-import { startVllmSimulator, type FaultPlan, type VllmSimulatorOptions } from './server.ts';
+import { SIM_PROFILES, startVllmSimulator, type FaultPlan, type VllmSimulatorOptions } from './server.ts';
 
 const flags = {
   port: 'port',
@@ -32,7 +32,8 @@ function usage(): string {
   return `usage: vllm-sim ${Object.keys(flags)
     .map((f) => `[--${f} ${stringFlags.has(f) ? 'STR' : 'N'}]`)
     .join(' ')}\n  --faults takes a JSON FaultPlan: {"next":["503","hang"],"rates":{"length":0.05},"seed":1,"down":false}
-  --profile deepseek-ocr|plain   --error-format current|legacy   --metrics vllm|none`;
+  --profile ${SIM_PROFILES.join('|')} (default: each request answered in the shape of the model its prompt is for)
+  --error-format current|legacy   --metrics vllm|none`;
 }
 
 function options(argv: string[], env: NodeJS.ProcessEnv): VllmSimulatorOptions {
@@ -49,7 +50,9 @@ function options(argv: string[], env: NodeJS.ProcessEnv): VllmSimulatorOptions {
     const raw = (values as Record<string, string | undefined>)[flag] ?? env[`VLLM_SIM_${flag.toUpperCase().replaceAll('-', '_')}`];
     if (raw === undefined) continue;
     if (key === 'faults') out.faults = JSON.parse(raw) as FaultPlan;
-    else if (stringFlags.has(flag)) out[key] = raw;
+    else if (flag === 'profile' && !(SIM_PROFILES as readonly string[]).includes(raw)) throw new Error(`--profile must be one of ${SIM_PROFILES.join(', ')}, got ${raw}`);
+    if (key === 'faults') continue;
+    if (stringFlags.has(flag)) out[key] = raw;
     else {
       const n = Number(raw);
       if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} must be a non-negative number, got ${raw}`);
@@ -60,7 +63,7 @@ function options(argv: string[], env: NodeJS.ProcessEnv): VllmSimulatorOptions {
 }
 
 const sim = await startVllmSimulator(options(process.argv.slice(2), process.env));
-console.log(`vllm-sim (SIMULATOR, not DeepSeek-OCR) listening on ${sim.url}  (OpenAI base URL: ${sim.url}/v1)`);
+console.log(`vllm-sim (SIMULATOR, not a model) listening on ${sim.url}  (OpenAI base URL: ${sim.url}/v1)`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

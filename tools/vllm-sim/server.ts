@@ -1,12 +1,14 @@
 /**
- * vllm-sim: a TEST AND BENCHMARK TOOL that imitates a vLLM server running DeepSeek-OCR.
- * It is not the model: every answer carries the line "SIMULATED OUTPUT (vllm-sim)".
+ * vllm-sim: a TEST AND BENCHMARK TOOL that imitates a vLLM server running an OCR vision model
+ * (DeepSeek-OCR by default; each model Folio has a profile for, profiles.ts). It is not the model:
+ * every answer carries the line "SIMULATED OUTPUT (vllm-sim)".
  *
  * What it imitates: the OpenAI-compatible endpoints vLLM exposes, the request validation vLLM does
  * (model name, context length), continuous batching with `--max-num-seqs` and an unbounded waiting
  * queue, vLLM's `/metrics` names, and the failures the engine must survive (fault injection).
- * With `profile: 'plain'` it imitates another OCR vision model answering plain Markdown; with
- * `errorFormat: 'legacy'` and `metrics: 'none'`, older vLLM servers and proxies.
+ * It answers each request in the shape of the model the request is for (read from its prompt,
+ * system message and model name), or always as `profile` says; with `errorFormat: 'legacy'` and
+ * `metrics: 'none'`, it imitates older vLLM servers and proxies.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -15,11 +17,13 @@ import sharp from 'sharp';
 import { Faults, type FaultKind, type FaultPlan } from './faults.ts';
 import { Histogram, renderMetrics } from './metrics.ts';
 import { imageTokens, loopingText, simulatedPlainText, simulatedText, taskOf, type ImageFacts, type SimTask } from './output.ts';
+import { detectProfile, simulatedAnswer, tokenShare, type SimProfile } from './profiles.ts';
 import { BatchScheduler, type QueueIntegrals } from './scheduler.ts';
 
 export type { FaultKind, FaultPlan } from './faults.ts';
 export type { QueueIntegrals } from './scheduler.ts';
 export { SIM_MARKER } from './output.ts';
+export { SIM_PROFILES, type SimProfile } from './profiles.ts';
 
 export interface VllmSimulatorOptions {
   port?: number;
@@ -54,10 +58,10 @@ export interface VllmSimulatorOptions {
   maxModelLen?: number;
   faults?: FaultPlan;
   /**
-   * Which model it imitates: `deepseek-ocr` (grounded output, the default) or `plain` (a model
-   * answering plain Markdown, as the engine's `plain` profile expects).
+   * Which model it imitates (profiles.ts): one of the engine's profile names. Unset: each request
+   * is answered in the shape of the model its prompt is for (DeepSeek-OCR when nothing says).
    */
-  profile?: 'deepseek-ocr' | 'plain';
+  profile?: SimProfile;
   /** `legacy`: errors in older vLLM's top-level shape `{"object": "error", "message": …}`. */
   errorFormat?: 'current' | 'legacy';
   /** `none`: /metrics has no vLLM request counts (an older server or a proxy's own metrics). */
@@ -180,7 +184,9 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
       return;
     }
 
-    const natural = v.task === 'markdown' || v.task === 'ocr' ? tokensPerPage : Math.ceil(tokensPerPage / 2);
+    const profile: SimProfile = opts.profile ?? detectProfile({ model, prompt: v.text, system: v.system }) ?? (/deepseek/i.test(model) ? 'deepseek-ocr' : 'plain');
+    const full = v.task === 'markdown' || v.task === 'ocr' || (profile !== 'deepseek-ocr' && profile !== 'deepseek-ocr-2' && profile !== 'plain');
+    const natural = Math.max(1, Math.ceil((full ? tokensPerPage : tokensPerPage / 2) * tokenShare(profile, v.text)));
     const looping = fault === 'length' || natural > v.maxTokens;
     const tokens = looping ? v.maxTokens : natural;
     counters.promptTokens += v.promptTokens;
@@ -201,7 +207,8 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
     const finish = looping ? 'length' : 'stop';
     counters.completed++;
     counters.finished[finish]++;
-    const content = opts.profile === 'plain' ? plainAnswer(looping, v.image) : looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image);
+    const content =
+      profile === 'plain' ? plainAnswer(looping, v.image) : profile === 'deepseek-ocr' ? (looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image)) : simulatedAnswer(profile, v.text, v.image, looping);
     send(
       res,
       200,
@@ -218,15 +225,17 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
   }
 
   /** The checks vLLM makes before scheduling, with its status codes and wording. */
-  async function validate(body: Record<string, unknown>): Promise<{ task: SimTask; image: ImageFacts; promptTokens: number; maxTokens: number }> {
+  async function validate(body: Record<string, unknown>): Promise<{ task: SimTask; image: ImageFacts; promptTokens: number; maxTokens: number; text: string; system: string }> {
     if (body.model !== model) throw new HttpError(404, `The model \`${String(body.model)}\` does not exist.`, 'NotFoundError');
     if (body.stream === true) throw new HttpError(400, 'vllm-sim does not simulate streaming', 'BadRequestError');
     const messages = body.messages;
     if (!Array.isArray(messages) || messages.length === 0) throw new HttpError(400, 'messages: field required', 'BadRequestError');
     let imageUrl: string | undefined;
     let text = '';
-    for (const m of messages as Array<{ content?: unknown }>) {
-      if (typeof m?.content === 'string') text += m.content;
+    let system = '';
+    for (const m of messages as Array<{ role?: unknown; content?: unknown }>) {
+      if (m?.role === 'system' && typeof m.content === 'string') system += m.content;
+      else if (typeof m?.content === 'string') text += m.content;
       else if (Array.isArray(m?.content)) {
         for (const part of m.content as Array<{ type?: string; text?: string; image_url?: { url?: string } }>) {
           if (part?.type === 'text' && typeof part.text === 'string') text += part.text;
@@ -234,11 +243,14 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
         }
       }
     }
-    // A real vLLM would run a text-only request; for DeepSeek-OCR that is always a client bug.
-    if (!imageUrl) throw new HttpError(400, 'vllm-sim: a DeepSeek-OCR request needs an image_url part', 'BadRequestError');
+    // A real vLLM would run a text-only request; for an OCR model that is always a client bug.
+    if (!imageUrl) throw new HttpError(400, 'vllm-sim: an OCR model request needs an image_url part', 'BadRequestError');
     const image = await loadImage(imageUrl);
     // Text tokens: about 4 characters each, plus the chat template's few.
-    const promptTokens = imageTokens(image.width, image.height) + Math.ceil(text.length / 4) + 8;
+    // Vision tokens: DeepSeek-OCR's tiling; the other models' Qwen-style encoders one per 28×28 pixels (≤ 14,400).
+    const deepseekLike = opts.profile === undefined || opts.profile === 'deepseek-ocr' || opts.profile === 'deepseek-ocr-2';
+    const vision = deepseekLike ? imageTokens(image.width, image.height) : Math.min(14_400, Math.ceil(image.width / 28) * Math.ceil(image.height / 28));
+    const promptTokens = vision + Math.ceil((text.length + system.length) / 4) + 8;
     const requested = body.max_tokens ?? body.max_completion_tokens;
     if (requested !== undefined && requested !== null && (!Number.isInteger(requested) || (requested as number) < 1)) {
       throw new HttpError(400, 'max_tokens must be at least 1', 'BadRequestError');
@@ -252,7 +264,7 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
         'BadRequestError',
       );
     }
-    return { task: taskOf(text), image, promptTokens, maxTokens };
+    return { task: taskOf(text), image, promptTokens, maxTokens, text, system };
   }
 
   const server = createServer((req, res) => {
