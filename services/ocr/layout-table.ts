@@ -3,6 +3,7 @@
 // tables look alike here: cells whose x-ranges line up across rows.
 import type { BBox } from '../../shared/messages.ts';
 import type { Row, Segment } from './layout-lines.ts';
+import { splitProseColumns } from './layout-prose.ts';
 
 export interface Table {
   bbox: BBox;
@@ -14,9 +15,10 @@ export interface Table {
 }
 
 /** Splits rows into tables and the rows left over (in their original order). */
-export function findTables(rows: Row[]): { tables: Table[]; rest: Row[] } {
+export function findTables(all: Row[]): { tables: Table[]; rest: Row[] } {
   const tables: Table[] = [];
-  const rest: Row[] = [];
+  const { rows, prose } = splitProseColumns(all);
+  const rest: Row[] = [...prose];
   let i = 0;
   while (i < rows.length) {
     if (rows[i].segs.length < 2) {
@@ -31,7 +33,7 @@ export function findTables(rows: Row[]): { tables: Table[]; rest: Row[] } {
       i += found.used;
     } else rest.push(rows[i++]);
   }
-  return { tables, rest };
+  return { tables, rest: rest.sort((p, q) => p.bbox[1] - q.bbox[1]) };
 }
 
 function closeBelow(above: Row, below: Row): boolean {
