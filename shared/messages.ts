@@ -29,6 +29,11 @@ export const JobOptions = z
     textLayer: z.enum(['auto', 'never']).default('auto'),
     /** Page separator in document.md; `deepseek` = the model's own `<--- Page Split --->` line. */
     separator: z.enum(['rule', 'deepseek', 'none']).default('rule'),
+    /** Running headers, footers, page numbers and margin notes: typed in document.json either way; `drop` leaves them out of the Markdown (as docling does). */
+    furniture: z
+      .enum(['drop', 'keep'])
+      .default('drop')
+      .describe('Page furniture (running headers and footers, page numbers, margin notes): always typed in document.json blocks; `drop` (default) leaves it out of the Markdown, `keep` writes it there'),
     /** `use`: an identical earlier upload (same bytes and options) answers at once; `bypass`: OCR again. */
     cache: z.enum(['use', 'bypass']).default('use'),
     /**
@@ -175,8 +180,8 @@ export const TextLine = z.object({
 export type TextLine = z.infer<typeof TextLine>;
 
 export const Block = z.object({
-  /** title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation, … */
-  type: z.string().describe('title, sub_title, text, table, table_caption, table_footnote, image, image_caption, equation; other values may appear'),
+  /** title, sub_title, text, table, …; page furniture: page_header, page_footer, page_number, margin_note. */
+  type: z.string().describe('title, sub_title, text, table, table_caption, table_footnote, footnote, image, image_caption, equation; page furniture: page_header, page_footer, page_number, margin_note (left out of the Markdown unless furniture=keep); other values may appear'),
   /** [x1, y1, x2, y2] in page-image pixels. */
   bbox: BBox.describe('[x1, y1, x2, y2] in page-image pixels (origin top left)'),
   /** Plain text: no Markdown/HTML decoration; tables are rows of tab-separated cells, LaTeX kept as written. */

@@ -31,7 +31,7 @@ async function newJob(pages: number): Promise<string> {
   const status: JobStatus = {
     v: 1, id, tenant: 'default', status: 'ocr', priority: 'batch', createdAt: now, updatedAt: now,
     source: { name: 'x.pdf', mediaType: 'application/pdf', bytes: 1, sha256: 'x', pageCount: pages },
-    options: { dpi: 144, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule', cache: 'use' },
+    options: { dpi: 144, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule', furniture: 'drop', cache: 'use' },
     pages: { total: pages, done: 0, failed: 0 },
   };
   await rt.jobs.create(status);

@@ -119,7 +119,7 @@ describe('the sweeper and the assembler budget', () => {
     tenant: 't1',
     status,
     source: { name: 'x.pdf', mediaType: 'application/pdf', bytes: 1, sha256: 'x', pageCount: pages },
-    options: { dpi: 144, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule', cache: 'use' },
+    options: { dpi: 144, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule', furniture: 'drop', cache: 'use' },
     priority: 'batch',
     pages: { total: pages, done: 0, failed: 0 },
     createdAt: longAgo,

@@ -1,4 +1,5 @@
 import type { DocumentResult, JobOptions, PageRecord, PageResult, SourceInfo } from '../../shared/messages.ts';
+import { markRunningFurniture, withoutFurniture } from './furniture.ts';
 
 export interface AssembleInput {
   jobId: string;
@@ -15,15 +16,23 @@ const SEPARATORS: Record<JobOptions['separator'], (page: number) => string> = {
   none: () => '\n\n',
 };
 
-/** Stitches page results into document.md and document.json, pages in order; failed pages leave a marker. */
+/**
+ * Stitches page results into document.md and document.json, pages in order; failed pages leave a
+ * marker. Lines that run at the top or bottom of several pages are typed as furniture, and the
+ * Markdown leaves furniture out unless the job keeps it (the blocks keep it either way).
+ */
 export function assembleDocument(input: AssembleInput): { markdown: string; json: DocumentResult } {
   const records = [...input.records].sort((a, b) => a.page - b.page);
+  const blocksOf = markRunningFurniture(input.results);
+  // Options stored before the furniture option existed read as the default.
+  const drop = (input.options.furniture ?? 'drop') === 'drop';
+  const markdownOf = (page: number, r: PageResult) => (drop ? withoutFurniture(r.markdown, blocksOf.get(page) ?? r.blocks) : r.markdown);
   const sep = SEPARATORS[input.options.separator];
   const parts: string[] = [];
   const pages: DocumentResult['pages'] = [];
   for (const [i, rec] of records.entries()) {
     const result = input.results.get(rec.page);
-    const md = rec.status === 'done' && result ? result.markdown.trim() : `<!-- page ${rec.page} failed: ${rec.error?.code ?? 'unknown'} -->`;
+    const md = rec.status === 'done' && result ? markdownOf(rec.page, result).trim() : `<!-- page ${rec.page} failed: ${rec.error?.code ?? 'unknown'} -->`;
     if (i > 0) parts.push(sep(rec.page));
     parts.push(md);
     pages.push({
@@ -32,9 +41,9 @@ export function assembleDocument(input: AssembleInput): { markdown: string; json
       engine: rec.engine,
       width: result?.width,
       height: result?.height,
-      markdown: result?.markdown ?? '',
+      markdown: result ? markdownOf(rec.page, result) : '',
       // Every block says its reading-order index (the layout JSON contract); engines that list blocks in order may leave it out.
-      blocks: (result?.blocks ?? []).map((b, i) => ({ ...b, order: b.order ?? i })),
+      blocks: (blocksOf.get(rec.page) ?? result?.blocks ?? []).map((b, i) => ({ ...b, order: b.order ?? i })),
       ...(rec.error ? { error: rec.error } : {}),
     });
   }

@@ -1,19 +1,17 @@
 // Page furniture on one page, by position, size and wording: running headers and footers,
 // page numbers, "Downloaded from …" lines and notes set sideways in the margin. Repetition across
 // pages is the assembler's evidence (services/assembler/furniture.ts); this is what one page shows.
+import { isPageNumber } from '../../shared/furniture.ts';
 import type { BBox } from '../../shared/messages.ts';
 
 export type Furniture = 'page_header' | 'page_footer' | 'page_number' | 'margin_note';
-export const FURNITURE_TYPES: readonly string[] = ['page_header', 'page_footer', 'page_number', 'margin_note'];
+export { FURNITURE_TYPES } from '../../shared/furniture.ts';
 
-/** A page number alone: `12`, `- 12 -`, `Page 3`, `Page 3 of 10`, `xiv`, `A-7`. */
-const PAGE_NUMBER = /^(?:page\s+)?[-–—(]?\s*(?:\d{1,5}|[ivxlc]{1,7}|[A-Z]-\d{1,4})\s*[-–—)]?(?:\s+of\s+\d{1,4})?$/i;
 /** Lines printed on every page by whoever delivered the file, not by the author. */
 const STAMP = /^(?:downloaded|retrieved|accessed|printed)\s+(?:from|on|by)\b|^this content downloaded from\b/i;
 /** Wording typical of running heads and feet: a page number at either end, a volume or issue, a copyright. */
 const RUNNING = /^\d{1,5}\s|\s\d{1,5}$|\bvol\.|\bno\.\s*\d|\bpage\s+\d|©|\(c\)\s*\d{4}|\bcopyright\b|https?:\/\/|www\./i;
 
-export const isPageNumber = (text: string) => PAGE_NUMBER.test(text.trim());
 export const isStamp = (text: string) => STAMP.test(text.trim());
 
 export interface Piece {

@@ -77,8 +77,13 @@ function bands(units: Unit[], ctx: Ctx): { header: Unit[]; footer: Unit[]; body:
   if (ys.length === 0) return { header: [], footer: [], body: units };
   const top = Math.min(...units.map((u) => u.bbox[1]));
   const bottom = Math.max(...units.map((u) => u.bbox[3]));
-  const header = ys[0].at - top <= 2.5 * ctx.line ? units.filter((u) => u.bbox[3] <= ys[0].at) : [];
-  const footer = bottom - ys[ys.length - 1].to <= 2.5 * ctx.line ? units.filter((u) => u.bbox[1] >= ys[ys.length - 1].to) : [];
+  let header = ys[0].at - top <= 2.5 * ctx.line ? units.filter((u) => u.bbox[3] <= ys[0].at) : [];
+  let footer = bottom - ys[ys.length - 1].to <= 2.5 * ctx.line ? units.filter((u) => u.bbox[1] >= ys[ys.length - 1].to) : [];
+  // One gap on a short page: the smaller side is the band, the other the body.
+  if (ys.length === 1 && header.length && footer.length) {
+    if (header.length <= footer.length) footer = [];
+    else header = [];
+  }
   const body = units.filter((u) => !header.includes(u) && !footer.includes(u));
   if (body.length === 0) return { header: [], footer: [], body: units };
   return { header, footer, body };
@@ -228,7 +233,9 @@ function gutter(units: Unit[], line: number): number | null {
   for (const g of xs) {
     const side = (left: boolean) => units.filter((u) => u.bbox[2] <= g.at === left);
     const rows = g.to - g.at >= 2.5 * line ? 0.8 : 1.8;
-    const lines = (us: Unit[]) => us.length >= 2 && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * line;
+    // A table is many lines in one unit: a table beside a text column is a column of its own.
+    const tall = (us: Unit[]) => us.some((u) => u.kind === 'table' && u.bbox[3] - u.bbox[1] >= (rows + 1) * line);
+    const lines = (us: Unit[]) => tall(us) || (us.length >= 2 && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * line);
     if (lines(side(true)) && lines(side(false))) return g.at;
   }
   return null;
