@@ -1,8 +1,8 @@
 // Table detection for layout.ts: consecutive rows that split into the same columns.
 // Borders are not text (OCR and text layers both lose them), so bordered and borderless
 // tables look alike here: cells whose x-ranges line up across rows.
-import type { BBox } from '../../shared/messages.ts';
-import type { Row, Segment } from './layout-lines.ts';
+import type { BBox, TextLine } from '../../shared/messages.ts';
+import { conf, roundBox, type Row, type Segment } from './layout-lines.ts';
 import { splitProseColumns } from './layout-prose.ts';
 
 export interface Table {
@@ -12,6 +12,8 @@ export interface Table {
   chars: number;
   confSum: number;
   confChars: number;
+  /** The cells as read, row by row, with their boxes (Block.lines of the table). */
+  lines: TextLine[];
 }
 
 /** Splits rows into tables and the rows left over (in their original order). */
@@ -153,5 +155,6 @@ function build(rows: Row[], cells: string[][]): Table {
     chars: segs.reduce((n, s) => n + s.chars, 0),
     confSum: segs.reduce((n, s) => n + s.confSum, 0),
     confChars: segs.reduce((n, s) => n + s.confChars, 0),
+    lines: segs.map((s) => ({ text: s.text, bbox: roundBox(s.bbox), ...conf(s) })),
   };
 }

@@ -108,7 +108,7 @@ export function layoutPage(lines: LayoutLine[], opts: LayoutOptions = {}): Layou
       drain();
       flush();
       const text = opts.plain ? u.table.cells.map((r) => r.filter(Boolean).join(' ')).join('\n') : u.table.markdown;
-      blocks.push({ type: 'table', bbox: roundBox(u.table.bbox), text, ...conf(u.table) });
+      blocks.push({ type: 'table', bbox: roundBox(u.table.bbox), text, ...conf(u.table), lines: u.table.lines });
       md.push(text);
     }
     drain();

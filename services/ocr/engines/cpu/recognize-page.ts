@@ -1,5 +1,6 @@
 // One page through the CPU engine: decode and scale with sharp, detect and read lines with
 // PaddleOCR, map boxes back to page pixels, lay the lines out as Markdown and blocks.
+import type { BBox } from '../../../../shared/messages.ts';
 import type { EngineOutput } from '../../engine.ts';
 import { layoutPage } from '../../layout.ts';
 import { decode, scaled, scaledBy, turned, type Decoded } from './page-image.ts';
@@ -58,7 +59,12 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
-  for (const b of blocks) b.bbox = clampBox(boxOf(corners(b.bbox).map((p) => out(unlevel(p)))), width, height);
+  const toPage = (box: BBox) => clampBox(boxOf(corners(box).map((p) => out(unlevel(p)))), width, height);
+  for (const b of blocks) {
+    b.bbox = toPage(b.bbox);
+    // Their lines too: the PDF, hOCR and ALTO outputs place words by them.
+    if (b.lines) b.lines = b.lines.map((l) => ({ ...l, bbox: toPage(l.bbox) }));
+  }
   const raw = reading.lines.map((l) => ({ text: l.text, bbox: roundBox(boxOf(l.quad.map(out))), confidence: Math.round(l.confidence * 1000) / 1000 }));
   const figured = withFigures(markdown, blocks, (reading.figures ?? []).map((f) => clampBox(boxOf(f.map(out)), width, height)), job.page ?? 1);
   return { engine: 'cpu', markdown: figured.markdown, blocks: figured.blocks, raw: JSON.stringify(raw) };
