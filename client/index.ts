@@ -23,35 +23,130 @@ export const ROUTES = {
 export const TERMINAL = ['completed', 'partial', 'failed', 'cancelled'] as const;
 
 export class FolioApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown, readonly retryAfterMs?: number) {
     super(`${code}: ${message}`);
+  }
+}
+
+/** A refusal the client waits out before trying again (see RetryPolicy). */
+export interface RetryWait {
+  /** The call being retried, e.g. "POST /v1/jobs". */
+  call: string;
+  /** The attempt that was refused (1 = the first try). */
+  attempt: number;
+  /** How long the client waits before the next attempt: the server's Retry-After plus jitter. */
+  waitMs: number;
+  error: FolioApiError;
+}
+
+export interface RetryPolicy {
+  /** Tries per call, the first included; 1 turns retrying off. */
+  maxAttempts: number;
+  /** Total time a call may spend waiting; a Retry-After that would go past it is not waited for. */
+  maxWaitMs: number;
+  /** Told before each wait (the CLI prints it). */
+  onWait?: (w: RetryWait) => void;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 10, maxWaitMs: 300_000 };
+/** Uploads in flight at once per client: within the server's default per-tenant cap (8), leaving room for the tenant's other clients. */
+export const DEFAULT_UPLOAD_CONCURRENCY = 4;
+
+/**
+ * Only 429 (a rate limit or a quota) and 503 (the server or a dependency unavailable) clear by
+ * themselves, and a refused request did nothing, so sending it again is safe whatever its method.
+ * A file too large (413), a bad type (415) or bad options (400) would be refused again.
+ */
+export const isRetryable = (status: number) => status === 429 || status === 503;
+
+/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The server's Retry-After (1 s when it gave none) plus up to half of it again at random, so refused clients do not all come back at the same instant. */
+export const withJitter = (ms: number | undefined, random = Math.random) => {
+  const base = ms ?? 1000;
+  return Math.round(base + random() * Math.max(250, base / 2));
+};
+
+/** A counting semaphore: at most `limit` holders at once; the limit can be lowered while in use. */
+class Slots {
+  private held = 0;
+  private readonly queue: Array<() => void> = [];
+  constructor(public limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.held >= this.limit) await new Promise<void>((r) => this.queue.push(r));
+    this.held++;
+    try {
+      return await fn();
+    } finally {
+      this.held--;
+      this.queue.shift()?.();
+    }
   }
 }
 
 export class FolioClient {
   private readonly base: string;
-  constructor(private readonly o: { baseUrl: string; apiKey?: string; fetch?: typeof fetch }) {
+  private readonly retry: RetryPolicy;
+  private readonly uploads: Slots;
+  constructor(private readonly o: { baseUrl: string; apiKey?: string; fetch?: typeof fetch; retry?: Partial<RetryPolicy>; uploadConcurrency?: number }) {
     this.base = o.baseUrl.replace(/\/+$/, '');
+    this.retry = { ...DEFAULT_RETRY, ...o.retry };
+    this.uploads = new Slots(Math.max(1, o.uploadConcurrency ?? DEFAULT_UPLOAD_CONCURRENCY));
   }
 
   private headers(extra: Record<string, string> = {}) {
     return { ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}), ...extra };
   }
 
-  private async call(path: string, init: RequestInit = {}): Promise<Response> {
+  private async once(path: string, init: RequestInit): Promise<Response> {
     const res = await (this.o.fetch ?? fetch)(`${this.base}${path}`, { ...init, headers: this.headers(init.headers as Record<string, string>) });
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as ErrorBody | null;
-      throw new FolioApiError(res.status, body?.error?.code ?? `HTTP_${res.status}`, body?.error?.message ?? res.statusText, body?.error?.details);
+      throw new FolioApiError(res.status, body?.error?.code ?? `HTTP_${res.status}`, body?.error?.message ?? res.statusText, body?.error?.details, retryAfterMs(res.headers.get('retry-after')));
     }
     return res;
+  }
+
+  /** One API call, sent again after a 429 or 503 once the server's Retry-After has passed (bounded by the retry policy). */
+  private async call(path: string, init: RequestInit = {}): Promise<Response> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(path, init);
+      } catch (err) {
+        if (!(err instanceof FolioApiError) || !isRetryable(err.status) || attempt >= this.retry.maxAttempts) throw err;
+        const waitMs = withJitter(err.retryAfterMs);
+        // A refusal that will not clear in the time left (a daily quota) is reported now, not waited for.
+        if (Date.now() - started + waitMs > this.retry.maxWaitMs) throw err;
+        this.learnLimit(err);
+        this.retry.onWait?.({ call: `${init.method ?? 'GET'} ${path}`, attempt, waitMs, error: err });
+        await sleep(waitMs, init.signal ?? undefined);
+      }
+    }
+  }
+
+  /** A refusal for the per-tenant upload cap says the cap: this client keeps under it from then on. */
+  private learnLimit(err: FolioApiError) {
+    const d = err.details as { quota?: string; limit?: number } | undefined;
+    if (d?.quota === 'uploads' && typeof d.limit === 'number' && d.limit >= 1 && d.limit < this.uploads.limit) this.uploads.limit = d.limit;
+  }
+
+  /** Uploads in flight at most at once from this client (lowered when the server says its cap is lower). */
+  get uploadConcurrency() {
+    return this.uploads.limit;
   }
 
   async submit(file: Blob, name: string, options: SubmitOptions = {}): Promise<JobAccepted> {
     const form = new FormData();
     for (const [k, v] of Object.entries(options)) if (v !== undefined) form.append(k, String(v));
     form.append('file', file, name);
-    return (await this.call(ROUTES.submitJob[1], { method: 'POST', body: form })).json();
+    return this.uploads.run(async () => (await this.call(ROUTES.submitJob[1], { method: 'POST', body: form })).json());
   }
 
   /**
@@ -65,16 +160,14 @@ export class FolioClient {
       if ('url' in d) form.append('url', d.url);
       else form.append('file', d.file, d.name);
     }
-    const res = await this.call(ROUTES.submitJob[1], { method: 'POST', body: form });
-    const body = (await res.json()) as BatchAccepted | JobAccepted;
+    const body = await this.uploads.run(async () => (await (await this.call(ROUTES.submitJob[1], { method: 'POST', body: form })).json()) as BatchAccepted | JobAccepted);
     // One document is answered as a single job: shown as a batch of one, for one shape to handle.
     return 'jobs' in body ? body : { batch: body.batch ?? '', jobs: [{ index: 0, name: 'url' in docs[0] ? docs[0].url : docs[0].name, ...body }], errors: [] };
   }
 
   /** A document the server fetches from a URL (http/https; private addresses are refused by the server). */
   async submitUrl(url: string, options: SubmitOptions = {}): Promise<JobAccepted> {
-    const res = await this.call(ROUTES.submitJob[1], { method: 'POST', body: JSON.stringify({ ...options, url }), headers: { 'content-type': 'application/json' } });
-    return res.json();
+    return this.uploads.run(async () => (await this.call(ROUTES.submitJob[1], { method: 'POST', body: JSON.stringify({ ...options, url }), headers: { 'content-type': 'application/json' } })).json());
   }
 
   async status(id: string): Promise<JobView> {
@@ -127,4 +220,19 @@ export class FolioClient {
     const now = await this.status(id);
     return (TERMINAL as readonly string[]).includes(now.status) ? now : this.watch(id, onStatus, signal);
   }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

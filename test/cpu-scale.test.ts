@@ -73,18 +73,20 @@ describe('type size (text-scale.ts)', () => {
   });
 
   test('a box holding two lines of type-sized letters read them run together: missed; a heading’s tall box is not', () => {
-    const lines = [...Array.from({ length: 10 }, (_, i) => blob(10 + i * 12, 10, 10)), ...Array.from({ length: 10 }, (_, i) => blob(10 + i * 12, 24, 10))];
-    assert.equal(missedInk(lines, 10, [box(5, 5, 140, 40)], 200, 100), 1);
+    const row = (y: number) => Array.from({ length: 10 }, (_, i) => blob(10 + i * 12, y, 10));
+    const singles = [box(5, 45, 140, 64), box(5, 65, 140, 84), box(5, 85, 140, 104)];
+    const read = [...row(50), ...row(70), ...row(90)];
+    assert.equal(missedInk([...row(10), ...row(24), ...read], 10, [box(5, 5, 140, 40), ...singles], 200, 120), 0.4);
     const heading = Array.from({ length: 6 }, (_, i) => blob(10 + i * 36, 10, 30));
     const body = Array.from({ length: 20 }, (_, i) => blob(10 + i * 12, 60, 10));
-    assert.equal(missedInk([...heading, ...body], 10, [box(5, 5, 250, 45), box(5, 55, 250, 75)], 300, 100), 0);
+    assert.equal(missedInk([...heading, ...body], 10, [box(5, 5, 250, 45), box(5, 55, 250, 75), box(5, 80, 250, 99)], 300, 100), 0);
   });
 
   test('the detector’s scale rises to reach DETECT_TYPE only where the first look missed text, at most 2×', () => {
     const base = 960 / 2800;
     assert.equal(detectionScale(12, MISSED_INK, base), base, 'first look read it: kept');
     assert.equal(detectionScale(12, 0.8, base), DETECT_TYPE / 12);
-    assert.equal(detectionScale(3, 0.8, base), 2, 'tiny type: enlarged at most 2×');
+    assert.equal(detectionScale(2, 0.8, base), 2, 'tiny type: enlarged at most 2×');
     assert.equal(detectionScale(DETECT_TYPE / (1.1 * base), 0.8, base), base, 'under 1.15× the base: not worth a second detection');
     assert.equal(detectionScale(0, 0.8, base), base, 'no type measured: kept');
   });

@@ -3,7 +3,16 @@
 // table in 7-point type (fbi_nics: 11 px digits at 200 dpi, 3.7 px after scaling) came back almost
 // empty. Measured on the ink itself, not on a first detection, whose boxes miss the very lines
 // that are too small.
+import sharp from 'sharp';
 import type { RawImage } from './line-crops.ts';
+
+/** The image at half its size (each pixel the mean of four), for inkBlobs and typeHeight. */
+export async function inkImage(img: RawImage): Promise<RawImage> {
+  const width = Math.max(1, Math.round(img.width / 2));
+  const height = Math.max(1, Math.round(img.height / 2));
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  return { data, width, height };
+}
 
 export interface Blob {
   /** Bounding box, inclusive pixel coordinates. */
@@ -73,14 +82,16 @@ export function inkBlobs(img: RawImage, threshold = 128): Blob[] {
 /**
  * The height (pixels of `img`) of the page's body type: the median height of blobs shaped like
  * characters or short runs of touching characters. Rules, frames, photos and specks are not
- * characters: blobs under 2 px tall, over a tenth of the page tall, or much wider than tall or
- * taller than wide do not count. 0 when the page has too few to judge (blank, all pictures).
+ * characters: blobs under 3 px tall (specks, full stops), over a tenth of the page tall, or much
+ * wider than tall or taller than wide do not count. 0 when the page has too few to judge (blank,
+ * all pictures). Measure on the page at half its resolution (inkImage): grain and scan noise
+ * average out there, where at full resolution they made blobs of their own.
  */
 export function typeHeight(img: RawImage, blobs = inkBlobs(img)): number {
   const limit = Math.max(8, img.height / 10);
   const hs = blobs
     .map((b) => ({ w: b.x1 - b.x0 + 1, h: b.y1 - b.y0 + 1 }))
-    .filter(({ w, h }) => h >= 2 && h <= limit && w <= 6 * h && h <= 3 * w)
+    .filter(({ w, h }) => h >= 3 && h <= limit && w <= 6 * h && h <= 3 * w)
     .map(({ h }) => h)
     .sort((a, b) => a - b);
   if (hs.length < 20) return 0;
@@ -88,25 +99,26 @@ export function typeHeight(img: RawImage, blobs = inkBlobs(img)): number {
 }
 
 /**
- * Type height (as typeHeight measures it) at which the detector finds the lines of a dense
- * table, in the pixels of the image it sees. Swept on fbi_nics (7-point table, 12 px at 200 dpi):
- * CER 93% at 4 px, 35% at 7, 6.3% at 9, 3.1% at 12. Prose reads as well at 5 px as at 9
- * (fedreg_p1: 3.1% and 3.3%), so the scale is raised only where the first look missed text.
+ * Type height (as typeHeight measures it on inkImage, in page pixels) at which the detector finds
+ * the lines of a dense table, in the pixels of the image it sees. Swept on fbi_nics (7-point
+ * table, 8.2 px at 200 dpi): CER 93% at 2.8 px, 35% at 4.7, 6.3% at 6.2, 3.1% at 8.2. Prose reads
+ * as well at 4.6 px as at 7.6 (fedreg_p1: 3.1% and 3.3%), so the scale is raised only where the
+ * first look missed text.
  */
-export const DETECT_TYPE = 11;
+export const DETECT_TYPE = 9;
 
 /**
  * More than this share of the type-sized ink unread by the first look's boxes: it missed text.
- * Measured at the configured 960 px: 0–1% on 23 of the 25 real pages; fbi_nics 76% (lines not
- * found), senate_exp 22% (8% not found, the rest in boxes that ran two close lines together).
+ * Measured at the configured 960 px: at most 1.2% on 23 of the 25 real pages and on the 13
+ * benchmark pages; fbi_nics 76% (lines not found), senate_exp 13% (lines run together).
  */
-export const MISSED_INK = 0.15;
+export const MISSED_INK = 0.08;
 
 /**
  * The share of type-sized blobs (half to twice `type` tall) that the boxes (quads in the blobs'
  * pixels, taken by their bounding boxes) do not read: centre outside every box, or inside a box
- * over 3.2 × `type` tall whose own blobs are type-sized (two or more lines run together; a
- * heading's box is as tall, but its letters are too).
+ * over 1.8 × as tall as the median box whose own blobs are type-sized (two or more lines run
+ * together; a heading's box is as tall, but its letters are too).
  */
 export function missedInk(blobs: Blob[], type: number, boxes: Array<Array<[number, number]>>, width: number, height: number): number {
   const CELL = 4;
@@ -114,14 +126,16 @@ export function missedInk(blobs: Blob[], type: number, boxes: Array<Array<[numbe
   const gh = Math.ceil(height / CELL);
   // Which box covers each cell (its index + 1; 0: none). Where boxes overlap the last one wins.
   const cover = new Int32Array(gw * gh);
+  const acrossOf = (q: Array<[number, number]>) => Math.min(Math.hypot(q[3][0] - q[0][0], q[3][1] - q[0][1]), Math.hypot(q[1][0] - q[0][0], q[1][1] - q[0][1]));
+  const sides = boxes.map(acrossOf).sort((a, b) => a - b);
+  const usual = sides[Math.floor(sides.length / 2)] ?? 0;
   const tall: boolean[] = [];
   boxes.forEach((q, i) => {
     const x0 = Math.max(0, Math.floor(Math.min(...q.map((p) => p[0])) / CELL));
     const x1 = Math.min(gw - 1, Math.floor(Math.max(...q.map((p) => p[0])) / CELL));
     const y0 = Math.max(0, Math.floor(Math.min(...q.map((p) => p[1])) / CELL));
     const y1 = Math.min(gh - 1, Math.floor(Math.max(...q.map((p) => p[1])) / CELL));
-    const across = Math.min(Math.hypot(q[3][0] - q[0][0], q[3][1] - q[0][1]), Math.hypot(q[1][0] - q[0][0], q[1][1] - q[0][1]));
-    tall.push(across > 3.2 * type);
+    tall.push(acrossOf(q) > 1.8 * usual);
     for (let y = y0; y <= y1; y++) cover.fill(i + 1, y * gw + x0, y * gw + x1 + 1);
   });
   const sized = blobs.filter((b) => {
