@@ -66,7 +66,11 @@ describe('each profile against the simulator speaking its model', () => {
     chandra: {
       types: ['header', 'title', 'text', 'text', 'table', 'equation', 'image', 'footer'],
       requests: 1,
-      check: (b) => assert.deepEqual([b.temperature, b.top_p], [0, 0.1]),
+      check: async (b) => {
+        assert.deepEqual([b.temperature, b.top_p], [0, 0.1]);
+        // Short side raised to 1536 px (chandra's load_image).
+        assert.deepEqual(await sentSize(b), [1536, Math.round((H * 1536) / W)]);
+      },
     },
     'nanonets-ocr2': {
       types: ['header', 'title', 'text', 'text', 'table', 'image', 'text', 'page_number', 'watermark'],

@@ -14,7 +14,7 @@ import { assembleMinerU, parseMinerULayout, MINERU_PROMPTS } from '../services/o
 import { parseNanonetsOutput } from '../services/ocr/engines/vllm/nanonets.ts';
 import { parseOlmOcrOutput } from '../services/ocr/engines/vllm/olmocr.ts';
 import { parsePaddleOutput } from '../services/ocr/engines/vllm/paddleocr-vl.ts';
-import { deepseek2ImageTokens, PROFILE_NAMES, PROFILES, profileByName } from '../services/ocr/engines/vllm/profiles.ts';
+import { chandraSize, deepseek2ImageTokens, PROFILE_NAMES, PROFILES, profileByName } from '../services/ocr/engines/vllm/profiles.ts';
 import { otslToHtml, smartResize, truncateRepetitive } from '../services/ocr/engines/vllm/vlm-text.ts';
 import { parseHtmlTable } from '../shared/formats/html-table.ts';
 import { loadConfig } from '../shared/config.ts';
@@ -150,6 +150,12 @@ describe('Chandra: HTML layout divs on a 0–1024 grid', () => {
     const out = parseChandraOutput('<p>Hello <math>x^2</math></p>', 800, 600);
     assert.deepEqual(out.blocks.map((b) => [b.type, b.bbox]), [['text', [0, 0, 800, 600]]]);
     assert.equal(out.markdown, 'Hello $x^2$');
+  });
+  it('sends pages with the short side at least 1536 px and at most 3072 × 2048 px in area', () => {
+    assert.deepEqual(chandraSize(1224, 1584), { width: 1536, height: 1988 });
+    assert.deepEqual(chandraSize(1700, 2200), { width: 1700, height: 2200 });
+    const big = chandraSize(3400, 4400);
+    assert.ok(big.width * big.height <= 3072 * 2048 && big.width / big.height - 3400 / 4400 < 0.01);
   });
   it('asks with the 1024 scale in the prompt, greedy with top_p 0.1', () => {
     assert.match(CHANDRA_LAYOUT_PROMPT, /Bboxes are normalized 0-1024\./);

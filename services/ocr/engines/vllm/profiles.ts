@@ -149,7 +149,14 @@ const olmocr: ModelProfile = {
 /** Chandra's area cap (`scale_to_fit`: 3072 × 2048). */
 export const CHANDRA_MAX_PIXELS = 3072 * 2048;
 
-/** Chandra / Chandra 2: image then text, temperature 0 / top_p 0.1, area capped at ~6.3 MP. */
+/** Chandra's `load_image`: a page whose short side is under 1536 px is upscaled to it (its PDF path renders at ≥ 192 dpi), then the area cap applies. */
+export function chandraSize(width: number, height: number): { width: number; height: number } {
+  const up = Math.min(width, height) < CHANDRA_MIN_SHORT_SIDE ? scaledSize(width, height, CHANDRA_MIN_SHORT_SIDE, 'shortest') : { width, height };
+  return cappedSize(up.width, up.height, CHANDRA_MAX_PIXELS);
+}
+export const CHANDRA_MIN_SHORT_SIDE = 1536;
+
+/** Chandra / Chandra 2: image then text, temperature 0 / top_p 0.1, short side ≥ 1536, area capped at ~6.3 MP. */
 const chandra: ModelProfile = {
   name: 'chandra',
   hfModel: 'datalab-to/chandra-ocr-2',
@@ -158,10 +165,10 @@ const chandra: ModelProfile = {
   defaultContextTokens: 32_768,
   // Qwen3-VL: one token per 32×32 pixels.
   promptTokens: (w, h, prompt) => {
-    const s = cappedSize(w, h, CHANDRA_MAX_PIXELS);
+    const s = chandraSize(w, h);
     return qwenTokens(s.width, s.height, 32, CHANDRA_MAX_PIXELS) + textTokens(prompt);
   },
-  prepare: (image, w, h) => resizeTo(image, w, h, cappedSize(w, h, CHANDRA_MAX_PIXELS)),
+  prepare: (image, w, h) => resizeTo(image, w, h, chandraSize(w, h)),
   body: (p) => ({ model: p.model, messages: [{ role: 'user', content: [imagePart(p.image), textPart(p.prompt)] }], temperature: 0, top_p: 0.1, max_tokens: p.maxTokens }),
   parse: (raw, w, h) => parseChandraOutput(raw, w, h),
 };
