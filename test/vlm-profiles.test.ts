@@ -106,6 +106,12 @@ describe('dots.ocr: JSON cells with boxes in pixels of the smart-resized image',
     const texts = readCells(raw).cells.map((c) => c.text);
     assert.equal(texts[0], 'one');
   });
+  it('reads raw line breaks inside a cell string (a table written over lines) and a ```json fence', () => {
+    const raw = '```json\n[{"bbox": [1, 2, 300, 40], "category": "Table", "text": "<table>\n<tr><td>a</td></tr>\n</table>"}]\n```';
+    const { cells, repaired } = readCells(raw);
+    assert.equal(repaired, true);
+    assert.deepEqual(cells.map((c) => c.text), ['<table>\n<tr><td>a</td></tr>\n</table>']);
+  });
   it('the text-only prompt (prompt_ocr) answers Markdown, read as such', () => {
     const out = parseDotsOutput('# Title\n\nSome text.', 800, 1000, { textOnly: true });
     assert.deepEqual(out.blocks.map((b) => b.type), ['title', 'text']);

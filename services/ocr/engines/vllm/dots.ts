@@ -131,12 +131,21 @@ export function readCells(text: string): { cells: Cell[]; repaired: boolean } {
   } catch {
     // fall through to the repair
   }
+  // Raw line breaks or tabs inside a string (a table's HTML written over lines) are the commonest
+  // reason valid-looking output fails JSON.parse; escaped, the whole answer often reads.
+  try {
+    const parsed = JSON.parse(escapeControls(body)) as unknown;
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    return { cells: list.filter(isCell), repaired: true };
+  } catch {
+    // fall through to the cell-by-cell repair
+  }
   const cells: Cell[] = [];
   const seen = new Set<string>();
   for (const chunk of objectChunks(body)) {
     let obj: unknown;
     try {
-      obj = JSON.parse(chunk);
+      obj = JSON.parse(escapeControls(chunk));
     } catch {
       continue;
     }
@@ -174,6 +183,24 @@ function objectChunks(s: string): string[] {
     if (depth > 0 && !inString && s.startsWith('{"bbox"', i + 1) && ch !== '{' && depth === 1 && i > start) {
       depth = 0;
     }
+  }
+  return out;
+}
+
+/** Control characters inside JSON strings, escaped (outside strings they are whitespace and stay). */
+function escapeControls(s: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i];
+    if (inString && ch === '\\') {
+      out += ch + (s[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (ch === '"') inString = !inString;
+    if (inString && ch < ' ') out += ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : '';
+    else out += ch;
   }
   return out;
 }
