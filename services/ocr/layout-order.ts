@@ -41,7 +41,8 @@ export function readingOrder(units: Unit[], line: number, body: number): Leaf[] 
   if (rest.length === 0) return [{ units }];
 
   const piece = (u: Unit) => ({ bbox: u.bbox, text: textOf(u), size: sizeOf(u) });
-  const furniture = (us: Unit[]) => us.length > 0 && !us.some((u) => u.kind === 'table') && bandIsFurniture(us.map(piece), ctx.body, right - left);
+  // Body size by characters can be the footnotes' on a page of long notes: the larger of it and the line size.
+  const furniture = (us: Unit[]) => us.length > 0 && !us.some((u) => u.kind === 'table') && bandIsFurniture(us.map(piece), Math.max(ctx.body, ctx.line), right - left);
   const found = bands(rest, ctx);
   // A top band that is not furniture (a title, the headings of a grid) is body; a bottom one
   // (a last line under the columns) is still read last.
@@ -171,25 +172,25 @@ function isSidebar(side: Unit[], other: Unit[], ctx: Ctx): boolean {
 }
 
 /**
- * Notes at the foot of a column: the lowest units, all in type clearly smaller than the body's,
- * apart from the column text above by a gap. Read after all the columns beside it, so that
- * sentences running from one column into the next stay whole.
+ * Notes at the foot of a column: the lowest units, all in type clearly smaller than the column's
+ * own text (its upper half), apart from the text above by a gap. Read after all the columns
+ * beside it, so that sentences running from one column into the next stay whole.
  */
 function footOfColumn(units: Unit[], ctx: Ctx): { rest: Unit[]; notes: Unit[] } {
   const none = { rest: units, notes: [] };
   if (units.length < 3) return none;
   const sorted = [...units].sort((p, q) => p.bbox[1] - q.bbox[1]);
+  const upper = sorted.slice(0, Math.ceil(sorted.length / 2)).filter((u) => u.kind === 'seg').map(sizeOf).sort((p, q) => p - q);
+  if (upper.length === 0) return none;
+  const own = Math.max(upper[Math.floor(upper.length / 2)], 0.9 * ctx.body);
   let k = sorted.length;
-  while (k > 0 && sorted[k - 1].kind === 'seg' && sizeOf(sorted[k - 1]) <= 0.85 * ctx.body) k--;
+  while (k > 0 && sorted[k - 1].kind === 'seg' && sizeOf(sorted[k - 1]) <= 0.85 * own) k--;
   if (k === sorted.length || k === 0) return none;
   const rest = sorted.slice(0, k);
   const notes = sorted.slice(k);
   const restBottom = Math.max(...rest.map((u) => u.bbox[3]));
   const notesTop = Math.min(...notes.map((u) => u.bbox[1]));
   if (notesTop - restBottom < 0.5 * ctx.line) return none;
-  // The column's own text must be body text: a column set small throughout has no notes to defer.
-  const restSize = rest.filter((u) => u.kind === 'seg').map(sizeOf).sort((p, q) => p - q);
-  if (restSize.length === 0 || restSize[Math.floor(restSize.length / 2)] <= 0.85 * ctx.body) return none;
   return { rest, notes };
 }
 
