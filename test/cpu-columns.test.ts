@@ -137,7 +137,7 @@ describe('ruling lines: a table cell rule inside a box is a cut, a letter stem i
     const { img, quads } = row();
     const plan = planPage(img, quads);
     assert.deepEqual(plan.cuts[0].map((c) => c.kind), ['rule']);
-    const [a, b] = plan.pieces[0];
+    const [a, b] = plan.pieces[0].map((p) => [p.from, p.to]);
     const at = (t: number) => 34 + t * (346 - 34);
     assert.ok(at(a[1]) <= 255 && at(b[0]) >= 255 && at(b[0]) <= 262, JSON.stringify(plan.pieces[0]));
   });
@@ -210,5 +210,18 @@ describe('CPU engine on real crops', () => {
     assert.ok(at('Bureau of Labor') < at('retrospect') && at('retrospect') < at('reach 150.2 million') && at('reach 150.2 million') < at('776,800'), md);
     // The drop cap is a letter, not a figure.
     assert.ok(out.blocks.every((b) => b.type !== 'image'), JSON.stringify(out.blocks.map((b) => b.type)));
+  });
+
+  test('a shaded drawing (FAA handbook, figure 7-27) is one linked figure block between the text above it and its caption; its labels are kept', async () => {
+    const out = await read('figure_faa.jpg');
+    const figs = out.blocks.filter((b) => b.type === 'image');
+    assert.equal(figs.length, 1, JSON.stringify(out.blocks));
+    const [x1, y1, x2, y2] = figs[0].bbox;
+    // The drawing spans about (80–630, 170–880) of the 700 × 970 crop; the text lines end at 110, the caption starts at 930.
+    assert.ok(x1 < 150 && y1 > 110 && y1 < 250 && x2 > 560 && y2 > 800 && y2 < 930, `${figs[0].bbox}`);
+    assert.equal(figs[0].text, '![](images/1_0.jpg)');
+    const md = out.markdown;
+    assert.ok(md.indexOf('fiber locking collar') < md.indexOf('![](images/1_0.jpg)') && md.indexOf('![](images/1_0.jpg)') < md.indexOf('Figure 7-27'), md);
+    for (const label of ['Nut case', 'Keyway']) assert.ok(md.includes(label), md);
   });
 });

@@ -30,6 +30,9 @@ export interface MapBox {
   /** The box's left and right ends (mid-height) in map x: fraction t of the box lies at left + t × (right − left). */
   left: number;
   right: number;
+  /** First and last columns with ink in the band (the detector's box reaches past them by its margin). */
+  inkLeft: number;
+  inkRight: number;
 }
 
 export function mapBox(m: InkMap, quad: Point[]): MapBox | null {
@@ -59,7 +62,11 @@ export function mapBox(m: InkMap, quad: Point[]): MapBox | null {
   while (bottom < y1 && text(bottom)) bottom++;
   const left = (r[0][0] + r[3][0]) / 2;
   const right = (r[1][0] + r[2][0]) / 2;
-  return { x0, x1, y0, y1, top, bottom, left, right };
+  let inkLeft = x0;
+  let inkRight = x1 - 1;
+  while (inkLeft < inkRight && inkIn(m, inkLeft, top, inkLeft + 1, bottom) === 0) inkLeft++;
+  while (inkRight > inkLeft && inkIn(m, inkRight, top, inkRight + 1, bottom) === 0) inkRight--;
+  return { x0, x1, y0, y1, top, bottom, left, right, inkLeft, inkRight };
 }
 
 /**
@@ -246,21 +253,38 @@ function wordWidth(m: InkMap, x: number, t: number, u: number, dir: 1 | -1, reac
   return Math.abs(end - from) + 1;
 }
 
+/** A piece of a box to read: [from, to) along it (fractions), and where its ink lies within that. */
+export interface Piece {
+  from: number;
+  to: number;
+  /** Its edges at a cut are the ink's: the box it is reported in leaves the gutter blank. */
+  inkFrom: number;
+  inkTo: number;
+}
+
+export const WHOLE: Piece = { from: 0, to: 1, inkFrom: 0, inkTo: 1 };
+
 /**
- * Cuts → pieces of the box as [from, to) fractions along it: a rule is left out, a gutter is
- * split at its middle. Pieces with no ink are dropped by the caller's crop (they read nothing).
+ * Cuts → pieces of the box: a rule is left out, a gutter is split at its middle (the recogniser
+ * reads a piece with paper around its words). Pieces with no ink read nothing and are dropped then.
  */
-export function cutsToPieces(box: MapBox, cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>): Array<[number, number]> {
-  if (cuts.length === 0) return [[0, 1]];
+export function cutsToPieces(box: MapBox, cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>): Piece[] {
   const span = box.right - box.left || 1;
   const t = (x: number) => Math.min(1, Math.max(0, (x - box.left) / span));
-  const pieces: Array<[number, number]> = [];
+  // Reported boxes end a little past the ink (the detector's margin reaches into a narrow gutter,
+  // where the next column's box begins).
+  const margin = 0.15 * (box.bottom - box.top);
+  const inkEnd = t(box.inkRight + 1 + margin);
+  const pieces: Piece[] = [];
   let start = 0;
+  let inkStart = t(box.inkLeft - margin);
+  if (cuts.length === 0) return [{ ...WHOLE, inkFrom: inkStart, inkTo: inkEnd }];
   for (const c of cuts) {
     const [end, next] = c.kind === 'rule' ? [t(c.from), t(c.to)] : [t((c.from + c.to) / 2), t((c.from + c.to) / 2)];
-    if (end > start) pieces.push([start, end]);
+    if (end > start) pieces.push({ from: start, to: end, inkFrom: inkStart, inkTo: t(c.from) });
     start = next;
+    inkStart = t(c.to);
   }
-  if (start < 1) pieces.push([start, 1]);
-  return pieces.filter(([a, b]) => b - a > 1e-3);
+  if (start < 1) pieces.push({ from: start, to: 1, inkFrom: inkStart, inkTo: inkEnd });
+  return pieces.filter((p) => p.to - p.from > 1e-3);
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
 import { planPage } from './page-regions.ts';
+import { WHOLE } from './gutters.ts';
 import { centreIn } from './figures-cpu.ts';
 import type { BBox } from '../../../../shared/messages.ts';
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions, type Quad } from './line-boxes.ts';
@@ -236,19 +237,26 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
       const plan = tune.pageCuts ? planPage(recImage, found) : null;
       t = lap('pageCuts', t);
       for (const [k, whole] of found.entries()) {
-        for (const [from, to] of plan?.pieces[k] ?? [[0, 1]]) {
+        for (const piece of plan?.pieces[k] ?? [WHOLE]) {
+          const { from, to } = piece;
           const q = from === 0 && to === 1 ? whole : subQuad(whole, from, to);
+          // The box a line is reported in: at a page cut its edge is the ink's, so layout sees the gutter.
+          const shown = (a: number, b: number) => {
+            const lo = Math.max(from + a * (to - from), piece.inkFrom);
+            const hi = Math.min(from + b * (to - from), piece.inkTo);
+            return lo === 0 && hi === 1 ? whole : subQuad(whole, lo, Math.max(lo, hi));
+          };
           const c = cut(q);
           const vertical = boxSides(q).across >= 1.5 * boxSides(q).along;
           const pieces = tune.splitGap && !vertical ? splitAtGaps(c, tune.splitGap) : [[0, c.width] as [number, number]];
           if (pieces.length === 1) {
-            quads.push(q);
+            quads.push(shown(0, 1));
             crops.push(c);
             continue;
           }
           for (const [a, b] of pieces) {
             const part = subQuad(q, a / c.width, b / c.width);
-            quads.push(part);
+            quads.push(shown(a / c.width, b / c.width));
             crops.push(cut(part));
           }
         }

@@ -1,7 +1,7 @@
 // The page's own structure applied to the detector's boxes before anything is read: boxes cut at
 // column gutters and ruling lines (gutters.ts), and figures found (figures-cpu.ts). One ink map per page, in the page's level frame.
 import { inkMap } from './ink-map.ts';
-import { cutsToPieces, findCuts, mapBox, type GutterOptions, DEFAULT_GUTTERS, type MapBox } from './gutters.ts';
+import { cutsToPieces, findCuts, mapBox, type GutterOptions, DEFAULT_GUTTERS, type MapBox, type Piece, WHOLE } from './gutters.ts';
 import { boxSides, type RawImage } from './line-crops.ts';
 import { skewAngle } from './page-geometry.ts';
 import type { Quad } from './line-boxes.ts';
@@ -9,8 +9,8 @@ import { findFigures } from './figures-cpu.ts';
 import type { BBox } from '../../../../shared/messages.ts';
 
 export interface PagePlan {
-  /** Per box, the pieces to read as [from, to) fractions along it ([[0, 1]]: whole). */
-  pieces: Array<Array<[number, number]>>;
+  /** Per box, the pieces to read ([WHOLE]: the box as found). */
+  pieces: Piece[][];
   /** Per box, how it was cut (for tests and bench tools): rules and gutters found in it. */
   cuts: Array<Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>>;
   /** Photos, halftones and drawings (figures-cpu.ts), [x1, y1, x2, y2] in the image's pixels. */
@@ -25,5 +25,5 @@ export function planPage(img: RawImage, quads: Quad[], opts: GutterOptions = DEF
   const cuts = boxes.map((b) => (b ? findCuts(map, b, all, opts) : []));
   const heights = quads.map((q) => Math.min(boxSides(q).across, boxSides(q).along)).sort((a, b) => a - b);
   const figures = heights.length ? findFigures(img, quads, heights[heights.length >> 1]) : [];
-  return { pieces: boxes.map((b, i) => (b ? cutsToPieces(b, cuts[i]) : [[0, 1]])), cuts, figures };
+  return { pieces: boxes.map((b, i) => (b ? cutsToPieces(b, cuts[i]) : [WHOLE])), cuts, figures };
 }
