@@ -28,7 +28,8 @@ export function cappedSize(width: number, height: number, maxPixels: number): { 
 
 export async function resizeTo(image: Buffer, width: number, height: number, size: { width: number; height: number }, fit: 'fill' | 'inside' = 'inside'): Promise<PreparedImage> {
   if (size.width === width && size.height === height) return { image, width, height };
-  const out = await sharp(image).resize(size.width, size.height, { fit, kernel: 'cubic' }).png().toBuffer();
+  // Fast PNG compression: the image crosses a local network once, and level 6 costs ~4x the CPU for ~10 % fewer bytes.
+  const out = await sharp(image).resize(size.width, size.height, { fit, kernel: 'cubic' }).png({ compressionLevel: 1 }).toBuffer();
   return { image: out, ...size };
 }
 
@@ -64,5 +65,5 @@ export async function cropBlock(page: Buffer, bbox: BBox, angle: 0 | 90 | 180 | 
     [w, h] = [Math.ceil(w * s), Math.ceil(h * s)];
     img = img.resize(w, h, { fit: 'fill', kernel: 'cubic' });
   }
-  return { image: await img.png().toBuffer(), width: w, height: h };
+  return { image: await img.png({ compressionLevel: 1 }).toBuffer(), width: w, height: h };
 }
