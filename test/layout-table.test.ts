@@ -49,3 +49,52 @@ describe('tables beside text columns', () => {
     assert.ok(blocks.every((b) => b.type !== 'table'));
   });
 });
+
+describe('cells', () => {
+  it('numbers read as one piece across two cells go back to their columns', () => {
+    // OCR boxes one number per cell, except where blur ran two cells together: `0.27 0.33`.
+    const rows = [
+      ['Sample', 'Mean', 'Max', 'Min'],
+      ['alpha', '0.12', '0.45', '0.02'],
+      ['beta', '0.27', '0.33', '0.11'],
+      ['gamma', '0.31', '0.52', '0.09'],
+    ];
+    const xs = [60, 220, 320, 420];
+    const lines = tableRows(rows, xs, 100).filter((l) => !['0.27', '0.33'].includes(l.text));
+    lines.push(line('0.27 0.33', 220, 144, 352, 16));
+    const { blocks } = layoutPage(lines);
+    const table = blocks.find((b) => b.type === 'table');
+    assert.ok(table, JSON.stringify(blocks));
+    assert.deepEqual(pipeRows(table.text), ['| Sample | Mean | Max | Min |', '| alpha | 0.12 | 0.45 | 0.02 |', '| beta | 0.27 | 0.33 | 0.11 |', '| gamma | 0.31 | 0.52 | 0.09 |']);
+  });
+
+  it('a header wrapped over two lines is one header row inside the table, under its group row', () => {
+    const cols = [60, 300, 400, 540, 640];
+    const lines = [
+      line('Total', 330, 80, 380, 16),
+      line('Male', 570, 80, 610, 16),
+      ...tableRows([['Offense', 'Under 18', '18 years', 'Under 18', '18 years']], cols, 98),
+      ...tableRows([['years', 'and over', 'years', 'and over']], cols.slice(1), 116),
+      ...tableRows(
+        [
+          ['Robbery . . . . . . . .', '25.5', '76.6', '22.9', '67.1'],
+          ['Arson . . . . . . . . .', '4.3', '5.5', '3.6', '4.4'],
+          ['Fraud . . . . . . . . .', '1.2', '80.2', '0.8', '45.8'],
+        ],
+        cols,
+        140,
+      ),
+    ];
+    const { markdown, blocks } = layoutPage(lines);
+    assert.ok(!markdown.includes('#'), `no heading above the table: ${markdown}`);
+    const tables = blocks.filter((b) => b.type === 'table');
+    assert.equal(tables.length, 1, markdown);
+    assert.deepEqual(pipeRows(tables[0].text), [
+      '|  | Total |  | Male |  |',
+      '| Offense | Under 18 years | 18 years and over | Under 18 years | 18 years and over |',
+      '| Robbery | 25.5 | 76.6 | 22.9 | 67.1 |',
+      '| Arson | 4.3 | 5.5 | 3.6 | 4.4 |',
+      '| Fraud | 1.2 | 80.2 | 0.8 | 45.8 |',
+    ]);
+  });
+});

@@ -9,10 +9,21 @@ import { union } from './layout-lines.ts';
 
 /** Lines a text column must show, one under the other, before it is taken out of the rows. */
 const MIN_LINES = 4;
+/**
+ * Line heights between two wordy lines of one run: room for a short line or two between them
+ * (a paragraph's end, a heading, a line a text layer left in word-sized pieces).
+ */
+const GAP_LINES = 3.5;
 
-/** One line of running prose: several words and a line's worth of characters. */
+/**
+ * One line of running prose: several words, a line's worth of characters, mostly letters and
+ * mostly lower case (a table's descriptions in capitals, `AIRFARE FOR E JOHNSON …`, are cells).
+ */
 function wordy(s: Segment): boolean {
-  return s.chars >= 25 && s.text.split(/\s+/).length >= 4 && (s.text.match(/\p{L}/gu)?.length ?? 0) >= 0.6 * s.chars;
+  if (s.chars < 25 || s.text.split(/\s+/).length < 4) return false;
+  const letters = s.text.match(/\p{L}/gu)?.length ?? 0;
+  const lower = s.text.match(/\p{Ll}/gu)?.length ?? 0;
+  return letters >= 0.6 * s.chars && lower >= 0.5 * letters;
 }
 
 interface Column {
@@ -20,6 +31,9 @@ interface Column {
   x1: number;
   top: number;
   bottom: number;
+  /** A paragraph's short last line, just under the run at the column's edge, belongs to it too. */
+  tail: number;
+  size: number;
 }
 
 /**
@@ -46,7 +60,8 @@ export function splitProseColumns(rows: Row[]): { rows: Row[]; prose: Row[] } {
 function inside(s: Segment, c: Column): boolean {
   const em = s.size;
   const cy = (s.bbox[1] + s.bbox[3]) / 2;
-  return cy >= c.top && cy <= c.bottom && s.bbox[0] >= c.x0 - 0.5 * em && s.bbox[2] <= c.x1 + 1.5 * em;
+  if (s.bbox[0] < c.x0 - 0.5 * em || s.bbox[2] > c.x1 + 1.5 * em || cy < c.top) return false;
+  return cy <= c.bottom || (cy <= c.tail && s.bbox[0] <= c.x0 + 0.5 * c.size);
 }
 
 /** How far the segment's middle is from that of the nearest other piece of its row (0 when alone). */
@@ -79,11 +94,18 @@ function proseColumns(rows: Row[]): Column[] {
     const group = cands.map((c, idx) => ({ ...c, idx })).filter((c) => !used.has(c.idx) && c.s.bbox[0] - x0 <= 2 * c.s.size);
     group.sort((p, q) => p.s.bbox[1] - q.s.bbox[1]);
     group.forEach((c) => used.add(c.idx));
-    // Consecutive lines: the next one starts within two line heights of the last one's foot.
+    // Consecutive lines: the next one starts within GAP_LINES line heights of the last one's foot.
     let run: typeof group = [];
     const close = () => {
       // A table's wordy column (descriptions) sits on its rows' baselines, and stops where the
       // table does; a text column beside a table keeps its own leading, and runs on past it.
+      // A line whose row has other pieces over the column's span is a wide row's label (a
+      // table's "Total" row), not a line beside something: it is not part of the column.
+      const span = (cs: typeof run): [number, number] => [Math.min(...cs.map((c) => c.s.bbox[0])), Math.max(...cs.map((c) => c.s.bbox[2]))];
+      if (run.length > 0) {
+        const [a, b] = span(run);
+        run = run.filter((c) => rows[c.i].segs.every((o) => o === c.s || o.bbox[2] <= a || o.bbox[0] >= b));
+      }
       const shared = run.filter((c) => c.shared);
       const ownLeading = shared.filter((c) => c.offset > 0.15 * c.s.size).length >= shared.length / 2;
       const runsOn = shared.length <= run.length / 2;
@@ -93,15 +115,17 @@ function proseColumns(rows: Row[]): Column[] {
         columns.push({
           x0: Math.min(...boxes.map((b) => b[0])),
           x1: Math.max(...boxes.map((b) => b[2])),
-          top: Math.min(...boxes.map((b) => b[1])) - 2 * size,
-          bottom: Math.max(...boxes.map((b) => b[3])) + 2 * size,
+          top: Math.min(...boxes.map((b) => b[1])) - 0.5 * size,
+          bottom: Math.max(...boxes.map((b) => b[3])) + 0.5 * size,
+          tail: Math.max(...boxes.map((b) => b[3])) + 1.5 * size,
+          size,
         });
       }
       run = [];
     };
     for (const c of group) {
       const last = run[run.length - 1];
-      if (last && c.s.bbox[1] - last.s.bbox[3] > 2 * Math.max(c.s.size, last.s.size)) close();
+      if (last && c.s.bbox[1] - last.s.bbox[3] > GAP_LINES * Math.max(c.s.size, last.s.size)) close();
       run.push(c);
     }
     close();

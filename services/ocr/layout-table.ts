@@ -2,7 +2,7 @@
 // Borders are not text (OCR and text layers both lose them), so bordered and borderless
 // tables look alike here: cells whose x-ranges line up across rows.
 import type { BBox, TextLine } from '../../shared/messages.ts';
-import { conf, roundBox, type Row, type Segment } from './layout-lines.ts';
+import { conf, roundBox, union, type Row, type Segment } from './layout-lines.ts';
 import { splitProseColumns } from './layout-prose.ts';
 
 export interface Table {
@@ -58,7 +58,45 @@ function tryTable(run: Row[]): { table: Table; used: number } | null {
   const multi = cells.filter((c) => c.filter((s) => s.length > 0).length >= 2).length;
   if (multi < 2) return null;
   if (looksLikeProse(cells)) return null;
-  return { table: build(rows, cells), used: rows.length };
+  const merged = mergeWrappedHeader(rows, cells, cols);
+  return { table: build(merged.rows, merged.cells), used: rows.length };
+}
+
+const NUMERIC = /^[-+–−(]?[$€£]?[\d.,]*\d[\d.,]*%?[)]?$/u;
+const isNumber = (t: string) => NUMERIC.test(t) || /^[–—-]$/u.test(t);
+
+/**
+ * Header lines of one cell wrapped onto the next row ("Under 18" over "years") are one cell
+ * level: a row above the first data row is joined into the next when its filled columns (the
+ * stub apart) are all filled below too and it is not a group row (Total / Male / Female over
+ * their three columns each: sparser, or pieces across columns), the two rows set close.
+ */
+function mergeWrappedHeader(rows: Row[], cells: string[][], cols: Span[]): { rows: Row[]; cells: string[][] } {
+  const filled = (r: string[]) => r.map((c, k) => (c ? k : -1)).filter((k) => k >= 0);
+  const numeric = (r: string[]) => {
+    const f = r.filter(Boolean);
+    return f.length > 0 && f.filter((c) => c.split(' ').every(isNumber)).length >= f.length / 2;
+  };
+  const firstData = cells.findIndex(numeric);
+  const outRows = [rows[0]];
+  const outCells = [[...cells[0]]];
+  for (let i = 1; i < rows.length; i++) {
+    const k = outRows.length - 1;
+    const above = outCells[k];
+    const a = filled(above).filter((c) => c > 0);
+    const b = filled(cells[i]);
+    const close = rows[i].bbox[1] - outRows[k].bbox[3] <= 0.5 * Math.max(rows[i].size, outRows[k].size);
+    // A piece over several columns heads a group of them; a wrapped cell's lines keep to one.
+    const single = outRows[k].segs.every((s) => cols.filter((c) => overlap(s, c) > 0).length <= 1);
+    if (firstData > 0 && i < firstData && close && single && a.length > 0 && a.every((c) => b.includes(c)) && filled(above).length >= 0.5 * b.length) {
+      outCells[k] = above.map((c, j) => [c, cells[i][j]].filter(Boolean).join(' '));
+      outRows[k] = { ...outRows[k], bbox: union(outRows[k].bbox, rows[i].bbox), segs: [...outRows[k].segs, ...rows[i].segs] };
+      continue;
+    }
+    outRows.push(rows[i]);
+    outCells.push([...cells[i]]);
+  }
+  return { rows: outRows, cells: outCells };
 }
 
 /** Drops trailing one-piece rows: a table ends on a row with several cells. */
@@ -117,12 +155,51 @@ function withinOneColumn(s: Segment, cols: Span[]): boolean {
 
 function assign(row: Row, cols: Span[]): string[] {
   const cells = cols.map(() => '');
+  const put = (k: number, text: string) => (cells[k] = cells[k] ? `${cells[k]} ${text}` : text);
   for (const s of row.segs) {
+    const split = splitNumbers(s, cols);
+    if (split) {
+      split.forEach((text, k) => text && put(k, text));
+      continue;
+    }
     let best = 0;
     for (let k = 1; k < cols.length; k++) if (overlap(s, cols[k]) > overlap(s, cols[best])) best = k;
-    cells[best] = cells[best] ? `${cells[best]} ${s.text}` : s.text;
+    put(best, s.text);
   }
-  return cells;
+  return cells.map(dropLeader);
+}
+
+/**
+ * Numbers in adjacent cells read as one piece (`0.27 0.33`: a detector box over two cells, or
+ * text-layer runs a word space apart) go back to their columns: each number is placed where its
+ * characters sit, from the piece's pitch. Words are left whole: a header over several columns
+ * is one cell, not one word per column.
+ */
+function splitNumbers(s: Segment, cols: Span[]): string[] | null {
+  const tokens = s.text.split(' ').filter(Boolean);
+  if (tokens.length < 2 || !tokens.every(isNumber)) return null;
+  if (cols.filter((c) => overlap(s, c) > 0).length < 2) return null;
+  const unitsOf = (t: string) => [...t].length;
+  const total = tokens.reduce((n, t) => n + unitsOf(t), 0) + 0.6 * (tokens.length - 1);
+  const pitch = (s.bbox[2] - s.bbox[0]) / total;
+  const out = cols.map(() => '');
+  let x = s.bbox[0];
+  for (const t of tokens) {
+    const mid = x + (unitsOf(t) * pitch) / 2;
+    x += (unitsOf(t) + 0.6) * pitch;
+    let best = 0;
+    const dist = (c: Span) => (mid < c[0] ? c[0] - mid : mid > c[1] ? mid - c[1] : 0);
+    for (let k = 1; k < cols.length; k++) if (dist(cols[k]) < dist(cols[best])) best = k;
+    out[best] = out[best] ? `${out[best]} ${t}` : t;
+  }
+  return out.filter(Boolean).length >= 2 ? out : null;
+}
+
+/** Dot leaders (`Robbery. . . . .`) lead the eye across, they are not the cell's text; a cell of dots alone (a placeholder) stays. */
+function dropLeader(cell: string): string {
+  const m = /^(.*?[^.\s])\s*(?:\.\s*){3,}$/u.exec(cell);
+  if (m) return m[1];
+  return /^(?:\.\s+){2,}\.$/u.test(cell) ? '' : cell;
 }
 
 /** Two columns of long lines are a two-column page, not a table. */
