@@ -183,6 +183,8 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
       b.pageSucceeded();
       return out;
     } catch (err) {
+      // A two-stage page whose one call failed: its other calls are dropped, not left running in vLLM.
+      ac.abort();
       if (timedOut) {
         // One slow page is not a dead backend: shrink the window; a stuck engine is caught by the
         // /metrics poller (waiting work, no tokens) and taken out there.
