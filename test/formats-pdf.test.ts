@@ -41,8 +41,9 @@ function assertWordsInBoxes(got: PdfWord[], want: PdfWord[]) {
     const e = want[i].box;
     const msg = `"${w.text}" at ${w.box.map((v) => v.toFixed(1))} vs its box ${e.map((v) => v.toFixed(1))}`;
     assert.ok(w.box[0] >= e[0] - 0.5 && w.box[2] <= e[2] + 0.5 && w.box[1] >= e[1] - 0.5 && w.box[3] <= e[3] + 0.5, msg);
-    // …and fills it: the word is stretched to the box's width and set at the line's height.
-    assert.ok(w.box[2] - w.box[0] >= 0.95 * (e[2] - e[0]) && w.box[3] - w.box[1] >= 0.95 * (e[3] - e[1]), msg);
+    // …and fills it: the word is stretched to the box's width, its type at least half the line's height, centred.
+    assert.ok(w.box[2] - w.box[0] >= 0.95 * (e[2] - e[0]) && w.box[3] - w.box[1] >= 0.5 * (e[3] - e[1]), msg);
+    assert.ok(Math.abs(w.box[1] - e[1] - (e[3] - w.box[3])) < 0.5, `${msg}: centred`);
   }
 }
 

@@ -99,6 +99,13 @@ test('real answers validate against the document: submit, status, SSE, result (M
   const md = await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result`, { headers: auth }), '/v1/jobs/{id}/result');
   assert.match(await md.text(), /SIMULATED OUTPUT/);
   await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?format=json`, { headers: auth }), '/v1/jobs/{id}/result');
+  // Every format of the result answers with a documented content type (issue 18's pdf, hocr and alto among them).
+  for (const [format, type] of [['html', 'text/html'], ['chunks', 'application/json'], ['pdf', 'application/pdf'], ['hocr', 'application/xhtml+xml'], ['alto', 'application/xml']]) {
+    const res = await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?format=${format}`, { headers: auth }), '/v1/jobs/{id}/result');
+    assert.equal(res.status, 200, format);
+    assert.equal(res.headers.get('content-type')!.split(';')[0], type);
+    await res.arrayBuffer();
+  }
   const image = await conforms(await fetch(`${stack.url}${end.links.pageImage.replace('{page}', '1')}`, { headers: auth }), '/v1/jobs/{id}/pages/{page}/image');
   assert.equal(image.status, 200);
   assert.deepEqual([...new Uint8Array(await image.arrayBuffer()).subarray(1, 4)], [0x50, 0x4e, 0x47]);
@@ -114,7 +121,7 @@ test('real answers validate against the document: submit, status, SSE, result (M
   assert.equal((await conforms(await fetch(`${stack.url}/v1/jobs/nope`, { headers: auth }), '/v1/jobs/{id}')).status, 404);
   assert.equal((await conforms(await fetch(`${stack.url}/v1/jobs/${id}`), '/v1/jobs/{id}')).status, 401);
   assert.equal((await conforms(await upload(stack.url, '/v1/jobs', png, { headers: auth, fields: { dpi: '5000' } }), '/v1/jobs', 'post')).status, 400);
-  assert.equal((await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?format=pdf`, { headers: auth }), '/v1/jobs/{id}/result')).status, 400);
+  assert.equal((await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?format=docx`, { headers: auth }), '/v1/jobs/{id}/result')).status, 400);
   assert.equal((await conforms(await fetch(`${stack.url}/v1/jobs/${id}/pages/9/image`, { headers: auth }), '/v1/jobs/{id}/pages/{page}/image')).status, 404);
   assert.equal((await conforms(await fetch(`${stack.url}/v1/jobs/${id}`, { method: 'DELETE', headers: auth }), '/v1/jobs/{id}', 'delete')).status, 204);
 });

@@ -124,11 +124,26 @@ export const OPERATIONS: Operation[] = [
     errors: ['FOLIO_JOB_NOT_FOUND'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/result', operationId: 'getResult', tag: 'jobs', summary: 'The result: Markdown (default) or the layout JSON',
+    method: 'get', path: '/v1/jobs/{id}/result', operationId: 'getResult', tag: 'jobs', summary: 'The result: Markdown (default), the layout JSON, HTML, chunks, a searchable PDF, hOCR or ALTO',
+    description: 'pdf: the page images with the text invisible over them, each word at its box (like OCRmyPDF), so viewers show the scan and search, copy and text extraction read the text in place; hocr: hOCR 1.2 XHTML (ocr_page, ocr_carea, ocr_par, ocr_line, ocrx_word with bbox titles in page-image pixels); alto: ALTO 4.4 XML (pixel units). Line boxes are the engine’s where it reports lines (CPU engine, PDF text layers); blocks from vision models are wrapped into lines within their box. Word boxes are estimated within their line.',
     params: jobId,
-    query: { format: { schema: { type: 'string', enum: ['markdown', 'json'], default: 'markdown' }, description: 'markdown: document.md; json: document.json' } },
+    query: {
+      format: { schema: { type: 'string', enum: ['markdown', 'json', 'html', 'chunks', 'pdf', 'hocr', 'alto'], default: 'markdown' }, description: 'markdown: document.md; json: document.json; html: one HTML document; chunks: retrieval chunks (JSON); pdf: searchable PDF; hocr: hOCR XHTML; alto: ALTO v4 XML' },
+      maxTokens: { schema: { type: 'integer', minimum: 16, maximum: 8192, default: 512 }, description: 'format=chunks: the most tokens in a chunk' },
+      overlap: { schema: { type: 'integer', minimum: 0, maximum: 4096, default: 64 }, description: 'format=chunks: tokens repeated from the previous chunk' },
+    },
     responses: {
-      200: { description: 'The document', content: { 'text/markdown': { schema: { type: 'string' } }, 'application/json': { schema: ref('Document') } } },
+      200: {
+        description: 'The document in the format asked for',
+        content: {
+          'text/markdown': { schema: { type: 'string' } },
+          'application/json': { schema: { anyOf: [ref('Document'), { type: 'object', required: ['jobId', 'maxTokens', 'overlap', 'chunks'], properties: { jobId: { type: 'string' }, maxTokens: { type: 'integer' }, overlap: { type: 'integer' }, chunks: { type: 'array', items: { type: 'object' } } } }] } },
+          'text/html': { schema: { type: 'string' } },
+          'application/pdf': { schema: { type: 'string', format: 'binary' } },
+          'application/xhtml+xml': { schema: { type: 'string' } },
+          'application/xml': { schema: { type: 'string' } },
+        },
+      },
     },
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_RESULT_NOT_READY', 'FOLIO_INVALID_OPTIONS'],
   },

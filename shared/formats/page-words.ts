@@ -25,6 +25,8 @@ export interface Line {
   confidence?: number;
   /** True when the engine gave no line box and this one was laid out from the block's box. */
   estimated: boolean;
+  /** The text's em in pixels as its width implies (detectors' line boxes run taller than the type). */
+  em: number;
 }
 
 export interface Region {
@@ -65,14 +67,20 @@ export function charWidth(c: string): number {
 
 export const textWidth = (s: string) => [...s].reduce((n, c) => n + charWidth(c), 0);
 
+/** Space left at each end of a line's box, in em. */
+const LINE_PAD = 0.1;
+
 /** Splits a line's text into words laid along its box by their estimated widths. */
 export function lineOf(text: string, bbox: BBox, confidence: number | undefined, estimated: boolean): Line {
   const clean = text.replace(/\s+/g, ' ').trim();
-  const line: Line = { bbox, words: [], estimated, ...(confidence !== undefined ? { confidence } : {}) };
+  const line: Line = { bbox, words: [], estimated, em: bbox[3] - bbox[1], ...(confidence !== undefined ? { confidence } : {}) };
   if (!clean) return line;
-  const total = textWidth(clean);
+  // Detectors pad a line's box by a fraction of an em each side: the words start and end inside
+  // it, which also keeps a word break between cells whose boxes touch.
+  const total = textWidth(clean) + 2 * LINE_PAD;
   const scale = (bbox[2] - bbox[0]) / total;
-  let at = 0;
+  line.em = scale;
+  let at = LINE_PAD;
   for (const part of clean.split(' ')) {
     const w = textWidth(part);
     const x1 = bbox[0] + at * scale;

@@ -80,16 +80,24 @@ function pageSize(page: DocPage, image: PdfImage | null, dpi: number): { width: 
   return { width: px.width * scale, height: px.height * scale, px };
 }
 
-/** BT … ET: each line at its box (font size = box height), each word stretched to its box, a space stretched over each gap. */
+/**
+ * Type a fifth taller than its em is a line's height with ascenders and descenders. Detectors'
+ * boxes often run taller (padding, skew): set at the box's height, word spaces would shrink below
+ * what extraction tools read as a break (pdftotext -raw joins words under ~0.13 of the size).
+ */
+const LINE_PER_EM = 1.2;
+
+/** BT … ET: each line in its box (at its text's size, centred), each word stretched to its box, a space stretched over each gap. */
 function textLayer(page: DocPage, lines: Array<{ line: Line; codes: number[][] }>, size: { width: number; height: number }): string {
   if (!lines.length || !page.width || !page.height) return '';
   const sx = size.width / page.width;
   const sy = size.height / page.height;
   const ops: string[] = ['BT', '3 Tr'];
   for (const { line, codes } of lines) {
-    const h = (line.bbox[3] - line.bbox[1]) * sy;
+    const box = (line.bbox[3] - line.bbox[1]) * sy;
+    const h = Math.min(box, LINE_PER_EM * line.em * sx);
     if (h <= 0) continue;
-    const base = size.height - line.bbox[3] * sy + DESCENT_FRACTION * h;
+    const base = size.height - line.bbox[3] * sy + (box - h) / 2 + DESCENT_FRACTION * h;
     ops.push(`/F0 ${num(h)} Tf`);
     const advance = (n: number) => (n * GLYPH_WIDTH * h) / 1000;
     for (const [k, word] of line.words.entries()) {

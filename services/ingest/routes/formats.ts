@@ -1,9 +1,11 @@
 /**
  * The result in the forms users ask for besides Markdown and layout JSON: tables as data
- * (CSV/JSON/Parquet), one HTML document, chunks for retrieval, and the layout JSON's schema.
+ * (CSV/JSON/Parquet), one HTML document, chunks for retrieval, a searchable PDF (page images with
+ * the text invisible over them), hOCR and ALTO XML, and the layout JSON's schema.
  * Each is rendered on request from document.json by a pure renderer in shared/formats/. Every job
  * route looks the job up with the request's tenant (requireJob): another tenant's job is a 404.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { getJson } from '../../../shared/blob-json.ts';
@@ -11,6 +13,11 @@ import { FolioError } from '../../../shared/errors.ts';
 import { DocumentResult, type JobStatus } from '../../../shared/messages.ts';
 import { chunkDocument } from '../../../shared/formats/chunks.ts';
 import { renderHtml } from '../../../shared/formats/html.ts';
+import { renderHocr } from '../../../shared/formats/hocr.ts';
+import { renderAlto } from '../../../shared/formats/alto.ts';
+import { renderPdf } from '../../../shared/formats/pdf.ts';
+import { pdfImageFromPng } from '../../../shared/formats/pdf-image.ts';
+import { BlobKeys } from '../../../shared/subjects.ts';
 import { LAYOUT_SCHEMA_PATH, layoutJsonSchema } from '../../../shared/formats/layout-schema.ts';
 import { TABLE_FORMATS, TABLE_MEDIA_TYPES, exportTable } from '../../../shared/formats/table-export.ts';
 import { extractTables, tableInfo } from '../../../shared/formats/tables.ts';
@@ -31,9 +38,36 @@ async function loadDocument(deps: IngestDeps, job: JobStatus): Promise<DocumentR
   return getJson(deps.blobs, job.result.json, DocumentResult);
 }
 
-/** format=html and format=chunks of GET /v1/jobs/:id/result. */
-export async function sendRenderedResult(deps: IngestDeps, job: JobStatus, format: 'html' | 'chunks', query: unknown, reply: FastifyReply) {
+/** Formats of GET /v1/jobs/:id/result rendered here from document.json, and their media types. */
+export const RENDERED_FORMATS = ['html', 'chunks', 'pdf', 'hocr', 'alto'] as const;
+export type RenderedFormat = (typeof RENDERED_FORMATS)[number];
+export const RESULT_MEDIA_TYPES = { pdf: 'application/pdf', hocr: 'application/xhtml+xml; charset=utf-8', alto: 'application/xml; charset=utf-8' } as const;
+
+/** The page image for the PDF; null when it is gone (the page keeps its text over a blank page). */
+async function pageImage(deps: IngestDeps, jobId: string, page: number) {
+  const png = await deps.blobs.get(BlobKeys.pageImage(jobId, page)).catch((err) => {
+    if (err?.code === 'FOLIO_BLOB_MISSING') return null;
+    throw err;
+  });
+  return png ? pdfImageFromPng(png) : null;
+}
+
+/** The document's name for a download: its source's name without the extension, safe in a header. */
+const downloadName = (doc: DocumentResult, ext: string) => `${(doc.source.name || doc.jobId).replace(/\.[A-Za-z0-9]{1,5}$/, '').replace(/[^\w.-]+/g, '_').slice(0, 100) || doc.jobId}.${ext}`;
+
+/** format=html, chunks, pdf, hocr and alto of GET /v1/jobs/:id/result. */
+export async function sendRenderedResult(deps: IngestDeps, job: JobStatus, format: RenderedFormat, query: unknown, reply: FastifyReply) {
   const doc = await loadDocument(deps, job);
+  if (format === 'pdf') {
+    reply.type(RESULT_MEDIA_TYPES.pdf).header('content-disposition', `inline; filename="${downloadName(doc, 'pdf')}"`);
+    return reply.send(Readable.from(renderPdf(doc, (page) => pageImage(deps, job.id, page), { dpi: job.options.dpi, title: doc.source.name })));
+  }
+  if (format === 'hocr' || format === 'alto') {
+    // Nothing active is written (every text escaped); the policy is a second line for browsers that open the XHTML.
+    reply.header('content-security-policy', "default-src 'none'; img-src 'self'");
+    reply.type(RESULT_MEDIA_TYPES[format]);
+    return reply.send(format === 'hocr' ? renderHocr(doc) : renderAlto(doc));
+  }
   if (format === 'html') {
     // The document is sanitised; the policy is a second line: no script, images only from here.
     reply.header('content-security-policy', "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");

@@ -9,7 +9,7 @@ import { toHttpError, zodToFolio } from '../http-errors.ts';
 import { fetchToFile, type FetchPolicy, type Fetched } from '../fetch-url.ts';
 import { cidrList } from '../../../shared/cidr.ts';
 import { streamEvents } from './events.ts';
-import { sendRenderedResult } from './formats.ts';
+import { RENDERED_FORMATS, sendRenderedResult, type RenderedFormat } from './formats.ts';
 import { publicJob } from '../public-job.ts';
 import type { BatchAccepted, JobView } from '../../../shared/api-schemas.ts';
 import { checkUrlSyntax, UnsafeUrlError } from '../../../shared/ssrf.ts';
@@ -18,8 +18,8 @@ import { Subjects as Subj } from '../../../shared/subjects.ts';
 import { randomUUID } from 'node:crypto';
 import { waitForEnd } from '../wait.ts';
 
-// html and chunks are rendered from document.json by routes/formats.ts; maxTokens/overlap are chunks' options.
-const ResultQuery = z.object({ format: z.enum(['markdown', 'json', 'html', 'chunks']).default('markdown'), maxTokens: z.string().optional(), overlap: z.string().optional() }).strict();
+// html, chunks, pdf, hocr and alto are rendered from document.json by routes/formats.ts; maxTokens/overlap are chunks' options.
+const ResultQuery = z.object({ format: z.enum(['markdown', 'json', ...RENDERED_FORMATS]).default('markdown'), maxTokens: z.string().optional(), overlap: z.string().optional() }).strict();
 const WaitQuery = z.object({ wait: z.coerce.number().int().min(0).max(3600).optional() });
 
 export function parseOptions(fields: Record<string, string>, strict = true): JobOptions {
@@ -292,11 +292,12 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
 
   app.get<{ Params: { id: string } }>('/v1/jobs/:id', { schema: { summary: 'Job status and progress', tags: ['jobs'] } }, async (req) => publicStatus(await requireJob(deps, req)));
 
-  app.get<{ Params: { id: string } }>('/v1/jobs/:id/result', { schema: { summary: 'The result: ?format=markdown (default), json, html or chunks (&maxTokens=512&overlap=64)', tags: ['jobs'] } }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/v1/jobs/:id/result', { schema: { summary: 'The result: ?format=markdown (default), json, html, chunks (&maxTokens=512&overlap=64), pdf (searchable), hocr or alto', tags: ['jobs'] } }, async (req, reply) => {
     const q = ResultQuery.safeParse(req.query ?? {});
     if (!q.success) throw zodToFolio(q.error);
-    if (q.data.format === 'html' || q.data.format === 'chunks') return sendRenderedResult(deps, await requireJob(deps, req), q.data.format, req.query, reply);
-    return sendResult(deps, await requireJob(deps, req), q.data.format, reply);
+    const format = q.data.format;
+    if (format !== 'markdown' && format !== 'json') return sendRenderedResult(deps, await requireJob(deps, req), format satisfies RenderedFormat, req.query, reply);
+    return sendResult(deps, await requireJob(deps, req), format, reply);
   });
 
   app.get<{ Params: { id: string; name: string } }>('/v1/jobs/:id/images/:name', { schema: { summary: 'A figure cropped from a page, as linked from the Markdown', tags: ['jobs'] } }, async (req, reply) => {
