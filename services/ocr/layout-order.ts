@@ -44,9 +44,11 @@ export function readingOrder(units: Unit[], line: number, body: number): Leaf[] 
   // Body size by characters can be the footnotes' on a page of long notes: the larger of it and the line size.
   const furniture = (us: Unit[]) => us.length > 0 && !us.some((u) => u.kind === 'table') && bandIsFurniture(us.map(piece), Math.max(ctx.body, ctx.line), right - left);
   const found = bands(rest, ctx);
-  // A top band that is not furniture (a title, the headings of a grid) is body; a bottom one
-  // (a last line under the columns) is still read last.
-  const header = furniture(found.header) ? found.header : [];
+  // A top band that is not furniture (a title, a banner) is still read first, and a bottom one
+  // (a last line under the columns) last, unless the band heads the columns below it: the
+  // headings of a grid's first row, each flush with a column, are read with their sections.
+  const heads = (band: Unit[], below: Unit[]) => band.length >= 2 && band.every((u) => below.some((v) => v.bbox[1] > u.bbox[3] && Math.abs(v.bbox[0] - u.bbox[0]) < ctx.line));
+  const header = furniture(found.header) || !heads(found.header, rest.filter((u) => !found.header.includes(u))) ? found.header : [];
   const footer = found.footer;
   const main = rest.filter((u) => !header.includes(u) && !footer.includes(u));
   const band = (us: Unit[], top: boolean): Leaf[] => {
