@@ -40,7 +40,7 @@ export interface RetryWait {
 }
 
 export interface RetryPolicy {
-  /** Tries per call, the first included; 1 turns retrying off. */
+  /** Tries per call, the first included; 1 turns retrying off. Rate-limit refusals are bounded by maxWaitMs alone. */
   maxAttempts: number;
   /** Total time a call may spend waiting; a Retry-After that would go past it is not waited for. */
   maxWaitMs: number;
@@ -94,6 +94,8 @@ export class FolioClient {
   private readonly base: string;
   private readonly retry: RetryPolicy;
   private readonly uploads: Slots;
+  /** A rate limit is the tenant's, not one call's: after a FOLIO_RATE_LIMITED every call of this client waits until then. */
+  private notBefore = 0;
   constructor(private readonly o: { baseUrl: string; apiKey?: string; fetch?: typeof fetch; retry?: Partial<RetryPolicy>; uploadConcurrency?: number }) {
     this.base = o.baseUrl.replace(/\/+$/, '');
     this.retry = { ...DEFAULT_RETRY, ...o.retry };
@@ -117,14 +119,20 @@ export class FolioClient {
   private async call(path: string, init: RequestInit = {}): Promise<Response> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
+      if (this.notBefore > Date.now()) await sleep(this.notBefore - Date.now() + Math.random() * 250, init.signal ?? undefined);
       try {
         return await this.once(path, init);
       } catch (err) {
-        if (!(err instanceof FolioApiError) || !isRetryable(err.status) || attempt >= this.retry.maxAttempts) throw err;
+        if (!(err instanceof FolioApiError) || !isRetryable(err.status)) throw err;
+        // A rate limit always clears with time, and callers of one client share its budget, so
+        // those refusals are bounded by the time budget alone; others by attempts as well.
+        const rateLimited = err.code === 'FOLIO_RATE_LIMITED';
+        if (!rateLimited && attempt >= this.retry.maxAttempts) throw err;
         const waitMs = withJitter(err.retryAfterMs);
         // A refusal that will not clear in the time left (a daily quota) is reported now, not waited for.
         if (Date.now() - started + waitMs > this.retry.maxWaitMs) throw err;
         this.learnLimit(err);
+        if (rateLimited) this.notBefore = Math.max(this.notBefore, Date.now() + waitMs);
         this.retry.onWait?.({ call: `${init.method ?? 'GET'} ${path}`, attempt, waitMs, error: err });
         await sleep(waitMs, init.signal ?? undefined);
       }
