@@ -51,6 +51,31 @@ describe('tables beside text columns', () => {
 });
 
 describe('cells', () => {
+  it('a header row read as one piece stays inside the table as its first row, not a heading above it', () => {
+    // One detector box over the three header cells, a little taller than the body rows.
+    const lines = [
+      line('Quarterly Sales by Region', 60, 20, 420, 30),
+      line('Region Revenue (USD) Orders', 60, 70, 400, 24),
+      ...tableRows(
+        [
+          ['North', '1,200,000', '340'],
+          ['South', '950,000', '280'],
+          ['West', '1,010,000', '301'],
+        ],
+        [60, 180, 330],
+        100,
+        26,
+        20,
+      ),
+    ];
+    const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
+    assert.ok(!markdown.includes('Orders\n'), markdown);
+    const table = blocks.find((b) => b.type === 'table');
+    assert.ok(table, markdown);
+    assert.deepEqual(pipeRows(table.text), ['| Region | Revenue (USD) | Orders |', '| North | 1,200,000 | 340 |', '| South | 950,000 | 280 |', '| West | 1,010,000 | 301 |']);
+    assert.equal(blocks[0].text, 'Quarterly Sales by Region');
+  });
+
   it('numbers read as one piece across two cells go back to their columns', () => {
     // OCR boxes one number per cell, except where blur ran two cells together: `0.27 0.33`.
     const rows = [

@@ -29,8 +29,13 @@ export function findTables(all: Row[]): { tables: Table[]; rest: Row[] } {
     }
     let j = i + 1;
     while (j < rows.length && closeBelow(rows[j - 1], rows[j])) j++;
-    const found = tryTable(rows.slice(i, j));
+    // A header row read as one piece (its cells set close, or one detector box over them) sits
+    // just above: offered to the table, which takes it if its words fall into its columns.
+    const above = rows[i - 1];
+    const head = above && rest[rest.length - 1] === above && above.segs.length === 1 && rows[i].bbox[1] - above.bbox[3] <= above.size ? above : undefined;
+    const found = tryTable(rows.slice(i, j), head);
     if (found) {
+      if (found.head) rest.pop();
       tables.push(found.table);
       i += found.used;
     } else rest.push(rows[i++]);
@@ -42,7 +47,7 @@ function closeBelow(above: Row, below: Row): boolean {
   return below.bbox[1] - above.bbox[3] <= 1.5 * Math.max(above.size, below.size);
 }
 
-function tryTable(run: Row[]): { table: Table; used: number } | null {
+function tryTable(run: Row[], head?: Row): { table: Table; used: number; head: boolean } | null {
   let rows = trimTail(run);
   if (rows.length < 2) return null;
   let cols = columns(rows);
@@ -59,7 +64,53 @@ function tryTable(run: Row[]): { table: Table; used: number } | null {
   if (multi < 2) return null;
   if (looksLikeProse(cells)) return null;
   const merged = mergeWrappedHeader(rows, cells, cols);
-  return { table: build(merged.rows, merged.cells), used: rows.length };
+  const headCells = head ? headerCells(head, rows, cols) : null;
+  if (headCells) {
+    merged.rows.unshift(head!);
+    merged.cells.unshift(headCells);
+  }
+  return { table: build(merged.rows, merged.cells), used: rows.length, head: headCells !== null };
+}
+
+/**
+ * A one-piece row's words placed where their characters sit (from the piece's pitch), each in
+ * the column nearest its middle, when that makes cells in at least two columns. Only a row set
+ * like the table's (a title above it is larger, or reaches past it) is offered.
+ */
+function headerCells(head: Row, rows: Row[], cols: Span[]): string[] | null {
+  const s = head.segs[0];
+  const tokens = s.text.split(' ').filter(Boolean);
+  if (tokens.length < 2 || tokens.length > 3 * cols.length) return null;
+  const sizes = rows.map((r) => r.size).sort((p, q) => p - q);
+  if (head.size > 1.35 * sizes[Math.floor(sizes.length / 2)]) return null;
+  const [left, right] = [cols[0][0], cols[cols.length - 1][1]];
+  if (s.bbox[0] < left - head.size || s.bbox[2] > right + 0.25 * (right - left)) return null;
+  const out = cols.map(() => '');
+  for (const { t, x0, x1 } of placeTokens(s, tokens)) {
+    const k = nearestColumn((x0 + x1) / 2, cols);
+    out[k] = out[k] ? `${out[k]} ${t}` : t;
+  }
+  return out.filter(Boolean).length >= 2 ? out : null;
+}
+
+function nearestColumn(x: number, cols: Span[]): number {
+  const dist = (c: Span) => (x < c[0] ? c[0] - x : x > c[1] ? x - c[1] : 0);
+  let best = 0;
+  for (let k = 1; k < cols.length; k++) if (dist(cols[k]) < dist(cols[best])) best = k;
+  return best;
+}
+
+/** Each token's estimated extent in a piece of text: characters share its width evenly, a space counts 0.6. */
+function placeTokens(s: Segment, tokens: string[]): Array<{ t: string; x0: number; x1: number }> {
+  const len = (t: string) => [...t].length;
+  const total = tokens.reduce((n, t) => n + len(t), 0) + 0.6 * (tokens.length - 1);
+  const pitch = (s.bbox[2] - s.bbox[0]) / total;
+  let x = s.bbox[0];
+  return tokens.map((t) => {
+    const x0 = x;
+    x += (len(t) + 0.6) * pitch;
+    return { t, x0, x1: x0 + len(t) * pitch };
+  });
 }
 
 const NUMERIC = /^[-+–−(]?[$€£]?[\d.,]*\d[\d.,]*%?[)]?$/u;
@@ -179,18 +230,10 @@ function splitNumbers(s: Segment, cols: Span[]): string[] | null {
   const tokens = s.text.split(' ').filter(Boolean);
   if (tokens.length < 2 || !tokens.every(isNumber)) return null;
   if (cols.filter((c) => overlap(s, c) > 0).length < 2) return null;
-  const unitsOf = (t: string) => [...t].length;
-  const total = tokens.reduce((n, t) => n + unitsOf(t), 0) + 0.6 * (tokens.length - 1);
-  const pitch = (s.bbox[2] - s.bbox[0]) / total;
   const out = cols.map(() => '');
-  let x = s.bbox[0];
-  for (const t of tokens) {
-    const mid = x + (unitsOf(t) * pitch) / 2;
-    x += (unitsOf(t) + 0.6) * pitch;
-    let best = 0;
-    const dist = (c: Span) => (mid < c[0] ? c[0] - mid : mid > c[1] ? mid - c[1] : 0);
-    for (let k = 1; k < cols.length; k++) if (dist(cols[k]) < dist(cols[best])) best = k;
-    out[best] = out[best] ? `${out[best]} ${t}` : t;
+  for (const { t, x0, x1 } of placeTokens(s, tokens)) {
+    const k = nearestColumn((x0 + x1) / 2, cols);
+    out[k] = out[k] ? `${out[k]} ${t}` : t;
   }
   return out.filter(Boolean).length >= 2 ? out : null;
 }
