@@ -162,17 +162,18 @@ export function pageFromElements(elements: Element[]): ParsedPage {
   return { markdown: collapseBlankLines(md.filter(Boolean).join('\n\n')).trim(), blocks };
 }
 
-/** A block's plain text: Markdown decoration off; tables as tab-separated rows. */
+/** A block's plain text: Markdown/HTML decoration off, tables as tab-separated rows; formulas and image links as written. */
 export function blockText(type: string, md: string): string {
   const tables = findHtmlTables(md);
   if (type === 'table' && tables.length > 0) return tables.map((t) => parseHtmlTable(t.html).grid.map((r) => r.join('\t')).join('\n')).join('\n\n');
+  if (type === 'image' || type === 'equation') return md.trim();
   let s = md;
   if (type === 'title' || type === 'sub_title') s = s.replace(/^#{1,6}[ \t]+/gm, '');
-  if (type !== 'equation' && type !== 'image') s = s.replace(/\*\*([^*\n]+)\*\*/g, '$1').replace(/<\/?(?:center|b|i|u|strong|em|small|big|span|p|div)[^>]*>/gi, '');
-  if (/<[a-z][^>]*>/i.test(s) && type !== 'image' && type !== 'equation') s = /<br\s*\/?>/i.test(s) ? s.replace(/<br\s*\/?>/gi, '\n') : s;
-  return type === 'image' ? s.trim() : cellTextKeepLines(s);
+  s = s.replace(/\*\*([^*\n]+)\*\*/g, '$1').replace(/<br\s*\/?>/gi, '\n');
+  return cellTextKeepLines(s);
 }
 
+/** Lines with HTML tags lose them (entities decoded); other lines are kept as written. */
 function cellTextKeepLines(s: string): string {
   return s
     .split('\n')
@@ -188,13 +189,6 @@ export function scaleBox(b: readonly number[], scale: number, width: number, hei
   const sx = width / scale;
   const sy = height / scale;
   return [Math.round(Math.min(x1, x2) * sx), Math.round(Math.min(y1, y2) * sy), Math.round(Math.max(x1, x2) * sx), Math.round(Math.max(y1, y2) * sy)];
-}
-
-/** `\( \)` → `$ $`, `\[ \]` → `$$ $$`: the delimiters Folio's Markdown uses for LaTeX (the models differ). */
-export function dollarMath(s: string): string {
-  return s
-    .replace(/\\\[\s*([\s\S]*?)\s*\\\]/g, (_, m: string) => `$$${m}$$`)
-    .replace(/\\\(\s*([\s\S]*?)\s*\\\)/g, (_, m: string) => `$${m}$`);
 }
 
 /** End-of-turn tokens servers leave in the text when special tokens are not skipped. */
