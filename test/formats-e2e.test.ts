@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pl from 'nodejs-polars';
 import { makePdf } from './helpers/make-pdf.ts';
+import { pdfInfo, pdfText, pdfWords, pdftotext } from './helpers/pdf-words.ts';
+import { pageRegions } from '../shared/formats/page-words.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
 // The whole pipeline with the vLLM simulator as the backend: each page answers with DeepSeek-OCR's
@@ -109,8 +111,40 @@ test('chunks: page numbers and boxes are those of the JSON blocks they came from
   assert.deepEqual([...new Set(chunks.flatMap((c: any) => c.pages))], [1, 2]);
 });
 
+test('pdf, hOCR and ALTO from a vision model\'s blocks: every word inside its block\'s box, in the blocks\' order', async () => {
+  const pdf = await fetch(`${stack.url}/v1/jobs/${id}/result?format=pdf`, { headers: acme });
+  assert.equal(pdf.status, 200);
+  assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+  const bytes = Buffer.from(await pdf.arrayBuffer());
+  assert.equal(bytes.subarray(0, 8).toString('latin1'), '%PDF-1.5');
+  if (!pdftotext.skip) {
+    const words = pdfWords(bytes);
+    const [w] = pdfInfo(bytes)['Page size'].split(' ').map(Number);
+    for (const [i, page] of doc.pages.entries()) {
+      const k = w / page.width;
+      const texts = page.blocks.filter((b: any) => b.type !== 'image');
+      const mine = words.filter((x) => x.page === i + 1);
+      assert.ok(mine.length > 10);
+      for (const x of mine) {
+        const inBlock = (b: any) => x.box[0] >= b.bbox[0] * k - 0.5 && x.box[2] <= b.bbox[2] * k + 0.5 && x.box[1] >= b.bbox[1] * k - 0.5 && x.box[3] <= b.bbox[3] * k + 0.5;
+        assert.ok(texts.some(inBlock), `"${x.text}" (page ${i + 1}) at ${x.box} inside a block`);
+      }
+    }
+    // In the blocks' reading order (the table written before its caption stays before it).
+    const order = doc.pages.flatMap((p: any) => pageRegions(p).flatMap((r) => r.lines.flatMap((l) => l.words.map((x) => x.text))));
+    assert.deepEqual(pdfText(bytes, 'raw').split(/\s+/).filter(Boolean), order);
+  }
+  for (const [format, type] of [['hocr', 'application/xhtml+xml; charset=utf-8'], ['alto', 'application/xml; charset=utf-8']]) {
+    const res = await fetch(`${stack.url}/v1/jobs/${id}/result?format=${format}`, { headers: acme });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), type);
+    const body = await res.text();
+    assert.equal((body.match(format === 'hocr' ? /class="ocr_page"/g : /<Page /g) ?? []).length, 2);
+  }
+});
+
 test('every new route is tenant-scoped: another tenant\'s job is a 404', async () => {
-  for (const path of ['tables', 'tables/1?format=csv', 'result?format=html', 'result?format=chunks']) {
+  for (const path of ['tables', 'tables/1?format=csv', 'result?format=html', 'result?format=chunks', 'result?format=pdf', 'result?format=hocr', 'result?format=alto']) {
     const res = await fetch(`${stack.url}/v1/jobs/${id}/${path}`, { headers: globex });
     assert.equal(res.status, 404, path);
     assert.equal((await res.json()).error.code, 'FOLIO_JOB_NOT_FOUND');

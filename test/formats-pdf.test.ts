@@ -134,7 +134,7 @@ describe('searchable PDF: the page image with the text invisible over it, word b
     await assertRendersLike(pdf, png, DPI);
   });
 
-  it('other PNGs (grey, palette, alpha, 16-bit, interlaced) are embedded too, and a pHYs resolution sets the page size', async () => {
+  it('other PNGs (grey, palette, alpha, 16-bit, interlaced) are embedded too, and a scanner\'s pHYs resolution sets the page size', async () => {
     const base = sharp(ENGLISH).extract({ left: 0, top: 0, width: 600, height: 400 });
     const cases: Record<string, Buffer> = {
       grey: await base.clone().toColourspace('b-w').png().toBuffer(),
@@ -143,6 +143,8 @@ describe('searchable PDF: the page image with the text invisible over it, word b
       deep: await base.clone().toColourspace('rgb16').png().toBuffer(),
       interlaced: await base.clone().png({ progressive: true }).toBuffer(),
       at300dpi: await base.clone().withMetadata({ density: 300 }).png().toBuffer(),
+      // What encoders write when nobody said (sharp on a rendered PDF page): the job's dpi is used.
+      at72dpi: await base.clone().withMetadata({ density: 72 }).png().toBuffer(),
     };
     for (const [name, png] of Object.entries(cases)) {
       const page: Page = { ...twoColumns, width: 600, height: 400, blocks: [{ type: 'text', bbox: [50, 50, 500, 90], text: name, order: 0, lines: [line(name, [50, 50, 500, 90])] }] };

@@ -14,8 +14,12 @@ test('the published layout schema (docs/schemas) is the one generated from the z
 test('every block has type, box, text, reading order and confidence in the contract', () => {
   const s = layoutJsonSchema() as any;
   const block = s.properties.pages.items.properties.blocks.items;
-  assert.deepEqual(Object.keys(block.properties).sort(), ['bbox', 'confidence', 'html', 'order', 'text', 'type']);
+  assert.deepEqual(Object.keys(block.properties).sort(), ['bbox', 'confidence', 'html', 'lines', 'order', 'text', 'type']);
   assert.deepEqual(block.required.sort(), ['bbox', 'text', 'type']);
+  // Issue 18: the lines a block was read from (CPU engine, PDF text layers), each with its box.
+  const line = block.properties.lines.items;
+  assert.deepEqual(Object.keys(line.properties).sort(), ['bbox', 'confidence', 'text']);
+  assert.deepEqual(line.required.sort(), ['bbox', 'text']);
   assert.equal(block.properties.bbox.prefixItems.length, 4);
   assert.equal(s.properties.v.const, 1);
 });

@@ -8,8 +8,8 @@
  * next one being fetched), so a 1,000-page document costs what one page costs. The writer is
  * otherwise pure: images come through `loadImage`, the caller's I/O.
  *
- * Page size: image pixels at the image's own resolution (PNG pHYs) or the job's dpi. A page whose
- * image is missing keeps its text over a blank page of the same size.
+ * Page size: image pixels at the image's own resolution (PNG pHYs, for scans) or the job's dpi.
+ * A page whose image is missing keeps its text over a blank page of the same size.
  */
 import { deflateSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -32,6 +32,9 @@ const PAGES = 2;
 const INFO = 3;
 const FONT = { type0: 4, cid: 5, descriptor: 6, file: 7, toUnicode: 8, cidToGid: 9 };
 const FIRST_PAGE = 10;
+
+/** Resolutions a page image's own pHYs is taken at its word for. */
+const SCAN_DPI = { min: 100, max: 2400 };
 
 /** Letter size when a page has neither image nor size (a page that failed before rendering). */
 const FALLBACK_SIZE = { width: 612, height: 792 };
@@ -76,7 +79,10 @@ export async function* renderPdf(doc: DocumentResult, loadImage: (page: number) 
 function pageSize(page: DocPage, image: PdfImage | null, dpi: number): { width: number; height: number; px: { width: number; height: number } } {
   const px = image ? { width: image.width, height: image.height } : page.width && page.height ? { width: page.width, height: page.height } : null;
   if (!px) return { ...FALLBACK_SIZE, px: FALLBACK_SIZE };
-  const scale = 72 / (image?.dpi ?? dpi);
+  // 72 and 96 dpi are what encoders write when nobody said (sharp writes 72 for rendered PDF
+  // pages): only a scanner's resolution is believed.
+  const own = image?.dpi !== undefined && image.dpi >= SCAN_DPI.min && image.dpi <= SCAN_DPI.max ? image.dpi : undefined;
+  const scale = 72 / (own ?? dpi);
   return { width: px.width * scale, height: px.height * scale, px };
 }
 
