@@ -151,3 +151,21 @@ test('usable: enough letters or digits of any script, garbage refused', () => {
   assert.equal(isTextLayerUsable(page([['ÃÂ©Ã¨Â¤Ã¼Ã¶Ã¤Â°Ã¢Â€Â™ text', 10, 10]])), false, 'Latin-1 mojibake');
   assert.equal(isTextLayerUsable(page([['Größenänderung für Bücher', 10, 10]])), true, 'accents are not mojibake');
 });
+
+test('a three-column page on shared baselines with 1-em gutters is read column by column, not as a table', () => {
+  // The Federal Register's grid: 18 px type, lines 20 px apart in every column, gutters of 19 px.
+  const words = ['proposal', 'explain', 'the', 'reason', 'for', 'any', 'recommended', 'change', 'and', 'include', 'supporting', 'data'];
+  const items: PageText['items'] = [];
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < 30; i++) {
+      const text = `c${c}l${i} ${words.slice(i % 5, (i % 5) + 5).join(' ')}`;
+      const x = 90 + c * 354;
+      items.push({ text, bbox: [x, 200 + i * 20, x + 335, 218 + i * 20], fontSize: 18 });
+    }
+  }
+  const out = textLayerToOutput({ page: 1, width: 1224, height: 1584, missingFonts: false, items });
+  assert.ok(!out.markdown.includes('|'), 'columns are not a table');
+  const at = (tag: string) => out.markdown.indexOf(`${tag} `);
+  for (let c = 0; c < 3; c++) for (let i = 1; i < 30; i++) assert.ok(at(`c${c}l${i - 1}`) < at(`c${c}l${i}`), `c${c}: line ${i - 1} before ${i}`);
+  assert.ok(at('c0l29') < at('c1l0') && at('c1l29') < at('c2l0'), out.markdown.slice(0, 400));
+});
