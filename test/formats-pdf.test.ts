@@ -168,6 +168,17 @@ describe('searchable PDF: the page image with the text invisible over it, word b
     assert.deepEqual([...new Set(pdfWords(pdf).map((w) => w.page))], [1]);
   });
 
+  it('an image that cannot be read fails the PDF instead of leaving the page without its scan', async () => {
+    const doc = docOf([twoColumns, { ...twoColumns, page: 2 }]);
+    const load = async (page: number) => {
+      if (page === 2) throw new Error('object store unavailable');
+      return pdfImageFromPng(ENGLISH);
+    };
+    await assert.rejects(async () => {
+      for await (const _ of renderPdf(doc, load, { dpi: DPI })) void _;
+    }, /object store unavailable/);
+  });
+
   it('the glyphless font is a well-formed TrueType font (table checksums and the whole-font adjustment add up)', () => {
     const ttf = glyphlessTtf();
     const sum = (b: Buffer) => {

@@ -60,10 +60,18 @@ export async function* renderPdf(doc: DocumentResult, loadImage: (page: number) 
   yield w.stream(FONT.toUnicode, '/Filter /FlateDecode', deflateSync(toUnicodeCMap(codes.astral)));
   yield w.stream(FONT.cidToGid, '/Filter /FlateDecode', cidToGidMap());
 
-  let next = pages.length > 0 ? loadImage(pages[0].page.page).catch(() => null) : null;
+  // The next page's image is fetched while this one is written. A load that fails fails the PDF
+  // (a missing image is the loader's null, not an error): no page silently loses its scan.
+  const fetchImage = (i: number) => {
+    if (i >= pages.length) return null;
+    const p = loadImage(pages[i].page.page);
+    p.catch(() => {}); // awaited in its turn; never an unhandled rejection if the reader stops first
+    return p;
+  };
+  let next = fetchImage(0);
   for (const [i, { page, lines }] of pages.entries()) {
     const image = await next;
-    next = i + 1 < pages.length ? loadImage(pages[i + 1].page.page).catch(() => null) : null;
+    next = fetchImage(i + 1);
     const id = pageIds[i];
     const size = pageSize(page, image, opts.dpi);
     const content = [image ? `q ${num(size.width)} 0 0 ${num(size.height)} 0 0 cm /Im0 Do Q` : '', textLayer(page, lines, size)].filter(Boolean).join('\n');
