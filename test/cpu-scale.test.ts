@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { inkBlobs, typeHeight, missedInk, detectionScale, DETECT_TYPE, MISSED_INK, type Blob } from '../services/ocr/engines/cpu/text-scale.ts';
+import { inkBlobs, inkImage, typeHeight, missedInk, detectionScale, DETECT_TYPE, MISSED_INK, type Blob } from '../services/ocr/engines/cpu/text-scale.ts';
 import { bands, bandImage, mergeBands } from '../services/ocr/engines/cpu/tiles.ts';
 import { levelled, MIN_SKEW } from '../services/ocr/engines/cpu/deskew.ts';
 import { skewAngle, type Point } from '../services/ocr/engines/cpu/page-geometry.ts';
@@ -58,6 +58,22 @@ describe('type size (text-scale.ts)', () => {
     const h = typeHeight(framed);
     assert.ok(h >= 8 && h <= 13, `measured ${h}`);
     assert.equal(typeHeight(await raster(400, 300, '')), 0);
+  });
+
+  test('measured at half resolution, scan grain does not count as type', async () => {
+    const page = await raster(1400, 900, prose(20, 20));
+    const clean = typeHeight(await inkImage(page));
+    // Grain as the benchmark's noisy page has it: each pixel ± up to 135 levels (a fixed LCG).
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const noisy = Buffer.from(page.data);
+    for (let i = 0; i < noisy.length; i += 3) {
+      const v = Math.max(0, Math.min(255, noisy[i] + Math.round((rand() + rand() + rand() - 1.5) * 90)));
+      noisy.fill(v, i, i + 3);
+    }
+    const grainy = typeHeight(await inkImage({ ...page, data: noisy }));
+    assert.ok(clean >= 4 && clean <= 8, `20 px type at half size measured ${clean}`);
+    assert.ok(Math.abs(grainy - clean) <= 1, `with grain ${grainy}, clean ${clean}`);
   });
 
   const blob = (x: number, y: number, h: number): Blob => ({ x0: x, y0: y, x1: x + h - 1, y1: y + h - 1 });

@@ -15,6 +15,11 @@ export interface WorkerInit {
   maxPixels: number;
   /** The recogniser's full convolutions in 8 bits (about 28% less CPU per page); false = float; default true. */
   int8?: boolean;
+  /**
+   * Detection at the scale of the text and levelled scans (recognize-page.ts read()); false reads
+   * the boxes of one detection at detSide, as before (for comparisons). Default true.
+   */
+  adaptive?: boolean;
 }
 
 export interface PageJob {
