@@ -117,6 +117,10 @@ export const ConfigSchema = z
     /** The CPU engine's recogniser in 8 bits (faster); false on CPUs without AVX512-VNNI if it reads worse there. */
     FOLIO_CPU_INT8: bool(true),
     FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
+    /** A CPU worker is retired (between pages) and replaced after this many pages; 0 = never. */
+    FOLIO_CPU_RECYCLE_PAGES: int(500),
+    /** A CPU worker is retired and replaced when the OCR process's RSS after a page is above this (MB); 0 = no ceiling. */
+    FOLIO_CPU_RECYCLE_RSS_MB: int(0),
 
     /** Short, with heartbeats every third of it: a killed worker's message comes back within seconds. */
     FOLIO_ACK_WAIT_MS: int(10_000, 1000),

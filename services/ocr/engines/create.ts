@@ -14,7 +14,13 @@ export async function createEngineSet(config: Readonly<Config>, log: Logger): Pr
   const build = async (name: Name): Promise<OcrEngine | undefined> => {
     if (name === 'cpu') {
       const { createCpuEngine } = await import('./cpu/engine.ts');
-      return createCpuEngine({ workers: config.FOLIO_CPU_WORKERS, int8: config.FOLIO_CPU_INT8, log: log.child({ engine: 'cpu' }) });
+      return createCpuEngine({
+        workers: config.FOLIO_CPU_WORKERS,
+        int8: config.FOLIO_CPU_INT8,
+        recyclePages: config.FOLIO_CPU_RECYCLE_PAGES,
+        recycleRssBytes: config.FOLIO_CPU_RECYCLE_RSS_MB * 1024 * 1024,
+        log: log.child({ engine: 'cpu' }),
+      });
     }
     if (config.VLLM_BASE_URLS.length === 0) return undefined;
     const { createVllmEngine } = await import('./vllm/engine.ts');

@@ -29,6 +29,10 @@ export interface CpuEngineOptions {
    * page for +0.2 points of CER on degraded and Chinese pages. CPUs without VNNI may read worse.
    */
   int8?: boolean;
+  /** Retire a worker (between pages) and start a fresh one after this many pages; 0 or absent: never. */
+  recyclePages?: number;
+  /** Retire a worker when the process RSS after a page is above this many bytes; 0 or absent: never. */
+  recycleRssBytes?: number;
 }
 
 export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): PoolStats } {
@@ -38,6 +42,8 @@ export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): 
   const pool = createWorkerPool({
     size: opts.workers,
     log: opts.log,
+    recyclePages: opts.recyclePages,
+    recycleRssBytes: opts.recycleRssBytes,
     init: { threads, detSide: opts.detSide ?? 960, recSide: opts.recSide ?? 2048, maxPixels: opts.maxPixels ?? 100_000_000, int8: opts.int8 ?? true },
   });
   return {

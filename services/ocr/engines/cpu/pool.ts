@@ -6,6 +6,12 @@
 // throwing an instance of 'Napi::Error'"). So an aborted page is rejected at once but its
 // worker is asked to stop at its next step, and stays busy until it confirms; only a worker
 // that ignores that for `stuckMs` is terminated, as is every worker on close once idle.
+//
+// Workers are recycled (retired and replaced) after `recyclePages` pages or once the process RSS
+// a worker reports passes `recycleRssBytes`: whatever onnxruntime or sharp keeps growing in a
+// thread goes with it. Retiring happens only between pages — the worker is asked to release its
+// sessions and exit by itself — so no page is ever cut short; queued pages wait for the others or
+// the replacement.
 import { Worker } from 'node:worker_threads';
 import { FolioError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
@@ -24,6 +30,10 @@ export interface PoolOptions {
   entry?: URL;
   /** How long a worker may take to stop after its page was called off (default 30 s). */
   stuckMs?: number;
+  /** Retire a worker once it has read this many pages (0 or absent: never). */
+  recyclePages?: number;
+  /** Retire a worker when the process RSS it reports after a page is above this (bytes; 0 or absent: never). */
+  recycleRssBytes?: number;
 }
 
 export interface PoolStats {
@@ -33,6 +43,8 @@ export interface PoolStats {
   pages: number;
   /** Highest process RSS a worker reported after a page (bytes; all threads share one process). */
   peakRss: number;
+  /** Workers retired and replaced after recyclePages pages or above recycleRssBytes. */
+  recycled: number;
 }
 
 export interface WorkerPool {
@@ -54,6 +66,8 @@ interface Slot {
   /** The task's caller gave up; the worker was asked to stop. */
   cancelled?: NodeJS.Timeout;
   exited: Promise<void>;
+  /** Pages this worker has read (done or failed). */
+  pages: number;
 }
 
 export function createWorkerPool(opts: PoolOptions): WorkerPool {
@@ -64,13 +78,16 @@ export function createWorkerPool(opts: PoolOptions): WorkerPool {
   let closed = false;
   let pages = 0;
   let peakRss = 0;
+  let recycled = 0;
+  /** Workers asked to retire that have not exited yet (they are no longer in `slots`). */
+  const retiring = new Set<Slot>();
   let idle: (() => void) | undefined;
 
   function spawn(): void {
     // execArgv [] keeps the parent's flags (--test, --import …) out; the entry registers tsx itself.
     const worker = new Worker(opts.entry ?? ENTRY, { workerData: opts.init, execArgv: [] });
     let crash: Error | undefined;
-    const slot: Slot = { worker, ready: false, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+    const slot: Slot = { worker, ready: false, pages: 0, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     slots.push(slot);
     worker.on('message', (m: FromWorker) => onMessage(slot, m));
     worker.on('error', (err) => (crash = err));
@@ -92,10 +109,38 @@ export function createWorkerPool(opts: PoolOptions): WorkerPool {
     slot.cancelled = undefined;
     if (m.type === 'done') {
       pages++;
+      slot.pages++;
       peakRss = Math.max(peakRss, m.rss);
       task.settle(m.output);
-    } else if (m.type === 'failed') task.settle(new FolioError(m.code, m.message));
+      if (worn(slot, m.rss)) retire(slot);
+    } else if (m.type === 'failed') {
+      slot.pages++;
+      task.settle(new FolioError(m.code, m.message));
+      if (worn(slot, 0)) retire(slot);
+    }
     dispatch();
+  }
+
+  /** Due for recycling: enough pages, or the process above the RSS ceiling. */
+  function worn(slot: Slot, rss: number): boolean {
+    if (closed) return false;
+    if (opts.recyclePages && slot.pages >= opts.recyclePages) return true;
+    // RSS is the whole process's: recycle one worker at a time (a replacement still loading its
+    // models holds the RSS up too), or every worker would retire in a row.
+    return !!opts.recycleRssBytes && rss > opts.recycleRssBytes && retiring.size === 0 && slots.every((s) => s.ready);
+  }
+
+  /** Idle worker out of the pool: it releases its sessions and exits; a fresh one takes its place. */
+  function retire(slot: Slot): void {
+    const i = slots.indexOf(slot);
+    if (i < 0 || slot.task) return;
+    slots.splice(i, 1);
+    retiring.add(slot);
+    recycled++;
+    opts.log?.info({ pages: slot.pages, rss: peakRss }, 'cpu ocr worker recycled');
+    void slot.exited.then(() => retiring.delete(slot));
+    send(slot, { type: 'retire' });
+    spawn();
   }
 
   function onExit(slot: Slot, code: number, crash: Error | undefined): void {
@@ -167,7 +212,7 @@ export function createWorkerPool(opts: PoolOptions): WorkerPool {
         dispatch();
       });
     },
-    stats: () => ({ workers: slots.length, busy: slots.filter((s) => s.task).length, queued: queue.length, pages, peakRss }),
+    stats: () => ({ workers: slots.length, busy: slots.filter((s) => s.task).length, queued: queue.length, pages, peakRss, recycled }),
     async close() {
       if (closed) return;
       closed = true;
@@ -187,6 +232,10 @@ export function createWorkerPool(opts: PoolOptions): WorkerPool {
       const all = slots.splice(0);
       for (const s of all) clearTimeout(s.cancelled);
       await Promise.all(all.map((s) => s.worker.terminate().then(() => s.exited)));
+      // Retiring workers are releasing their sessions (native code): give them stuckMs to exit.
+      const exits = Promise.all([...retiring].map((s) => s.exited));
+      await Promise.race([exits, new Promise((r) => setTimeout(r, stuckMs).unref())]);
+      await Promise.all([...retiring].map((s) => s.worker.terminate()));
     },
   };
 }

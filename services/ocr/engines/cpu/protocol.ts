@@ -36,7 +36,8 @@ export interface PageJob {
   lang?: Lang;
 }
 
-export type ToWorker = { type: 'page'; job: PageJob } | { type: 'cancel'; id: number };
+/** 'retire': release the onnxruntime sessions and exit (sent only while the worker is idle). */
+export type ToWorker = { type: 'page'; job: PageJob } | { type: 'cancel'; id: number } | { type: 'retire' };
 
 export type FromWorker =
   | { type: 'ready'; loadMs: number }

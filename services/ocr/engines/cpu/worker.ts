@@ -24,6 +24,11 @@ port.on('message', async (m: ToWorker) => {
     if (current?.id === m.id) current.cancelled = true;
     return;
   }
+  if (m.type === 'retire') {
+    // Recycled by the pool while idle: free the models' native memory, then let the thread end.
+    await paddle.release().catch(() => undefined);
+    process.exit(0); // in a worker thread: ends this thread only
+  }
   const page = (current = { id: m.job.id, cancelled: false });
   const t = performance.now();
   try {
