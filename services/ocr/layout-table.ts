@@ -63,6 +63,10 @@ function tryTable(run: Row[], head?: Row): { table: Table; used: number; head: b
   const multi = cells.filter((c) => c.filter((s) => s.length > 0).length >= 2).length;
   if (multi < 2) return null;
   if (looksLikeProse(cells)) return null;
+  // Two columns at least, each with letters or digits in two rows or more: a caption's lone
+  // entry beside a column of `.` separators (a court filing's heading) is not a table.
+  const real = (c: string) => /[\p{L}\p{N}]/u.test(c);
+  if (cols.filter((_, k) => cells.filter((r) => real(r[k])).length >= 2).length < 2) return null;
   const merged = mergeWrappedHeader(rows, cells, cols);
   const headCells = head ? headerCells(head, rows, cols) : null;
   if (headCells) {
@@ -258,7 +262,9 @@ function looksLikeProse(cells: string[][]): boolean {
   // line up by chance for a few rows: several words to a cell, in more than one column.
   const wordy = cells[0].filter((_, k) => {
     const filled = cells.map((r) => r[k]).filter((c) => c.length > 0);
-    return filled.length > 0 && filled.filter((c) => c.split(/\s+/).length >= 3).length >= filled.length / 3;
+    // Prose is mostly lower case; names and descriptions in capitals (`BAIN, J MATTHEW`) are cells.
+    const prose = (c: string) => c.split(/\s+/).length >= 3 && (c.match(/\p{Ll}/gu)?.length ?? 0) >= 0.5 * (c.match(/\p{L}/gu)?.length ?? 1);
+    return filled.length > 0 && filled.filter(prose).length >= filled.length / 3;
   }).length;
   return wordy >= 2;
 }
