@@ -251,10 +251,15 @@ function dropLeader(cell: string): string {
 
 /** Two columns of long lines are a two-column page, not a table. */
 function looksLikeProse(cells: string[][]): boolean {
+  // Prose is mostly lower case; a column of payees or descriptions in capitals is table cells.
+  const lowerCase = (k: number) => {
+    const text = cells.map((r) => r[k]).join('');
+    return (text.match(/\p{Ll}/gu)?.length ?? 0) >= 0.5 * (text.match(/\p{L}/gu)?.length ?? 1);
+  };
   const long = cells[0]
     .map((_, k) => {
       const lens = cells.map((r) => [...r[k]].length).filter((n) => n > 0).sort((p, q) => p - q);
-      return lens.length ? lens[Math.floor(lens.length / 2)] : 0;
+      return lens.length && lowerCase(k) ? lens[Math.floor(lens.length / 2)] : 0;
     })
     .filter((median) => median >= 20).length;
   if (long >= 2) return true;
