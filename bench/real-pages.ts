@@ -151,7 +151,7 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
 
     const n = pages.length * rounds;
     const perPage = (s: (typeof speed)['engine']) => ({
-      pagesPerSec: Math.round((n / s.s) * 100) / 100,
+      pagesPerSec: Math.round((n / s.s) * 1000) / 1000,
       cpuSecPerPage: Math.round((s.cpuS / n) * 100) / 100,
       loadAverage1m: { min: Math.min(...s.load.map((l) => l[0])), max: Math.max(...s.load.map((l) => l[0])) },
     });
@@ -195,7 +195,7 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
       speed: {
         cpu: `${cpu.model}, avx512_vnni ${cpu.avx512Vnni ? 'yes' : 'no'}`,
         engine: { workers: cores, ...eSpeed },
-        ...(tSpeed ? { tesseract: { processes: cores, ...tSpeed }, throughputVsTesseract: Math.round((eSpeed.pagesPerSec / tSpeed.pagesPerSec) * 100) / 100 } : {}),
+        ...(tSpeed ? { tesseract: { processes: cores, ...tSpeed }, throughputVsTesseract: Math.round((speed.tesseract.s / speed.engine.s) * 100) / 100 } : {}),
       },
       all: { engine: pool(engineCounts), ...(withTesseract ? { tesseract: pool(tessCounts) } : {}) },
       groups,
