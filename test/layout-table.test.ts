@@ -123,3 +123,36 @@ describe('cells', () => {
     ]);
   });
 });
+
+describe('prose and lists', () => {
+  it('a list whose markers are pieces of their own is a list, not a table of markers and items', () => {
+    const items = ['Federal eRulemaking Portal: go to the site.', 'Fax: 202–493–2251.', 'Mail: U.S. Department of Transportation.'];
+    const steps = ['First step of the procedure', 'Second step of it', 'Third one'];
+    const lines = [
+      ...items.flatMap((t, i) => [line('•', 100, 200 + i * 22, 108, 18), line(t, 120, 200 + i * 22, 120 + t.length * 8, 18)]),
+      ...steps.flatMap((t, i) => [line(`${i + 1}.`, 100, 300 + i * 22, 114, 18), line(t, 130, 300 + i * 22, 130 + t.length * 8, 18)]),
+    ];
+    const { markdown, blocks } = layoutPage(lines, { joinGap: 0.4 });
+    assert.ok(!markdown.includes('|'), markdown);
+    assert.ok(blocks.every((b) => b.type !== 'table'));
+    const text = markdown.replace(/\s+/g, ' ');
+    assert.ok(text.includes('• Federal eRulemaking Portal: go to the site. • Fax: 202–493–2251. • Mail:'), text);
+    assert.ok(text.includes('1. First step of the procedure 2. Second step of it 3. Third one'), text);
+  });
+
+  it('a dash for zero in a table cell stays its own cell', () => {
+    const lines = tableRows(
+      [
+        ['Male', '17.9', '–', '0.4'],
+        ['Female', '19.0', '0.3', '–'],
+        ['Total', '18.6', '–', '0.2'],
+      ],
+      [60, 200, 260, 300],
+      100,
+    );
+    const { blocks } = layoutPage(lines, { joinGap: 0.4 });
+    const table = blocks.find((b) => b.type === 'table');
+    assert.ok(table);
+    assert.deepEqual(pipeRows(table.text), ['| Male | 17.9 | – | 0.4 |', '| Female | 19.0 | 0.3 | – |', '| Total | 18.6 | – | 0.2 |']);
+  });
+});

@@ -68,7 +68,12 @@ function mergeRowFragments(row: Row, joinGap: number): Row {
   for (const s of row.segs) {
     const prev = out[out.length - 1];
     const size = prev ? Math.min(prev.size, s.size) : s.size;
-    if (prev && s.bbox[0] - prev.bbox[2] <= joinGap * size) {
+    // A list marker set apart from its item (a bullet run, an OCR box of its own) is the item's
+    // start, not a column of bullets beside a column of text, nor a table's first column.
+    // Dashes and numbers also fill table cells (`–` for zero, row numbers): only at a row's start.
+    const mark = prev?.text.trim() ?? '';
+    const marker = prev && (BULLET.test(mark) || (out.length === 1 && MARKER.test(mark))) && s.bbox[0] - prev.bbox[2] <= 1.5 * Math.max(prev.size, s.size);
+    if (prev && (marker || s.bbox[0] - prev.bbox[2] <= joinGap * size)) {
       const gap = s.bbox[0] - prev.bbox[2];
       out[out.length - 1] = {
         text: joinText(prev.text, s.text, gap > 0.15 * size),
@@ -83,6 +88,10 @@ function mergeRowFragments(row: Row, joinGap: number): Row {
   }
   return { ...row, segs: out.map((s) => ({ ...s, text: s.text.trim() })) };
 }
+
+/** A list item's marker on its own: a bullet, a dash, `1.`, `2)`, `(a)`, `iv.`. */
+const BULLET = /^[•◦▪▫■□●○‣⁃∙]$/u;
+const MARKER = /^(?:[*–—-]|\(?(?:\d{1,3}|[a-z]|[ivx]{1,5})[.)])$/u;
 
 const CJK = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]/u;
 
