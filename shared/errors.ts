@@ -35,6 +35,9 @@ export const ErrorTable = {
   FOLIO_ENGINE_MALFORMED: { status: 502, retryable: true, message: 'The OCR backend sent a malformed answer' },
   FOLIO_ENGINE_FAILED: { status: 500, retryable: true, message: 'The OCR engine failed' },
   FOLIO_JOB_CANCELLED: { status: 409, retryable: false, message: 'The job was cancelled' },
+  // Issue 18: a page every engine in its order read badly (after the profile's retry): the page fails, the job ends partial.
+  FOLIO_PAGE_LOOPING: { status: 502, retryable: false, message: 'Every engine tried looped on this page (repeated text), retries and fallbacks included' },
+  FOLIO_PAGE_TRUNCATED: { status: 502, retryable: false, message: 'Every engine tried ran out of tokens on this page, retries and fallbacks included' },
   // Never-stuck guarantees: a message past its attempt budget, a step past its deadline, a job without progress.
   FOLIO_ATTEMPTS_EXHAUSTED: { status: 500, retryable: false, message: 'Every allowed attempt ended without a result (the worker crashed or hung each time)' },
   FOLIO_STEP_TIMEOUT: { status: 504, retryable: true, message: 'A processing step passed its deadline' },

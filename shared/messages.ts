@@ -42,6 +42,18 @@ export const JobOptions = z
      * judges each page by its confidently read characters.
      */
     lang: z.enum(['auto', 'en', 'zh']).optional(),
+    /**
+     * Issue 18: engines to read a page with, in order, when the one before fails it, loops or
+     * truncates (`vllm,cpu`); absent: only the chosen engine.
+     */
+    fallback: z
+      .union([z.string(), z.array(z.string())])
+      .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
+      .pipe(z.array(z.enum(['cpu', 'vllm'])).min(1).max(2))
+      .optional()
+      .describe('Engines to read a page with, in order, when the one before fails it, loops or truncates, e.g. `vllm,cpu`'),
+    /** Issue 18: `quality` writes each page's quality signals as YAML front matter at the top of document.md. */
+    frontMatter: z.enum(['none', 'quality']).optional().describe('`quality`: document.md starts with YAML front matter giving each page\'s confidence, repetition, truncation and suspect flag'),
   })
   .strict();
 export type JobOptions = z.infer<typeof JobOptions>;
@@ -70,11 +82,46 @@ export const SourceInfo = z.object({
 });
 export type SourceInfo = z.infer<typeof SourceInfo>;
 
+/** Issue 18: a page's quality signals (document.json, job status, front matter). */
+export const PageQuality = z.object({
+  /** 0–1: geometric mean of token probabilities (vision models), or the blocks' recogniser confidence (CPU). */
+  confidence: z.number().min(0).max(1).optional(),
+  /** The least likely token's probability, when the server returned log-probabilities. */
+  minTokenConfidence: z.number().min(0).max(1).optional(),
+  /** 0–1: share of the text that repeats what came before (a generation loop scores near 1). */
+  repetition: z.number().min(0).max(1),
+  /** The answer ran into max_tokens (the page was kept only through a lighter prompt). */
+  truncated: z.boolean(),
+  /** Characters of text read (whitespace aside). */
+  chars: z.number().int().nonnegative(),
+  /** Share of dark pixels outside figures. */
+  ink: z.number().min(0).max(1),
+  suspect: z.boolean(),
+  /** Why the page is suspect: looping, truncated, little-text (much ink, little text), low-confidence. */
+  reasons: z.array(z.string()),
+});
+export type PageQuality = z.infer<typeof PageQuality>;
+
+/** Issue 18: one try at reading a page, as the page record tells it (which engine, how it ended, why the next one ran). */
+export const PageAttempt = z.object({
+  engine: z.string(),
+  /** `ok`: this answer was kept; otherwise why it was not (looping, truncated, or an error code). */
+  outcome: z.string(),
+  /** What was changed for this try: `loop-mitigation` (the profile's official retry settings). */
+  mitigation: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
+export type PageAttempt = z.infer<typeof PageAttempt>;
+
 export const PageSummary = z.object({
   page: z.number().int().positive(),
   status: z.enum(['done', 'failed']),
   engine: z.string().optional(),
   error: ErrorInfo.optional(),
+  /** Issue 18: confidence, suspect flag and reasons of the kept answer; each try when there was more than one. */
+  quality: z.object({ confidence: z.number().optional(), repetition: z.number(), truncated: z.boolean(), suspect: z.boolean(), reasons: z.array(z.string()) }).optional(),
+  attempts: z.array(PageAttempt).optional(),
 });
 export type PageSummary = z.infer<typeof PageSummary>;
 
@@ -100,7 +147,13 @@ export const JobStatus = z.object({
   source: SourceInfo,
   options: JobOptions,
   priority: z.enum(Priority),
-  pages: z.object({ total: z.number().int().nonnegative(), done: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
+  pages: z.object({
+    total: z.number().int().nonnegative(),
+    done: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    /** Issue 18: pages whose answer is suspect (looping, truncated, little text for the ink, low confidence). */
+    suspect: z.number().int().nonnegative().optional(),
+  }),
   error: ErrorInfo.optional(),
   pageDetails: z.array(PageSummary).optional(),
   createdAt: z.string(),
@@ -122,6 +175,8 @@ export const PageRecord = z.object({
   /** The page's result itself when it came inline (small): the assembler reads no object for it. */
   result: z.lazy(() => PageResult).optional(),
   error: ErrorInfo.optional(),
+  /** Issue 18: the tries that failed a page (a done page's are in its result). */
+  attempts: z.array(PageAttempt).optional(),
   /** When the record was written (the sweeper's measure of progress). */
   at: z.string().optional(),
 });
@@ -186,8 +241,8 @@ export const Block = z.object({
   bbox: BBox.describe('[x1, y1, x2, y2] in page-image pixels (origin top left)'),
   /** Plain text: no Markdown/HTML decoration; tables are rows of tab-separated cells, LaTeX kept as written. */
   text: z.string().describe('Plain text without Markdown/HTML decoration; tables: rows of tab-separated cells; formulas: LaTeX as written; images: the Markdown link of the crop'),
-  /** Recognition confidence, 0–1 (the CPU engine; vision models give none). */
-  confidence: z.number().min(0).max(1).optional().describe('Recognition confidence 0–1 (CPU engine only)'),
+  /** Recognition confidence, 0–1: the recogniser's (CPU engine), or the geometric mean probability of the tokens that wrote the block (vision models whose server returns log-probabilities). */
+  confidence: z.number().min(0).max(1).optional().describe('Confidence 0–1: the recogniser\'s (CPU engine), or the geometric mean probability of the block\'s tokens (vision models)'),
   /** Reading-order index within the page, from 0 (the assembler fills it in where an engine did not). */
   order: z.number().int().nonnegative().optional().describe('Reading-order index within the page, from 0'),
   /** Tables from models that write HTML: the table as written, rowspan/colspan and <th> kept. */
@@ -218,6 +273,9 @@ export const PageResult = z.object({
   blocks: z.array(Block),
   raw: z.string(),
   ms: z.number().nonnegative(),
+  /** Issue 18: quality signals of this answer, and every try it took (engine, outcome, why). */
+  quality: PageQuality.optional(),
+  attempts: z.array(PageAttempt).optional(),
 });
 export type PageResult = z.infer<typeof PageResult>;
 
@@ -241,6 +299,8 @@ export const PageFailed = z.object({
   page: z.number().int().positive(),
   count: z.number().int().positive(),
   error: ErrorInfo,
+  /** Issue 18: each engine's try and how it ended. */
+  attempts: z.array(PageAttempt).optional(),
 });
 export type PageFailed = z.infer<typeof PageFailed>;
 
@@ -271,6 +331,9 @@ export const DocumentResult = z.object({
       markdown: z.string(),
       blocks: z.array(Block),
       error: ErrorInfo.optional(),
+      /** Issue 18: the kept answer's quality signals, and the tries behind it. */
+      quality: PageQuality.optional(),
+      attempts: z.array(PageAttempt).optional(),
     }),
   ),
 });

@@ -42,6 +42,12 @@ export function createMetrics(registry = new Registry()) {
     // Sandboxed rendering (issue 6): renderer processes killed or lost, by cause (timeout | crash | memory).
     renderersLost: new Counter({ name: 'folio_renderers_lost_total', help: 'Renderer processes killed or crashed, by cause', labelNames: ['cause'], registers: r }),
     pagesRenderFailed: new Counter({ name: 'folio_pages_render_failed_total', help: 'Pages that could not be rendered, by error code', labelNames: ['code'], registers: r }),
+    // --- Answer quality (issue 18): confidence, suspect pages, retries and fallbacks ---
+    pageConfidence: new Histogram({ name: 'folio_page_confidence', help: 'Confidence of each kept page answer (0-1), by engine', labelNames: ['engine'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1], registers: r }),
+    pageRepetition: new Histogram({ name: 'folio_page_repetition', help: 'Share of repeated text in each kept page answer (0-1), by engine', labelNames: ['engine'], buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1], registers: r }),
+    pagesSuspect: new Counter({ name: 'folio_pages_suspect_total', help: 'Kept page answers flagged suspect, by engine and reason', labelNames: ['engine', 'reason'], registers: r }),
+    pageRetries: new Counter({ name: 'folio_page_retries_total', help: 'Page reads that were not kept and led to another try, by engine and reason', labelNames: ['engine', 'reason'], registers: r }),
+    pageFallbacks: new Counter({ name: 'folio_page_fallbacks_total', help: 'Pages answered by a fallback engine, by the engine that answered and the first engine\'s reason', labelNames: ['engine', 'reason'], registers: r }),
     // --- Operators' view (issue 11): lag, end-to-end latency, outcomes by code, per-backend capacity ---
     ...operatorMetrics(r),
   };
