@@ -142,6 +142,15 @@ describe('ruling lines: a table cell rule inside a box is a cut, a letter stem i
     assert.ok(at(a[1]) <= 255 && at(b[0]) >= 255 && at(b[0]) <= 262, JSON.stringify(plan.pieces[0]));
   });
 
+  test('dense scanner noise inks every row of a thin strip without being a rule', () => {
+    const img = blank(600, 120);
+    const rnd = random(11);
+    for (let y = 0; y < 120; y++) for (let x = 0; x < 600; x++) if (rnd() < 0.4) fill(img, x, y, x + 1, y + 1, 60);
+    fill(img, 40, 50, 160, 70);
+    fill(img, 170, 50, 340, 70);
+    assert.equal(planPage(img, [box(34, 44, 346, 76)]).cuts[0].filter((c) => c.kind === 'rule').length, 0);
+  });
+
   test('a stroke no taller than the text is a letter, not a rule', () => {
     const { img, quads } = row(true);
     assert.equal(planPage(img, quads).cuts[0].filter((c) => c.kind === 'rule').length, 0);

@@ -8,13 +8,15 @@ import type { Quad } from './line-boxes.ts';
 import type { BBox, Block } from '../../../../shared/messages.ts';
 
 export interface FigureOptions {
-  /** A cell is covered when this fraction of its pixels is darker than 80% of the paper. */
+  /** A cell is covered when its mean is this fraction darker than the paper's. */
   cover: number;
+  /** A figure's cells vary within themselves by at least this × the paper level (standard deviation), on average. */
+  texture: number;
   /** A figure is at least this many line heights on each side (a drop cap is three or so). */
   minSide: number;
 }
 
-export const DEFAULT_FIGURES: FigureOptions = { cover: 0.4, minSide: 4 };
+export const DEFAULT_FIGURES: FigureOptions = { cover: 0.2, texture: 0.08, minSide: 4 };
 
 /**
  * Figure regions (boxes in the image's pixels, [x1, y1, x2, y2]). `lineH` is the page's typical
@@ -26,23 +28,28 @@ export function findFigures(img: RawImage, quads: Quad[], lineH: number, opts: F
   const cell = Math.max(6, Math.round(lineH / 2));
   const cw = Math.ceil(width / cell);
   const ch = Math.ceil(height / cell);
-  const hist = new Uint32Array(256);
-  for (let i = 1; i < data.length; i += 3 * 7) hist[data[i]]++;
-  const total = hist.reduce((a, b) => a + b, 0);
-  let paper = 255;
-  for (let v = 0, seen = 0; v < 256; v++) if ((seen += hist[v]) >= 0.9 * total) { paper = v; break; }
-  const dark = 0.8 * paper;
   // Every second pixel of every second row: cells are many pixels wide, and this is a whole-page pass.
-  const count = new Uint32Array(cw * ch);
+  // Per cell, the mean and spread of the darkest channel (coloured areas count as much as grey ones).
+  const sum = new Float64Array(cw * ch);
+  const sq = new Float64Array(cw * ch);
+  const n = new Uint32Array(cw * ch);
   const cellOf = new Int32Array(width);
   for (let x = 0; x < width; x++) cellOf[x] = (x / cell) | 0;
   for (let y = 0; y < height; y += 2) {
     const row = ((y / cell) | 0) * cw;
     for (let x = 0, p = y * width * 3; x < width; x += 2, p += 6) {
-      // Any channel well under the paper: coloured areas count as much as grey ones.
-      if (data[p] < dark || data[p + 1] < dark || data[p + 2] < dark) count[row + cellOf[x]]++;
+      const v = Math.min(data[p], data[p + 1], data[p + 2]);
+      const i = row + cellOf[x];
+      sum[i] += v;
+      sq[i] += v * v;
+      n[i]++;
     }
   }
+  const mean = sum.map((s, i) => s / Math.max(1, n[i]));
+  const spread = sq.map((s, i) => Math.sqrt(Math.max(0, s / Math.max(1, n[i]) - mean[i] * mean[i])));
+  // Paper: a bright cell (the 80th percentile: dense text fills half a page's cells or more).
+  // Noise and grain average out in a cell's mean; print, a photo's tones and a drawing's fills do not.
+  const paper = Float64Array.from(mean).sort()[Math.floor(mean.length * 0.8)];
   const boxed = new Uint8Array(cw * ch);
   for (const q of quads) {
     const xs = q.map((p) => p[0]);
@@ -55,13 +62,13 @@ export function findFigures(img: RawImage, quads: Quad[], lineH: number, opts: F
   // never grows into the column beside it. Neighbours up to two cells apart are joined (a photo's
   // highlights, a drawing's white parts and the boxes the detector finds on its texture leave holes).
   const covered = new Uint8Array(cw * ch);
-  for (let i = 0; i < covered.length; i++) covered[i] = count[i] * 4 >= opts.cover * cell * cell && !boxed[i] ? 1 : 0;
+  for (let i = 0; i < covered.length; i++) covered[i] = mean[i] < (1 - opts.cover) * paper && !boxed[i] ? 1 : 0;
   const label = new Int32Array(cw * ch).fill(-1);
   const figures: BBox[] = [];
   const stack: number[] = [];
   for (let start = 0; start < covered.length; start++) {
     if (!covered[start] || label[start] >= 0) continue;
-    let [minX, minY, maxX, maxY, n] = [cw, ch, 0, 0, 0];
+    let [minX, minY, maxX, maxY, cells, texture] = [cw, ch, 0, 0, 0, 0];
     label[start] = start;
     stack.push(start);
     while (stack.length) {
@@ -69,7 +76,8 @@ export function findFigures(img: RawImage, quads: Quad[], lineH: number, opts: F
       const x = i % cw;
       const y = (i / cw) | 0;
       [minX, minY, maxX, maxY] = [Math.min(minX, x), Math.min(minY, y), Math.max(maxX, x), Math.max(maxY, y)];
-      n++;
+      cells++;
+      texture += spread[i];
       for (let dy = -2; dy <= 2; dy++) {
         for (let dx = -2; dx <= 2; dx++) {
           const xx = x + dx;
@@ -86,12 +94,13 @@ export function findFigures(img: RawImage, quads: Quad[], lineH: number, opts: F
     const w = (maxX - minX + 1) * cell;
     const h = (maxY - minY + 1) * cell;
     if (w < opts.minSide * lineH || h < opts.minSide * lineH) continue;
-    // A sparse scatter (noise, dots, a dotted rule's neighbours): not a picture.
-    if (n < 0.15 * (maxX - minX + 1) * (maxY - minY + 1)) continue;
+    // A sparse scatter (specks, a dotted rule's neighbours) is not a picture, nor a smooth tone
+    // (a shadow, the table or background a photographed page lies on, a flat tint).
+    if (cells < 0.15 * (maxX - minX + 1) * (maxY - minY + 1) || texture / cells < opts.texture * paper) continue;
     figures.push([minX * cell, minY * cell, Math.min(width, (maxX + 1) * cell), Math.min(height, (maxY + 1) * cell)]);
   }
-  // Parts of one picture (a drawing's pieces, a photo split by a white band) within two lines of each other: one figure.
-  const near = 2 * lineH;
+  // Parts of one picture (a drawing's pieces, a photo split by a white band) within three lines of each other: one figure.
+  const near = 3 * lineH;
   for (let merged = true; merged; ) {
     merged = false;
     for (let i = 0; i < figures.length && !merged; i++) {

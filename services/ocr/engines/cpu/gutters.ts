@@ -162,6 +162,12 @@ function ruleAt(m: InkMap, x: number, top: number, bottom: number): [number, num
   const up = reach(top - 1, -1);
   const down = reach(bottom, 1);
   if (up < 0.15 * h || down < 0.15 * h || up + down + h < 1.4 * h) return null;
+  // Past the text, a rule is a solid line on paper: one of its columns inked in most rows there,
+  // the paper beside it mostly clear (dense noise also inks every row of a 3-pixel strip).
+  const past = (x0: number, x1: number) => inkIn(m, x0, top - up, x1, top) + inkIn(m, x0, bottom, x1, bottom + down);
+  const rows = up + down;
+  if (Math.max(past(x - 1, x), past(x, x + 1), past(x + 1, x + 2)) < 0.75 * rows) return null;
+  if (past(x - 6, x - 2) > 0.25 * 4 * rows || past(x + 3, x + 7) > 0.25 * 4 * rows) return null;
   // Its width on a row above or below the text, where nothing else should be near.
   const thin = Math.max(3, Math.round(0.15 * h));
   const probe = Math.max(0, top - Math.ceil(up / 2));
