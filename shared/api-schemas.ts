@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ErrorTable } from './errors.ts';
-import { DocumentResult, JobEvent, JobOptions, JobState, JobStatus, PageSummary, SourceInfo, WebhookDelivery } from './messages.ts';
+import { BBox, DocumentResult, JobEvent, JobOptions, JobState, JobStatus, PageSummary, SourceInfo, WebhookDelivery } from './messages.ts';
 
 export const ErrorCodeSchema = z.enum(Object.keys(ErrorTable) as [keyof typeof ErrorTable, ...Array<keyof typeof ErrorTable>]);
 
@@ -119,6 +119,50 @@ export const UploadForm = JobOptions.extend({
 
 /** document.json: pages with their blocks (boxes in page-image pixels) and Markdown. */
 export const DocumentView = DocumentResult.meta({ id: 'Document' });
+
+// --- Result formats (issue 9): tables as data, retrieval chunks ---
+/** One table of a document, without its cells (shared/formats/tables.ts TableInfo). */
+const TableInfoSchema = z.object({
+  /** 1-based, in document order: the `{n}` of /v1/jobs/{id}/tables/{n}. */
+  n: z.number().int().min(1),
+  page: z.number().int().min(1),
+  bbox: BBox.meta({ description: '[x1, y1, x2, y2] in page-image pixels' }),
+  caption: z.string().optional(),
+  shape: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).meta({ description: 'Data rows × columns (header rows not counted)' }),
+  columns: z.array(z.string()),
+  headerRows: z.number().int().nonnegative(),
+});
+
+/** 200 of GET /v1/jobs/{id}/tables. */
+export const TableList = z
+  .object({
+    jobId: z.string(),
+    tables: z.array(TableInfoSchema.extend({ links: z.object({ csv: z.string(), json: z.string(), parquet: z.string() }).meta({ description: 'The table as CSV, JSON and Parquet' }) })),
+  })
+  .meta({ id: 'TableList', description: 'The tables of a document: page, box, caption, shape and columns of each' });
+
+/** 200 of GET /v1/jobs/{id}/tables/{n}?format=json: columns and rows as arrays (order kept, any column name). */
+export const TableData = TableInfoSchema.extend({ rows: z.array(z.array(z.string())) }).meta({ id: 'TableData', description: 'One table: its columns and data rows (cells as strings)' });
+
+/** 200 of GET /v1/jobs/{id}/result?format=chunks (shared/formats/chunks.ts). */
+export const ChunkList = z
+  .object({
+    jobId: z.string(),
+    maxTokens: z.number().int(),
+    overlap: z.number().int(),
+    chunks: z.array(
+      z.object({
+        index: z.number().int().nonnegative(),
+        text: z.string(),
+        headings: z.array(z.string()).meta({ description: 'Titles above the chunk, outermost first' }),
+        pages: z.array(z.number().int().min(1)),
+        boxes: z.array(z.object({ page: z.number().int().min(1), bbox: BBox })),
+        tokens: z.number().int().nonnegative(),
+      }),
+    ),
+  })
+  .meta({ id: 'ChunkList', description: 'Retrieval chunks of a document, each with its headings, pages and boxes' });
+// --- end result formats ---
 
 /** The body of a webhook delivery (Standard Webhooks shape: type, timestamp, data). */
 export const WebhookPayload = z

@@ -23,8 +23,12 @@ import {
   NATS_SCHEMA_IDS,
   WebhookPayload,
   UrlSubmission,
+  TableList,
+  TableData,
+  ChunkList,
 } from '../../shared/api-schemas.ts';
 import { ErrorTable, type ErrorCode } from '../../shared/errors.ts';
+import { LAYOUT_SCHEMA_PATH } from '../../shared/formats/layout-schema.ts';
 
 type Json = Record<string, unknown>;
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
@@ -45,7 +49,7 @@ export interface Operation {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'jobs' | 'compat' | 'ops' | 'webhooks';
+  tag: 'jobs' | 'compat' | 'ops' | 'webhooks' | 'schemas';
   /** Open routes need no key (probes, metrics). */
   open?: boolean;
   params?: Record<string, { schema: Json; description: string }>;
@@ -58,16 +62,21 @@ export interface Operation {
 
 const jobId = { id: { schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'The job id' } };
 const LOCATION = { Location: { description: 'The job’s status URL', schema: { type: 'string' } } };
+/** Sent on every rate-limited route's answer when FOLIO_RATE_LIMIT_MAX is on, and on a tenant quota's 429 (IETF RateLimit header fields). */
 const RATE_HEADERS = {
-  'RateLimit-Limit': { schema: { type: 'integer' }, description: 'Requests allowed at once' },
-  'RateLimit-Remaining': { schema: { type: 'integer' }, description: 'Requests left now' },
-  'RateLimit-Reset': { schema: { type: 'integer' }, description: 'Seconds until the bucket is full again' },
+  'RateLimit-Limit': { schema: { type: 'integer', minimum: 0 }, description: 'Requests allowed per window (a quota’s limit on a quota refusal)' },
+  'RateLimit-Remaining': { schema: { type: 'integer', minimum: 0 }, description: 'Requests left in this window' },
+  'RateLimit-Reset': { schema: { type: 'integer', minimum: 0 }, description: 'Seconds until the window resets' },
+  'RateLimit-Policy': { schema: { type: 'string' }, description: '`<limit>;w=<window seconds>`' },
 };
+const RETRY_AFTER = { 'Retry-After': { required: true, schema: { type: 'integer', minimum: 1 }, description: 'Seconds to wait before trying again' } };
 const UPLOAD_ERRORS: ErrorCode[] = [
   'FOLIO_INVALID_OPTIONS', 'FOLIO_MULTIPART_MALFORMED', 'FOLIO_FILE_MISSING', 'FOLIO_FILE_EMPTY', 'FOLIO_FORBIDDEN_ORIGIN',
   'FOLIO_REQUEST_TIMEOUT', 'FOLIO_UPLOAD_TOO_LARGE', 'FOLIO_UNSUPPORTED_MEDIA_TYPE', 'FOLIO_PDF_CORRUPT', 'FOLIO_QUOTA_EXCEEDED',
   // Issue 10's inputs: documents per request, URLs to fetch, Office conversion.
   'FOLIO_TOO_MANY_FILES', 'FOLIO_URL_INVALID', 'FOLIO_URL_FORBIDDEN', 'FOLIO_FETCH_FAILED', 'FOLIO_FETCH_TIMEOUT', 'FOLIO_CONVERTER_MISSING', 'FOLIO_CONVERSION_FAILED',
+  // The document itself, probed before the 202 (shared/source-probe.ts, in a sandboxed renderer); a quota counted in pages.
+  'FOLIO_PDF_ENCRYPTED', 'FOLIO_IMAGE_CORRUPT', 'FOLIO_IMAGE_TOO_LARGE', 'FOLIO_RENDER_TIMEOUT', 'FOLIO_RENDER_CRASHED', 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY',
 ];
 
 /** The upload form's input side (strings accepted for numbers), inlined: it is registered under an id, which would make it a bare $ref. */
@@ -104,7 +113,7 @@ export const OPERATIONS: Operation[] = [
       202: { description: 'Accepted: one job (one document), or a batch when several documents were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
       207: { description: 'A batch of which some documents were refused: `jobs` has the accepted ones, `errors` the others', json: BatchAccepted },
     },
-    errors: [...UPLOAD_ERRORS, 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY', 'FOLIO_IMAGE_CORRUPT'],
+    errors: UPLOAD_ERRORS,
   },
   {
     method: 'post', path: '/v1/ocr', operationId: 'ocrSync', tag: 'jobs', upload: true,
@@ -115,7 +124,7 @@ export const OPERATIONS: Operation[] = [
       200: { description: 'The job ended within the wait', content: { 'application/json': { schema: ref('SyncResult') }, 'text/markdown': { schema: { type: 'string' } } } },
       202: { description: 'Still running after the wait', json: JobAccepted, headers: LOCATION },
     },
-    errors: [...UPLOAD_ERRORS, 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY', 'FOLIO_IMAGE_CORRUPT'],
+    errors: UPLOAD_ERRORS,
   },
   {
     method: 'get', path: '/v1/jobs/{id}', operationId: 'getJob', tag: 'jobs', summary: 'Job status, progress (with ETA), per-page details, webhook deliveries and links',
@@ -137,7 +146,7 @@ export const OPERATIONS: Operation[] = [
         description: 'The document in the format asked for',
         content: {
           'text/markdown': { schema: { type: 'string' } },
-          'application/json': { schema: { anyOf: [ref('Document'), { type: 'object', required: ['jobId', 'maxTokens', 'overlap', 'chunks'], properties: { jobId: { type: 'string' }, maxTokens: { type: 'integer' }, overlap: { type: 'integer' }, chunks: { type: 'array', items: { type: 'object' } } } }] } },
+          'application/json': { schema: { anyOf: [ref(idOf(DocumentView)), ref(idOf(ChunkList))], description: 'format=json: the layout JSON (Document); format=chunks: ChunkList' } },
           'text/html': { schema: { type: 'string' } },
           'application/pdf': { schema: { type: 'string', format: 'binary' } },
           'application/xhtml+xml': { schema: { type: 'string' } },
@@ -164,8 +173,36 @@ export const OPERATIONS: Operation[] = [
     summary: 'Server-Sent Events until the job ends',
     description: 'Each change is `event: status` with a Job (progress and ETA included) as `data`; the stream ends after the terminal one.',
     params: jobId,
-    responses: { 200: { description: 'An event stream; each `data:` is a Job', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: status, data: <Job JSON> (see the Job schema)' } } } } },
+    // OpenAPI 3.1 has no schema for an event's data (3.2's itemSchema): `x-event-data` names it, and the contract test validates each event against it.
+    responses: { 200: { description: 'An event stream; each `data:` is a Job', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: status, data: <Job JSON> (see the Job schema); `: keep-alive` comments every 15 s' }, 'x-event-data': ref(idOf(JobView)) } } } },
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_QUOTA_EXCEEDED'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}/tables', operationId: 'listTables', tag: 'jobs', summary: 'The tables of a document: page, box, caption, shape and columns of each, with links to each as data',
+    params: jobId,
+    responses: { 200: { description: 'The tables (none: an empty list)', json: TableList } },
+    errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_RESULT_NOT_READY'],
+  },
+  {
+    method: 'get', path: '/v1/jobs/{id}/tables/{n}', operationId: 'getTable', tag: 'jobs', summary: 'One table as data: CSV (default), JSON or Parquet; header row detected, spans expanded',
+    params: { ...jobId, n: { schema: { type: 'integer', minimum: 1 }, description: 'The table’s number (`n` in the list), 1-based in document order' } },
+    query: { format: { schema: { type: 'string', enum: ['csv', 'json', 'parquet'], default: 'csv' }, description: 'csv: RFC 4180 with a header line; json: TableData; parquet: Apache Parquet, every column a string (csv and parquet are sent as attachments)' } },
+    responses: {
+      200: {
+        description: 'The table in the format asked for',
+        content: {
+          'text/csv': { schema: { type: 'string' } },
+          'application/json': { schema: ref(idOf(TableData)) },
+          'application/vnd.apache.parquet': { schema: { type: 'string', format: 'binary' } },
+        },
+        headers: { 'Content-Disposition': { schema: { type: 'string' }, description: 'csv and parquet: `attachment; filename="<job>-table-<n>.<format>"`' } },
+      },
+    },
+    errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_TABLE_NOT_FOUND', 'FOLIO_RESULT_NOT_READY', 'FOLIO_INVALID_OPTIONS'],
+  },
+  {
+    method: 'get', path: LAYOUT_SCHEMA_PATH, operationId: 'getLayoutSchema', tag: 'schemas', summary: 'The JSON Schema (draft 2020-12) of the layout JSON, document.json, version 1',
+    responses: { 200: { description: 'A JSON Schema', content: { 'application/schema+json': { schema: { type: 'object', required: ['$schema', '$id'], properties: { $schema: { const: 'https://json-schema.org/draft/2020-12/schema' }, $id: { type: 'string' } } } } } } },
   },
   {
     method: 'delete', path: '/v1/jobs/{id}', operationId: 'cancelJob', tag: 'jobs', summary: 'Cancel a running job (202), or delete a finished one and its results (204)',
@@ -194,7 +231,7 @@ export const OPERATIONS: Operation[] = [
   { method: 'get', path: '/healthz', operationId: 'healthz', tag: 'ops', open: true, summary: 'Liveness', responses: { 200: { description: 'Alive', json: Health } } },
   {
     method: 'get', path: '/readyz', operationId: 'readyz', tag: 'ops', open: true, summary: 'Readiness: NATS and the object store answer',
-    responses: { 200: { description: 'Ready', json: Ready }, 503: { description: 'Not ready (`details` has each check)', json: ErrorBody, headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' } } } },
+    responses: { 200: { description: 'Ready', json: Ready }, 503: { description: 'Not ready (`details` has each check)', json: ErrorBody, headers: RETRY_AFTER } },
   },
   {
     method: 'get', path: '/metrics', operationId: 'metrics', tag: 'ops', open: true, summary: 'Prometheus metrics',
@@ -219,7 +256,8 @@ function errorResponses(op: Pick<Operation, 'open' | 'errors' | 'method'>): Reco
   const out: Record<string, Json> = {};
   for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
     const r = errorResponse(list);
-    if (status === 429) r.headers = { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds' }, ...RATE_HEADERS };
+    if (status === 429) r.headers = { ...RETRY_AFTER, ...RATE_HEADERS };
+    if (status === 503) r.headers = RETRY_AFTER;
     out[String(status)] = r;
   }
   return out;
@@ -233,7 +271,9 @@ function operationObject(op: Operation): Json {
   const responses: Json = {};
   for (const [code, r] of Object.entries(op.responses)) {
     const content = r.json ? { 'application/json': { schema: ref(idOf(r.json)) } } : r.content;
-    responses[code] = { description: r.description, ...(content ? { content } : {}), ...(r.headers ? { headers: r.headers } : {}) };
+    // Rate-limited routes (all but probes and metrics) say where the client stands on every answer.
+    const headers = { ...(op.open ? {} : RATE_HEADERS), ...r.headers };
+    responses[code] = { description: r.description, ...(content ? { content } : {}), ...(Object.keys(headers).length ? { headers } : {}) };
   }
   Object.assign(responses, errorResponses(op));
   return {
@@ -264,7 +304,7 @@ function operationObject(op: Operation): Json {
 /** Component schemas: every schema with a `.meta({id})`, each once, referencing each other. */
 function componentSchemas(): Record<string, Json> {
   // Touch the imports so their registrations exist before the registry is read.
-  void [BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, WebhookSecret, DocumentView];
+  void [BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, WebhookSecret, DocumentView, TableList, TableData, ChunkList];
   const out = z.toJSONSchema(z.globalRegistry, { io: 'output', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Json> };
   const schemas: Record<string, Json> = {};
   for (const [id, s] of Object.entries(out.schemas)) {
@@ -295,6 +335,7 @@ export function buildOpenApi(version = '1'): Json {
       { name: 'webhooks', description: 'Signed callbacks when a job ends' },
       { name: 'compat', description: 'The seed design’s endpoints' },
       { name: 'ops', description: 'Probes and metrics' },
+      { name: 'schemas', description: 'Published JSON Schemas of the results' },
     ],
     security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
     paths,
@@ -335,6 +376,8 @@ export function withFallbacks(doc: Json, discovered: { paths?: Record<string, Re
       if (!METHODS.includes(method) || paths[p]?.[method]) continue;
       const params = [...p.matchAll(/\{([^}]+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
       const op = {
+        // A contract test fails on this mark: the route needs a table entry with its real responses.
+        'x-folio-undocumented': true,
         operationId: `${method}${p.replace(/\{([^}]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
         summary: (found.summary as string | undefined) ?? `${method.toUpperCase()} ${p}`,
         tags: (found.tags as string[] | undefined) ?? ['jobs'],
