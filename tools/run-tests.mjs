@@ -1,8 +1,27 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with node's own test runner (Node 20 has no --test globs).
+// Runs every test/**/*.test.ts with node's own test runner (Node 20 has no --test globs), in the
+// groups of tools/test-groups.mjs: unit files side by side, then integration files side by side
+// (each starts its own nats-server on a free port with its own store), then the files that must
+// run alone, one at a time with nothing else running.
+//
+//   node tools/run-tests.mjs                 everything (npm test)
+//   node tools/run-tests.mjs --unit          the unit files only (npm run test:unit)
+//   node tools/run-tests.mjs <substring>...  the files whose path contains one of the substrings
+//   node tools/run-tests.mjs --list          print the groups and exit
+//
+// Each file's output is printed whole when the file ends, so side-by-side files don't interleave.
+// FOLIO_TEST_JOBS=<n> caps the files run side by side (both groups); 1 runs everything in series.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { groupOf } from './test-groups.mjs';
+
+// Measured on the 2-core machine: unit files are mostly start-up (tsx), so two at a time keeps
+// both cores busy; integration files mostly wait on servers, so three overlap their waits.
+const JOBS = Number(process.env.FOLIO_TEST_JOBS) || 0;
+const CONCURRENCY = { unit: JOBS || 2, integration: JOBS || 3, alone: 1 };
+const ORDER = ['unit', 'integration', 'alone'];
 
 const walk = (dir) =>
   readdirSync(dir).flatMap((name) => {
@@ -10,14 +29,86 @@ const walk = (dir) =>
     return statSync(p).isDirectory() ? walk(p) : p.endsWith('.test.ts') ? [p] : [];
   });
 
-const filter = process.argv.slice(2);
-const files = walk('test').filter((f) => filter.length === 0 || filter.some((x) => f.includes(x))).sort();
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith('--')));
+const filter = args.filter((a) => !a.startsWith('--'));
+const files = walk('test')
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
-});
-process.exit(r.status ?? 1);
+const groups = Object.fromEntries(ORDER.map((g) => [g, []]));
+for (const f of files) groups[groupOf(f)].push(f);
+if (flags.has('--unit')) for (const g of ORDER) if (g !== 'unit') groups[g] = [];
+
+if (flags.has('--list')) {
+  for (const g of ORDER) console.log(`${g} (${groups[g].length}): ${groups[g].join(' ')}`);
+  process.exit(0);
+}
+
+const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };
+const count = (out, name) => Number(out.match(new RegExp(`^\\S* ?${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+
+/** Runs one file in its own node --test process; resolves with its counts once it has exited. */
+function runFile(file) {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks = [];
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => chunks.push(c));
+    child.on('close', (code, signal) => {
+      const out = Buffer.concat(chunks).toString();
+      const r = {
+        file,
+        ok: code === 0,
+        exit: signal ?? code,
+        ms: Date.now() - started,
+        tests: count(out, 'tests'),
+        pass: count(out, 'pass'),
+        fail: count(out, 'fail') + count(out, 'cancelled'),
+        skip: count(out, 'skipped') + count(out, 'todo'),
+      };
+      process.stdout.write(`\n── ${file} (${(r.ms / 1000).toFixed(1)} s${r.ok ? '' : `, FAILED: exit ${r.exit}`})\n${out}`);
+      resolve(r);
+    });
+  });
+}
+
+/** Runs the files, at most `n` at a time, in the order given. */
+async function pool(list, n) {
+  const results = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) results.push(await runFile(list[next++]));
+  };
+  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+  return results;
+}
+
+const summary = [];
+const all = [];
+const t0 = Date.now();
+for (const g of ORDER) {
+  if (groups[g].length === 0) continue;
+  const started = Date.now();
+  console.log(`\n═══ ${g}: ${groups[g].length} files, ${CONCURRENCY[g]} at a time`);
+  const results = await pool(groups[g], CONCURRENCY[g]);
+  all.push(...results);
+  const sum = (k) => results.reduce((s, r) => s + r[k], 0);
+  summary.push({ group: g, files: results.length, tests: sum('tests'), pass: sum('pass'), fail: sum('fail'), skip: sum('skip'), failedFiles: results.filter((r) => !r.ok).length, s: (Date.now() - started) / 1000 });
+}
+
+const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+console.log(`\n═══ summary (load average ${load}, ${os.cpus().length} cores)`);
+console.log('group        files  tests   pass   fail   skip   time');
+for (const s of summary) {
+  console.log(`${s.group.padEnd(12)} ${String(s.files).padStart(5)} ${String(s.tests).padStart(6)} ${String(s.pass).padStart(6)} ${String(s.fail).padStart(6)} ${String(s.skip).padStart(6)} ${s.s.toFixed(0).padStart(5)} s`);
+}
+console.log(`total        ${String(all.length).padStart(5)}${' '.repeat(30)} ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s`);
+console.log(`slowest: ${[...all].sort((a, b) => b.ms - a.ms).slice(0, 8).map((r) => `${r.file.replace(/^test\//, '')} ${(r.ms / 1000).toFixed(0)} s`).join(', ')}`);
+const failed = all.filter((r) => !r.ok);
+if (failed.length > 0) console.log(`FAILED: ${failed.map((r) => r.file).join(' ')}`);
+process.exit(failed.length > 0 ? 1 : 0);

@@ -1,0 +1,66 @@
+// Which test files may run beside which (tools/run-tests.mjs schedules by these groups).
+//
+//   unit         no server, no child process: started together, `npm run test:unit`.
+//   integration  starts a nats-server, the services, an outside tool or a child process. Each file
+//                starts its own nats-server on a free port with its own temp store (test/helpers/),
+//                so several run side by side.
+//   alone        listed below by hand: CPU-bound (the CPU engine on the 2-core machine) or
+//                timing-sensitive, so they run one at a time with nothing else running.
+//
+// unit vs integration is computed from the imports, so a new file is classified without anyone
+// remembering to: a file is integration when it reaches, through relative imports inside test/,
+// node:child_process or one of the helpers that start servers.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, normalize, basename } from 'node:path';
+
+/** Files that run one at a time with nothing else running, and why. */
+export const ALONE = {
+  // The CPU engine (onnxruntime on both cores); its accuracy and speed asserts want the cores.
+  'cpu-columns.test.ts': 'CPU engine',
+  'cpu-engine.test.ts': 'CPU engine',
+  'cpu-lang.test.ts': 'CPU engine',
+  'cpu-onnx-passes.test.ts': 'CPU engine',
+  'cpu-pipeline.test.ts': 'CPU engine through the stack',
+  'cpu-quality.test.ts': 'CPU engine',
+  'cpu-recognition.test.ts': 'CPU engine',
+  'cpu-recycle.test.ts': 'CPU engine',
+  'cpu-scale.test.ts': 'CPU engine, timings',
+  'real-pages.test.ts': 'CPU engine on the real pages',
+  // Timings asserted near their value.
+  'vllm-sim-calibration.test.ts': 'simulator latencies asserted two-sided',
+  'vllm-window.test.ts': 'adaptive window timing',
+  'security-edge.test.ts': 'idle timeout',
+  'refusals-clients.test.ts': 'client retry timing',
+  'cli-limits.test.ts': 'CLI concurrency and retry timing',
+  // Many processes: a 3-node nats cluster and 8 service processes.
+  'cluster.test.ts': '3-node cluster, 8 service processes',
+};
+
+/** Helpers that start a nats-server, the services, an S3 server or a process. */
+const STARTS_SERVERS = ['nats-server.ts', 'nats-cluster.ts', 'nats-auth-server.ts', 'service-process.ts', 'stack.ts', 's3-server.ts'];
+
+const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]/gm;
+
+/** Does `file` reach node:child_process or a server helper through relative imports inside test/? */
+function startsProcesses(file, seen = new Set()) {
+  if (seen.has(file)) return false;
+  seen.add(file);
+  if (STARTS_SERVERS.includes(basename(file)) && file.includes(join('test', 'helpers'))) return true;
+  const src = readFileSync(file, 'utf8');
+  for (const m of src.matchAll(IMPORT)) {
+    const spec = m[1] ?? m[2] ?? m[3];
+    if (spec === 'node:child_process' || spec === 'child_process') return true;
+    if (!spec.startsWith('.')) continue;
+    const target = normalize(join(dirname(file), spec));
+    // Only test code is followed: what the services spawn is their business and their tests'.
+    if (target.split(/[\\/]/)[0] !== 'test' || !existsSync(target)) continue;
+    if (startsProcesses(target, seen)) return true;
+  }
+  return false;
+}
+
+/** 'unit' | 'integration' | 'alone' for a path like test/x.test.ts (relative to the repository root). */
+export function groupOf(file) {
+  if (Object.hasOwn(ALONE, basename(file))) return 'alone';
+  return startsProcesses(normalize(file)) ? 'integration' : 'unit';
+}
