@@ -1,5 +1,6 @@
 import type { DocumentResult, JobOptions, PageRecord, PageResult, SourceInfo } from '../../shared/messages.ts';
 import { markRunningFurniture, withoutFurniture } from './furniture.ts';
+import { qualityFrontMatter } from './front-matter.ts';
 
 export interface AssembleInput {
   jobId: string;
@@ -45,7 +46,10 @@ export function assembleDocument(input: AssembleInput): { markdown: string; json
       // Every block says its reading-order index (the layout JSON contract); engines that list blocks in order may leave it out.
       blocks: (blocksOf.get(rec.page) ?? result?.blocks ?? []).map((b, i) => ({ ...b, order: b.order ?? i })),
       ...(rec.error ? { error: rec.error } : {}),
+      ...(result?.quality ? { quality: result.quality } : {}),
+      ...((rec.attempts ?? result?.attempts) ? { attempts: rec.attempts ?? result?.attempts } : {}),
     });
   }
-  return { markdown: parts.join('').trim() + '\n', json: { v: 1, jobId: input.jobId, source: input.source, pages } };
+  const front = input.options.frontMatter === 'quality' ? qualityFrontMatter(pages) : '';
+  return { markdown: front + parts.join('').trim() + '\n', json: { v: 1, jobId: input.jobId, source: input.source, pages } };
 }

@@ -8,7 +8,7 @@ import { FolioError, publicError } from '../../shared/errors.ts';
 import { ensureJobEvent, finishJob } from '../../shared/job-finish.ts';
 import type { JobRead, JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord } from '../../shared/messages.ts';
+import { PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord, type PageSummary } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys } from '../../shared/subjects.ts';
 import { assembleDocument } from './assemble.ts';
@@ -28,7 +28,7 @@ export interface AssemblerDeps {
 const recordOf = (msg: PageOutcome): PageRecord =>
   'engine' in msg
     ? { page: msg.page, status: 'done', engine: msg.engine, ...(msg.result ? { result: msg.result } : { resultKey: msg.resultKey }) }
-    : { page: msg.page, status: 'failed', error: msg.error };
+    : { page: msg.page, status: 'failed', error: msg.error, ...(msg.attempts ? { attempts: msg.attempts } : {}) };
 
 /**
  * folio.page.done / folio.page.failed → a per-page record; the message that completes the set
@@ -74,11 +74,13 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
   const done = records.filter((r) => r.status === 'done').length;
   const failed = records.length - done;
   const status = failed === 0 ? 'completed' : done === 0 ? 'failed' : 'partial';
+  const details = pageDetails(records, results);
+  const suspect = details.filter((d) => d.quality?.suspect).length;
   const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, job.id, (s) => ({
     ...s,
     status,
-    pages: { total: s.pages.total, done, failed },
-    pageDetails: records.map((r) => ({ page: r.page, status: r.status, engine: r.engine, error: r.error })),
+    pages: { total: s.pages.total, done, failed, suspect },
+    pageDetails: details,
     result: keys,
     ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
   }), assembling);
@@ -87,6 +89,23 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
     deps.metrics.jobsFinished.inc({ status });
     deps.log.info({ jobId: job.id, status, done, failed }, 'job finished');
   }
+}
+
+/** Each page for the job status: engine, error, the kept answer's quality summary, and the tries when there was more than one. */
+function pageDetails(records: PageRecord[], results: Map<number, PageResult>): PageSummary[] {
+  return records.map((r) => {
+    const res = results.get(r.page);
+    const q = res?.quality;
+    const attempts = r.attempts ?? res?.attempts;
+    return {
+      page: r.page,
+      status: r.status,
+      engine: r.engine,
+      error: r.error,
+      ...(q ? { quality: { ...(q.confidence !== undefined ? { confidence: q.confidence } : {}), repetition: q.repetition, truncated: q.truncated, suspect: q.suspect, reasons: q.reasons } } : {}),
+      ...(attempts ? { attempts } : {}),
+    };
+  });
 }
 
 /**

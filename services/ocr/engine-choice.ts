@@ -31,3 +31,34 @@ export async function chooseEngine(engines: EngineSet, options: JobOptions, text
   }
   return requested;
 }
+
+/** An engine of a page's order, created only when the page gets to it (a fallback's workers start on first use). */
+export interface EngineRef {
+  name: string;
+  get(): Promise<OcrEngine | undefined>;
+}
+
+/**
+ * Issue 18: the engines a page is read by, in order. The first is the one chooseEngine picks
+ * (with `engine=auto` and a `fallback` order, the order's first engine this deployment has); the
+ * rest of the request's `fallback` order follows; an engine the deployment lacks is skipped when
+ * reached. A text layer is exact: nothing follows it.
+ */
+export async function chooseEngines(engines: EngineSet, options: JobOptions, text: PageText | undefined): Promise<EngineRef[]> {
+  const order = options.fallback ?? [];
+  let first: OcrEngine | undefined;
+  if (options.engine === 'auto' && order.length > 0) {
+    for (const name of order) {
+      first = await engines.get(name);
+      if (first) break;
+    }
+  }
+  const chosen = await chooseEngine(engines, first ? { ...options, engine: first.name as 'cpu' | 'vllm' } : options, text);
+  const out: EngineRef[] = [{ name: chosen.name, get: async () => chosen }];
+  if (chosen.name === 'text-layer') return out;
+  for (const name of order) {
+    if (out.some((e) => e.name === name)) continue;
+    out.push({ name, get: () => engines.get(name) });
+  }
+  return out;
+}

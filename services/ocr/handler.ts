@@ -6,12 +6,13 @@ import { publishWork } from '../../shared/consumer-loop.ts';
 import { publicError, type FolioError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/job-store.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
+import { PageAttempt, PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
 import type { Metrics } from '../../shared/metrics.ts';
 import { BlobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
-import type { EngineOutput, PageInput } from './engine.ts';
-import { chooseEngine, type EngineSet } from './engine-choice.ts';
+import type { PageInput } from './engine.ts';
+import { chooseEngines, type EngineSet } from './engine-choice.ts';
 import { cropFigures } from './figures.ts';
+import { readPage, type ReadPageResult } from './read-page.ts';
 
 export interface OcrDeps {
   js: JetStreamClient;
@@ -38,25 +39,31 @@ export function createOcrHandler(deps: OcrDeps) {
     ]);
     const input: PageInput = { page: msg.page, image, width: msg.width, height: msg.height, task: msg.options.task, lang: msg.options.lang, text };
     const started = Date.now();
-    const engine = await chooseEngine(deps.engines, msg.options, text);
-    let output: EngineOutput;
+    const engines = await chooseEngines(deps.engines, msg.options, text);
+    let read: ReadPageResult;
     deps.metrics.ocrInFlight.inc();
     try {
-      output = await engine.recognize(input, AbortSignal.any([ctx.signal, AbortSignal.timeout(deps.pageTimeoutMs)]));
+      // Retries and fallbacks by policy (read-page.ts); the page's deadline covers them all.
+      read = await readPage(deps, engines, input, AbortSignal.any([ctx.signal, AbortSignal.timeout(deps.pageTimeoutMs)]));
     } catch (err) {
-      deps.metrics.pagesOcr.inc({ engine: engine.name, outcome: 'error' });
+      deps.metrics.pagesOcr.inc({ engine: engines[0].name, outcome: 'error' });
       throw err;
     } finally {
       deps.metrics.ocrInFlight.dec();
     }
+    const { output, quality, attempts } = read;
     const ms = Date.now() - started;
     deps.metrics.pagesOcr.inc({ engine: output.engine, outcome: 'ok' });
     deps.metrics.ocrDuration.observe({ engine: output.engine }, ms / 1000);
+    if (quality.confidence !== undefined) deps.metrics.pageConfidence.observe({ engine: output.engine }, quality.confidence);
+    deps.metrics.pageRepetition.observe({ engine: output.engine }, quality.repetition);
+    for (const reason of quality.reasons) deps.metrics.pagesSuspect.inc({ engine: output.engine, reason });
 
     for (const fig of await cropFigures(image, output.blocks)) {
       await deps.blobs.put(BlobKeys.figure(msg.jobId, fig.name), fig.jpeg, 'image/jpeg');
     }
-    const result: PageResult = { page: msg.page, width: msg.width, height: msg.height, ms, ...output };
+    // The tries are recorded when there was more than the kept one: a fallback never hides what failed.
+    const result: PageResult = { page: msg.page, width: msg.width, height: msg.height, ms, ...output, quality, ...(attempts.length > 1 ? { attempts } : {}) };
     const base = { v: 1 as const, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, engine: output.engine };
     const resultKey = await storeJsonUnlessSmall(deps.blobs, BlobKeys.pageResult(msg.jobId, msg.page), result);
     const done: PageDone = resultKey ? { ...base, resultKey } : { ...base, result };
@@ -68,7 +75,8 @@ export function createOcrHandler(deps: OcrDeps) {
 /** The last attempt failed: the page is reported failed so the job can still end (partial or failed). */
 export function createOcrGiveUp(deps: Pick<OcrDeps, 'js' | 'log'>) {
   return async (msg: PageReady, err: FolioError): Promise<void> => {
-    const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, error: publicError(err) };
+    const tries = PageAttempt.array().safeParse(err.details?.attempts);
+    const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, error: publicError(err), ...(tries.success && tries.data.length > 0 ? { attempts: tries.data } : {}) };
     await publishWork(deps.js, Subjects.pageFailed(msg.tenant, msg.jobId), failed, MsgIds.pageFailed(msg.jobId, msg.page));
   };
 }

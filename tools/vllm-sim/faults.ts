@@ -20,6 +20,31 @@ export interface FaultPlan {
   seed?: number;
   /** A dead engine: `/health` answers 503 and completions 500, as vLLM does after an engine crash. */
   down?: boolean;
+  /** Pages (images) that loop, chosen by what the model is sent: the first matching entry applies. */
+  loops?: LoopSpec[];
+  /** Log-probability of every token when a request asks for `logprobs` (default -0.02, p ≈ 0.98). */
+  logprob?: number;
+}
+
+/**
+ * A page that loops. `repeat`: the loop ends on its own (finish_reason `stop`) with the text said
+ * over and over; `length`: it runs into max_tokens. `mitigable`: a request carrying a loop
+ * mitigation (repetition_penalty > 1, presence_penalty > 0, or temperature ≥ 0.2) reads the page
+ * normally, as such retries often do; otherwise the page loops whatever the request says.
+ */
+export interface LoopSpec {
+  /** Match on the image's size as sent (either or both); sha256 of its bytes matches one image exactly. */
+  width?: number;
+  height?: number;
+  sha256?: string;
+  kind?: 'repeat' | 'length';
+  mitigable?: boolean;
+}
+
+/** Whether a request body carries a loop mitigation (the settings profiles send when reading a page again). */
+export function isMitigated(body: Record<string, unknown>): boolean {
+  const n = (k: string) => (typeof body[k] === 'number' ? (body[k] as number) : undefined);
+  return (n('repetition_penalty') ?? 1) > 1 || (n('presence_penalty') ?? 0) > 0 || (n('temperature') ?? 0) >= 0.2;
 }
 
 export class Faults {
@@ -27,6 +52,8 @@ export class Faults {
   #rates: Partial<Record<FaultKind, number>> = {};
   #random: () => number = mulberry32(1);
   #down = false;
+  #loops: LoopSpec[] = [];
+  #logprob = -0.02;
 
   constructor(plan: FaultPlan = {}) {
     this.set(plan);
@@ -38,6 +65,21 @@ export class Faults {
     this.#rates = { ...(plan.rates ?? {}) };
     this.#random = mulberry32(plan.seed ?? 1);
     this.#down = plan.down ?? false;
+    this.#loops = [...(plan.loops ?? [])];
+    this.#logprob = plan.logprob ?? -0.02;
+  }
+
+  get logprob(): number {
+    return this.#logprob;
+  }
+
+  /** How this image loops for this request, if it does. */
+  loopFor(image: { width: number; height: number; sha256: string }, body: Record<string, unknown>): 'repeat' | 'length' | null {
+    const spec = this.#loops.find(
+      (l) => (l.width === undefined || l.width === image.width) && (l.height === undefined || l.height === image.height) && (l.sha256 === undefined || l.sha256 === image.sha256),
+    );
+    if (!spec || (spec.mitigable && isMitigated(body))) return null;
+    return spec.kind ?? 'repeat';
   }
 
   get down(): boolean {

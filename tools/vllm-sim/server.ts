@@ -187,7 +187,9 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
     const profile: SimProfile = opts.profile ?? detectProfile({ model, prompt: v.text, system: v.system }) ?? (/deepseek/i.test(model) ? 'deepseek-ocr' : 'plain');
     const full = v.task === 'markdown' || v.task === 'ocr' || (profile !== 'deepseek-ocr' && profile !== 'deepseek-ocr-2' && profile !== 'plain');
     const natural = Math.max(1, Math.ceil((full ? tokensPerPage : tokensPerPage / 2) * tokenShare(profile, v.text)));
-    const looping = fault === 'length' || natural > v.maxTokens;
+    // A page chosen to loop: `length` runs into max_tokens, `repeat` says the same line over and over and stops.
+    const pageLoop = faults.loopFor(v.image, body);
+    const looping = fault === 'length' || pageLoop === 'length' || natural > v.maxTokens;
     const tokens = looping ? v.maxTokens : natural;
     counters.promptTokens += v.promptTokens;
     const job = scheduler.submit(v.promptTokens, tokens);
@@ -208,7 +210,9 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
     counters.completed++;
     counters.finished[finish]++;
     const content =
-      profile === 'plain' ? plainAnswer(looping, v.image) : profile === 'deepseek-ocr' ? (looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image)) : simulatedAnswer(profile, v.text, v.image, looping);
+      pageLoop === 'repeat'
+        ? repeatLoop(profile === 'plain' ? plainAnswer(false, v.image) : profile === 'deepseek-ocr' ? simulatedText(v.task, v.image) : simulatedAnswer(profile, v.text, v.image, false))
+        : profile === 'plain' ? plainAnswer(looping, v.image) : profile === 'deepseek-ocr' ? (looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image)) : simulatedAnswer(profile, v.text, v.image, looping);
     send(
       res,
       200,
@@ -217,7 +221,7 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content, reasoning_content: null, tool_calls: [] }, logprobs: null, finish_reason: finish, stop_reason: null }],
+        choices: [{ index: 0, message: { role: 'assistant', content, reasoning_content: null, tool_calls: [] }, logprobs: body.logprobs === true ? simulatedLogprobs(content, faults.logprob) : null, finish_reason: finish, stop_reason: null }],
         usage: { prompt_tokens: v.promptTokens, completion_tokens: tokens, total_tokens: v.promptTokens + tokens },
         prompt_logprobs: null,
       }),
@@ -352,6 +356,23 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A loop that ends on its own: the page's first lines, then its last line said again and again (as models do on dense tables). */
+function repeatLoop(answer: string): string {
+  const lines = answer.trimEnd().split('\n');
+  const last = lines.filter((l) => l.trim().length >= 8).at(-1) ?? 'simulated repetition loop';
+  return [...lines.slice(0, Math.ceil(lines.length / 2)), ...Array(60).fill(last)].join('\n') + '\n';
+}
+
+/** vLLM's `logprobs.content`: the answer cut in 4-character tokens, each with the same log-probability (SIMULATED). */
+function simulatedLogprobs(content: string, logprob: number) {
+  const out: Array<{ token: string; logprob: number; bytes: number[]; top_logprobs: [] }> = [];
+  for (let i = 0; i < content.length; i += 4) {
+    const token = content.slice(i, i + 4);
+    out.push({ token, logprob, bytes: [...Buffer.from(token)], top_logprobs: [] });
+  }
+  return { content: out };
 }
 
 function plainAnswer(looping: boolean, image: ImageFacts): string {

@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { FolioError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { EngineOutput, OcrEngine, PageInput } from '../../engine.ts';
+import type { EngineOutput, OcrEngine, PageInput, RecognizeOptions } from '../../engine.ts';
+import type { TokenLogprob } from '../../quality.ts';
+import { LOOP_RETRY } from './loop-retry.ts';
 import { Backend } from './backend.ts';
 import { PAGE_PROMPT_TOKENS } from './deepseek.ts';
 import { mapVllmError } from './errors.ts';
@@ -145,7 +147,7 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
     return best;
   }
 
-  async function call(b: Backend, input: PageInput, fallback: boolean, signal: AbortSignal): Promise<EngineOutput> {
+  async function call(b: Backend, input: PageInput, fallback: boolean, signal: AbortSignal, mitigation?: RecognizeOptions['mitigation']): Promise<EngineOutput> {
     const profile = b.profile;
     const prompt = fallback ? profile.fallbackPrompt! : profile.prompts[input.task];
     // Our own deadline covers the whole exchange (the client's own timeout stops at the headers).
@@ -162,7 +164,8 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
     let tokens = 0;
     // vLLM-only fields (skip_special_tokens, vllm_xargs, mm_processor_kwargs) ride along as extra top-level body fields.
     const complete = async (image: Buffer, p: string, size: { width: number; height: number }): Promise<{ content: string; completion: ChatCompletion }> => {
-      const body = profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) });
+      // Token log-probabilities (the sampled token's only) feed the page's confidence; a loop retry takes the profile's official settings.
+      const body = { ...profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) }), logprobs: true, ...(mitigation === 'loop' ? LOOP_RETRY[profile.name] : {}) };
       const completion = await b.client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, {
         signal: ac.signal,
         timeout: opts.timeoutMs + 1000,
@@ -178,6 +181,8 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
         const sent = profile.prepare ? await profile.prepare(input.image, input.width, input.height) : { image: input.image, width: input.width, height: input.height };
         const { content, completion } = await complete(sent.image, prompt, input);
         out = interpret(content, completion.usage?.completion_tokens, input, profile, prompt, sent);
+        const tokens = tokenLogprobs(completion);
+        if (tokens) out.tokens = tokens;
       }
       b.window.onSuccess({ latencyMs: performance.now() - started, tokens, inFlight: inFlightAtStart });
       b.pageSucceeded();
@@ -224,7 +229,7 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
   }
 
   /** Tries each backend in service at most once while they answer UNAVAILABLE: such a page never ran. */
-  async function run(input: PageInput, fallback: boolean, signal: AbortSignal): Promise<EngineOutput> {
+  async function run(input: PageInput, fallback: boolean, signal: AbortSignal, mitigation?: RecognizeOptions['mitigation']): Promise<EngineOutput> {
     const tried = new Set<Backend>();
     let last: FolioError | undefined;
     for (;;) {
@@ -236,7 +241,7 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
         continue;
       }
       try {
-        return await call(b, input, fallback, signal);
+        return await call(b, input, fallback, signal, mitigation);
       } catch (err) {
         if (!(err instanceof FolioError) || err.code !== 'FOLIO_ENGINE_UNAVAILABLE' || signal.aborted) throw err;
         tried.add(b);
@@ -254,17 +259,20 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
       return backends.reduce((n, b) => n + (b.healthy ? b.window.size : 0), 0);
     },
 
-    async recognize(input, signal) {
+    async recognize(input, signal, options) {
       if (closed) throw new FolioError('FOLIO_ENGINE_UNAVAILABLE', 'The vLLM engine is closed');
+      const mitigation = options?.mitigation;
       try {
-        return await run(input, false, signal);
+        return await run(input, false, signal, mitigation);
       } catch (err) {
         if (!(err instanceof FolioError) || err.code !== 'FOLIO_ENGINE_TRUNCATED' || err.details?.fallback === false) throw err;
         // Truncation is usually a repetition loop in the layout pass; plain OCR is shorter and often
         // gets through (the protocol doc's advice). It gives up the layout boxes for this page.
         log?.warn({ page: input.page, task: input.task }, 'vLLM output truncated; retrying the page with the fallback prompt');
         try {
-          return await run(input, true, signal);
+          const out = await run(input, true, signal, mitigation);
+          // The page is kept, but the record says its layout pass was cut off and a lighter prompt answered.
+          return { ...out, truncated: true, attempts: [{ engine: 'vllm', outcome: 'truncated', code: err.code, message: err.message, ...(mitigation ? { mitigation: 'loop-mitigation' } : {}) }] };
         } catch (again) {
           if (again instanceof FolioError && again.code === 'FOLIO_ENGINE_TRUNCATED') {
             throw new FolioError('FOLIO_ENGINE_TRUNCATED', 'vLLM output truncated, also with the fallback prompt', again.details, { cause: again });
@@ -349,6 +357,18 @@ function interpret(content: string, tokens: number | undefined, input: PageInput
   // Grounded output that is all tags and no text (the model's way of failing some pages) is not a result.
   if (markdown === '' && blocks.every((b) => b.type !== 'image')) throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned a page with no text', { tokens });
   return { engine: 'vllm', markdown, blocks, raw: content };
+}
+
+/** The sampled tokens' log-probabilities of an answer, when the server sent them (`logprobs.content`). */
+function tokenLogprobs(completion: ChatCompletion): TokenLogprob[] | undefined {
+  const content = completion.choices?.[0]?.logprobs?.content;
+  if (!Array.isArray(content) || content.length === 0) return undefined;
+  const out: TokenLogprob[] = [];
+  for (const t of content) {
+    if (typeof t?.token !== 'string' || typeof t.logprob !== 'number') return undefined;
+    out.push({ token: t.token, logprob: t.logprob });
+  }
+  return out;
 }
 
 function callerAbort(signal: AbortSignal, cause?: unknown): FolioError {
