@@ -18,7 +18,10 @@ const suites: Array<[string, () => Promise<Bench>]> = [
   ['realPages', async () => (await import('./real-pages.ts')).benchRealPages],
   ['scaleOut', async () => (await import('./scale-out.ts')).benchScaleOut],
   ['ingestProbeLag', async () => (await import('./probe-lag.ts')).benchProbeLag],
+  ['soak', async () => (await import('./soak.ts')).benchSoak],
 ];
+/** Only when named (`npm run bench -- soak`): 3,000 jobs take 10-15 minutes. */
+const OPT_IN = new Set(['soak']);
 
 const out = new URL('./', import.meta.url);
 const previous = only.length > 0 && existsSync(new URL('results.json', out)) ? (JSON.parse(readFileSync(new URL('results.json', out), 'utf8')) as Record<string, unknown>) : {};
@@ -29,7 +32,7 @@ const results: Record<string, unknown> = {
   machine: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 1e9) },
 };
 for (const [name, load] of suites) {
-  if (only.length > 0 && !only.includes(name)) continue;
+  if (only.length > 0 ? !only.includes(name) : OPT_IN.has(name)) continue;
   process.stderr.write(`bench ${name}…\n`);
   const t0 = performance.now();
   try {
