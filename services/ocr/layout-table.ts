@@ -251,13 +251,14 @@ function dropLeader(cell: string): string {
 
 /** Two columns of long lines are a two-column page, not a table. */
 function looksLikeProse(cells: string[][]): boolean {
-  // Three columns or more, one of them short entries in most rows (amounts, codes, dates): a
+  // Three columns or more, one of them short figures in most rows (amounts, codes, dates): a
   // table with descriptive columns, however wordy they are (`1 work-hour × $85 per hour = $85`).
-  const median = (k: number) => {
-    const lens = cells.map((r) => [...r[k]].length).filter((n) => n > 0).sort((p, q) => p - q);
-    return lens.length >= cells.length / 2 ? lens[Math.floor(lens.length / 2)] : Infinity;
+  const figures = (k: number) => {
+    const filled = cells.map((r) => r[k]).filter(Boolean);
+    const lens = filled.map((c) => [...c].length).sort((p, q) => p - q);
+    return filled.length >= cells.length / 2 && lens[Math.floor(lens.length / 2)] <= 12 && filled.filter((c) => /\d/.test(c)).length >= 0.7 * filled.length;
   };
-  if (cells[0].length >= 3 && cells[0].some((_, k) => median(k) <= 12)) return false;
+  if (cells[0].length >= 3 && cells[0].some((_, k) => figures(k))) return false;
   // Prose is mostly lower case; a column of payees or descriptions in capitals is table cells.
   const lowerCase = (k: number) => {
     const text = cells.map((r) => r[k]).join('');
