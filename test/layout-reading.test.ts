@@ -62,6 +62,12 @@ describe('reading order', () => {
     assert.equal(blocks.find((b) => b.text.startsWith('1 A footnote'))?.type, 'footnote');
   });
 
+  it('does not take a last line of short letters for a footnote (an OCR box of x-height letters is short)', () => {
+    const lines = [...column('one', 60, 470, 100, 10), line('a wave over sea', 60, 400, 200, 14), ...column('two', 530, 940, 100, 12)];
+    const { markdown } = layoutPage(lines);
+    assert.ok(ascending(order(markdown, ['one line 9', 'a wave over sea', 'two line 0'])), markdown);
+  });
+
   it('reads a full-width block where it sits, between two bands of columns', () => {
     const lines = [
       ...column('top-l', 60, 470, 100, 5),

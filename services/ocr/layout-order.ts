@@ -186,7 +186,9 @@ function footOfColumn(units: Unit[], ctx: Ctx): { rest: Unit[]; notes: Unit[] } 
   if (upper.length === 0) return none;
   const own = Math.max(upper[Math.floor(upper.length / 2)], 0.9 * ctx.body);
   let k = sorted.length;
-  while (k > 0 && sorted[k - 1].kind === 'seg' && sizeOf(sorted[k - 1]) <= 0.85 * own) k--;
+  // Only lines with a tall letter count: an OCR box of x-height letters alone ("a wave over sea") is short at any size.
+  const small = (u: Unit) => u.kind === 'seg' && /[A-Z0-9bdfhklt(]/.test(u.seg.text) && sizeOf(u) <= 0.85 * own;
+  while (k > 0 && small(sorted[k - 1])) k--;
   if (k === sorted.length || k === 0) return none;
   const rest = sorted.slice(0, k);
   const notes = sorted.slice(k);
