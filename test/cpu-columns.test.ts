@@ -82,6 +82,20 @@ describe('gutters: a box across columns is cut where the page is blank through m
     }
   });
 
+  test('a headline across the columns whose word space sits over the gutter is not cut', () => {
+    const { img, quads, gutterAt } = columnsPage({ columns: 2, gutter: 8, lines: 12 });
+    // Twice the body's size, in the top margin: two words either side of the gutter.
+    const g = gutterAt(0);
+    const headline = blank(img.width, img.height + 60);
+    headline.data.set(img.data, img.width * 60 * 3);
+    fill(headline, 40, 10, g - 2, 50);
+    fill(headline, g + 14, 10, img.width - 60, 50);
+    const moved = quads.map((q) => q.map(([x, y]) => [x, y + 60]) as Quad);
+    const plan = planPage(headline, [box(34, 4, img.width - 54, 56), ...moved]);
+    assert.equal(plan.cuts[0].length, 0, JSON.stringify(plan.cuts[0]));
+    assert.ok(plan.cuts.slice(1).every((c) => c.length === 1));
+  });
+
   test('three columns: two cuts a line', () => {
     const { img, quads } = columnsPage({ columns: 3, gutter: 10, lines: 10, seed: 5 });
     for (const cuts of planPage(img, quads).cuts) assert.deepEqual(cuts.map((c) => c.kind), ['gutter', 'gutter']);

@@ -16,7 +16,7 @@ export interface GutterOptions {
   widths: [number, number];
 }
 
-export const DEFAULT_GUTTERS: GutterOptions = { minStrip: 0.25, rows: [5, 4, 3], widths: [0.5, 0.9] };
+export const DEFAULT_GUTTERS: GutterOptions = { minStrip: 0.25, rows: [6, 5, 4], widths: [0.5, 0.9] };
 
 /** A box in the map's level frame: its extent and the rows its text's ink fills. */
 export interface MapBox {
@@ -187,8 +187,8 @@ function ruleAt(m: InkMap, x: number, top: number, bottom: number): [number, num
 }
 
 /**
- * Text rows (clusters of boxes by height) within the strip's blank run up and down the page
- * that have ink within 1.5 ink heights on both sides of the strip; stops counting at `enough`.
+ * Text rows (clusters of boxes by height) of the box's own text size within the strip's blank
+ * run up and down the page that have a word within 1.5 ink heights on both sides of the strip.
  */
 function supportRows(m: InkMap, a: number, b: number, box: MapBox, all: MapBox[], enough: number): number {
   const inkH = box.bottom - box.top;
@@ -224,6 +224,9 @@ function supportRows(m: InkMap, a: number, b: number, box: MapBox, all: MapBox[]
     if (cy > yb) break;
     if (o.x1 < a - reach || o.x0 > b + reach) continue;
     const h = o.bottom - o.top;
+    // Lines of another size are another structure: a headline across the columns whose word
+    // space sits over the gutter below it is not cut by the body's gutter.
+    if (h < 0.7 * inkH || h > inkH / 0.7) continue;
     const t = cy - h / 4;
     const u = cy + h / 4;
     if (inkIn(m, a, t, b, u) > 0) continue;
