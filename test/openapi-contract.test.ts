@@ -332,6 +332,25 @@ test('every operation, walked: each answer has a documented status, content type
     await c.check(res, P.compatResult);
   }
 
+  // A path parameter that does not decode is a 400 in the envelope; an id no job can have is a 404.
+  for (const [p, item] of Object.entries<any>(doc.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      if (!p.includes('{')) continue;
+      const url = p.replace(/\{(\w+)\}/, '%zz').replace('{name}', '1_0.jpg').replace('{page}', '1').replace('{n}', '1');
+      const res = await fetch(`${A}${url}`, { method: method.toUpperCase(), headers: acme });
+      assert.equal(res.status, 400, `${method} ${url}`);
+      await c.check(res, p, method);
+    }
+  }
+  const tooLong = await get(A, `/v1/jobs/${'x'.repeat(300)}`);
+  assert.equal(tooLong.status, 400, 'a parameter past Fastify\'s maxParamLength');
+  await c.check(tooLong, P.job);
+  for (const odd of ['a%00b', '..', 'a.b', '%2e%2e', '*', 'a>b']) {
+    const res = await get(A, `/v1/jobs/${odd}`);
+    assert.equal(res.status, 404, `GET /v1/jobs/${odd}: ${await res.clone().text()}`);
+    await c.check(res, P.job);
+  }
+
   // Every operation that needs a key refuses a request without one, or with an unknown one.
   await sweep(A, id, {}, 401);
   await sweep(A, id, { 'x-api-key': 'unknown-key-AAAAAAAAAAAAAAAAAAAA' }, 401);

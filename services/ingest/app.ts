@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { IngestDeps } from './jobs.ts';
-import { installErrorHandling } from './http-errors.ts';
+import { installErrorHandling, toHttpError } from './http-errors.ts';
 import { continueOnFirstRead } from './refusal-drain.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { installEdge } from './edge.ts';
@@ -33,6 +33,11 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     // The whole request must arrive within this (slow-loris uploads); a stalled body is cut sooner, in upload.ts.
     requestTimeout: deps.config.FOLIO_HTTP_REQUEST_TIMEOUT_MS,
+    // A path parameter that cannot be decoded (`/v1/jobs/%zz`) is refused before routing: in our envelope (400), not Fastify's own body.
+    frameworkErrors: (err, _req, reply) => {
+      const folio = toHttpError(err);
+      void reply.status(folio.status).send({ error: folio.toJSON() });
+    },
   }) as unknown as FastifyInstance;
   installErrorHandling(app, deps.metrics, deps.audit, { maxBytes: c.FOLIO_HTTP_REFUSAL_DRAIN_BYTES, maxMs: c.FOLIO_HTTP_REFUSAL_DRAIN_MS });
   // `Expect: 100-continue` is answered when a route first reads the body, so a refusal comes before it is sent.

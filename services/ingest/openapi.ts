@@ -247,8 +247,10 @@ function errorResponse(codes: ErrorCode[]): Json {
 }
 
 /** Groups error codes by HTTP status: each status one response, listing its codes. */
-function errorResponses(op: Pick<Operation, 'open' | 'errors' | 'method'>): Record<string, Json> {
+function errorResponses(op: Pick<Operation, 'open' | 'errors' | 'method' | 'params'>): Record<string, Json> {
   const codes = new Set<ErrorCode>(op.errors ?? []);
+  // A path parameter that does not decode (`%zz`) is refused before the route runs (app.ts frameworkErrors).
+  if (op.params) codes.add('FOLIO_INVALID_OPTIONS');
   if (!op.open) for (const c of ['FOLIO_UNAUTHORIZED', 'FOLIO_RATE_LIMITED', 'FOLIO_INTERNAL', 'FOLIO_UNAVAILABLE'] as const) codes.add(c);
   if (op.method !== 'get' && !op.open) codes.add('FOLIO_FORBIDDEN_ORIGIN');
   const byStatus = new Map<number, ErrorCode[]>();
@@ -383,7 +385,7 @@ export function withFallbacks(doc: Json, discovered: { paths?: Record<string, Re
         tags: (found.tags as string[] | undefined) ?? ['jobs'],
         ...(params.length ? { parameters: params } : {}),
         security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
-        responses: { 200: { description: 'Success' }, ...errorResponses({ method: method as Operation['method'], errors: params.length ? ['FOLIO_JOB_NOT_FOUND'] : [] }) },
+        responses: { 200: { description: 'Success' }, ...errorResponses({ method: method as Operation['method'], errors: params.length ? ['FOLIO_JOB_NOT_FOUND', 'FOLIO_INVALID_OPTIONS'] : [] }) },
       };
       (paths[p] ??= {})[method] = op;
     }
