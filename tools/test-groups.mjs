@@ -8,8 +8,9 @@
 //                timing-sensitive, so they run one at a time with nothing else running.
 //
 // unit vs integration is computed from the imports, so a new file is classified without anyone
-// remembering to: a file is integration when it reaches, through relative imports inside test/,
-// node:child_process or one of the helpers that start servers.
+// remembering to: a file is integration when it reaches, through relative imports (test helpers
+// and the project's own modules, e.g. the rasterizer's sandbox), node:child_process or one of the
+// test helpers that start servers.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, normalize, basename } from 'node:path';
 
@@ -29,6 +30,9 @@ export const ALONE = {
   // Timings asserted near their value.
   'vllm-sim-calibration.test.ts': 'simulator latencies asserted two-sided',
   'vllm-window.test.ts': 'adaptive window timing',
+  'vllm-sim.test.ts': 'simulated batching: throughput and queue depth under concurrency',
+  'vllm-engine.test.ts': 'routing and window sizing from the backends\' timed gauges',
+  'render-sandbox.test.ts': 'renderer page and open deadlines (FOLIO_RENDER_TIMEOUT vs a slow but good page)',
   'security-edge.test.ts': 'idle timeout',
   'refusals-clients.test.ts': 'client retry timing',
   'cli-limits.test.ts': 'CLI concurrency and retry timing',
@@ -52,8 +56,7 @@ function startsProcesses(file, seen = new Set()) {
     if (spec === 'node:child_process' || spec === 'child_process') return true;
     if (!spec.startsWith('.')) continue;
     const target = normalize(join(dirname(file), spec));
-    // Only test code is followed: what the services spawn is their business and their tests'.
-    if (target.split(/[\\/]/)[0] !== 'test' || !existsSync(target)) continue;
+    if (!existsSync(target)) continue;
     if (startsProcesses(target, seen)) return true;
   }
   return false;
