@@ -8,19 +8,17 @@
 //   node tools/run-tests.mjs --unit          the unit files only (npm run test:unit)
 //   node tools/run-tests.mjs <substring>...  the files whose path contains one of the substrings
 //   node tools/run-tests.mjs --list          print the groups and exit
+//   --jobs=<n>                               at most n files side by side (1: everything in series;
+//                                            a flag, not FOLIO_*: tests hand process.env to the CLI,
+//                                            which refuses unknown FOLIO_* names)
 //
 // Each file's output is printed whole when the file ends, so side-by-side files don't interleave.
-// FOLIO_TEST_JOBS=<n> caps the files run side by side (both groups); 1 runs everything in series.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { groupOf } from './test-groups.mjs';
 
-// Measured on the 2-core machine: unit files are mostly start-up (tsx), so two at a time keeps
-// both cores busy; integration files mostly wait on servers, so three overlap their waits.
-const JOBS = Number(process.env.FOLIO_TEST_JOBS) || 0;
-const CONCURRENCY = { unit: JOBS || 2, integration: JOBS || 3, alone: 1 };
 const ORDER = ['unit', 'integration', 'alone'];
 
 const walk = (dir) =>
@@ -32,6 +30,10 @@ const walk = (dir) =>
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => a.startsWith('--')));
 const filter = args.filter((a) => !a.startsWith('--'));
+const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length)) || 0;
+// For the 2-core machine: unit files are mostly start-up (tsx), so two at a time keep both cores
+// busy; integration files mostly wait on servers and processes, so three overlap their waits.
+const CONCURRENCY = { unit: jobs || 2, integration: jobs || 3, alone: 1 };
 const files = walk('test')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
