@@ -34,6 +34,11 @@ const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.l
 // For the 2-core machine: unit files are mostly start-up (tsx), so two at a time keep both cores
 // busy; integration files mostly wait on servers and processes, so three overlap their waits.
 const CONCURRENCY = { unit: jobs || 2, integration: jobs || 3, alone: 1 };
+const unknown = [...flags].filter((f) => !['--unit', '--list'].includes(f) && !/^--jobs=\d+$/.test(f));
+if (unknown.length > 0) {
+  console.error(`unknown option(s): ${unknown.join(' ')} (--unit, --list, --jobs=<n>)`);
+  process.exit(2);
+}
 const files = walk('test')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
