@@ -277,16 +277,16 @@ export const WHOLE: Piece = { from: 0, to: 1, inkFrom: 0, inkTo: 1 };
  * Cuts → pieces of the box: a rule is left out, a gutter is split at its middle (the recogniser
  * reads a piece with paper around its words). Pieces with no ink read nothing and are dropped then.
  */
-export function cutsToPieces(box: MapBox, cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>): Piece[] {
+export function cutsToPieces(box: MapBox, cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>, trim: { left: boolean; right: boolean } = { left: true, right: true }): Piece[] {
   const span = box.right - box.left || 1;
   const t = (x: number) => Math.min(1, Math.max(0, (x - box.left) / span));
-  // Reported boxes end a little past the ink (the detector's margin reaches into a narrow gutter,
-  // where the next column's box begins).
+  // Reported boxes end a little past the ink at an end `trim` names (where the detector's margin
+  // reaches into a narrow gutter and the next column's box begins there).
   const margin = 0.15 * (box.bottom - box.top);
-  const inkEnd = t(box.inkRight + 1 + margin);
+  const inkEnd = trim.right ? t(box.inkRight + 1 + margin) : 1;
   const pieces: Piece[] = [];
   let start = 0;
-  let inkStart = t(box.inkLeft - margin);
+  let inkStart = trim.left ? t(box.inkLeft - margin) : 0;
   if (cuts.length === 0) return [{ ...WHOLE, inkFrom: inkStart, inkTo: inkEnd }];
   for (const c of cuts) {
     const [end, next] = c.kind === 'rule' ? [t(c.from), t(c.to)] : [t((c.from + c.to) / 2), t((c.from + c.to) / 2)];

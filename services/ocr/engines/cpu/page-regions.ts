@@ -25,5 +25,16 @@ export function planPage(img: RawImage, quads: Quad[], opts: GutterOptions = DEF
   const cuts = boxes.map((b) => (b ? findCuts(map, b, all, opts) : []));
   const heights = quads.map((q) => Math.min(boxSides(q).across, boxSides(q).along)).sort((a, b) => a - b);
   const figures = heights.length ? findFigures(img, quads, heights[heights.length >> 1]) : [];
-  return { pieces: boxes.map((b, i) => (b ? cutsToPieces(b, cuts[i]) : [WHOLE])), cuts, figures };
+  return { pieces: boxes.map((b, i) => (b ? cutsToPieces(b, cuts[i], facing(b, all)) : [WHOLE])), cuts, figures };
+}
+
+/** Which ends of `b` meet another box on its row within a third of its text height (a neighbour's margin). */
+function facing(b: MapBox, all: MapBox[]): { left: boolean; right: boolean } {
+  const h = b.bottom - b.top;
+  const mid = (b.top + b.bottom) / 2;
+  const near = all.filter((o) => o !== b && o.top < mid && o.bottom > mid);
+  return {
+    left: near.some((o) => o.inkRight < b.inkLeft && o.x1 + h / 3 >= b.x0),
+    right: near.some((o) => o.inkLeft > b.inkRight && o.x0 - h / 3 <= b.x1),
+  };
 }
