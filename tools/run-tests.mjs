@@ -13,7 +13,7 @@
 //                                            which refuses unknown FOLIO_* names)
 //
 // Each file's output is printed whole when the file ends, so side-by-side files don't interleave.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
@@ -97,17 +97,34 @@ async function pool(list, n) {
 
 const summary = [];
 const all = [];
+// Longest first (by the last run's times, kept out of git), so a long file doesn't start last and
+// leave the other workers idle; a file with no time yet goes first.
+const TIMES = 'node_modules/.cache/folio-test-times.json';
+const times = (() => {
+  try {
+    return JSON.parse(readFileSync(TIMES, 'utf8'));
+  } catch {
+    return {};
+  }
+})();
+const lastMs = (f) => times[f] ?? Infinity;
 const t0 = Date.now();
 for (const g of ORDER) {
   if (groups[g].length === 0) continue;
   const started = Date.now();
   console.log(`\n═══ ${g}: ${groups[g].length} files, ${CONCURRENCY[g]} at a time`);
-  const results = await pool(groups[g], CONCURRENCY[g]);
+  const results = await pool([...groups[g]].sort((a, b) => lastMs(b) - lastMs(a) || 0), CONCURRENCY[g]);
   all.push(...results);
   const sum = (k) => results.reduce((s, r) => s + r[k], 0);
   summary.push({ group: g, files: results.length, tests: sum('tests'), pass: sum('pass'), fail: sum('fail'), skip: sum('skip'), failedFiles: results.filter((r) => !r.ok).length, s: (Date.now() - started) / 1000 });
 }
 
+try {
+  mkdirSync('node_modules/.cache', { recursive: true });
+  writeFileSync(TIMES, JSON.stringify({ ...times, ...Object.fromEntries(all.map((r) => [r.file, r.ms])) }, null, 1));
+} catch {
+  // Only an ordering hint.
+}
 const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
 console.log(`\n═══ summary (load average ${load}, ${os.cpus().length} cores)`);
 console.log('group        files  tests   pass   fail   skip   time');
