@@ -140,6 +140,7 @@ export const TableList = z
     tables: z.array(TableInfoSchema.extend({ links: z.object({ csv: z.string(), json: z.string(), parquet: z.string() }).meta({ description: 'The table as CSV, JSON and Parquet' }) })),
   })
   .meta({ id: 'TableList', description: 'The tables of a document: page, box, caption, shape and columns of each' });
+export type TableList = z.infer<typeof TableList>;
 
 /** 200 of GET /v1/jobs/{id}/tables/{n}?format=json: columns and rows as arrays (order kept, any column name). */
 export const TableData = TableInfoSchema.extend({ rows: z.array(z.array(z.string())) }).meta({ id: 'TableData', description: 'One table: its columns and data rows (cells as strings)' });
@@ -162,6 +163,7 @@ export const ChunkList = z
     ),
   })
   .meta({ id: 'ChunkList', description: 'Retrieval chunks of a document, each with its headings, pages and boxes' });
+export type ChunkList = z.infer<typeof ChunkList>;
 // --- end result formats ---
 
 /** The body of a webhook delivery (Standard Webhooks shape: type, timestamp, data). */

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -36,7 +36,7 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
     // A path parameter that cannot be decoded (`/v1/jobs/%zz`) is refused before routing: in our envelope (400), not Fastify's own body.
     frameworkErrors: (err, _req, reply) => {
       const folio = toHttpError(err);
-      void reply.status(folio.status).send({ error: folio.toJSON() });
+      void (reply as unknown as FastifyReply).status(folio.status).send({ error: folio.toJSON() });
     },
   }) as unknown as FastifyInstance;
   installErrorHandling(app, deps.metrics, deps.audit, { maxBytes: c.FOLIO_HTTP_REFUSAL_DRAIN_BYTES, maxMs: c.FOLIO_HTTP_REFUSAL_DRAIN_MS });

@@ -22,6 +22,7 @@ import { LAYOUT_SCHEMA_PATH, layoutJsonSchema } from '../../../shared/formats/la
 import { TABLE_FORMATS, TABLE_MEDIA_TYPES, exportTable } from '../../../shared/formats/table-export.ts';
 import { extractTables, tableInfo } from '../../../shared/formats/tables.ts';
 import type { IngestDeps } from '../jobs.ts';
+import type { ChunkList, TableList } from '../../../shared/api-schemas.ts';
 import { zodToFolio } from '../http-errors.ts';
 import { requireJob } from './jobs.ts';
 
@@ -76,7 +77,7 @@ export async function sendRenderedResult(deps: IngestDeps, job: JobStatus, forma
   }
   const q = ChunkQuery.safeParse(query ?? {});
   if (!q.success) throw zodToFolio(q.error);
-  return { jobId: job.id, maxTokens: q.data.maxTokens, overlap: q.data.overlap, chunks: chunkDocument(doc, q.data) };
+  return { jobId: job.id, maxTokens: q.data.maxTokens, overlap: q.data.overlap, chunks: chunkDocument(doc, q.data) } satisfies ChunkList;
 }
 
 export function registerFormatRoutes(app: FastifyInstance, deps: IngestDeps) {
@@ -86,7 +87,7 @@ export function registerFormatRoutes(app: FastifyInstance, deps: IngestDeps) {
     async (req) => {
       const job = await requireJob(deps, req);
       const tables = extractTables(await loadDocument(deps, job));
-      return { jobId: job.id, tables: tables.map((t) => ({ ...tableInfo(t), links: tableLinks(job.id, t.n) })) };
+      return { jobId: job.id, tables: tables.map((t) => ({ ...tableInfo(t), links: tableLinks(job.id, t.n) })) } satisfies TableList;
     },
   );
 
@@ -114,5 +115,5 @@ export function registerFormatRoutes(app: FastifyInstance, deps: IngestDeps) {
 }
 
 function tableLinks(id: string, n: number) {
-  return Object.fromEntries(TABLE_FORMATS.map((f) => [f, `/v1/jobs/${id}/tables/${n}?format=${f}`]));
+  return Object.fromEntries(TABLE_FORMATS.map((f) => [f, `/v1/jobs/${id}/tables/${n}?format=${f}`])) as Record<(typeof TABLE_FORMATS)[number], string>;
 }
