@@ -36,9 +36,6 @@ const RATE_LIMIT = 40;
 const UNPROVOKED: Record<string, string> = {
   '*/500': 'an internal error: no input provokes one',
   '*/503': 'a dependency down (NATS, object store): stopping NATS under every route is the chaos tests’ work; /readyz and the webhook secret’s 503 are provoked',
-  'submitJob/408': 'a stalled upload body (security-edge.test.ts)',
-  'ocrSync/408': 'a stalled upload body (security-edge.test.ts)',
-  'compatOcr/408': 'a stalled upload body (security-edge.test.ts)',
   'submitJob/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
   'ocrSync/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
   'compatOcr/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
@@ -80,6 +77,7 @@ before(async () => {
         FOLIO_RATE_LIMIT_WINDOW_S: '120',
         FOLIO_MAX_STREAMS_PER_TENANT: '1',
         FOLIO_SYNC_TIMEOUT_MS: '300',
+        FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS: '300',
       },
     }),
   ]);
@@ -150,6 +148,24 @@ function routesOf(printed: string): Array<[string, string]> {
     for (const method of (m[3] ?? '').split(', ').filter((x) => x && x !== 'HEAD')) out.push([method, url]);
   }
   return out;
+}
+
+/** A raw-body upload that announces 100 kB, sends 10 bytes and stalls: the answer, as a fetch Response. */
+function stalledUpload(url: string, headers: Record<string, string>): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': '100000' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => {
+        req.destroy();
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+        resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode, headers: h }));
+      });
+    });
+    req.on('error', reject);
+    req.write(png.subarray(0, 10));
+  });
 }
 
 /** Sends every keyed operation of the document (a job id filled in) with these headers; each must answer `status`. */
@@ -395,6 +411,13 @@ test('every operation, walked: each answer has a documented status, content type
   const cancelled = await fetch(`${B}/v1/jobs/${qid}`, { method: 'DELETE', headers: acme });
   assert.equal(cancelled.status, 202);
   await c.check(cancelled, P.job, 'delete');
+  // An upload whose body stalls: 408 once the idle timeout passes.
+  for (const p of [P.jobs, P.ocr, P.compat]) {
+    const res = await stalledUpload(`${B}${p}`, acme);
+    assert.equal(res.status, 408, p);
+    await c.check(res, p, 'post');
+  }
+
   // No webhook secret configured: 503 with Retry-After.
   const noSecret = await get(B, P.secret);
   assert.equal(noSecret.status, 503);
