@@ -10,6 +10,7 @@ import { levelled, MIN_SKEW } from './deskew.ts';
 import { DETECT_TYPE, detectionScale, inkBlobs, inkImage, missedInk, typeHeight } from './text-scale.ts';
 import { bandImage, bands, mergeBands } from './tiles.ts';
 import type { PageJob, WorkerInit } from './protocol.ts';
+import { withFigures } from './figures-cpu.ts';
 import { inScript } from './script.ts';
 
 /** Thrown when the page was called off: the caller has already given up on it. */
@@ -17,6 +18,8 @@ export class Cancelled extends Error {}
 
 interface Reading {
   lines: Array<{ text: string; confidence: number; latin?: { text: string; confidence: number }; quad: Point[] }>;
+  /** Photos and drawings kept out of the text (figures-cpu.ts), corners in the decoded page's pixels. */
+  figures?: Point[][];
   /** Clockwise quarter turns (degrees) applied to the decoded page before reading. */
   turn: 0 | 90 | 180 | 270;
   width: number;
@@ -63,7 +66,8 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
     if (b.lines) b.lines = b.lines.map((l) => ({ ...l, bbox: toPage(l.bbox) }));
   }
   const raw = reading.lines.map((l) => ({ text: l.text, bbox: roundBox(boxOf(l.quad.map(out))), confidence: Math.round(l.confidence * 1000) / 1000 }));
-  return { engine: 'cpu', markdown, blocks, raw: JSON.stringify(raw) };
+  const figured = withFigures(markdown, blocks, (reading.figures ?? []).map((f) => clampBox(boxOf(f.map(out)), width, height)), job.page ?? 1);
+  return { engine: 'cpu', markdown: figured.markdown, blocks: figured.blocks, raw: JSON.stringify(raw) };
 }
 
 async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: WorkerInit, stop: () => void, timings?: Timings): Promise<Reading> {
@@ -129,7 +133,8 @@ async function readLines(paddle: Paddle, boxes: Quad[], rec: RawImage, page: Dec
   const sx = page.width / rec.width;
   const sy = page.height / rec.height;
   const lines = found.map((l) => ({ text: l.text, confidence: l.confidence, latin: l.latin, quad: l.quad.map(([x, y]) => [x * sx, y * sy] as Point) }));
-  return { lines, turn, width: page.width, height: page.height };
+  const figures = found.figures?.map((f) => corners(f).map(([x, y]) => [x * sx, y * sy] as Point));
+  return { lines, figures, turn, width: page.width, height: page.height };
 }
 
 const lap = (timings: Timings | undefined, stage: string, since: number) => {
