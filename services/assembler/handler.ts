@@ -75,11 +75,12 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
   const failed = records.length - done;
   const status = failed === 0 ? 'completed' : done === 0 ? 'failed' : 'partial';
   const details = pageDetails(records, results);
-  const suspect = details.filter((d) => d.quality?.suspect).length;
+  // Counted only where pages were assessed (results from before quality signals carry none).
+  const suspect = details.some((d) => d.quality) ? { suspect: details.filter((d) => d.quality?.suspect).length } : {};
   const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, job.id, (s) => ({
     ...s,
     status,
-    pages: { total: s.pages.total, done, failed, suspect },
+    pages: { total: s.pages.total, done, failed, ...suspect },
     pageDetails: details,
     result: keys,
     ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
