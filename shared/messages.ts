@@ -147,13 +147,9 @@ export const JobStatus = z.object({
   source: SourceInfo,
   options: JobOptions,
   priority: z.enum(Priority),
-  pages: z.object({
-    total: z.number().int().nonnegative(),
-    done: z.number().int().nonnegative(),
-    failed: z.number().int().nonnegative(),
-    /** Issue 18: pages whose answer is suspect (looping, truncated, little text for the ink, low confidence). */
-    suspect: z.number().int().nonnegative().optional(),
-  }),
+  pages: z.object({ total: z.number().int().nonnegative(), done: z.number().int().nonnegative(), failed: z.number().int().nonnegative() }),
+  /** Issue 18: pages whose kept answer is suspect (looping, truncated, little text for the ink, low confidence), once the job ended. */
+  quality: z.object({ suspectPages: z.number().int().nonnegative(), suspect: z.array(z.number().int().positive()) }).optional(),
   error: ErrorInfo.optional(),
   pageDetails: z.array(PageSummary).optional(),
   createdAt: z.string(),

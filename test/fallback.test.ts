@@ -104,7 +104,8 @@ describe('fallback through the pipeline (vLLM simulator, CPU engine as fallback)
       assert.equal(job.status, 'partial');
       assert.equal(job.pageDetails[0].engine, 'vllm');
       assert.equal(job.pageDetails[0].attempts, undefined, 'a page read at once has no tries to tell');
-      assert.deepEqual(job.pages, { total: 2, done: 1, failed: 1, suspect: 0 });
+      assert.deepEqual(job.pages, { total: 2, done: 1, failed: 1 });
+      assert.deepEqual(job.quality, { suspectPages: 0, suspect: [] });
       const p2 = job.pageDetails[1];
       assert.equal(p2.status, 'failed');
       assert.equal(p2.error.code, 'FOLIO_PAGE_LOOPING');

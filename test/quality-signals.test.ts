@@ -100,7 +100,7 @@ describe('quality signals through the pipeline (vLLM simulator with logprobs)', 
     assert.equal(job.status, 'completed');
     assert.equal((stack.sim!.stats().lastRequestBody as { logprobs?: unknown }).logprobs, true, 'log-probabilities are asked for');
     // The simulator's tokens all have log-probability -0.02: p = exp(-0.02) = 0.980.
-    assert.equal(job.pages.suspect, 0);
+    assert.deepEqual(job.quality, { suspectPages: 0, suspect: [] });
     for (const d of job.pageDetails) assert.deepEqual(d.quality, { confidence: 0.98, repetition: d.quality.repetition, truncated: false, suspect: false, reasons: [] });
     const doc = await (await fetch(`${stack.url}/v1/jobs/${job.id}/result?format=json`)).json();
     assert.equal(doc.pages[0].quality.confidence, 0.98);
@@ -113,7 +113,7 @@ describe('quality signals through the pipeline (vLLM simulator with logprobs)', 
     try {
       const low = await waitForTerminal(stack.url, (await (await upload(stack.url, '/v1/jobs', makePdf(['unsure']), { filename: 'l.pdf', type: 'application/pdf', fields: { textLayer: 'never', cache: 'bypass' } })).json()).id);
       assert.equal(low.status, 'completed', 'a suspect page is kept, and said to be suspect');
-      assert.equal(low.pages.suspect, 1);
+      assert.deepEqual(low.quality, { suspectPages: 1, suspect: [1] });
       assert.deepEqual(low.pageDetails[0].quality.reasons, ['low-confidence']);
       assert.equal(low.pageDetails[0].quality.confidence, 0.223);
       const lowMd = await (await fetch(`${stack.url}/v1/jobs/${low.id}/result?format=markdown`)).text();

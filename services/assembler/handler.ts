@@ -76,11 +76,13 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
   const status = failed === 0 ? 'completed' : done === 0 ? 'failed' : 'partial';
   const details = pageDetails(records, results);
   // Counted only where pages were assessed (results from before quality signals carry none).
-  const suspect = details.some((d) => d.quality) ? { suspect: details.filter((d) => d.quality?.suspect).length } : {};
+  const suspectPages = details.filter((d) => d.quality?.suspect).map((d) => d.page);
+  const quality = details.some((d) => d.quality) ? { quality: { suspectPages: suspectPages.length, suspect: suspectPages } } : {};
   const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, job.id, (s) => ({
     ...s,
     status,
-    pages: { total: s.pages.total, done, failed, ...suspect },
+    pages: { total: s.pages.total, done, failed },
+    ...quality,
     pageDetails: details,
     result: keys,
     ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
