@@ -39,8 +39,6 @@ const UNPROVOKED: Record<string, string> = {
   'submitJob/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
   'ocrSync/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
   'compatOcr/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
-  'ocrSync/502': 'a URL fetch that fails, as submitJob’s 502 here',
-  'compatOcr/502': 'a URL fetch that fails, as submitJob’s 502 here',
 };
 
 let a: TestStack;
@@ -316,6 +314,7 @@ test('every operation, walked: each answer has a documented status, content type
     [413, () => upload(A, P.ocr, randomBytes(1_100_000), { headers: acme })],
     [415, () => upload(A, P.ocr, Buffer.from('plain text'), { headers: acme })],
     [422, () => upload(A, P.ocr, fixture('encrypted.pdf'), { headers: acme })],
+    [502, () => json(A, P.ocr, { url: `${siteUrl}/broken` })],
   ] as const) {
     const res = await send();
     assert.equal(res.status, status, `POST /v1/ocr ${status}: ${await res.clone().text()}`);
@@ -337,6 +336,7 @@ test('every operation, walked: each answer has a documented status, content type
     [422, () => upload(A, P.compat, fixture('truncated.pdf'), { headers: acme })],
     [400, () => json(A, P.compat, { url: 'ftp://example.com/x.pdf' })],
     [403, () => json(A, P.compat, { url: 'http://10.1.2.3/x.pdf' })],
+    [502, () => json(A, P.compat, { url: `${siteUrl}/broken` })],
   ] as const) {
     const res = await send();
     assert.equal(res.status, status, `POST /ocr ${status}: ${await res.clone().text()}`);
