@@ -78,7 +78,7 @@ describe('fallback through the pipeline (vLLM simulator, CPU engine as fallback)
     }
   });
 
-  it("a loop the profile's mitigation fixes stays with vLLM, retried with the official settings", { timeout: 60_000 }, async () => {
+  it("a loop the profile's mitigation fixes stays with vLLM, retried with the official settings", { timeout: 150_000 }, async () => {
     stack.sim!.setFaults({ loops: [{ ...SHORT, kind: 'repeat', mitigable: true }] });
     try {
       const job = await run({ fallback: 'vllm,cpu' });
@@ -97,7 +97,7 @@ describe('fallback through the pipeline (vLLM simulator, CPU engine as fallback)
     }
   });
 
-  it('a page no engine in the order can save fails with FOLIO_PAGE_LOOPING; the job ends partial', { timeout: 60_000 }, async () => {
+  it('a page no engine in the order can save fails with FOLIO_PAGE_LOOPING; the job ends partial', { timeout: 150_000 }, async () => {
     stack.sim!.setFaults({ loops: [{ ...SHORT, kind: 'repeat' }] });
     try {
       const job = await run({ fallback: 'vllm' });

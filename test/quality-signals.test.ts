@@ -93,10 +93,10 @@ describe('quality signals through the pipeline (vLLM simulator with logprobs)', 
     await stack?.close();
   });
 
-  it('document.json, front matter, job status and /metrics carry them; a low-confidence page is counted suspect', { timeout: 60_000 }, async () => {
+  it('document.json, front matter, job status and /metrics carry them; a low-confidence page is counted suspect', { timeout: 240_000 }, async () => {
     const pdf = makePdf(['first page', 'second page']);
     const res = await upload(stack.url, '/v1/jobs', pdf, { filename: 'q.pdf', type: 'application/pdf', fields: { textLayer: 'never', frontMatter: 'quality' } });
-    const job = await waitForTerminal(stack.url, (await res.json()).id);
+    const job = await waitForTerminal(stack.url, (await res.json()).id, 100_000);
     assert.equal(job.status, 'completed');
     assert.equal((stack.sim!.stats().lastRequestBody as { logprobs?: unknown }).logprobs, true, 'log-probabilities are asked for');
     // The simulator's tokens all have log-probability -0.02: p = exp(-0.02) = 0.980.
@@ -111,7 +111,7 @@ describe('quality signals through the pipeline (vLLM simulator with logprobs)', 
 
     stack.sim!.setFaults({ logprob: -1.5 });
     try {
-      const low = await waitForTerminal(stack.url, (await (await upload(stack.url, '/v1/jobs', makePdf(['unsure']), { filename: 'l.pdf', type: 'application/pdf', fields: { textLayer: 'never', cache: 'bypass' } })).json()).id);
+      const low = await waitForTerminal(stack.url, (await (await upload(stack.url, '/v1/jobs', makePdf(['unsure']), { filename: 'l.pdf', type: 'application/pdf', fields: { textLayer: 'never', cache: 'bypass' } })).json()).id, 100_000);
       assert.equal(low.status, 'completed', 'a suspect page is kept, and said to be suspect');
       assert.deepEqual(low.quality, { suspectPages: 1, suspect: [1] });
       assert.deepEqual(low.pageDetails[0].quality.reasons, ['low-confidence']);
