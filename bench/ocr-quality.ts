@@ -105,7 +105,7 @@ export function tesseract(file: string, lang: string): Promise<{ text: string; c
 }
 
 /** Runs fn over items with `width` at a time. */
-async function parallel<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function parallel<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

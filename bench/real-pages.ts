@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PageInput } from '../services/ocr/engine.ts';
 import { editCounts, stripMarkdown } from '../test/helpers/cer.ts';
-import { asPng, tesseract, tesseractInstalled } from './ocr-quality.ts';
+import { asPng, parallel, tesseract, tesseractInstalled } from './ocr-quality.ts';
 import { realDir, realPages, type RealPage } from './real-eval.ts';
 import { scoreTests, type PageTest } from './olmocr-rules.ts';
 
@@ -215,20 +215,6 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
   }
 }
 
-/** Runs fn over items with `width` at a time. */
-async function parallel<T, R>(items: T[], width: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await benchRealPages(process.argv[2] ? Number(process.argv[2]) : undefined);
