@@ -177,3 +177,31 @@ describe('read policy (engines faked)', () => {
     assert.equal(r.quality.reasons.includes('looping'), false);
   });
 });
+
+describe('the vLLM engine under the policy (simulator)', () => {
+  it("a loop retry sends the profile's official settings; a page saved by the lighter prompt says it was truncated", { timeout: 60_000 }, async (t) => {
+    const { startVllmSimulator } = await import('../tools/vllm-sim/server.ts');
+    const { createVllmEngine } = await import('../services/ocr/engines/vllm/engine.ts');
+    const sim = await startVllmSimulator({ prefillMs: 2, msPerToken: 0.05, tokensPerPage: 200 });
+    const engine = await createVllmEngine({ baseUrls: [sim.url], model: 'deepseek-ai/DeepSeek-OCR', apiKey: 'EMPTY', maxTokens: 6000, timeoutMs: 5000, maxWindow: 4, minWindow: 1, metricsIntervalMs: 0 });
+    t.after(async () => {
+      await engine.close();
+      await sim.close();
+    });
+    const page: PageInput = { page: 1, image: await sharp({ create: { width: 800, height: 1000, channels: 3, background: 'white' } }).png().toBuffer(), width: 800, height: 1000, task: 'markdown' };
+    await engine.recognize(page, new AbortController().signal, { mitigation: 'loop' });
+    const body = sim.stats().lastRequestBody as Record<string, unknown>;
+    // DeepSeek-OCR keeps temperature 0 and its n-gram ban, with a repetition penalty on top.
+    assert.equal(body.repetition_penalty, 1.1);
+    assert.equal(body.temperature, 0);
+    assert.ok(body.vllm_xargs, 'the n-gram ban stays');
+    sim.setFaults({ next: ['length'] });
+    const out = await engine.recognize(page, new AbortController().signal);
+    assert.equal(out.truncated, true);
+    assert.deepEqual(out.attempts?.map((a) => [a.engine, a.outcome, a.code]), [['vllm', 'truncated', 'FOLIO_ENGINE_TRUNCATED']]);
+    const q = await readPage({ metrics: createMetrics(new Registry()) }, [{ name: 'vllm', get: async () => { sim.setFaults({ next: ['length'] }); return engine; } }], page, new AbortController().signal);
+    assert.equal(q.quality.truncated, true);
+    assert.deepEqual(q.quality.reasons, ['truncated']);
+    assert.deepEqual(q.attempts.map((a) => a.outcome), ['truncated', 'ok']);
+  });
+});
