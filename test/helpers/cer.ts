@@ -37,6 +37,8 @@ export function stripMarkdown(md: string): string {
       if (/^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$/.test(l)) return ''; // table separator row
       if (/^([-*_]\s*){3,}$/.test(l)) return ''; // thematic break
       return l
+        // A figure link is a picture, not text the page reads: only its alt text counts.
+        .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
         .replace(/^#{1,6}\s+/, '')
         .replace(/^>\s?/, '')
         .replace(/^[-*+]\s+/, '')
