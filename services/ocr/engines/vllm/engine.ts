@@ -164,8 +164,10 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
     let tokens = 0;
     // vLLM-only fields (skip_special_tokens, vllm_xargs, mm_processor_kwargs) ride along as extra top-level body fields.
     const complete = async (image: Buffer, p: string, size: { width: number; height: number }): Promise<{ content: string; completion: ChatCompletion }> => {
-      // Token log-probabilities (the sampled token's only) feed the page's confidence; a loop retry takes the profile's official settings.
-      const body = { ...profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) }), logprobs: true, ...(mitigation === 'loop' ? LOOP_RETRY[profile.name] : {}) };
+      // Token log-probabilities (the sampled token's only) feed the page's confidence (single-call pages: a two-stage page's
+      // block calls are not mapped back); a loop retry takes the profile's official settings.
+      const logprobs = !profile.twoStage || fallback ? { logprobs: true } : {};
+      const body = { ...profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) }), ...logprobs, ...(mitigation === 'loop' ? LOOP_RETRY[profile.name] : {}) };
       const completion = await b.client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, {
         signal: ac.signal,
         timeout: opts.timeoutMs + 1000,
