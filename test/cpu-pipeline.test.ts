@@ -41,7 +41,11 @@ test('a PDF with a non-embedded CJK font comes back with its Chinese text, not b
   assert.match(doc.pages[0].markdown, /[\u4e00-\u9fff]{4,}/);
 });
 
-test('doc10.pdf read by OCR (text layer off) has a character error rate of at most 3%', async (t) => {
+// doc10's OCR character error, measured with the engine as it is (README): pinned two-sided, ±15%
+// relative but never tighter than one character over the reference, so a change either way is seen.
+const DOC10_OCR_CER = 0.0022;
+
+test('doc10.pdf read by OCR (text layer off) keeps its measured character error rate (README: 0.22%)', async (t) => {
   const { job, doc } = await ocr('doc10.pdf', { textLayer: 'never' });
   assert.ok(job.pageDetails.every((p: { engine: string }) => p.engine === 'cpu'));
   const reference: string[] = JSON.parse(truth('doc10.gt.json'));
@@ -49,7 +53,8 @@ test('doc10.pdf read by OCR (text layer off) has a character error rate of at mo
   const e = cer(hyp, reference.join('\n'));
   t.diagnostic(`doc10 OCR CER ${(e * 100).toFixed(2)}% over ${doc.pages.length} pages`);
   assert.equal(doc.pages.length, 10);
-  assert.ok(e <= 0.03, `CER ${e}`);
+  const tolerance = Math.max(0.15 * DOC10_OCR_CER, 1 / [...reference.join('').replace(/\s+/gu, '')].length);
+  assert.ok(Math.abs(e - DOC10_OCR_CER) <= tolerance, `CER ${(e * 100).toFixed(3)}%, pinned ${DOC10_OCR_CER * 100}% ± ${(tolerance * 100).toFixed(3)}`);
 });
 
 test('doc10.pdf with its text layer (the default for the CPU engine) is exact and says so per page', async () => {
