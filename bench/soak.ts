@@ -13,7 +13,8 @@
 // every accepted job must end (`notEnded` counts those that did not).
 //
 // Opt-in (`npm run bench -- soak`, not in the default run): 3,000 jobs take 10-15 minutes.
-// BENCH_SOAK_JOBS sets the count (300 for a quick run), BENCH_SOAK_KILL_S the kill period.
+// BENCH_SOAK_JOBS sets the count (300 for a quick run), BENCH_SOAK_KILL_S the kill period,
+// BENCH_SOAK_MAX_S a time bound, BENCH_SOAK_RESULT_TTL_S the services' FOLIO_RESULT_TTL_S.
 // Alone: `node --import tsx bench/soak.ts`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -186,6 +187,8 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     FOLIO_HTTP_PORT: String(port),
     FOLIO_TMP_DIR: tmpDir(),
     FOLIO_RETRY_BASE_MS: '500',
+    // How long finished jobs and results stay in JetStream (default 7 days): what nats-server holds grows with it.
+    ...(process.env.BENCH_SOAK_RESULT_TTL_S ? { FOLIO_RESULT_TTL_S: process.env.BENCH_SOAK_RESULT_TTL_S } : {}),
     LOG_LEVEL: 'warn',
   };
   const procs = new Map<string, ServiceProcess>();
