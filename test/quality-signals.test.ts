@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { assessPage, blocksWithTokenConfidence, inkShare, repetitionScore, tokenConfidence } from '../services/ocr/quality.ts';
 import { makePdf } from './helpers/make-pdf.ts';
@@ -70,6 +71,19 @@ describe('suspect pages', () => {
     const q = await assessPage({ markdown: 'x', blocks: [{ type: 'text', bbox: [0, 0, 10, 10], text: 'x' }], image: await inked(300, 300), width: 300, height: 300, generative: true });
     assert.deepEqual(q.reasons, ['little-text']);
     assert.equal(q.suspect, true);
+  });
+  it('a real page read in full is not suspect; the same page answered with a few words is (little-text)', async () => {
+    // english.png: 1.7% ink (printed text, measured at 1000 px on the long side, darker than grey 160) and 455 characters of
+    // truth; the floor is 20 characters per 1% of ink, so 34 here. (On the 25 real pages of the shared sample set every true
+    // text stayed 5–45x above its floor.)
+    const image = readFileSync(new URL('./fixtures/english.png', import.meta.url));
+    const truth = readFileSync(new URL('./fixtures/english.gt.txt', import.meta.url), 'utf8');
+    const page = { image, width: 1241, height: 1754, generative: true };
+    const full = await assessPage({ ...page, markdown: truth, blocks: [{ type: 'text', bbox: [0, 0, 1241, 1754], text: truth }] });
+    assert.ok(full.ink > 0.014 && full.ink < 0.02, String(full.ink));
+    assert.equal(full.suspect, false);
+    const few = await assessPage({ ...page, markdown: 'Simulated page', blocks: [{ type: 'text', bbox: [0, 0, 1241, 1754], text: 'Simulated page' }] });
+    assert.deepEqual(few.reasons, ['little-text']);
   });
   it('ink inside a figure block does not ask for text', async () => {
     const q = await assessPage({ markdown: '', blocks: [{ type: 'image', bbox: [0, 90, 300, 210], text: '![](f.jpg)' }], image: await inked(300, 300), width: 300, height: 300, generative: true });

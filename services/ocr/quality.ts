@@ -66,7 +66,7 @@ export function repetitionScore(text: string): number {
  * on a downscaled grey copy: cheap, and a threshold at mid-grey ignores paper tint and JPEG noise.
  */
 export async function inkShare(image: Buffer, width: number, height: number, blocks: Block[]): Promise<number> {
-  const scale = Math.min(1, 400 / Math.max(width, height));
+  const scale = Math.min(1, 1000 / Math.max(width, height));
   const w = Math.max(1, Math.round(width * scale));
   const h = Math.max(1, Math.round(height * scale));
   const { data } = await sharp(image).greyscale().resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
@@ -77,7 +77,7 @@ export async function inkShare(image: Buffer, width: number, height: number, blo
     for (let x = 0; x < w; x++) {
       if (figures.some(([x1, y1, x2, y2]) => x >= x1 && x <= x2 && y >= y1 && y <= y2)) continue;
       counted++;
-      if (data[y * w + x] < 128) ink++;
+      if (data[y * w + x] < 160) ink++;
     }
   }
   return counted === 0 ? 0 : round(ink / counted);
