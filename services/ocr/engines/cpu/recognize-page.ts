@@ -12,6 +12,7 @@ import { bandImage, bands, mergeBands } from './tiles.ts';
 import type { PageJob, WorkerInit } from './protocol.ts';
 import { withFigures } from './figures-cpu.ts';
 import { inScript } from './script.ts';
+import { isWord } from '../../text-cleanup.ts';
 
 /** Thrown when the page was called off: the caller has already given up on it. */
 export class Cancelled extends Error {}
@@ -55,7 +56,7 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   const skew = skewAngle(reading.lines.map((l) => l.quad));
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
-  const lines = reading.lines.map((l) => ({ text: digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text))), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
+  const lines = reading.lines.map((l) => ({ text: bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text))))), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
   t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
@@ -185,6 +186,31 @@ export function spaceAfterPunctuation(text: string): string {
  */
 export function digitsNotLetters(text: string): string {
   return text.replace(/(?<![\p{L}\p{N}])[$€£(]?\d[\doO.,]*[)%]?(?![\p{L}\p{N}])/gu, (w) => (/\d[oO]|[oO]\d/.test(w) ? w.replace(/[oO]/g, '0') : w));
+}
+
+/**
+ * Small capitals read as lower case where the small letter has the capital's shape (c o s u v w x
+ * z): "AGENcY", "ADDREssEs", "cONTAcT". A word of four letters or more, mostly capitals, whose
+ * lower-case letters are all of those shapes is in capitals; an acronym's plural s (PDFs, CPUs)
+ * a name's Mc (McCOY) and words with any other small letter (PhD) stay as read. "Www." starts no word.
+ */
+export function smallCaps(text: string): string {
+  return text
+    .replace(/(?<![\p{L}\p{N}])Www\.(?=\p{L})/gu, 'www.')
+    .replace(/(?<!\p{L})\p{L}{4,}(?!\p{L})/gu, (w) => {
+      if (!/^[A-Zcosuvwxz]+$/.test(w) || /^Mc[A-Z]/.test(w)) return w;
+      if (/^[A-Z]+s$/.test(w) && !(w.length >= 5 && isWord(w))) return w;
+      const small = w.replace(/[A-Z]/g, '').length;
+      return small > 0 && 2 * small < w.length ? w.toUpperCase() : w;
+    });
+}
+
+/**
+ * A list bullet read as a middle dot or a black circle: a lone one at the line's start (alone on
+ * the line, or followed by a space) is the bullet "•". A dot inside a line stays (Catalan l·l, "a · b").
+ */
+export function bulletMarks(text: string): string {
+  return text.replace(/^(\s*)[·●∙](?=\s|$)/u, '$1•');
 }
 
 /**
