@@ -31,7 +31,10 @@ const stringFlags = new Set(['host', 'model', 'faults', 'profile', 'error-format
 function usage(): string {
   return `usage: vllm-sim ${Object.keys(flags)
     .map((f) => `[--${f} ${stringFlags.has(f) ? 'STR' : 'N'}]`)
-    .join(' ')}\n  --faults takes a JSON FaultPlan: {"next":["503","hang"],"rates":{"length":0.05},"seed":1,"down":false}
+    .join(' ')}\n  --faults takes a JSON FaultPlan: {"next":["503","hang"],"rates":{"length":0.05},"seed":1,"down":false,
+    "loops":[{"width":1224,"height":1400,"kind":"repeat","mitigable":true}],"logprob":-0.02}
+    (loops: pages of that size loop, "repeat" ending on its own or "length" at max_tokens; mitigable: a retry
+    with a repetition penalty, presence penalty or temperature >= 0.2 reads them; logprob: every token's, when asked)
   --profile ${SIM_PROFILES.join('|')} (default: each request answered in the shape of the model its prompt is for)
   --error-format current|legacy   --metrics vllm|none`;
 }
