@@ -69,13 +69,15 @@ export async function inkShare(image: Buffer, width: number, height: number, blo
   const scale = Math.min(1, 1000 / Math.max(width, height));
   const w = Math.max(1, Math.round(width * scale));
   const h = Math.max(1, Math.round(height * scale));
-  const { data } = await sharp(image).greyscale().resize(w, h, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  const { data } = await sharp(image).greyscale().resize(w, h, { fit: 'fill', kernel: 'linear' }).raw().toBuffer({ resolveWithObject: true });
   const figures = blocks.filter((b) => b.type === 'image').map((b) => b.bbox.map((v) => v * scale));
   let ink = 0;
   let counted = 0;
   for (let y = 0; y < h; y++) {
+    // Per row, the figures crossing it (usually none: the row is one tight loop).
+    const across = figures.filter(([, y1, , y2]) => y >= y1 && y <= y2);
     for (let x = 0; x < w; x++) {
-      if (figures.some(([x1, y1, x2, y2]) => x >= x1 && x <= x2 && y >= y1 && y <= y2)) continue;
+      if (across.length > 0 && across.some(([x1, , x2]) => x >= x1 && x <= x2)) continue;
       counted++;
       if (data[y * w + x] < 160) ink++;
     }
