@@ -119,7 +119,8 @@ test('an identical upload is answered from the result cache; cache=bypass runs O
   const pdf = makePdf(['cache me', 'twice']);
   const first = await (await upload(stack.url, '/v1/jobs', pdf)).json();
   await waitForTerminal(stack.url, first.id);
-  const before = await jobCounters();
+  // The assembler counts a job just after its status says completed: let the first job's count land.
+  const before = await settledJobCounters();
   const again = await (await upload(stack.url, '/v1/jobs', pdf)).json();
   assert.equal(again.id, first.id);
   assert.equal(again.cached, true);
@@ -265,4 +266,16 @@ async function jobCounters(): Promise<Record<string, number>> {
     durations: sum(/^folio_job_duration_seconds_count\{status="completed"\} (\S+)$/gm),
     cacheHits: sum(/^folio_cache_hits_total (\S+)$/gm),
   };
+}
+
+/** jobCounters once two reads 300 ms apart agree (at most 5 s), so no earlier job's count is still on its way. */
+async function settledJobCounters(): Promise<Record<string, number>> {
+  let last = await jobCounters();
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 300));
+    const now = await jobCounters();
+    if (JSON.stringify(now) === JSON.stringify(last)) return now;
+    last = now;
+  }
+  return last;
 }
