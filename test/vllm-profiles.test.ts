@@ -149,8 +149,10 @@ describe('each profile against the simulator speaking its model', () => {
   it("a MinerU block call that fails drops the page's other calls (aborted in vLLM, not left running)", async (t) => {
     const { sim, engine } = await setup(t, 'mineru-2.5', { msPerToken: 5, faults: { next: [null, 'malformed'] as never } });
     await assert.rejects(engine.recognize(await pageInput(), signal()), (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_MALFORMED');
-    const deadline = Date.now() + 2000;
-    while (sim.stats().finished.abort === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Each abort reaches the simulator as its own closed connection: wait for all of them (a call
+    // really left running would generate for many seconds at 5 ms a token, far past this deadline).
+    const deadline = Date.now() + 3000;
+    while ((sim.stats().finished.abort === 0 || sim.stats().running > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(sim.stats().finished.abort >= 1, JSON.stringify(sim.stats().finished));
     assert.equal(sim.stats().running, 0);
   });
