@@ -11,3 +11,13 @@ export const isFurniture = (type: string) => FURNITURE_TYPES.includes(type);
 const PAGE_NUMBER = /^(?:page\s+)?[-–—(]?\s*(?:\d{1,5}|[ivxlc]{1,7}|[A-Z]-\d{1,4})\s*[-–—)]?(?:\s+of\s+\d{1,4})?$/i;
 
 export const isPageNumber = (text: string) => PAGE_NUMBER.test(text.trim());
+
+/**
+ * The document as its reading formats show it (HTML, chunks), like document.md: furniture blocks
+ * left out unless the job keeps them. Formats that stand for the printed page (PDF, hOCR, ALTO)
+ * keep everything.
+ */
+export function forReading<D extends { pages: Array<{ blocks: Array<{ type: string }> }> }>(doc: D, furniture: 'drop' | 'keep' | undefined): D {
+  if ((furniture ?? 'drop') === 'keep') return doc;
+  return { ...doc, pages: doc.pages.map((p) => ({ ...p, blocks: p.blocks.filter((b) => !isFurniture(b.type)) })) };
+}

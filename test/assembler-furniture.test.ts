@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { assembleDocument } from '../services/assembler/assemble.ts';
 import { layoutPage, type LayoutLine } from '../services/ocr/layout.ts';
 import { JobOptions, type Block, type BBox, type PageRecord, type PageResult } from '../shared/messages.ts';
+import { chunkDocument } from '../shared/formats/chunks.ts';
+import { renderHtml } from '../shared/formats/html.ts';
+import { forReading } from '../shared/furniture.ts';
 
 const line = (text: string, x1: number, y1: number, x2: number, h = 20): LayoutLine => ({ text, bbox: [x1, y1, x2, y1 + h] as BBox });
 
@@ -39,6 +42,14 @@ describe('furniture in the assembled document', () => {
       ['page_header', 'page_number', 'text'],
     );
     assert.ok(!json.pages[0].markdown.includes('Journal of Things'));
+  });
+
+  it('leaves furniture out of the HTML and the chunks as from document.md, and keeps it with furniture: keep', () => {
+    const { json } = assemble([typed(1), typed(2)]);
+    const text = (drop: 'drop' | 'keep') => renderHtml(forReading(json, drop)) + chunkDocument(forReading(json, drop)).map((c) => c.text).join(' ');
+    assert.doesNotMatch(text('drop'), /Journal of Things|\b101\b/);
+    assert.match(text('drop'), /Body text of page 2/);
+    assert.match(text('keep'), /Journal of Things[\s\S]*Journal of Things/);
   });
 
   it('writes furniture where it was printed with furniture: keep', () => {

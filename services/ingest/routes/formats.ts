@@ -12,6 +12,7 @@ import { getJson } from '../../../shared/blob-json.ts';
 import { FolioError } from '../../../shared/errors.ts';
 import { DocumentResult, type JobStatus } from '../../../shared/messages.ts';
 import { chunkDocument } from '../../../shared/formats/chunks.ts';
+import { forReading } from '../../../shared/furniture.ts';
 import { renderHtml } from '../../../shared/formats/html.ts';
 import { renderHocr } from '../../../shared/formats/hocr.ts';
 import { renderAlto } from '../../../shared/formats/alto.ts';
@@ -73,11 +74,11 @@ export async function sendRenderedResult(deps: IngestDeps, job: JobStatus, forma
     // The document is sanitised; the policy is a second line: no script, images only from here.
     reply.header('content-security-policy', "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
     reply.type('text/html; charset=utf-8');
-    return reply.send(renderHtml(doc));
+    return reply.send(renderHtml(forReading(doc, job.options.furniture)));
   }
   const q = ChunkQuery.safeParse(query ?? {});
   if (!q.success) throw zodToFolio(q.error);
-  return { jobId: job.id, maxTokens: q.data.maxTokens, overlap: q.data.overlap, chunks: chunkDocument(doc, q.data) } satisfies ChunkList;
+  return { jobId: job.id, maxTokens: q.data.maxTokens, overlap: q.data.overlap, chunks: chunkDocument(forReading(doc, job.options.furniture), q.data) } satisfies ChunkList;
 }
 
 export function registerFormatRoutes(app: FastifyInstance, deps: IngestDeps) {
