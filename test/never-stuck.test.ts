@@ -79,9 +79,10 @@ describe('a handler that hangs (never returns, never throws)', () => {
   let stack: TestStack;
   before(async () => {
     stack = await startTestStack({
-      // OCR's step deadline is the engine timeout (3 × 500 ms) plus FOLIO_STEP_TIMEOUT_MS; the latter also bounds
+      // OCR's step deadline is the engine timeout (3 × 1.5 s: 500 ms failed the good pages beside other
+      // test files at load ~8) plus FOLIO_STEP_TIMEOUT_MS; the latter also bounds
       // the rasterizer's steps, whose first page includes starting a renderer process (seconds under tsx on a busy machine).
-      env: { FOLIO_TEST_FAULT: 'ocr:2:hang', FOLIO_MAX_DELIVER: '2', FOLIO_STEP_TIMEOUT_MS: '8000', VLLM_TIMEOUT_MS: '500' },
+      env: { FOLIO_TEST_FAULT: 'ocr:2:hang', FOLIO_MAX_DELIVER: '2', FOLIO_STEP_TIMEOUT_MS: '8000', VLLM_TIMEOUT_MS: '1500' },
     });
   });
   after(async () => stack?.close());
