@@ -156,3 +156,64 @@ describe('prose and lists', () => {
     assert.deepEqual(pipeRows(table.text), ['| Male | 17.9 | – | 0.4 |', '| Female | 19.0 | 0.3 | – |', '| Total | 18.6 | – | 0.2 |']);
   });
 });
+
+describe('cells wrapped over lines', () => {
+  // An expenditure listing: document number, date, a description of two lines, an amount. The
+  // second line of a description runs on past every first line, into the gap before the amounts.
+  const records = [
+    ['DHAW0001', '05/03/2019', 'STAFF TRANSPORTATION', 'AIRFARE FOR E JOHNSON KANSAS CITY TO WASHINGTON DC', '920.68'],
+    ['DHAW0002', '05/24/2019', 'STAFF TRANSPORTATION', 'AIRFARE FOR S COWING KANSAS CITY AND RETURN', '907.96'],
+    ['DHAW0003', '05/03/2019', "SENATOR'S TRANSPORTATION", 'TRAIN FARE FOR SEN HAWLEY TO NEW YORK NY', '737.94'],
+    ['DHAW0004', '04/03/2019', 'STAFF TRANSPORTATION', 'AIRFARE FOR K FORD WASHINGTON DC TO SAINT LOUIS', '903.90'],
+  ];
+  const listing = (): LayoutLine[] =>
+    records.flatMap(([key, date, first, second, amount], r) => {
+      const y = 100 + r * 40;
+      return [line(key, 60, y, 160, 16), line(date, 200, y, 290, 16), line(first, 330, y, 330 + first.length * 8, 16), line(second, 330, y + 19, 330 + second.length * 8, 16), line(amount, 760, y, 810, 16)];
+    });
+
+  it('the lines of a wrapped cell are one cell of their record, read before the amount beside its first line', () => {
+    const { markdown, blocks } = layoutPage(listing(), { joinGap: -Infinity });
+    const tables = blocks.filter((b) => b.type === 'table');
+    assert.equal(tables.length, 1, markdown);
+    assert.deepEqual(
+      pipeRows(tables[0].text),
+      records.map(([key, date, first, second, amount]) => `| ${key} | ${date} | ${first} ${second} | ${amount} |`),
+    );
+  });
+
+  it('rows with a figure of their own are records, even under a blank key column', () => {
+    // Payees listed under no document number, each with a title and an amount.
+    const lines = [
+      ...listing(),
+      ...tableRows(
+        [
+          ['BAIN, J MATTHEW', 'DISTRICT DIRECTOR', '37,499.96'],
+          ['SMITH, ALVARO R', 'LEGISLATIVE CORRESPONDENT', '21,000.00'],
+          ['ENGLERT, PAYTON A', 'STAFF ASSISTANT', '25,499.96'],
+        ],
+        [200, 330, 760],
+        260,
+        19,
+      ),
+    ];
+    const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
+    const rows = blocks.filter((b) => b.type === 'table').flatMap((b) => pipeRows(b.text));
+    for (const name of ['BAIN, J MATTHEW', 'SMITH, ALVARO R', 'ENGLERT, PAYTON A']) assert.equal(rows.filter((r) => r.includes(name)).length, 1, markdown);
+    assert.ok(!rows.some((r) => r.includes('BAIN') && r.includes('SMITH')), markdown);
+  });
+
+  it("a court caption's parties and case number either side of a column of `)` are read block by block", () => {
+    const lines = [
+      line('EQUAL EMPLOYMENT OPPORTUNITY COMMISSION,', 60, 100, 420),
+      ...['Plaintiff,', 'v.', '', 'HIRE DYNAMICS, LLC,', '', 'Defendant.'].flatMap((t, i) => [
+        ...(t ? [line(t, i % 3 === 1 ? 160 : 60, 124 + i * 24, (i % 3 === 1 ? 160 : 60) + t.length * 9)] : []),
+        line(')', 470, 124 + i * 24, 480),
+      ]),
+      line('CIVIL ACTION NO.', 540, 124, 700),
+      line('JURY TRIAL DEMANDED', 540, 196, 730),
+    ];
+    const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
+    assert.ok(blocks.every((b) => b.type !== 'table'), markdown);
+  });
+});

@@ -51,7 +51,8 @@ function tryTable(run: Row[], head?: Row): { table: Table; used: number; head: b
   let rows = trimTail(run);
   if (rows.length < 2) return null;
   let cols = columns(rows);
-  // A one-piece row that spans several columns (a paragraph line) ends the table.
+  // A one-piece row that spans several columns (a paragraph line) ends the table; one that
+  // keeps to one column, running on into the gap beside it, is a cell's wrapped line.
   const stop = rows.findIndex((r) => r.segs.length === 1 && !withinOneColumn(r.segs[0], cols));
   if (stop >= 0) {
     rows = trimTail(rows.slice(0, stop));
@@ -60,14 +61,29 @@ function tryTable(run: Row[], head?: Row): { table: Table; used: number; head: b
   }
   if (cols.length < 2) return null;
   const cells = rows.map((r) => assign(r, cols));
+  // The last record's wrapped lines are one-piece rows too, but part of the table.
+  while (rows.length < run.length && run[rows.length].segs.length === 1 && withinOneColumn(run[rows.length].segs[0], cols)) {
+    const next = assign(run[rows.length], cols);
+    if (!continuesRow(cells[cells.length - 1], next)) break;
+    rows = [...rows, run[rows.length]];
+    cells.push(next);
+  }
   const multi = cells.filter((c) => c.filter((s) => s.length > 0).length >= 2).length;
   if (multi < 2) return null;
   if (looksLikeProse(cells)) return null;
   // Two columns at least, each with letters or digits in two rows or more: a caption's lone
   // entry beside a column of `.` separators (a court filing's heading) is not a table.
   const real = (c: string) => /[\p{L}\p{N}]/u.test(c);
-  if (cols.filter((_, k) => cells.filter((r) => real(r[k])).length >= 2).length < 2) return null;
-  const merged = mergeWrappedHeader(rows, cells, cols);
+  const realCols = cols.filter((_, k) => cells.filter((r) => real(r[k])).length >= 2).length;
+  if (realCols < 2) return null;
+  // Nor are two blocks either side of such a column: a caption's parties beside its case number,
+  // `)` set on every line between them, are read block by block, not row by row.
+  const divider = (k: number) => {
+    const filled = cells.map((r) => r[k]).filter(Boolean);
+    return filled.length >= 3 && filled.every((c) => DIVIDER.test(c));
+  };
+  if (realCols === 2 && cols.some((_, k) => divider(k))) return null;
+  const merged = mergeWrappedCells(mergeWrappedHeader(rows, cells, cols));
   const headCells = head ? headerCells(head, rows, cols) : null;
   if (headCells) {
     merged.rows.unshift(head!);
@@ -117,6 +133,9 @@ function placeTokens(s: Segment, tokens: string[]): Array<{ t: string; x0: numbe
   });
 }
 
+/** A lone mark a caption sets down the page between its two sides (`)`, `§`; `.` or `:` as read). */
+const DIVIDER = /^[).:§]$/u;
+
 const NUMERIC = /^[-+–−(]?[$€£]?[\d.,]*\d[\d.,]*%?[)]?$/u;
 const isNumber = (t: string) => NUMERIC.test(t) || /^[–—-]$/u.test(t);
 
@@ -152,6 +171,39 @@ function mergeWrappedHeader(rows: Row[], cells: string[][], cols: Span[]): { row
     outCells.push([...cells[i]]);
   }
   return { rows: outRows, cells: outCells };
+}
+
+/**
+ * Lines of a cell wrapped under its row are one row with it: in a table of figures, a row with
+ * no figure of its own, whose cells all lie in columns the row above fills, that leaves empty
+ * the above's first filled column (a record's key: its number, its name) and a figure the row
+ * above has, continues that row's cells (senate_exp: a description over two or three lines
+ * beside its document number, dates and amount). A row with a figure is a record of its own,
+ * even with its key column empty (a payee under a blank document number).
+ */
+function mergeWrappedCells({ rows, cells }: { rows: Row[]; cells: string[][] }): { rows: Row[]; cells: string[][] } {
+  const outRows = [rows[0]];
+  const outCells = [[...cells[0]]];
+  for (let i = 1; i < rows.length; i++) {
+    const k = outRows.length - 1;
+    const above = outCells[k];
+    if (continuesRow(above, cells[i])) {
+      outCells[k] = above.map((c, j) => [c, cells[i][j]].filter(Boolean).join(' '));
+      outRows[k] = { ...outRows[k], bbox: union(outRows[k].bbox, rows[i].bbox), segs: [...outRows[k].segs, ...rows[i].segs] };
+      continue;
+    }
+    outRows.push(rows[i]);
+    outCells.push([...cells[i]]);
+  }
+  return { rows: outRows, cells: outCells };
+}
+
+/** Whether a row's cells are wrapped lines of the cells above (mergeWrappedCells). */
+function continuesRow(above: string[], here: string[]): boolean {
+  const filled = (r: string[]) => r.map((c, k) => (c ? k : -1)).filter((k) => k >= 0);
+  const figure = (c: string) => c.length > 0 && c.split(' ').every(isNumber);
+  const cols = filled(here);
+  return cols.length > 0 && !here.some(figure) && cols.every((c) => above[c]) && !here[filled(above)[0]] && above.some((c, j) => figure(c) && !here[j]);
 }
 
 /** Drops trailing one-piece rows: a table ends on a row with several cells. */
@@ -203,9 +255,19 @@ function overlap(s: Segment, c: Span): number {
   return Math.max(0, Math.min(s.bbox[2], c[1]) - Math.max(s.bbox[0], c[0]));
 }
 
+/**
+ * A piece keeps to one column when it lies (mostly) in its span, or when it starts or ends at
+ * that column's edge and runs on only into the gap beside it, reaching no other column: the
+ * wrapped line of a description cell is often longer than any first line the columns were
+ * measured on (senate_exp: "STAFF TRANSPORTATION" over "AIRFARE FOR … AND RETURN").
+ */
 function withinOneColumn(s: Segment, cols: Span[]): boolean {
   const w = Math.max(1, s.bbox[2] - s.bbox[0]);
-  return cols.some((c) => overlap(s, c) >= 0.8 * w);
+  if (cols.some((c) => overlap(s, c) >= 0.8 * w)) return true;
+  const reached = cols.filter((c) => overlap(s, c) > 0.5 * s.size);
+  if (reached.length !== 1) return false;
+  const [c] = reached;
+  return Math.abs(s.bbox[0] - c[0]) <= s.size || Math.abs(s.bbox[2] - c[1]) <= s.size;
 }
 
 function assign(row: Row, cols: Span[]): string[] {
