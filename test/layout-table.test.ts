@@ -203,6 +203,20 @@ describe('cells wrapped over lines', () => {
     assert.ok(!rows.some((r) => r.includes('BAIN') && r.includes('SMITH')), markdown);
   });
 
+  it('a page number set sideways up the page edge is no cell of the rows beside it', () => {
+    // A landscape page's number, one tall box over three rows' height.
+    const lines = [...listing(), line('B-1191', 900, 130, 920, 80)];
+    const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
+    const tables = blocks.filter((b) => b.type === 'table');
+    assert.equal(tables.length, 1, markdown);
+    assert.ok(!tables[0].text.includes('B-1191'), tables[0].text);
+    assert.deepEqual(
+      pipeRows(tables[0].text).map((r) => r.split(' | ')[0]),
+      records.map(([key]) => `| ${key}`),
+      'the records keep their order',
+    );
+  });
+
   it("a court caption's parties and case number either side of a column of `)` are read block by block", () => {
     const lines = [
       line('EQUAL EMPLOYMENT OPPORTUNITY COMMISSION,', 60, 100, 420),

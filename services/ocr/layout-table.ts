@@ -4,6 +4,7 @@
 import type { BBox, TextLine } from '../../shared/messages.ts';
 import { conf, roundBox, union, type Row, type Segment } from './layout-lines.ts';
 import { splitProseColumns } from './layout-prose.ts';
+import { isSideways } from './layout-furniture.ts';
 
 export interface Table {
   bbox: BBox;
@@ -19,8 +20,9 @@ export interface Table {
 /** Splits rows into tables and the rows left over (in their original order). */
 export function findTables(all: Row[]): { tables: Table[]; rest: Row[] } {
   const tables: Table[] = [];
-  const { rows, prose } = splitProseColumns(all);
-  const rest: Row[] = [...prose];
+  const { level, sideways } = splitSideways(all);
+  const { rows, prose } = splitProseColumns(level);
+  const rest: Row[] = [...prose, ...sideways];
   let i = 0;
   while (i < rows.length) {
     if (rows[i].segs.length < 2) {
@@ -41,6 +43,27 @@ export function findTables(all: Row[]): { tables: Table[]; rest: Row[] } {
     } else rest.push(rows[i++]);
   }
   return { tables, rest: rest.sort((p, q) => p.bbox[1] - q.bbox[1]) };
+}
+
+/**
+ * Text set sideways (a landscape page's page number up its edge) shares no baseline with the
+ * rows beside it: left among them it becomes a cell of whichever row meets its middle and
+ * stretches that row over its neighbours. It stays out, a row of its own, for the reading order
+ * to place in the margin.
+ */
+function splitSideways(rows: Row[]): { level: Row[]; sideways: Row[] } {
+  const turned = (s: Segment) => isSideways({ bbox: s.bbox, text: s.text, size: s.size });
+  if (!rows.some((r) => r.segs.some(turned))) return { level: rows, sideways: [] };
+  const rowOf = (segs: Segment[]): Row => ({ segs, bbox: segs.map((s) => s.bbox).reduce(union), size: Math.max(...segs.map((s) => s.size)) });
+  const level: Row[] = [];
+  const sideways: Row[] = [];
+  for (const r of rows) {
+    const kept = r.segs.filter((s) => !turned(s));
+    for (const s of r.segs) if (turned(s)) sideways.push(rowOf([s]));
+    if (kept.length === r.segs.length) level.push(r);
+    else if (kept.length > 0) level.push(rowOf(kept));
+  }
+  return { level, sideways };
 }
 
 function closeBelow(above: Row, below: Row): boolean {
