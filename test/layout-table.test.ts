@@ -217,6 +217,18 @@ describe('cells wrapped over lines', () => {
     );
   });
 
+  it('a sideways word the detector boxed letter by letter at the page edge is no cell either', () => {
+    // "B-1191" read as three touching one-letter boxes beyond the amounts.
+    const lines = [...listing(), line('I', 900, 138, 920, 18), line('6', 900, 156, 920, 18), line('T', 900, 174, 920, 18)];
+    const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
+    const tables = blocks.filter((b) => b.type === 'table');
+    assert.equal(tables.length, 1, markdown);
+    assert.deepEqual(
+      pipeRows(tables[0].text),
+      records.map(([key, date, first, second, amount]) => `| ${key} | ${date} | ${first} ${second} | ${amount} |`),
+    );
+  });
+
   it("a court caption's parties and case number either side of a column of `)` are read block by block", () => {
     const lines = [
       line('EQUAL EMPLOYMENT OPPORTUNITY COMMISSION,', 60, 100, 420),

@@ -52,7 +52,8 @@ export function findTables(all: Row[]): { tables: Table[]; rest: Row[] } {
  * to place in the margin.
  */
 function splitSideways(rows: Row[]): { level: Row[]; sideways: Row[] } {
-  const turned = (s: Segment) => isSideways({ bbox: s.bbox, text: s.text, size: s.size });
+  const letters = letterStacks(rows.flatMap((r) => r.segs));
+  const turned = (s: Segment) => letters.has(s) || isSideways({ bbox: s.bbox, text: s.text, size: s.size });
   if (!rows.some((r) => r.segs.some(turned))) return { level: rows, sideways: [] };
   const rowOf = (segs: Segment[]): Row => ({ segs, bbox: segs.map((s) => s.bbox).reduce(union), size: Math.max(...segs.map((s) => s.size)) });
   const level: Row[] = [];
@@ -64,6 +65,34 @@ function splitSideways(rows: Row[]): { level: Row[]; sideways: Row[] } {
     else if (kept.length > 0) level.push(rowOf(kept));
   }
   return { level, sideways };
+}
+
+/**
+ * A word set sideways that the detector boxed letter by letter: three or more pieces of one or
+ * two characters stacked one on another (touching, as letters of a word do; rows of a table keep
+ * their leading) beyond every other piece's side, at the page's edge (senate_exp's "B-1191" read
+ * as "I", "6", "T").
+ */
+function letterStacks(segs: Segment[]): Set<Segment> {
+  const short = segs.filter((s) => s.chars <= 2).sort((p, q) => p.bbox[1] - q.bbox[1]);
+  const out = new Set<Segment>();
+  const xOverlap = (a: Segment, b: Segment) => Math.min(a.bbox[2], b.bbox[2]) - Math.max(a.bbox[0], b.bbox[0]);
+  const width = (s: Segment) => s.bbox[2] - s.bbox[0];
+  for (let i = 0; i < short.length; i++) {
+    if (out.has(short[i])) continue;
+    const stack = [short[i]];
+    for (let j = i + 1; j < short.length; j++) {
+      const last = stack[stack.length - 1];
+      const s = short[j];
+      if (s.bbox[1] - last.bbox[3] > 0.1 * Math.min(s.size, last.size)) break;
+      if (xOverlap(s, last) >= 0.5 * Math.min(width(s), width(last))) stack.push(s);
+    }
+    if (stack.length < 3) continue;
+    const [x0, x1] = [Math.min(...stack.map((s) => s.bbox[0])), Math.max(...stack.map((s) => s.bbox[2]))];
+    const others = segs.filter((s) => !stack.includes(s));
+    if (others.length > 0 && (others.every((s) => s.bbox[2] <= x0) || others.every((s) => s.bbox[0] >= x1))) stack.forEach((s) => out.add(s));
+  }
+  return out;
 }
 
 function closeBelow(above: Row, below: Row): boolean {
