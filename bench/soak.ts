@@ -12,14 +12,24 @@
 // own first RESTART_WARMUP jobs left out, as a % of the post-warm-up level. And jobs by outcome:
 // every accepted job must end (`notEnded` counts those that did not).
 //
+// Beside RSS, what each process holds as live data, so retained data and caches can be told from
+// leaks: V8's heap in use for the services (from their /metrics), Go's live heap after GC for
+// nats-server (GODEBUG=gctrace=1), and what JetStream keeps (/jsz: messages, bytes, subjects and
+// interior deletes per stream) and the bytes in each stream's open block, which nats-server 2.9
+// caches while it is read. `lateHalfGrowthPctPer1000Jobs` is the same fit over the second half of
+// the run only (a process still filling caches levels off there). BENCH_SOAK_TRACE=<file> appends
+// every sample as a JSON line. BENCH_SOAK_KILL_S=100000 runs without kills.
+//
 // Opt-in (`npm run bench -- soak`, not in the default run): 3,000 jobs took 19 minutes on 2 shared cores at load 23-25.
 // BENCH_SOAK_JOBS sets the count (300 for a quick run), BENCH_SOAK_KILL_S the kill period,
 // BENCH_SOAK_MAX_S a time bound, BENCH_SOAK_RESULT_TTL_S the services' FOLIO_RESULT_TTL_S.
 // Alone: `node --import tsx bench/soak.ts`.
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import sharp from 'sharp';
-import { startNats, freePort } from '../test/helpers/nats-server.ts';
+import { freePort } from '../test/helpers/nats-server.ts';
 import { makePdf } from '../test/helpers/make-pdf.ts';
 import { ROOT, startServiceProcess, type ServiceName, type ServiceProcess } from '../test/helpers/service-process.ts';
 import { JobWatcher, machineLoad, round, sleep, tmpDir } from './lib.ts';
@@ -34,6 +44,8 @@ const WARMUP = Math.min(500, Math.round(JOBS / 6));
 const RESTART_WARMUP = Math.min(150, Math.round(JOBS / 20));
 /** Clients, each with one job at a time (ingest lets a tenant have 8 uploads at once). */
 const CLIENTS = Number(process.env.BENCH_SOAK_CLIENTS ?? 8);
+/** A file to append every sample to, one JSON line each (BENCH_SOAK_TRACE), for looking at the curves. */
+const TRACE = process.env.BENCH_SOAK_TRACE;
 const SERVICES: Exclude<ServiceName, 'all'>[] = ['ingest', 'rasterizer', 'ocr', 'assembler'];
 
 type Kind = 'image' | 'textPdf' | 'scanPdf' | 'bad' | 'cancel';
@@ -98,15 +110,105 @@ async function jobFile(i: number, kind: Kind): Promise<{ file: Buffer; name: str
   }
 }
 
-/** The pid of the nats-server listening on `port` (the test helper does not expose it). */
-function natsPid(port: number): number {
-  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (cmd[0].endsWith('nats-server') && cmd.includes(String(port))) return Number(d);
-    } catch {}
+/** One stream's state as nats-server's monitoring endpoint (/jsz) tells it. */
+interface StreamState {
+  messages: number;
+  bytes: number;
+  subjects: number;
+  deleted: number;
+}
+
+interface MonitoredNats {
+  url: string;
+  pid: number;
+  /**
+   * Bytes in each stream's last (open) block file. nats-server 2.9 holds a block's messages in
+   * memory while it is read (blocks of 4 MB for KV buckets, 8 MB for streams and the object store),
+   * so a stream whose open block is still filling adds to RSS until the block rolls over.
+   */
+  openBlockBytes(): number;
+  /** Go's live heap after the last GC (from GODEBUG=gctrace=1 on stderr), bytes. */
+  goHeapLive(): number | undefined;
+  /** Every stream's state, by name. */
+  streams(): Promise<Record<string, StreamState>>;
+  destroy(): Promise<void>;
+}
+
+/**
+ * nats-server as the test helper starts it, plus its monitoring port (/jsz: what each stream holds)
+ * and Go's GC trace (the live heap after each collection): RSS alone cannot tell data JetStream
+ * keeps from memory Go has not returned to the OS.
+ */
+async function startMonitoredNats(): Promise<MonitoredNats> {
+  const [port, monitor] = [await freePort(), await freePort()];
+  const storeDir = mkdtempSync(path.join(os.tmpdir(), 'folio-soak-nats-'));
+  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', storeDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, GODEBUG: 'gctrace=1' },
+  });
+  let heapLive: number | undefined;
+  let tail = '';
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    tail += chunk;
+    const lines = tail.split('\n');
+    tail = lines.pop()!;
+    // "gc 12 @3.4s 1%: ... ms cpu, 4->4->2 MB, 5 MB goal, ...": the third figure is what survived.
+    for (const line of lines) {
+      const m = /(\d+)->(\d+)->(\d+) MB/.exec(line);
+      if (m) heapLive = Number(m[3]) * 2 ** 20;
+    }
+  });
+  const monitorUrl = `http://127.0.0.1:${monitor}`;
+  for (const until = Date.now() + 10_000; ; ) {
+    if (await fetch(`${monitorUrl}/healthz`).then((r) => r.ok, () => false)) break;
+    if (Date.now() > until) throw new Error('nats-server did not start');
+    await sleep(50);
   }
-  throw new Error(`no nats-server on port ${port}`);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    pid: proc.pid!,
+    goHeapLive: () => heapLive,
+    openBlockBytes() {
+      const streamsDir = path.join(storeDir, 'jetstream', '$G', 'streams');
+      let total = 0;
+      try {
+        for (const stream of readdirSync(streamsDir)) {
+          const msgs = path.join(streamsDir, stream, 'msgs');
+          const last = readdirSync(msgs)
+            .filter((f) => /^\d+\.blk$/.test(f))
+            .sort((a, b) => parseInt(b) - parseInt(a))[0];
+          if (last) total += statSync(path.join(msgs, last)).size;
+        }
+      } catch {}
+      return total;
+    },
+    async streams() {
+      type Jsz = { account_details?: Array<{ stream_detail?: Array<{ name: string; state: { messages: number; bytes: number; num_subjects?: number; num_deleted?: number } }> }> };
+      const jsz = (await (await fetch(`${monitorUrl}/jsz?streams=true`)).json()) as Jsz;
+      const out: Record<string, StreamState> = {};
+      for (const acc of jsz.account_details ?? []) {
+        for (const st of acc.stream_detail ?? []) out[st.name] = { messages: st.state.messages, bytes: st.state.bytes, subjects: st.state.num_subjects ?? 0, deleted: st.state.num_deleted ?? 0 };
+      }
+      return out;
+    },
+    async destroy() {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** V8's heap in use and its external memory (Buffers, canvases' JS-visible bytes) from a service's /metrics. */
+async function v8Memory(metricsUrl: string): Promise<{ heapUsed: number; external: number } | undefined> {
+  try {
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(2000) })).text();
+    const num = (name: string) => Number(new RegExp(`^${name} ([\\d.e+]+)`, 'm').exec(text)?.[1] ?? NaN);
+    return { heapUsed: num('nodejs_heap_size_used_bytes'), external: num('nodejs_external_memory_bytes') };
+  } catch {
+    return undefined;
+  }
 }
 
 function rssOne(pid: number): number | undefined {
@@ -147,27 +249,36 @@ interface Sample {
   rss: number;
   /** Which lifetime of the process (0 = first; +1 per restart). */
   life: number;
+  /** nats-server: Go's live heap after its last GC; a service: V8's heap in use. */
+  heap?: number;
+  /** A service: V8's external memory (Buffers). */
+  external?: number;
+  /** nats-server: the bytes in every stream's open block (see MonitoredNats.openBlockBytes). */
+  openBlocks?: number;
 }
 
 /**
  * Growth in bytes per job: least squares with one intercept per lifetime and a common slope
  * (within-lifetime covariance over within-lifetime variance).
  */
-function slopePerJob(samples: Sample[]): number {
+function slopePerJob(samples: Sample[], value: (s: Sample) => number | undefined = (s) => s.rss): number {
   let cov = 0;
   let vx = 0;
   for (const life of new Set(samples.map((s) => s.life))) {
-    const xs = samples.filter((s) => s.life === life);
+    const xs = samples.filter((s) => s.life === life && Number.isFinite(value(s)));
     if (xs.length < 2) continue;
     const mx = xs.reduce((a, s) => a + s.jobs, 0) / xs.length;
-    const my = xs.reduce((a, s) => a + s.rss, 0) / xs.length;
+    const my = xs.reduce((a, s) => a + value(s)!, 0) / xs.length;
     for (const s of xs) {
-      cov += (s.jobs - mx) * (s.rss - my);
+      cov += (s.jobs - mx) * (value(s)! - my);
       vx += (s.jobs - mx) ** 2;
     }
   }
   return vx > 0 ? cov / vx : 0;
 }
+
+const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
+const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 
 export async function benchSoak(): Promise<Record<string, unknown>> {
   // As `npm start` does first (prestart).
@@ -175,7 +286,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   if (build.status !== 0) throw new Error('npm run build failed');
   const t0 = performance.now();
   const loadStart = machineLoad();
-  const nats = await startNats();
+  const nats = await startMonitoredNats();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
@@ -193,14 +304,22 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   };
   const procs = new Map<string, ServiceProcess>();
   const lives = new Map<string, number>([['nats-server', 0]]);
+  // Where each service's Prometheus metrics are (V8 heap and external memory): ingest on its HTTP port, the others on their own.
+  const metricsUrl = new Map<string, string>([['ingest', `${url}/metrics`]]);
+  const metricsPort = new Map<string, string>();
+  for (const s of SERVICES.filter((x) => x !== 'ingest')) {
+    const p = await freePort();
+    metricsPort.set(s, String(p));
+    metricsUrl.set(s, `http://127.0.0.1:${p}/metrics`);
+  }
   const start = async (service: Exclude<ServiceName, 'all'>) => {
     // The compiled entry, as `npm run start:<service>` runs it (under tsx, its transform alone holds ~300 MB more).
     const args = [`dist/services/${service}/main.js`];
-    procs.set(service, await startServiceProcess({ service, args, env: { ...env, LOG_LEVEL: 'info' }, label: `soak-${service}`, readyTimeoutMs: 120_000 }));
+    const own: Record<string, string> = metricsPort.has(service) ? { FOLIO_METRICS_PORT: metricsPort.get(service)! } : {};
+    procs.set(service, await startServiceProcess({ service, args, env: { ...env, ...own, LOG_LEVEL: 'info' }, label: `soak-${service}`, readyTimeoutMs: 120_000 }));
     lives.set(service, (lives.get(service) ?? -1) + 1);
   };
   for (const s of SERVICES) await start(s);
-  const natsPidNow = natsPid(nats.port);
   const watcher = await JobWatcher.start(nats.url);
 
   const outcomes: Record<string, number> = { completed: 0, partial: 0, failed: 0, cancelled: 0, refused: 0, notEnded: 0 };
@@ -212,12 +331,29 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   let ended = 0;
   let uploadRetries = 0;
   const samples = new Map<string, Sample[]>();
-  const sample = () => {
-    const at = Math.round((performance.now() - t0) / 1000);
-    const pids: Array<[string, number]> = [['nats-server', natsPidNow], ...SERVICES.map((s): [string, number] => [s, procs.get(s)!.pid])];
-    for (const [name, pid] of pids) {
-      const rss = rssOf(pid);
-      if (rss !== undefined && (name === 'nats-server' || procs.get(name)?.running())) (samples.get(name) ?? samples.set(name, []).get(name)!).push({ at, jobs: ended, rss, life: lives.get(name)! });
+  const streamsSeen: Array<{ at: number; jobs: number; streams: Record<string, StreamState> }> = [];
+  let sampling = false;
+  const sample = async () => {
+    if (sampling) return;
+    sampling = true;
+    try {
+      const at = Math.round((performance.now() - t0) / 1000);
+      const jobs = ended;
+      const pids: Array<[string, number]> = [['nats-server', nats.pid], ...SERVICES.map((s): [string, number] => [s, procs.get(s)!.pid])];
+      const heaps = await Promise.all(pids.map(([name]) => (name === 'nats-server' ? undefined : v8Memory(metricsUrl.get(name)!))));
+      const streams = await nats.streams().catch(() => undefined);
+      if (streams) streamsSeen.push({ at, jobs, streams });
+      pids.forEach(([name, pid], i) => {
+        const rss = rssOf(pid);
+        if (rss === undefined || (name !== 'nats-server' && !procs.get(name)?.running())) return;
+        const heap = name === 'nats-server' ? nats.goHeapLive() : heaps[i]?.heapUsed;
+        const s: Sample = { at, jobs, rss, life: lives.get(name)!, heap, external: heaps[i]?.external, ...(name === 'nats-server' ? { openBlocks: nats.openBlockBytes() } : {}) };
+        (samples.get(name) ?? samples.set(name, []).get(name)!).push(s);
+        if (TRACE) appendFileSync(TRACE, JSON.stringify({ name, ...s }) + '\n');
+      });
+      if (TRACE && streams) appendFileSync(TRACE, JSON.stringify({ name: 'streams', at, jobs, streams }) + '\n');
+    } finally {
+      sampling = false;
     }
   };
   const sampler = setInterval(sample, SAMPLE_EVERY_MS);
@@ -312,7 +448,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   stopChaos = true;
   await chaos;
   clearInterval(sampler);
-  sample();
+  await sample();
   const seconds = (performance.now() - t0) / 1000;
   const loadEnd = machineLoad();
 
@@ -324,11 +460,31 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     const post = all.filter((s) => s.jobs >= WARMUP && (s.life === 0 || s.jobs >= firstJobs.get(s.life)! + RESTART_WARMUP));
     const level = post.length ? post.reduce((a, s) => a + s.rss, 0) / post.length : NaN;
     const slope = slopePerJob(post);
+    // The same fit over the run's second half only: a process still filling caches early on
+    // (nats-server's open blocks, V8's old space) shows a smaller slope there if it levels off.
+    const late = post.filter((s) => s.jobs >= (JOBS + WARMUP) / 2);
+    const lateSlope = slopePerJob(late);
+    // What the process holds as live data: V8's heap in use (services) or Go's heap after GC (nats-server).
+    const heapSlope = slopePerJob(post, (s) => s.heap);
+    const heaps = post.map((s) => s.heap).filter((h): h is number => h !== undefined);
+    const natsOnly =
+      name === 'nats-server'
+        ? {
+            openBlocksMbAtEnd: mb(all.at(-1)?.openBlocks ?? NaN),
+            openBlocksGrowthMbPer1000Jobs: round((slopePerJob(post, (s) => s.openBlocks) * 1000) / 2 ** 20, 2),
+            // Go's live heap less the open blocks it caches: what grows beyond JetStream's block caches.
+            heapBeyondOpenBlocksGrowthMbPer1000Jobs: round((slopePerJob(post, (s) => (s.heap === undefined || s.openBlocks === undefined ? undefined : s.heap - s.openBlocks)) * 1000) / 2 ** 20, 2),
+          }
+        : {};
     processes[name] = {
-      rssAfterWarmupMb: round(level / 2 ** 20, 1),
-      peakRssMb: round(Math.max(...all.map((s) => s.rss)) / 2 ** 20, 1),
+      rssAfterWarmupMb: mb(level),
+      peakRssMb: mb(Math.max(...all.map((s) => s.rss))),
       growthMbPer1000Jobs: round((slope * 1000) / 2 ** 20, 2),
       growthPctPer1000Jobs: round(((slope * 1000) / level) * 100, 2),
+      lateHalfGrowthPctPer1000Jobs: late.length > 2 ? round(((lateSlope * 1000) / mean(late.map((s) => s.rss))) * 100, 2) : undefined,
+      heapAfterWarmupMb: heaps.length ? mb(mean(heaps)) : undefined,
+      heapGrowthMbPer1000Jobs: heaps.length ? round((heapSlope * 1000) / 2 ** 20, 2) : undefined,
+      ...natsOnly,
       samples: post.length,
       restarts: lives.get(name),
       cpuMsPerJob: name === 'nats-server' ? undefined : round(((cpuMsOfKilled.get(name) ?? 0) + procs.get(name)!.cpuMs()) / started, 1),
@@ -338,6 +494,8 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
   for (const p of procs.values()) await p.kill('SIGTERM');
   await nats.destroy();
   const growth = Object.values(processes).map((p) => (p as { growthPctPer1000Jobs: number }).growthPctPer1000Jobs);
+  // What JetStream holds at the end, by stream: retained by design for FOLIO_RESULT_TTL_S (objects, KV, events) or empty (work queues).
+  const streamsAtEnd = Object.fromEntries(Object.entries(streamsSeen.at(-1)?.streams ?? {}).map(([k, v]) => [k, { ...v, bytes: undefined, mb: mb(v.bytes) }]));
   return {
     jobs: started,
     jobsAsked: JOBS,
@@ -355,6 +513,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     uploadRetries,
     kills,
     processes,
+    streamsAtEnd,
     maxGrowthPctPer1000Jobs: Math.max(...growth),
     load: { start: loadStart, end: loadEnd },
   };
