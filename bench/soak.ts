@@ -462,7 +462,7 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     const slope = slopePerJob(post);
     // The same fit over the run's second half only: a process still filling caches early on
     // (nats-server's open blocks, V8's old space) shows a smaller slope there if it levels off.
-    const late = post.filter((s) => s.jobs >= (JOBS + WARMUP) / 2);
+    const late = post.filter((s) => s.jobs >= (ended + WARMUP) / 2);
     const lateSlope = slopePerJob(late);
     // What the process holds as live data: V8's heap in use (services) or Go's heap after GC (nats-server).
     const heapSlope = slopePerJob(post, (s) => s.heap);
