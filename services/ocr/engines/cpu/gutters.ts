@@ -30,7 +30,7 @@ export interface MapBox {
   /** The box's left and right ends (mid-height) in map x: fraction t of the box lies at left + t × (right − left). */
   left: number;
   right: number;
-  /** First and last columns with ink in the band (the detector's box reaches past them by its margin). */
+  /** First and last columns with ink in the band, specks at the ends left out (inkEnds); the detector's box reaches past them by its margin. */
   inkLeft: number;
   inkRight: number;
 }
@@ -62,12 +62,49 @@ export function mapBox(m: InkMap, quad: Point[]): MapBox | null {
   while (bottom < y1 && text(bottom)) bottom++;
   const left = (r[0][0] + r[3][0]) / 2;
   const right = (r[1][0] + r[2][0]) / 2;
-  let inkLeft = x0;
-  let inkRight = x1 - 1;
-  while (inkLeft < inkRight && inkIn(m, inkLeft, top, inkLeft + 1, bottom) === 0) inkLeft++;
-  while (inkRight > inkLeft && inkIn(m, inkRight, top, inkRight + 1, bottom) === 0) inkRight--;
+  const ends = inkEnds(columnInk(m, x0, x1, top, bottom), bottom - top);
+  const [inkLeft, inkRight] = ends ? [x0 + ends[0], x0 + ends[1]] : [x0, x1 - 1];
   return { x0, x1, y0, y1, top, bottom, left, right, inkLeft, inkRight };
 }
+
+/** Ink per column of [x0, x1) over rows [top, bottom). */
+function columnInk(m: InkMap, x0: number, x1: number, top: number, bottom: number): Int32Array {
+  const col = new Int32Array(Math.max(0, x1 - x0));
+  for (let x = x0; x < x1; x++) col[x - x0] = inkIn(m, x, top, x + 1, bottom);
+  return col;
+}
+
+/**
+ * First and last columns (indices of `col`) of a box's text, its ink `inkH` rows tall: specks
+ * at either end, set apart from the text by a blank as wide as the narrowest gutter tested, do
+ * not count. A scan's dust and JPEG noise in the margin of a box otherwise end its ink there, in
+ * the gutter, and a gutter cut before such a speck leaves a piece of its own that reads as a
+ * character or two of nonsense between the columns (blsmlr_p65-scan: "3152", which alone kept
+ * the layout from seeing the gutter). null: no ink.
+ */
+export function inkEnds(col: Int32Array, inkH: number, opts: GutterOptions = DEFAULT_GUTTERS): [number, number] | null {
+  const apart = Math.max(2, Math.round(opts.minStrip * inkH));
+  const speck = SPECK * inkH * inkH;
+  // Runs of ink columns joined across blanks narrower than `apart`: [first, last, ink].
+  const runs: Array<[number, number, number]> = [];
+  for (let x = 0; x < col.length; x++) {
+    if (col[x] === 0) continue;
+    const run = runs[runs.length - 1];
+    if (run && x - run[1] <= apart) {
+      run[1] = x;
+      run[2] += col[x];
+    } else runs.push([x, x, col[x]]);
+  }
+  if (runs.length === 0) return null;
+  let a = 0;
+  let b = runs.length - 1;
+  while (a < b && runs[a][2] < speck) a++;
+  while (b > a && runs[b][2] < speck) b--;
+  return [runs[a][0], runs[b][1]];
+}
+
+/** Ink under this × the ink height squared is a speck of the scan, not a piece of text (a full stop is ~0.02). */
+const SPECK = 0.03;
 
 /**
  * Column ranges [from, to) of map x where `box` should be cut: ruling lines (the whole rule's
@@ -79,17 +116,10 @@ export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOpti
   const { x0, x1, top, bottom } = box;
   const inkH = bottom - top;
   if (inkH < 4) return [];
-  const col = new Int32Array(x1 - x0);
-  let first = -1;
-  let last = -1;
-  for (let x = x0; x < x1; x++) {
-    col[x - x0] = inkIn(m, x, top, x + 1, bottom);
-    if (col[x - x0] > 0) {
-      if (first < 0) first = x;
-      last = x;
-    }
-  }
-  if (first < 0) return [];
+  const col = columnInk(m, x0, x1, top, bottom);
+  const ends = inkEnds(col, inkH, opts);
+  if (!ends) return [];
+  const [first, last] = [x0 + ends[0], x0 + ends[1]];
   const cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }> = [];
   // Ruling lines: ink down the whole band, reaching past it above and below, thin.
   for (let x = first + 1; x < last; x++) {
@@ -132,7 +162,7 @@ export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOpti
   }
   cuts.sort((p, q) => p.from - q.from);
   // A speck of the scan between two gutter cuts is not a piece: one gutter.
-  const speck = 0.03 * inkH * inkH;
+  const speck = SPECK * inkH * inkH;
   for (let i = 1; i < cuts.length; i++) {
     const [p, q] = [cuts[i - 1], cuts[i]];
     if (p.kind === 'gutter' && q.kind === 'gutter' && inkIn(m, p.to, top, q.from, bottom) < speck) cuts.splice(--i, 2, { from: p.from, to: q.to, kind: 'gutter' });
