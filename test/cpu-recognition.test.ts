@@ -141,6 +141,13 @@ describe('CTC decoding (greedy, with word spaces from the gaps)', () => {
     const zh = steps([[3, 0.9], [0, 0.6, 0.36], [4, 0.9]]);
     assert.equal(ctcDecode(zh, 3, dictionary.length, dictionary, 0.05).text, '中文');
   });
+
+  test('each character comes with the time step it was read at (a space put in from the gaps has none)', () => {
+    const p = steps([[1, 0.9], [1, 0.9], [0, 0.6, 0.36], [2, 0.9]]);
+    const { text, at } = ctcDecode(p, 4, dictionary.length, dictionary, 0.05);
+    assert.equal(text, 'a b');
+    assert.deepEqual(at, [0, NaN, 3]);
+  });
 });
 
 test('a round zero read as the letter o is a zero inside numbers, and only there', () => {

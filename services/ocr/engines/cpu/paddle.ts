@@ -17,6 +17,7 @@ import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse
 import { toOpset14 } from './onnx-opset.ts';
 import { CTC_OUTPUTS, ctcOutputs } from './onnx-ctc.ts';
 import { latinClasses } from './script.ts';
+import { typesetDashes } from './dashes.ts';
 import { quantizeConvs, quantizeHead } from './onnx-quantize.ts';
 import { DET_INT8_RANGES, REC_INT8_RANGES } from './rec-int8-ranges.ts';
 
@@ -206,8 +207,10 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     const read = Array.from({ length: n }, (_, k) => {
       const own = Math.min(steps, Math.ceil((steps * crops[k].width) / width));
       const at = (a: Float32Array | Int32Array) => a.subarray(k * steps, k * steps + own);
-      const full = ctcDecodeSteps(at(best) as Int32Array, at(bestP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb);
-      return { ...full, latin: ctcDecodeSteps(at(latinBest) as Int32Array, at(latinP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb) };
+      // A dash is read by its bar's length in the crop (dashes.ts): steps → crop columns.
+      const typeset = ({ text, confidence, at: read }: ReturnType<typeof ctcDecodeSteps>) => ({ text: typesetDashes(text, read.map((s) => ((s + 0.5) * width) / steps), crops[k]), confidence });
+      const full = typeset(ctcDecodeSteps(at(best) as Int32Array, at(bestP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb));
+      return { ...full, latin: typeset(ctcDecodeSteps(at(latinBest) as Int32Array, at(latinP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb)) };
     });
     lap('ctc', t);
     return read;
@@ -364,6 +367,8 @@ export function ctcDecode(probs: Float32Array, steps: number, classes: number, d
 export function ctcDecodeSteps(best: Int32Array, bestP: Float32Array, spaceP: Float32Array, steps: number, dictionary: string[], spaceProb = 1) {
   const space = dictionary.length - 1;
   let text = '';
+  // The time step each character of `text` was read at (NaN for a space put in from the gaps).
+  const at: number[] = [];
   let sum = 0;
   let count = 0;
   let prev = -1;
@@ -375,13 +380,17 @@ export function ctcDecodeSteps(best: Int32Array, bestP: Float32Array, spaceP: Fl
     else if (b !== prev) {
       const next = dictionary[b] ?? '';
       // Chinese is written without spaces: only Latin-script neighbours get one.
-      if (b !== space && gapSpace >= spaceProb && text !== '' && !text.endsWith(' ') && !WIDE.test(next) && !WIDE.test(text.at(-1)!)) text += ' ';
+      if (b !== space && gapSpace >= spaceProb && text !== '' && !text.endsWith(' ') && !WIDE.test(next) && !WIDE.test(text.at(-1)!)) {
+        text += ' ';
+        at.push(NaN);
+      }
       text += next;
+      at.push(t);
       sum += bestP[t];
       count++;
       gapSpace = 0;
     }
     prev = b;
   }
-  return { text, confidence: count ? sum / count : 0 };
+  return { text, confidence: count ? sum / count : 0, at };
 }

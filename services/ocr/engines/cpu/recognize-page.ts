@@ -56,7 +56,7 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   const skew = skewAngle(reading.lines.map((l) => l.quad));
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
-  const lines = reading.lines.map((l) => ({ text: bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text))))), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
+  const lines = reading.lines.map((l) => ({ text: curlyQuotes(bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text)))))), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
   t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
@@ -203,6 +203,24 @@ export function smallCaps(text: string): string {
       const small = w.replace(/[A-Z]/g, '').length;
       return small > 0 && 2 * small < w.length ? w.toUpperCase() : w;
     });
+}
+
+/**
+ * Straight quotes read where print has curly ones. The recogniser reads nearly every apostrophe
+ * and closing quote as the straight ASCII one, while typeset text, and whatever a word processor
+ * produced, sets ’ “ ”. Changed only where the context is unambiguous: an apostrophe inside a
+ * word or closing a small-letter word (don’t, FAA’s, students’; "SENATOR'S" in a capitals-only
+ * listing, typed on a terminal, keeps its own), a double quote that closes after a word or
+ * punctuation or opens before one, a single quote opening inside a double one (“‘). After a
+ * figure both stay: feet and inches (5' 3").
+ */
+export function curlyQuotes(text: string): string {
+  if (!/['"]/.test(text)) return text;
+  return text
+    .replace(/(?<=\p{L})'(?=\p{Ll})|(?<=\p{Ll})'(?![\p{L}\p{N}])/gu, '’')
+    .replace(/(?<=“)'(?=\p{L})/gu, '‘')
+    .replace(/(?<=[\p{L}.,;:!?)’])"(?![\p{L}\p{N}])/gu, '”')
+    .replace(/(?<![\p{L}\p{N}.,;:!?’])"(?=[\p{L}\p{N}‘'])/gu, '“');
 }
 
 /**
