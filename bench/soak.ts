@@ -278,6 +278,20 @@ function slopePerJob(samples: Sample[], value: (s: Sample) => number | undefined
 }
 
 const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
+
+/** The lowest heap sample in each quarter of the samples' job range. */
+function quarterFloors(samples: Sample[]): number[] {
+  const withHeap = samples.filter((s) => s.heap !== undefined);
+  if (withHeap.length === 0) return [];
+  const lo = Math.min(...withHeap.map((s) => s.jobs));
+  const span = Math.max(...withHeap.map((s) => s.jobs)) - lo || 1;
+  const floors = [Infinity, Infinity, Infinity, Infinity];
+  for (const s of withHeap) {
+    const q = Math.min(3, Math.floor(((s.jobs - lo) / span) * 4));
+    floors[q] = Math.min(floors[q], s.heap!);
+  }
+  return floors.filter(Number.isFinite);
+}
 const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
 
 export async function benchSoak(): Promise<Record<string, unknown>> {
@@ -484,6 +498,10 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
       lateHalfGrowthPctPer1000Jobs: late.length > 2 ? round(((lateSlope * 1000) / mean(late.map((s) => s.rss))) * 100, 2) : undefined,
       heapAfterWarmupMb: heaps.length ? mb(mean(heaps)) : undefined,
       heapGrowthMbPer1000Jobs: heaps.length ? round((heapSlope * 1000) / 2 ** 20, 2) : undefined,
+      // The heap is sampled between collections (a sawtooth over hundreds of jobs), so its slope is
+      // noisy: the lowest heap in each quarter of the run after warm-up is the floor after a major
+      // GC, and a floor that keeps rising is what retained data looks like.
+      heapFloorsMb: heaps.length ? quarterFloors(post).map(mb) : undefined,
       ...natsOnly,
       samples: post.length,
       restarts: lives.get(name),
