@@ -80,6 +80,8 @@ function replay(filter: string[], saveBase: boolean, show?: string) {
   console.log('page'.padEnd(24), '  CER   WER   bag |  base CER  WER');
   for (const f of files.sort()) {
     const c = JSON.parse(readFileSync(path.join(CACHE, f), 'utf8')) as Cached;
+    // JSON writes the OCR path's joinGap -Infinity ("never join") as null, which would read as the default 0.4.
+    if (c.opts.joinGap === null) c.opts.joinGap = -Infinity;
     const { markdown } = layoutPage(c.lines, { ...c.opts, furniture: 'keep' });
     if (show && c.name === show) console.log(markdown);
     const e = editCounts(stripMarkdown(markdown), joinLineEndHyphens(c.truth));

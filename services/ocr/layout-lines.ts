@@ -51,7 +51,7 @@ export function groupRows(segs: Segment[]): Row[] {
   const sorted = [...segs].sort((p, q) => cy(p.bbox) - cy(q.bbox));
   const rows: Row[] = [];
   for (const s of sorted) {
-    const row = rows.find((r) => Math.abs(cy(r.bbox) - cy(s.bbox)) < 0.5 * Math.min(r.size, s.size));
+    const row = rows.find((r) => Math.abs(cy(r.bbox) - cy(s.bbox)) < 0.5 * Math.min(r.size, s.size) && !r.segs.some((o) => stacked(o, s)));
     if (row) {
       row.segs.push(s);
       row.bbox = union(row.bbox, s.bbox);
@@ -60,6 +60,19 @@ export function groupRows(segs: Segment[]): Row[] {
   }
   for (const r of rows) r.segs.sort((p, q) => p.bbox[0] - q.bbox[0]);
   return rows.sort((p, q) => p.bbox[1] - q.bbox[1]);
+}
+
+/**
+ * Two lines one above the other (most of the narrower one's width shared) are not pieces of one
+ * line. A row of a multi-column page gathers the lines of every column, and its box drifts down
+ * where their baselines differ, until it takes in the next line of a column it already holds
+ * (small type set close, as footnotes are): the two would be joined into one line. An accent or
+ * a mark over a letter (narrower than its height) is a piece of its line.
+ */
+function stacked(a: Segment, b: Segment): boolean {
+  const narrower = Math.min(a.bbox[2] - a.bbox[0], b.bbox[2] - b.bbox[0]);
+  const shared = Math.min(a.bbox[2], b.bbox[2]) - Math.max(a.bbox[0], b.bbox[0]);
+  return narrower > Math.max(a.size, b.size) && shared > 0.5 * narrower;
 }
 
 /** Joins pieces of one line (text-layer runs, split OCR boxes) unless a wide gap says column or cell. */

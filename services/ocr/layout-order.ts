@@ -174,28 +174,67 @@ function isSidebar(side: Unit[], other: Unit[], ctx: Ctx): boolean {
 }
 
 /**
- * Notes at the foot of a column: the lowest units, all in type clearly smaller than the column's
- * own text (its upper half), apart from the text above by a gap. Read after all the columns
- * beside it, so that sentences running from one column into the next stay whole.
+ * Notes at the foot of a column: the lowest units, set in smaller type than the column's own text
+ * (its upper half), apart from the text above by a gap. Read after all the columns beside it, so
+ * that sentences running from one column into the next stay whole.
+ *
+ * Smaller type shows in the height of the boxes (a text layer's font size), but an OCR detector
+ * pads its boxes to much the same height at 8 and 10 points: there it shows in the pitch, more
+ * characters to the inch. A line too short to measure either way (a note's last word or two)
+ * goes with the notes around it, but does not open them. The notes may run over several gaps
+ * (one between notes, one under the rule above them); the highest gap under which the lines are
+ * in note type is where they begin.
  */
 function footOfColumn(units: Unit[], ctx: Ctx): { rest: Unit[]; notes: Unit[] } {
   const none = { rest: units, notes: [] };
   if (units.length < 3) return none;
   const sorted = [...units].sort((p, q) => p.bbox[1] - q.bbox[1]);
-  const upper = sorted.slice(0, Math.ceil(sorted.length / 2)).filter((u) => u.kind === 'seg').map(sizeOf).sort((p, q) => p - q);
+  const upper = sorted.slice(0, Math.ceil(sorted.length / 2)).filter((u) => u.kind === 'seg');
   if (upper.length === 0) return none;
-  const own = Math.max(upper[Math.floor(upper.length / 2)], 0.9 * ctx.body);
-  let k = sorted.length;
-  // Only lines with a tall letter count: an OCR box of x-height letters alone ("a wave over sea") is short at any size.
-  const small = (u: Unit) => u.kind === 'seg' && /[A-Z0-9bdfhklt(]/.test(u.seg.text) && sizeOf(u) <= 0.85 * own;
-  while (k > 0 && small(sorted[k - 1])) k--;
-  if (k === sorted.length || k === 0) return none;
-  const rest = sorted.slice(0, k);
-  const notes = sorted.slice(k);
-  const restBottom = Math.max(...rest.map((u) => u.bbox[3]));
-  const notesTop = Math.min(...notes.map((u) => u.bbox[1]));
-  if (notesTop - restBottom < 0.5 * ctx.line) return none;
-  return { rest, notes };
+  const own = Math.max(median(upper.map(sizeOf)), 0.9 * ctx.body);
+  const pitches = upper.map(pitchOf).filter((p): p is number => p !== undefined);
+  const ownPitch = pitches.length >= 4 ? median(pitches) : undefined;
+  // Only lines with a tall letter count by height: an OCR box of x-height letters alone ("a wave over sea") is short at any size.
+  const smallSize = (u: Unit) => u.kind === 'seg' && /[A-Z0-9bdfhklt(]/.test(u.seg.text) && sizeOf(u) <= 0.85 * own;
+  const closer = (u: Unit) => ownPitch !== undefined && (pitchOf(u) ?? Infinity) <= NOTE_PITCH * ownPitch;
+  const unsure = (u: Unit) => u.kind === 'seg' && pitchOf(u) === undefined && sizeOf(u) <= 1.15 * own;
+  // The notes open below a gap with a line that shows its type. By height every line under it
+  // must be small (a text layer's sizes are exact); by pitch most of them must be set closer,
+  // for a scan's OCR drops letters from some lines and so stretches them.
+  const opens = (i: number) => (smallSize(sorted[i]) || closer(sorted[i])) && sorted[i].bbox[1] - Math.max(...sorted.slice(0, i).map((u) => u.bbox[3])) >= 0.5 * ctx.line;
+  const inNoteType = (notes: Unit[]) => {
+    if (notes.every((u) => smallSize(u) || unsure(u))) return true;
+    const measured = notes.filter((u) => pitchOf(u) !== undefined);
+    if (ownPitch === undefined || measured.length < 2 || median(measured.map((u) => pitchOf(u)!)) > NOTE_BLOCK_PITCH * ownPitch) return false;
+    return measured.filter(closer).length >= NOTE_SHARE * measured.length;
+  };
+  for (let i = 1; i < sorted.length; i++) {
+    if (opens(i) && inNoteType(sorted.slice(i))) return { rest: sorted.slice(0, i), notes: sorted.slice(i) };
+  }
+  return none;
+}
+
+/** Note type is about 8 points beside 10: a line of it holds some 20% more characters. */
+const NOTE_PITCH = 0.92;
+const NOTE_BLOCK_PITCH = 0.88;
+const NOTE_SHARE = 0.8;
+
+/**
+ * Width per lower-case letter's width of a line long enough to measure; undefined otherwise.
+ * Capitals are set about half as wide again as lower case, spaces and stops about half as wide:
+ * counted alike, a line in capitals ("EQUAL EMPLOYMENT") would look set in larger type than one
+ * in lower case beside it.
+ */
+function pitchOf(u: Unit): number | undefined {
+  if (u.kind !== 'seg') return undefined;
+  let ems = 0;
+  for (const c of u.seg.text.trim()) ems += /\p{Lu}/u.test(c) ? 1.45 : /[\p{Ll}\p{N}]/u.test(c) ? 1 : /\s/.test(c) ? 0.55 : 0.7;
+  return ems < 12 ? undefined : (u.bbox[2] - u.bbox[0]) / ems;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((p, q) => p - q);
+  return s[Math.floor(s.length / 2)];
 }
 
 /**
@@ -230,17 +269,22 @@ function isHeading(u: Unit, ctx: Ctx): boolean {
  * The widest vertical gap with several lines on both sides; a lone field beside a block is read by
  * rows. A narrow gap needs three lines a side: in justified narrow columns the word spaces are as
  * wide as the gutter and the detector boxes words apart, so two lines' gaps line up by chance
- * (then "quarter. The finance / department recorded steady" was read as two columns).
+ * (then "quarter. The finance / department recorded steady" was read as two columns). A gap
+ * narrower still is a gutter when it runs down many lines on both sides: an OCR detector pads
+ * its boxes into the gutter (a 25 px gutter at 200 dpi leaves 5 to 10 px between boxes, and
+ * less on a blurred scan), and no chance line-up of word spaces runs clear down six lines.
  */
 function gutter(units: Unit[], line: number): number | null {
-  const xs = gaps(units, 0).filter((g) => g.to - g.at >= 0.3 * line);
+  const xs = gaps(units, 0).filter((g) => g.to - g.at >= 0.1 * line);
   xs.sort((p, q) => q.to - q.at - (p.to - p.at));
   for (const g of xs) {
     const side = (left: boolean) => units.filter((u) => u.bbox[2] <= g.at === left);
-    const rows = g.to - g.at >= 2.5 * line ? 0.8 : 1.8;
+    const width = g.to - g.at;
+    const rows = width >= 2.5 * line ? 0.8 : width >= 0.3 * line ? 1.8 : 6;
+    const count = width >= 0.3 * line ? 2 : 4;
     // A table is many lines in one unit: a table beside a text column is a column of its own.
     const tall = (us: Unit[]) => us.some((u) => u.kind === 'table' && u.bbox[3] - u.bbox[1] >= (rows + 1) * line);
-    const lines = (us: Unit[]) => tall(us) || (us.length >= 2 && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * line);
+    const lines = (us: Unit[]) => tall(us) || (us.length >= count && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * line);
     if (lines(side(true)) && lines(side(false))) return g.at;
   }
   return null;
