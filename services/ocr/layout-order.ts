@@ -121,6 +121,8 @@ function xyCut(units: Unit[], ctx: Ctx, column: boolean): Cut {
   if (x !== null) {
     const band = sectionBreak(units, x, ys, ctx);
     if (band !== null) return across(units, band, ctx);
+    const head = headBand(units, x, ys, ctx);
+    if (head !== null) return across(units, head, ctx);
     return down(units, x, ctx);
   }
   if (ys.length === 0) return { main: [units], notes: [], side: [] };
@@ -256,6 +258,31 @@ function sectionBreak(units: Unit[], x: number, ys: Array<{ at: number; to: numb
   }
   return null;
 }
+
+/**
+ * A masthead band over the columns: a few lines at the top of the region on both sides of the
+ * gutter (a title at the left and the issue's date at the right, a notice's number beside the
+ * agency's name), parted from the columns below by a gap wider than the leading. A reader takes
+ * it first, left to right, then the columns; cut down the gutter first, its right half would be
+ * read after the whole first column. Headings that merely open each column sit a normal gap
+ * above their text, and the columns below must be many times as tall as the band.
+ */
+function headBand(units: Unit[], x: number, ys: Array<{ at: number; to: number }>, ctx: Ctx): number | null {
+  const top = Math.min(...units.map((u) => u.bbox[1]));
+  const cands = ys.filter((g) => g.to - g.at >= HEAD_GAP * ctx.line && g.at - top <= HEAD_LINES * ctx.line);
+  if (cands.length === 0) return null;
+  const g = widest(cands);
+  const above = units.filter((u) => u.bbox[3] <= g.at);
+  const below = units.filter((u) => u.bbox[3] > g.at);
+  if (!above.some((u) => u.bbox[2] <= x) || !above.some((u) => u.bbox[0] >= x)) return null;
+  if (heightOf(below) < 4 * heightOf(above) || gutter(below, ctx.line) === null) return null;
+  return g.at;
+}
+
+/** The gap under a masthead, in lines: a rule with space on both sides, not a paragraph's or a heading's spacing. */
+const HEAD_GAP = 1.2;
+/** A masthead's height, in lines: a title and two or three lines of issue data. */
+const HEAD_LINES = 5;
 
 /** Larger than the body, or a short line in capitals. */
 function isHeading(u: Unit, ctx: Ctx): boolean {
