@@ -163,16 +163,35 @@ const heightOf = (us: Unit[]) => Math.max(...us.map((u) => u.bbox[3])) - Math.mi
 
 /**
  * A margin sidebar (a byline, an author note, a pull quote beside the body): a column under
- * half as wide as the body beside it, shorter than it, in type no larger, whose lines do not
- * pair up with the body's (labels beside fields do: those are read row by row).
+ * half as wide as the body beside it, shorter than it, in type no larger. Set in smaller type
+ * than the body beside it, it is a sidebar whatever its lines happen to line up with: the body
+ * columns of one article share their type, and print sets what stands apart from the text
+ * (notes, pull quotes, marginalia) smaller. In the body's type, its lines must not pair up with
+ * the body's (labels beside fields do: those are read row by row).
  */
 function isSidebar(side: Unit[], other: Unit[], ctx: Ctx): boolean {
   if (side.length < 2 || other.length < 4 || side.some((u) => u.kind === 'table')) return false;
   if (widthOf(side) > 0.45 * widthOf(other) || heightOf(side) > 0.8 * heightOf(other)) return false;
   const size = side.reduce((n, u) => n + sizeOf(u), 0) / side.length;
   if (size > 1.1 * ctx.body) return false;
+  if (setSmaller(side, other)) return true;
   const paired = side.filter((s) => other.some((o) => Math.abs(cy(o.bbox) - cy(s.bbox)) < 0.25 * ctx.line)).length;
   return paired < 0.6 * side.length;
+}
+
+/**
+ * Whether a column is set in smaller type than the text beside it, told by pitch as the notes at
+ * a column's foot are (OCR boxes of 8 pt and 10 pt lines are about as tall): most of its lines
+ * are long enough to measure (a column of short labels is not judged), their median is set
+ * closer than the median line beside it, and most of them each are.
+ */
+function setSmaller(us: Unit[], beside: Unit[]): boolean {
+  const pitches = (xs: Unit[]) => xs.map(pitchOf).filter((p): p is number => p !== undefined);
+  const own = pitches(us);
+  const theirs = pitches(beside);
+  if (own.length < 2 || 2 * own.length < us.length || theirs.length < 4) return false;
+  const their = median(theirs);
+  return median(own) <= NOTE_BLOCK_PITCH * their && own.filter((p) => p <= NOTE_PITCH * their).length >= NOTE_SHARE * own.length;
 }
 
 /**
