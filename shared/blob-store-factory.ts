@@ -11,15 +11,15 @@ import type { Config } from './config.ts';
  * of resident memory on the (default) JetStream object store.
  */
 export async function createBlobStore(config: Config, nc: NatsConnection): Promise<BlobStore> {
-  const store = config.S3_ENDPOINT
+  const store = config.blobs.s3?.endpoint
     ? await (await import('./blob-store-s3.ts')).createS3BlobStore({
-        endpoint: config.S3_ENDPOINT,
-        accessKey: config.S3_ACCESS_KEY,
-        secretKey: config.S3_SECRET_KEY,
-        bucket: config.S3_BUCKET,
-        region: config.S3_REGION,
-        expireAfterS: config.FOLIO_RESULT_TTL_S,
+        endpoint: config.blobs.s3?.endpoint,
+        accessKey: config.blobs.s3?.accessKey,
+        secretKey: config.blobs.s3?.secretKey,
+        bucket: config.blobs.s3?.bucket,
+        region: config.blobs.s3?.region,
+        expireAfterS: config.jetstream.resultTtlS,
       })
-    : await createNatsBlobStore(nc, Buckets.blobs, config.FOLIO_RESULT_TTL_S, config.FOLIO_REPLICAS, config.FOLIO_NATS_MANAGE);
-  return withDeadlines(store, config.FOLIO_BLOB_TIMEOUT_MS);
+    : await createNatsBlobStore(nc, Buckets.blobs, config.jetstream.resultTtlS, config.jetstream.replicas, config.nats.manage);
+  return withDeadlines(store, config.blobs.timeoutMs);
 }

@@ -2,7 +2,7 @@ import { BlockList, isIP } from 'node:net';
 
 /**
  * Address lists written by operators ("10.1.0.0/16,127.0.0.1,fd00::/8"): a bare address is a
- * single host. Used for FOLIO_FETCH_ALLOW_CIDRS, which lets URL fetches reach chosen intranet
+ * single host. Used for the fetch allow-list (options.ingest.fetch.allowCidrs), which lets URL fetches reach chosen intranet
  * hosts without opening every private range.
  */
 export function parseCidr(entry: string): { net: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {

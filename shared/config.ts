@@ -70,8 +70,7 @@ function edgeSettings(c: { FOLIO_API_KEYS?: string; FOLIO_API_KEYS_FILE?: string
  * Every setting Folio reads, from the environment, validated once at start-up.
  * Nothing else in the codebase reads process.env.
  */
-export const ConfigSchema = z
-  .object({
+const settingsShape = {
     NATS_URL: z.string().optional(),
     NATS_SERVER_BIN: z.string().default('nats-server'),
     /** One-machine mode (no NATS_URL): the port of the nats-server that `npm start` runs. */
@@ -209,20 +208,152 @@ export const ConfigSchema = z
     ...edgeSchema,
     // --- NATS credentials (user + password, password file, creds or nkey file; shared/nats-auth.ts): issue 7 ---
     ...natsAuthSchema,
-  })
-  .transform((c, ctx) => ({
-    ...c,
-    /** vLLM when a backend is configured, else the embedded CPU engine. */
-    engine: c.FOLIO_ENGINE ?? (c.VLLM_BASE_URLS.length > 0 ? ('vllm' as const) : ('cpu' as const)),
-    ...edgeSettings(c, ctx),
-    ...natsAuthSettings(c, ctx),
-  }));
+};
+
+export const ConfigSchema = z
+  .object(settingsShape)
+  .transform((c, ctx) => toOptions(c, { ...edgeSettings(c, ctx), ...natsAuthSettings(c, ctx) }));
+
+type Settings = z.output<z.ZodObject<typeof settingsShape>>;
+
+/**
+ * The settings grouped per component, camelCase: each service reads its own group (and the shared
+ * ones: nats, jetstream, blobs, limits, render); no code outside this module knows an environment name.
+ */
+function toOptions(c: Settings, derived: ReturnType<typeof edgeSettings> & ReturnType<typeof natsAuthSettings>) {
+  return {
+    logLevel: c.LOG_LEVEL,
+    /** 0 = off; a service running alone serves /metrics (and /readyz) on this port. */
+    metricsPort: c.FOLIO_METRICS_PORT,
+    dataDir: c.FOLIO_DATA_DIR,
+    tmpDir: c.FOLIO_TMP_DIR,
+    /** Test-only fault injection; never set in production. */
+    testFault: c.FOLIO_TEST_FAULT,
+    nats: {
+      url: c.NATS_URL,
+      serverBin: c.NATS_SERVER_BIN,
+      localPort: c.FOLIO_LOCAL_NATS_PORT,
+      /** False when this service's NATS user may not create streams: it waits for them instead. */
+      manage: c.FOLIO_NATS_MANAGE,
+      auth: derived.nats,
+      /** Whether a password was given (the password itself stays in `auth`, never in a dump). */
+      password: derived.NATS_PASSWORD,
+    },
+    jetstream: {
+      replicas: c.FOLIO_REPLICAS,
+      duplicateWindowS: c.FOLIO_DUPLICATE_WINDOW_S,
+      resultTtlS: c.FOLIO_RESULT_TTL_S,
+      ackWaitMs: c.FOLIO_ACK_WAIT_MS,
+      maxDeliver: c.FOLIO_MAX_DELIVER,
+      retryBaseMs: c.FOLIO_RETRY_BASE_MS,
+      maxAckPending: c.FOLIO_MAX_ACK_PENDING,
+      stepTimeoutMs: c.FOLIO_STEP_TIMEOUT_MS,
+      lagIntervalMs: c.FOLIO_LAG_INTERVAL_MS,
+    },
+    blobs: {
+      s3: c.S3_ENDPOINT
+        ? { endpoint: c.S3_ENDPOINT, accessKey: c.S3_ACCESS_KEY, secretKey: c.S3_SECRET_KEY, bucket: c.S3_BUCKET, region: c.S3_REGION }
+        : undefined,
+      timeoutMs: c.FOLIO_BLOB_TIMEOUT_MS,
+    },
+    tracing: { tracesUrl: otlpTracesUrl(c), sampleRatio: c.OTEL_TRACES_SAMPLER_ARG },
+    /** Limits on a document, checked by ingest (at upload) and by the rasterizer (at render). */
+    limits: { maxUploadBytes: c.FOLIO_MAX_UPLOAD_BYTES, maxPages: c.FOLIO_MAX_PAGES, maxInputPixels: c.FOLIO_MAX_INPUT_PIXELS, maxLongSide: c.FOLIO_MAX_LONG_SIDE },
+    /** Sandboxed rendering (ingest's probe, the rasterizer's pages). */
+    render: { openTimeoutMs: c.FOLIO_RENDER_OPEN_TIMEOUT_MS, pageTimeoutMs: c.FOLIO_RENDER_PAGE_TIMEOUT_MS, memoryMb: c.FOLIO_RENDER_MEMORY_MB, probeWorkers: c.FOLIO_PROBE_WORKERS },
+    ingest: {
+      host: derived.FOLIO_HTTP_HOST,
+      port: c.FOLIO_HTTP_PORT,
+      apiKeys: derived.apiKeys,
+      /** Whether keys were given (the keys themselves stay in `apiKeys`, never in a dump). */
+      apiKeysSet: derived.FOLIO_API_KEYS,
+      allowUnauthenticatedNetwork: c.FOLIO_ALLOW_UNAUTHENTICATED_NETWORK,
+      trustProxy: c.FOLIO_TRUST_PROXY,
+      requestTimeoutMs: c.FOLIO_HTTP_REQUEST_TIMEOUT_MS,
+      bodyIdleTimeoutMs: c.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS,
+      refusalDrainBytes: c.FOLIO_HTTP_REFUSAL_DRAIN_BYTES,
+      refusalDrainMs: c.FOLIO_HTTP_REFUSAL_DRAIN_MS,
+      syncTimeoutMs: c.FOLIO_SYNC_TIMEOUT_MS,
+      maxFilesPerRequest: c.FOLIO_MAX_FILES_PER_REQUEST,
+      rateLimit: { max: c.FOLIO_RATE_LIMIT_MAX, windowS: c.FOLIO_RATE_LIMIT_WINDOW_S },
+      quota: { pagesPerDay: c.FOLIO_QUOTA_PAGES_PER_DAY, concurrentJobs: c.FOLIO_QUOTA_CONCURRENT_JOBS, pagesInFlight: c.FOLIO_QUOTA_PAGES_IN_FLIGHT },
+      perTenant: { uploads: c.FOLIO_MAX_UPLOADS_PER_TENANT, syncWaits: c.FOLIO_MAX_SYNC_WAITS_PER_TENANT, streams: c.FOLIO_MAX_STREAMS_PER_TENANT },
+      fetch: { timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS, maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS, allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE, allowCidrs: c.FOLIO_FETCH_ALLOW_CIDRS },
+      office: { bin: c.FOLIO_SOFFICE_BIN, timeoutMs: c.FOLIO_OFFICE_TIMEOUT_MS, concurrency: c.FOLIO_OFFICE_CONCURRENCY },
+      webhooks: {
+        secret: c.FOLIO_WEBHOOK_SECRET,
+        defaults: c.FOLIO_WEBHOOK_DEFAULTS,
+        maxAttempts: c.FOLIO_WEBHOOK_MAX_ATTEMPTS,
+        baseBackoffMs: c.FOLIO_WEBHOOK_BASE_BACKOFF_MS,
+        maxBackoffMs: c.FOLIO_WEBHOOK_MAX_BACKOFF_MS,
+        timeoutMs: c.FOLIO_WEBHOOK_TIMEOUT_MS,
+        allowPrivate: c.FOLIO_WEBHOOK_ALLOW_PRIVATE,
+      },
+    },
+    rasterizer: { concurrency: c.FOLIO_RASTER_CONCURRENCY },
+    ocr: {
+      /** vLLM when a backend is configured, else the embedded CPU engine. */
+      engine: c.FOLIO_ENGINE ?? (c.VLLM_BASE_URLS.length > 0 ? ('vllm' as const) : ('cpu' as const)),
+      maxWindow: c.FOLIO_OCR_MAX_WINDOW,
+      minWindow: c.FOLIO_OCR_MIN_WINDOW,
+      vllm: { baseUrls: c.VLLM_BASE_URLS, model: c.VLLM_MODEL, apiKey: c.VLLM_API_KEY, maxTokens: c.VLLM_MAX_TOKENS, timeoutMs: c.VLLM_TIMEOUT_MS, profiles: c.VLLM_PROFILES, models: c.VLLM_MODELS },
+      cpu: { int8: c.FOLIO_CPU_INT8, workers: c.FOLIO_CPU_WORKERS, recyclePages: c.FOLIO_CPU_RECYCLE_PAGES, recycleRssMb: c.FOLIO_CPU_RECYCLE_RSS_MB },
+    },
+    assembler: { stuckAfterS: c.FOLIO_STUCK_AFTER_S, sweepIntervalS: c.FOLIO_SWEEP_INTERVAL_S, orphanSweepIntervalS: c.FOLIO_ORPHAN_SWEEP_INTERVAL_S },
+  };
+}
+
+/** OTLP/HTTP: the traces URL, from the standard OpenTelemetry variables. */
+function otlpTracesUrl(c: { OTEL_EXPORTER_OTLP_ENDPOINT?: string; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string }): string | undefined {
+  if (c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  if (c.OTEL_EXPORTER_OTLP_ENDPOINT) return `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
+  return undefined;
+}
 
 export type Config = z.infer<typeof ConfigSchema>;
+export type IngestOptions = Config['ingest'];
+export type OcrOptions = Config['ocr'];
+export type RasterizerOptions = Config['rasterizer'];
+export type AssemblerOptions = Config['assembler'];
+export type JetStreamOptions = Config['jetstream'];
+export type NatsOptions = Config['nats'];
+export type BlobOptions = Config['blobs'];
+
+/**
+ * The environment names an operator sets, for messages that say what to set: the names are spelled
+ * here only, so renaming a setting is one edit.
+ */
+export const settingNames = {
+  natsUrl: 'NATS_URL',
+  apiKeys: 'FOLIO_API_KEYS',
+  maxFilesPerRequest: 'FOLIO_MAX_FILES_PER_REQUEST',
+  rateLimitMax: 'FOLIO_RATE_LIMIT_MAX',
+  webhookSecret: 'FOLIO_WEBHOOK_SECRET',
+  vllmBaseUrls: 'VLLM_BASE_URLS',
+  vllmModel: 'VLLM_MODEL',
+  vllmModels: 'VLLM_MODELS',
+} as const satisfies Record<string, keyof typeof settingsShape>;
+
+/** A service run alone needs NATS_URL (one-machine mode starts its own nats-server); one line, not a stack trace. */
+export function requireNatsUrl(config: Config, service: string): string {
+  if (config.nats.url) return config.nats.url;
+  throw new ConfigError(`${settingNames.natsUrl} is required when the ${service} runs alone (npm start runs everything with a local nats-server)`);
+}
 
 export class ConfigError extends Error {}
 
 const KNOWN = new Set(Object.keys(ConfigSchema.in.shape));
+
+/** loadConfig for a process's start: a bad setting is one line on stderr and exit code 2, not a stack trace. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`folio: ${err.message}\n`);
+    process.exit(2);
+  }
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   // A mistyped FOLIO_ setting must not be silently ignored.
@@ -234,5 +365,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new ConfigError(`Invalid configuration:\n${lines}`);
   }
-  return Object.freeze(parsed.data);
+  return deepFreeze(parsed.data);
+}
+
+/** Options are read-only all the way down (class instances such as the keyring keep their own rules). */
+function deepFreeze<T>(o: T): Readonly<T> {
+  for (const v of Object.values(o as object)) if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) deepFreeze(v);
+  return Object.freeze(o);
 }

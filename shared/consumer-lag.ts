@@ -84,9 +84,9 @@ export function startConsumerLag(o: ConsumerLagOptions): { refresh(): Promise<vo
 
 /** A service's lag gauges from its runtime: its own consumers, and the work streams when `streams` is given (ingest). */
 export function startServiceLag(
-  rt: { bus: { jsm: JetStreamManager }; metrics: ConsumerLagOptions['metrics']; config: { FOLIO_LAG_INTERVAL_MS: number }; log: Logger },
+  rt: { bus: { jsm: JetStreamManager }; metrics: ConsumerLagOptions['metrics']; config: { jetstream: { lagIntervalMs: number } }; log: Logger },
   sources: LagSource[],
   streams: readonly string[] = [],
 ) {
-  return startConsumerLag({ jsm: rt.bus.jsm, metrics: rt.metrics, sources, streams, intervalMs: rt.config.FOLIO_LAG_INTERVAL_MS, log: rt.log });
+  return startConsumerLag({ jsm: rt.bus.jsm, metrics: rt.metrics, sources, streams, intervalMs: rt.config.jetstream.lagIntervalMs, log: rt.log });
 }

@@ -3,7 +3,7 @@ import type { Handler } from './consumer-loop.ts';
 export type FaultStage = 'rasterizer' | 'ocr' | 'assembler';
 
 /**
- * Test-only fault injection (FOLIO_TEST_FAULT="<stage>:<page>:<fault>"): the handler of that stage
+ * Test-only fault injection (options.testFault="<stage>:<page>:<fault>"): the handler of that stage
  * kills its own process with SIGKILL ("exit") or never returns ("hang") on that page, on every
  * attempt. Lets tests prove that a page whose every attempt dies still ends with a code.
  */

@@ -4,6 +4,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { awaitStream, ensureConsumer, ensureStream, dropConsumer, nanos, type ConsumerWant, type StreamWant } from './jetstream-resources.ts';
 import { Buckets, Consumers, Streams, Subjects, type Priority } from './subjects.ts';
 import type { NatsAuth } from './nats-auth.ts';
+import type { JetStreamOptions } from './config.ts';
 
 export interface JetStreamSettings {
   ackWaitMs: number;
@@ -116,21 +117,17 @@ export async function setupJetStream(nc: NatsConnection, s: JetStreamSettings): 
 }
 
 export function jetStreamSettings(c: {
-  FOLIO_ACK_WAIT_MS: number;
-  FOLIO_MAX_ACK_PENDING: number;
-  FOLIO_RESULT_TTL_S: number;
-  FOLIO_RATE_LIMIT_WINDOW_S: number;
-  FOLIO_REPLICAS: number;
-  FOLIO_DUPLICATE_WINDOW_S: number;
-  FOLIO_NATS_MANAGE: boolean;
+  jetstream: Pick<JetStreamOptions, 'ackWaitMs' | 'maxAckPending' | 'resultTtlS' | 'replicas' | 'duplicateWindowS'>;
+  ingest: { rateLimit: { windowS: number } };
+  nats: { manage: boolean };
 }): JetStreamSettings {
   return {
-    ackWaitMs: c.FOLIO_ACK_WAIT_MS,
-    maxAckPending: c.FOLIO_MAX_ACK_PENDING,
-    resultTtlS: c.FOLIO_RESULT_TTL_S,
-    rateLimitWindowS: c.FOLIO_RATE_LIMIT_WINDOW_S,
-    replicas: c.FOLIO_REPLICAS,
-    duplicateWindowS: c.FOLIO_DUPLICATE_WINDOW_S,
-    manage: c.FOLIO_NATS_MANAGE,
+    ackWaitMs: c.jetstream.ackWaitMs,
+    maxAckPending: c.jetstream.maxAckPending,
+    resultTtlS: c.jetstream.resultTtlS,
+    rateLimitWindowS: c.ingest.rateLimit.windowS,
+    replicas: c.jetstream.replicas,
+    duplicateWindowS: c.jetstream.duplicateWindowS,
+    manage: c.nats.manage,
   };
 }

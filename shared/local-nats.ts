@@ -31,7 +31,7 @@ export interface LocalNats {
 }
 
 /**
- * One-machine mode: when no NATS_URL is configured, run nats-server with the project's nats.conf
+ * One-machine mode: when no NATS URL is configured, run nats-server with the project's nats.conf
  * and a store under the data dir. Authenticated like any deployment, with no setup: every start
  * makes new random passwords (the four service users, the one-process user, one event subscriber
  * per tenant), hands them to nats-server through its environment and a generated config file, and

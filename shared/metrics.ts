@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /**
  * One registry per process. In one-machine mode all four services share it and ingest serves it
- * at /metrics; a service running alone serves it on FOLIO_METRICS_PORT.
+ * at /metrics; a service running alone serves it on its metrics port (options.metricsPort).
  */
 export function createMetrics(registry = new Registry()) {
   // Standard names (process_*, nodejs_*) so stock dashboards work; minus three gauges prom-client
@@ -76,7 +76,7 @@ function operatorMetrics(r: Registry[]) {
       },
     });
   return {
-    /** JetStream consumer info, read every FOLIO_LAG_INTERVAL_MS by the service that consumes (shared/consumer-lag.ts). */
+    /** JetStream consumer info, read every options.jetstream.lagIntervalMs by the service that consumes (shared/consumer-lag.ts). */
     consumerPending: new Gauge({ name: 'folio_consumer_pending_messages', help: 'Messages waiting for a consumer, not yet delivered (JetStream num_pending)', labelNames: ['stream', 'consumer'], registers: r }),
     consumerAckPending: new Gauge({ name: 'folio_consumer_ack_pending_messages', help: 'Messages delivered to a consumer and not yet acked (JetStream num_ack_pending)', labelNames: ['stream', 'consumer'], registers: r }),
     consumerRedelivered: new Gauge({ name: 'folio_consumer_redelivered_messages', help: 'Messages being redelivered to a consumer (JetStream num_redelivered)', labelNames: ['stream', 'consumer'], registers: r }),

@@ -1,12 +1,12 @@
 import type { BlobStore } from './blob-store.ts';
 import { exponentialRetry, type Outcome } from './consumer-loop.ts';
 import { createBlobStore } from './blob-store-factory.ts';
-import type { Config } from './config.ts';
+import { ConfigError, loadConfigOrExit, requireNatsUrl, type Config } from './config.ts';
 import { connectNats, jetStreamSettings, setupJetStream, type Bus } from './jetstream.ts';
 import { createJobStore, type JobStore } from './job-store.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
-import { otlpTracesUrl, startTracing, stopTracing } from './tracing.ts';
+import { createMetrics, serveMetrics, type Metrics } from './metrics.ts';
+import { startTracing, stopTracing } from './tracing.ts';
 
 /** What every service receives: connections and shared helpers, made once per process. */
 export interface Runtime {
@@ -19,11 +19,11 @@ export interface Runtime {
 }
 
 export async function createRuntime(config: Readonly<Config>, name: string, natsUrl: string, metrics: Metrics = createMetrics()): Promise<Runtime> {
-  const log = createLogger(name, config.LOG_LEVEL);
+  const log = createLogger(name, config.logLevel);
   // Off unless an OTLP endpoint is configured (issue 11).
-  const tracesUrl = otlpTracesUrl(config);
-  if (tracesUrl) startTracing({ url: tracesUrl, service: `folio-${name}`, ratio: config.OTEL_TRACES_SAMPLER_ARG, onError: (err) => log.warn({ err: err.message }, 'traces not sent') });
-  const nc = await connectNats(natsUrl, `folio-${name}`, config.nats);
+  const tracesUrl = config.tracing.tracesUrl;
+  if (tracesUrl) startTracing({ url: tracesUrl, service: `folio-${name}`, ratio: config.tracing.sampleRatio, onError: (err) => log.warn({ err: err.message }, 'traces not sent') });
+  const nc = await connectNats(natsUrl, `folio-${name}`, config.nats.auth);
   const bus = await setupJetStream(nc, jetStreamSettings(config));
   const blobs = await createBlobStore(config, nc);
   return { config, bus, jobs: createJobStore(bus.jobs, bus.jsm), blobs, metrics, log };
@@ -53,13 +53,40 @@ export function stopOnSignals(log: Logger, stoppables: Stoppable[], bus?: Bus) {
 export function consumerSettings(rt: Runtime, metricsLabel: string) {
   return {
     js: rt.bus.js,
-    retryDelayMs: exponentialRetry(rt.config.FOLIO_RETRY_BASE_MS),
-    maxDeliver: rt.config.FOLIO_MAX_DELIVER,
-    ackWaitMs: rt.config.FOLIO_ACK_WAIT_MS,
-    stepDeadlineMs: rt.config.FOLIO_STEP_TIMEOUT_MS,
+    retryDelayMs: exponentialRetry(rt.config.jetstream.retryBaseMs),
+    maxDeliver: rt.config.jetstream.maxDeliver,
+    ackWaitMs: rt.config.jetstream.ackWaitMs,
+    stepDeadlineMs: rt.config.jetstream.stepTimeoutMs,
     onSettled: (outcome: Outcome, _ms: number, code?: string) => {
       rt.metrics.messagesSettled.inc({ consumer: metricsLabel, outcome });
       rt.metrics.messageOutcomes.inc({ consumer: metricsLabel, outcome, code: code ?? 'none' });
     },
   };
+}
+
+/**
+ * One service run alone (the Deployment's entry point): options from the environment, its runtime,
+ * /metrics and /readyz on the metrics port when `ownMetricsPort` (ingest serves them on its HTTP
+ * port), stop on signals. A refused setting (one the service checks at start, such as listening open
+ * on the network) is one line for the operator and exit code 2.
+ */
+export async function runService(name: string, start: (rt: Runtime) => Promise<Stoppable> | Stoppable, o: { ownMetricsPort: boolean }): Promise<void> {
+  const config = loadConfigOrExit();
+  let natsUrl: string;
+  try {
+    natsUrl = requireNatsUrl(config, name);
+  } catch (err) {
+    process.stderr.write(`folio: ${(err as ConfigError).message}\n`);
+    process.exit(2);
+  }
+  const rt = await createRuntime(config, name, natsUrl);
+  if (o.ownMetricsPort && config.metricsPort) await serveMetrics(rt.metrics, config.metricsPort, '0.0.0.0', () => rt.bus.nc.flush());
+  const service = await Promise.resolve()
+    .then(() => start(rt))
+    .catch((err: Error) => {
+      rt.log.fatal(err.message);
+      process.exit(2);
+    });
+  stopOnSignals(rt.log, [service], rt.bus);
+  rt.log.info(`${name} started`);
 }

@@ -180,13 +180,6 @@ function otlpBody(service: string, spans: FinishedSpan[]) {
 
 let tracer: Tracer | undefined;
 
-/** The traces URL from the standard OpenTelemetry variables, or undefined (tracing off). */
-export function otlpTracesUrl(c: { OTEL_EXPORTER_OTLP_ENDPOINT?: string; OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string }): string | undefined {
-  if (c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
-  if (c.OTEL_EXPORTER_OTLP_ENDPOINT) return `${c.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`;
-  return undefined;
-}
-
 /** Turns tracing on for this process (once, at start-up); without a URL it stays off and costs nothing. */
 export function startTracing(s: TracingSettings | undefined): void {
   if (!s || tracer) return;

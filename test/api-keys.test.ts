@@ -101,7 +101,7 @@ test('matching compares every known hash in constant time (timingSafeEqual, no e
 
 test('config: FOLIO_API_KEYS_FILE is read at start-up; errors name the file and line', () => {
   const f = tmpFile(`# keys\nacme=${B64}\n`);
-  assert.equal(loadConfig({ FOLIO_API_KEYS_FILE: f }).apiKeys.find(B64)?.tenant, 'acme');
+  assert.equal(loadConfig({ FOLIO_API_KEYS_FILE: f }).ingest.apiKeys.find(B64)?.tenant, 'acme');
   refuses(() => loadConfig({ FOLIO_API_KEYS_FILE: tmpFile(`acme=${B64}\nglobex.x=${OTHER}\n`) }), /FOLIO_API_KEYS_FILE: .*line 2/, OTHER);
   refuses(() => loadConfig({ FOLIO_API_KEYS_FILE: tmpFile('# nothing yet\n') }), /holds no key/);
   refuses(() => loadConfig({ FOLIO_API_KEYS_FILE: '/nonexistent/folio-keys' }), /cannot read \/nonexistent\/folio-keys: ENOENT/);
@@ -109,7 +109,7 @@ test('config: FOLIO_API_KEYS_FILE is read at start-up; errors name the file and 
 });
 
 test('config: without keys ingest defaults to loopback; with keys to every interface', () => {
-  assert.equal(loadConfig({}).FOLIO_HTTP_HOST, '127.0.0.1');
-  assert.equal(loadConfig({ FOLIO_API_KEYS: `acme=${B64}` }).FOLIO_HTTP_HOST, '0.0.0.0');
-  assert.equal(loadConfig({ FOLIO_HTTP_HOST: '10.0.0.5', FOLIO_API_KEYS: `acme=${B64}` }).FOLIO_HTTP_HOST, '10.0.0.5');
+  assert.equal(loadConfig({}).ingest.host, '127.0.0.1');
+  assert.equal(loadConfig({ FOLIO_API_KEYS: `acme=${B64}` }).ingest.host, '0.0.0.0');
+  assert.equal(loadConfig({ FOLIO_HTTP_HOST: '10.0.0.5', FOLIO_API_KEYS: `acme=${B64}` }).ingest.host, '10.0.0.5');
 });

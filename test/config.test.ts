@@ -3,19 +3,19 @@ import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../shared/config.ts';
 
 test('without a vLLM backend the embedded CPU engine is the default', () => {
-  assert.equal(loadConfig({}).engine, 'cpu');
+  assert.equal(loadConfig({}).ocr.engine, 'cpu');
 });
 
 test('configuring vLLM base URLs makes vLLM the default engine', () => {
   const c = loadConfig({ VLLM_BASE_URLS: 'http://gpu1:8000/v1, http://gpu2:8000/v1' });
-  assert.equal(c.engine, 'vllm');
-  assert.deepEqual(c.VLLM_BASE_URLS, ['http://gpu1:8000/v1', 'http://gpu2:8000/v1']);
+  assert.equal(c.ocr.engine, 'vllm');
+  assert.deepEqual(c.ocr.vllm.baseUrls, ['http://gpu1:8000/v1', 'http://gpu2:8000/v1']);
 });
 
 test('API keys map to tenants ("tenant=key"; parsing is specified in api-keys.test.ts)', () => {
   const c = loadConfig({ FOLIO_API_KEYS: 'acme=acme-key-0123456789abcdef,globex=globex-key-0123456789abcdef' });
-  assert.equal(c.apiKeys.find('acme-key-0123456789abcdef')?.tenant, 'acme');
-  assert.equal(c.apiKeys.find('globex-key-0123456789abcdef')?.tenant, 'globex');
+  assert.equal(c.ingest.apiKeys.find('acme-key-0123456789abcdef')?.tenant, 'acme');
+  assert.equal(c.ingest.apiKeys.find('globex-key-0123456789abcdef')?.tenant, 'globex');
 });
 
 test('a mistyped FOLIO_ setting stops start-up instead of being ignored', () => {
@@ -30,6 +30,6 @@ test('an invalid value stops start-up and names the setting', () => {
 test('the config object is frozen', () => {
   const c = loadConfig({});
   assert.throws(() => {
-    (c as { FOLIO_MAX_PAGES: number }).FOLIO_MAX_PAGES = 1;
+    (c.limits as { maxPages: number }).maxPages = 1;
   });
 });

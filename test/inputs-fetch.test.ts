@@ -188,7 +188,7 @@ test('a fetch past its deadline is abandoned (FOLIO_FETCH_TIMEOUT); an error sta
 });
 
 test('FOLIO_FETCH_ALLOW_CIDRS must be addresses or CIDRs', () => {
-  assert.deepEqual(loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/16, 127.0.0.1,fd00::/8' }).FOLIO_FETCH_ALLOW_CIDRS, ['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
+  assert.deepEqual(loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/16, 127.0.0.1,fd00::/8' }).ingest.fetch.allowCidrs, ['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
   assert.throws(() => loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/33' }), ConfigError);
   assert.throws(() => loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: 'intranet.local' }), ConfigError);
 });

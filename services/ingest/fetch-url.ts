@@ -26,7 +26,7 @@ export interface FetchPolicy {
   maxRedirects: number;
   /** Every private address is allowed (tests, intranets). */
   allowPrivate?: boolean;
-  /** Private addresses allowed one by one (FOLIO_FETCH_ALLOW_CIDRS). */
+  /** Private addresses allowed one by one (options.ingest.fetch.allowCidrs). */
   allow?: BlockList;
   /** DNS, replaceable in tests; default the system resolver (getaddrinfo, like every client). */
   lookup?: LookupFn;

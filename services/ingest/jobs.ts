@@ -54,7 +54,7 @@ export async function submitJob(deps: IngestDeps, upload: ReceivedFile, sub: Sub
     if (hit) return answeredFromCache(deps, hit, started);
   }
   const c = deps.config;
-  const pdf = await convertToPdf(upload, office, { bin: c.FOLIO_SOFFICE_BIN, timeoutMs: c.FOLIO_OFFICE_TIMEOUT_MS, tmpDir: c.FOLIO_TMP_DIR, maxBytes: c.FOLIO_MAX_UPLOAD_BYTES, concurrency: c.FOLIO_OFFICE_CONCURRENCY });
+  const pdf = await convertToPdf(upload, office, { bin: c.ingest.office.bin, timeoutMs: c.ingest.office.timeoutMs, tmpDir: c.tmpDir, maxBytes: c.limits.maxUploadBytes, concurrency: c.ingest.office.concurrency });
   try {
     const convertedFrom = { format: office, mediaType: OFFICE_MEDIA_TYPES[office], bytes: upload.bytes };
     deps.log.info({ format: office, bytes: upload.bytes, pdfBytes: pdf.bytes }, 'office document converted to PDF');
@@ -68,7 +68,7 @@ async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submiss
   const mediaType = detectMediaType(file.head);
   if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file (or an Office document: docx, xlsx, pptx, odt, ods, odp)');
   // In a renderer process (pdf.js and sharp never run on ingest's event loop): shared/render-worker/probe.ts.
-  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
+  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.limits.maxPages, maxInputPixels: deps.config.limits.maxInputPixels });
   const selected = selectPages(sub.options.pages, pageCount);
   if (selected.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
 

@@ -104,7 +104,7 @@ export async function detectOffice(file: { path: string; head: Buffer }): Promis
 }
 
 /**
- * The converter's path: FOLIO_SOFFICE_BIN as given when it has a slash, else searched on PATH;
+ * The converter's path: the configured binary (options.ingest.office.bin) as given when it has a slash, else searched on PATH;
  * null when absent. Looked up on every Office document (a few access() calls), so installing
  * LibreOffice takes effect without a restart.
  */

@@ -62,7 +62,7 @@ export interface Operation {
 
 const jobId = { id: { schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'The job id' } };
 const LOCATION = { Location: { description: 'The job’s status URL', schema: { type: 'string' } } };
-/** Sent on every rate-limited route's answer when FOLIO_RATE_LIMIT_MAX is on, and on a tenant quota's 429 (IETF RateLimit header fields). */
+/** Sent on every rate-limited route's answer when the rate limit is on, and on a tenant quota's 429 (IETF RateLimit header fields). */
 const RATE_HEADERS = {
   'RateLimit-Limit': { schema: { type: 'integer', minimum: 0 }, description: 'Requests allowed per window (a quota’s limit on a quota refusal)' },
   'RateLimit-Remaining': { schema: { type: 'integer', minimum: 0 }, description: 'Requests left in this window' },
@@ -108,7 +108,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post', path: '/v1/jobs', operationId: 'submitJob', tag: 'jobs', upload: true,
     summary: 'Submit documents for asynchronous OCR',
-    description: 'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most FOLIO_MAX_FILES_PER_REQUEST), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
+    description: 'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most the configured files-per-request limit), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
     responses: {
       202: { description: 'Accepted: one job (one document), or a batch when several documents were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
       207: { description: 'A batch of which some documents were refused: `jobs` has the accepted ones, `errors` the others', json: BatchAccepted },
@@ -355,7 +355,7 @@ export function buildOpenApi(version = '1'): Json {
     },
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (FOLIO_API_KEYS) as `Authorization: Bearer <key>`' },
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (configured by the operator) as `Authorization: Bearer <key>`' },
         apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in `x-api-key`' },
       },
       schemas: componentSchemas(),

@@ -33,7 +33,7 @@ export interface RenderOptions {
   pageTimeoutMs: number;
   /** Aborting kills the renderer; the generator then throws the abort reason. */
   signal?: AbortSignal;
-  /** FOLIO_TEST_FAULT, passed to the renderer (test-only). */
+  /** The test-only fault (options.testFault), passed to the renderer (test-only). */
   testFault?: string;
 }
 

@@ -62,7 +62,7 @@ async function begin(req: BeginRequest): Promise<void> {
 
 async function started(page: number, fault: string | undefined): Promise<void> {
   emit({ started: page });
-  // FOLIO_TEST_FAULT="rasterizer:<page>:exit|hang": this renderer dies or stalls on that page, every time.
+  // The test fault "rasterizer:<page>:exit|hang": this renderer dies or stalls on that page, every time.
   const [stage, faultPage, kind] = fault?.split(':') ?? [];
   if (stage !== 'rasterizer' || Number(faultPage) !== page) return;
   await new Promise((r) => setTimeout(r, 100)); // lets the "started" event out first, as a real crash mid-page would

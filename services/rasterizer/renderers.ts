@@ -7,7 +7,7 @@ import { createHostPool, type HostPool } from '../../shared/render-worker/pool.t
 const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './render-child.ts' : './render-child.js', import.meta.url);
 
 export interface RendererOptions {
-  /** Documents rendered at once (FOLIO_RASTER_CONCURRENCY). */
+  /** Documents rendered at once (options.rasterizer.concurrency). */
   size: number;
   memoryMb: number;
   log?: Logger;

@@ -47,7 +47,7 @@ export function createSourceProber(o: ProberOptions): SourceProber {
 }
 
 interface ProberSettings {
-  config: { FOLIO_PROBE_WORKERS: number; FOLIO_RENDER_MEMORY_MB: number; FOLIO_RENDER_OPEN_TIMEOUT_MS: number };
+  config: { render: { probeWorkers: number; memoryMb: number; openTimeoutMs: number } };
   log?: Logger;
   metrics?: Pick<Metrics, 'renderersLost'>;
 }
@@ -59,10 +59,10 @@ const shared = new Map<string, SourceProber>();
 /** The process-wide prober for these settings, created on first use. */
 export function sharedProber(s: ProberSettings): SourceProber {
   const c = s.config;
-  const key = `${c.FOLIO_PROBE_WORKERS}/${c.FOLIO_RENDER_MEMORY_MB}/${c.FOLIO_RENDER_OPEN_TIMEOUT_MS}`;
+  const key = `${c.render.probeWorkers}/${c.render.memoryMb}/${c.render.openTimeoutMs}`;
   let prober = shared.get(key);
   if (!prober) {
-    prober = createSourceProber({ workers: c.FOLIO_PROBE_WORKERS, memoryMb: c.FOLIO_RENDER_MEMORY_MB, timeoutMs: c.FOLIO_RENDER_OPEN_TIMEOUT_MS, log: s.log, metrics: s.metrics, idleMs: 60_000 });
+    prober = createSourceProber({ workers: c.render.probeWorkers, memoryMb: c.render.memoryMb, timeoutMs: c.render.openTimeoutMs, log: s.log, metrics: s.metrics, idleMs: 60_000 });
     shared.set(key, prober);
   }
   return prober;

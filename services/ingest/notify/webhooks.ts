@@ -46,11 +46,11 @@ export function postPinned(target: { url: URL; address: string; family: 4 | 6 },
  */
 export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise<void> }> {
   const c = deps.config;
-  const master = c.FOLIO_WEBHOOK_SECRET!;
+  const master = c.ingest.webhooks.secret!;
   await ensureWebhookConsumer(deps);
   const consumer = await deps.bus.js.consumers.get(Streams.events, WEBHOOK_CONSUMER);
   const messages = await consumer.consume({ max_messages: 32 });
-  const defaults = new Map(c.FOLIO_WEBHOOK_DEFAULTS.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const defaults = new Map(c.ingest.webhooks.defaults.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 
   async function record(job: JobStatus, url: string, d: WebhookDelivery) {
     await deps.jobs.update(job.id, (s) => ({ ...s, webhook: { url, deliveries: [...(s.webhook?.deliveries ?? []), d].slice(-KEEP_DELIVERIES) } })).catch((err) => deps.log.warn({ err, jobId: job.id }, 'webhook attempt not recorded'));
@@ -69,7 +69,7 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
     const at = new Date().toISOString();
     let target;
     try {
-      target = await resolveSafe(url, { allowPrivate: c.FOLIO_WEBHOOK_ALLOW_PRIVATE });
+      target = await resolveSafe(url, { allowPrivate: c.ingest.webhooks.allowPrivate });
     } catch (err) {
       if (!(err instanceof UnsafeUrlError)) throw err;
       await record(cur, url, { event, attempt, at, outcome: 'refused', error: err.message });
@@ -84,25 +84,25 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
     let httpStatus: number | undefined;
     let error: string | undefined;
     try {
-      httpStatus = await postPinned(target, body, headers, c.FOLIO_WEBHOOK_TIMEOUT_MS);
+      httpStatus = await postPinned(target, body, headers, c.ingest.webhooks.timeoutMs);
     } catch (err) {
       error = (err as Error).message;
     }
     const ok = httpStatus !== undefined && httpStatus >= 200 && httpStatus < 300;
     await record(cur, url, { event, attempt, at, outcome: ok ? 'delivered' : 'failed', ...(httpStatus !== undefined ? { httpStatus } : {}), ...(error ? { error } : {}) });
     if (ok) return m.ack();
-    if (attempt >= c.FOLIO_WEBHOOK_MAX_ATTEMPTS) {
+    if (attempt >= c.ingest.webhooks.maxAttempts) {
       deps.log.warn({ jobId: cur.id, url, attempt, httpStatus, error }, 'webhook given up after the last attempt');
       return m.term();
     }
-    m.nak(backoffMs(attempt, c.FOLIO_WEBHOOK_BASE_BACKOFF_MS, c.FOLIO_WEBHOOK_MAX_BACKOFF_MS));
+    m.nak(backoffMs(attempt, c.ingest.webhooks.baseBackoffMs, c.ingest.webhooks.maxBackoffMs));
   }
 
   const done = (async () => {
     for await (const m of messages) {
       await handle(m).catch((err) => {
         deps.log.warn({ err, subject: m.subject }, 'webhook handling failed; will retry');
-        m.nak(backoffMs(m.info.deliveryCount, c.FOLIO_WEBHOOK_BASE_BACKOFF_MS, c.FOLIO_WEBHOOK_MAX_BACKOFF_MS));
+        m.nak(backoffMs(m.info.deliveryCount, c.ingest.webhooks.baseBackoffMs, c.ingest.webhooks.maxBackoffMs));
       });
     }
   })();
@@ -119,7 +119,7 @@ async function ensureWebhookConsumer(deps: IngestDeps) {
   await ensureConsumer(deps.bus.jsm, Streams.events, {
     durable: WEBHOOK_CONSUMER,
     filter: Subjects.allEvents,
-    ackWaitMs: deps.config.FOLIO_WEBHOOK_TIMEOUT_MS * 3,
+    ackWaitMs: deps.config.ingest.webhooks.timeoutMs * 3,
     maxAckPending: 1000,
     deliverNew: true,
   });

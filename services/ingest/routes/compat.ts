@@ -24,7 +24,7 @@ export function registerCompatRoutes(app: FastifyInstance, deps: IngestDeps) {
     if (job.source.mediaType === 'application/pdf') {
       return reply.status(202).send({ task_id: job.id, status: 'pending' });
     }
-    const done = await waitForEnd(deps, job.id, job.tenant, deps.config.FOLIO_SYNC_TIMEOUT_MS);
+    const done = await waitForEnd(deps, job.id, job.tenant, deps.config.ingest.syncTimeoutMs);
     if (!done) return reply.status(202).send({ task_id: job.id, status: 'pending' });
     const markdown = done.result ? (await deps.blobs.get(done.result.markdown)).toString('utf8') : undefined;
     return { task_id: job.id, status: seedStatus(done.status), markdown, ...(done.error ? { error: publicError(done.error) } : {}) };

@@ -1,3 +1,4 @@
+import { settingNames } from '../../../shared/config.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FolioError, publicError } from '../../../shared/errors.ts';
@@ -40,10 +41,10 @@ export const links = (id: string) => ({
 
 /** The callback for a job: its own `webhook` field, else the tenant's default; null when none. */
 export function webhookFor(deps: IngestDeps, tenant: string, field: string | undefined): string | null {
-  const fallback = deps.config.FOLIO_WEBHOOK_DEFAULTS.map((e) => e.split('=')).find(([t]) => t === tenant)?.slice(1).join('=');
+  const fallback = deps.config.ingest.webhooks.defaults.map((e) => e.split('=')).find(([t]) => t === tenant)?.slice(1).join('=');
   const url = field?.trim() || fallback;
   if (!url) return null;
-  if (!deps.config.FOLIO_WEBHOOK_SECRET) throw new FolioError('FOLIO_INVALID_OPTIONS', 'Webhooks are not configured on this server (FOLIO_WEBHOOK_SECRET)', { field: 'webhook' });
+  if (!deps.config.ingest.webhooks.secret) throw new FolioError('FOLIO_INVALID_OPTIONS', `Webhooks are not configured on this server (${settingNames.webhookSecret})`, { field: 'webhook' });
   try {
     checkUrlSyntax(url);
   } catch (err) {
@@ -83,7 +84,7 @@ export function progressOf(s: JobStatus, now = Date.now()): JobView['progress'] 
 /** How URL fetches are bounded and which addresses they may reach (fetch-url.ts). */
 function fetchPolicy(deps: IngestDeps): FetchPolicy {
   const c = deps.config;
-  return { tmpDir: c.FOLIO_TMP_DIR, maxBytes: c.FOLIO_MAX_UPLOAD_BYTES, timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS, maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS, allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE, allow: cidrList(c.FOLIO_FETCH_ALLOW_CIDRS) };
+  return { tmpDir: c.tmpDir, maxBytes: c.limits.maxUploadBytes, timeoutMs: c.ingest.fetch.timeoutMs, maxRedirects: c.ingest.fetch.maxRedirects, allowPrivate: c.ingest.fetch.allowPrivate, allow: cidrList(c.ingest.fetch.allowCidrs) };
 }
 
 interface Common {
@@ -135,7 +136,7 @@ const discardInputs = (inputs: Input[]) => Promise.all(inputs.map((i) => (i.kind
 export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus & { cached?: true }> {
   const done = deps.caps?.acquire('uploads', req.tenant);
   try {
-    const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS });
+    const upload = await readUpload(req, { tmpDir: deps.config.tmpDir, maxBytes: deps.config.limits.maxUploadBytes, idleTimeoutMs: deps.config.ingest.bodyIdleTimeoutMs });
     try {
       return await submitInput(deps, upload.input, commonOf(deps, req, upload.fields, sync, strict));
     } finally {
@@ -159,7 +160,7 @@ const FETCH_AHEAD = 3;
 export async function acceptJobs(deps: IngestDeps, req: FastifyRequest): Promise<{ single: JobStatus & { cached?: true } } | { batch: string; outcomes: BatchOutcome[] }> {
   const done = deps.caps?.acquire('uploads', req.tenant);
   try {
-    const read = await readInputs(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS, maxInputs: deps.config.FOLIO_MAX_FILES_PER_REQUEST });
+    const read = await readInputs(req, { tmpDir: deps.config.tmpDir, maxBytes: deps.config.limits.maxUploadBytes, idleTimeoutMs: deps.config.ingest.bodyIdleTimeoutMs, maxInputs: deps.config.ingest.maxFilesPerRequest });
     try {
       const common = commonOf(deps, req, read.fields, false, true);
       if (read.inputs.length === 1) return { single: await submitInput(deps, read.inputs[0], common) };
@@ -278,7 +279,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
 
   app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => withSyncSlot(deps, req, async () => {
     const wait = WaitQuery.safeParse(req.query ?? {});
-    const waitMs = Math.min(deps.config.FOLIO_SYNC_TIMEOUT_MS, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
+    const waitMs = Math.min(deps.config.ingest.syncTimeoutMs, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
     const job = await acceptUpload(deps, req, true);
     const done = await waitForEnd(deps, job.id, job.tenant, waitMs);
     if (!done || !done.result) {
@@ -322,8 +323,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
   });
 
   app.get('/v1/webhook-secret', { schema: { summary: 'This tenant’s webhook signing secret', tags: ['webhooks'] } }, async (req) => {
-    const master = deps.config.FOLIO_WEBHOOK_SECRET;
-    if (!master) throw new FolioError('FOLIO_UNAVAILABLE', 'Webhooks are not configured on this server (FOLIO_WEBHOOK_SECRET)');
+    const master = deps.config.ingest.webhooks.secret;
+    if (!master) throw new FolioError('FOLIO_UNAVAILABLE', `Webhooks are not configured on this server (${settingNames.webhookSecret})`);
     return { secret: tenantWebhookSecret(master, req.tenant), algorithm: 'HMAC-SHA256' as const };
   });
 

@@ -95,7 +95,7 @@ export class Backend {
 
   /**
    * Asks /v1/models which models the server has. `missing`: it answers, without ours (a wrong
-   * VLLM_MODEL, which would fail every page). `unreachable`: no answer within the deadline.
+   * configured model name, which would fail every page). `unreachable`: no answer within the deadline.
    */
   async checkModel(timeoutMs: number): Promise<{ state: 'ok' } | { state: 'missing'; served: string[] } | { state: 'unreachable'; why: string }> {
     try {

@@ -4,6 +4,7 @@
  * the windows adapt (window.ts) so pages wait in JetStream rather than in vLLM's queue. Each
  * backend has a model profile (profiles.ts): its prompts, request body and output parser.
  */
+import { settingNames } from '../../../../shared/config.ts';
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { FolioError } from '../../../../shared/errors.ts';
@@ -104,7 +105,7 @@ async function checkBackends(backends: Backend[], opts: VllmEngineOptions, log?:
   for (const [i, b] of backends.entries()) {
     const c = checks[i];
     if (c.state === 'missing') {
-      throw new Error(`createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set VLLM_MODEL (or VLLM_MODELS) to its served name`);
+      throw new Error(`createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set ${settingNames.vllmModel} (or ${settingNames.vllmModels}) to its served name`);
     }
     if (c.state === 'unreachable') {
       log?.warn({ backend: b.root, why: c.why }, 'vLLM backend did not answer /v1/models at start-up');
