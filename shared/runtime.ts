@@ -68,9 +68,9 @@ export function consumerSettings(rt: Runtime, metricsLabel: string) {
  * One service run alone (the Deployment's entry point): options from the environment, its runtime,
  * /metrics and /readyz on the metrics port when `ownMetricsPort` (ingest serves them on its HTTP
  * port), stop on signals. A refused setting (one the service checks at start, such as listening open
- * on the network) is one line for the operator and exit code 2.
+ * on the network) is one line for the operator: exit code 2 for a bad setting, 1 for a refused start.
  */
-export async function runService(name: string, start: (rt: Runtime) => Promise<Stoppable> | Stoppable, o: { ownMetricsPort: boolean }): Promise<void> {
+export async function runService(name: string, start: (rt: Runtime) => Promise<Stoppable & { url?: string }> | Stoppable, o: { ownMetricsPort: boolean }): Promise<void> {
   const config = loadConfigOrExit();
   let natsUrl: string;
   try {
@@ -85,8 +85,10 @@ export async function runService(name: string, start: (rt: Runtime) => Promise<S
     .then(() => start(rt))
     .catch((err: Error) => {
       rt.log.fatal(err.message);
-      process.exit(2);
+      process.exit(1);
     });
   stopOnSignals(rt.log, [service], rt.bus);
-  rt.log.info(`${name} started`);
+  const url = (service as { url?: string }).url;
+  if (url) rt.log.info({ url }, `${name} listening`);
+  else rt.log.info(`${name} started`);
 }
