@@ -1,11 +1,11 @@
 /**
  * A small typed client for Folio's HTTP API, used by the CLI and the tests. Its types are the
- * zod-inferred types of shared/api-schemas.ts (the source the OpenAPI document is generated
+ * zod-inferred types of shared/document/api-schemas.ts (the source the OpenAPI document is generated
  * from); ROUTES names the operation each method calls, and a test checks them against the
  * served document.
  */
-import type { BatchAccepted, JobAccepted, JobView, ErrorBody } from '../shared/api-schemas.ts';
-import type { JobOptions } from '../shared/messages.ts';
+import type { BatchAccepted, JobAccepted, JobView, ErrorBody } from '../shared/document/index.ts';
+import type { JobOptions } from '../shared/bus/index.ts';
 
 export type { BatchAccepted, JobAccepted, JobView };
 export type SubmitOptions = Partial<{ [K in keyof JobOptions]: string | number }> & { webhook?: string };

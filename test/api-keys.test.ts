@@ -4,8 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile } from '../shared/api-keys.ts';
-import { ConfigError, loadConfig } from '../shared/config.ts';
+import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile, ConfigError, loadConfig } from '../shared/config/index.ts';
 
 const B64 = 'q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ4A=='; // base64 with "=" padding
 const OTHER = 'Zm9saW8tcm90YXRpb24ta2V5LTI=';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../shared/config.ts';
+import { ConfigError, loadConfig } from '../shared/config/index.ts';
 
 test('without a vLLM backend the embedded CPU engine is the default', () => {
   assert.equal(loadConfig({}).ocr.engine, 'cpu');

@@ -5,7 +5,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import type { Block } from '../shared/messages.ts';
+import type { Block } from '../shared/bus/index.ts';
 import type { RawImage } from '../services/ocr/engines/cpu/line-crops.ts';
 import type { Quad } from '../services/ocr/engines/cpu/line-boxes.ts';
 import { planPage } from '../services/ocr/engines/cpu/page-regions.ts';

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { pino } from 'pino';
 import sharp from 'sharp';
-import { FolioError } from '../shared/errors.ts';
+import { FolioError } from '../shared/operations/index.ts';
 import type { EngineOutput, PageInput } from '../services/ocr/engine.ts';
 import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
 import { createWorkerPool } from '../services/ocr/engines/cpu/pool.ts';

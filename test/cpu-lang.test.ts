@@ -12,7 +12,7 @@ import { fuseAffineHardSwish } from '../services/ocr/engines/cpu/onnx-fuse.ts';
 import { CTC_OUTPUTS, ctcOutputs } from '../services/ocr/engines/cpu/onnx-ctc.ts';
 import { inScript, isCjkPage, latinClasses } from '../services/ocr/engines/cpu/script.ts';
 import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
-import { JobOptions } from '../shared/messages.ts';
+import { JobOptions } from '../shared/bus/index.ts';
 import { cer, stripMarkdown } from './helpers/cer.ts';
 
 const HAN = /\p{Script=Han}/u;

@@ -12,9 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fetchToFile, isForbiddenAddress, type FetchPolicy, type LookupFn } from '../services/ingest/fetch-url.ts';
-import { cidrList } from '../shared/cidr.ts';
-import { FolioError } from '../shared/errors.ts';
-import { loadConfig, ConfigError } from '../shared/config.ts';
+import { cidrList, loadConfig, ConfigError } from '../shared/config/index.ts';
+import { FolioError } from '../shared/operations/index.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'folio-fetch-'));

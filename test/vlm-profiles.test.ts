@@ -16,8 +16,8 @@ import { parseOlmOcrOutput } from '../services/ocr/engines/vllm/olmocr.ts';
 import { parsePaddleOutput } from '../services/ocr/engines/vllm/paddleocr-vl.ts';
 import { chandraSize, deepseek2ImageTokens, PROFILE_NAMES, PROFILES, profileByName } from '../services/ocr/engines/vllm/profiles.ts';
 import { otslToHtml, smartResize, truncateRepetitive } from '../services/ocr/engines/vllm/vlm-text.ts';
-import { parseHtmlTable } from '../shared/formats/html-table.ts';
-import { loadConfig } from '../shared/config.ts';
+import { parseHtmlTable } from '../shared/document/index.ts';
+import { loadConfig } from '../shared/config/index.ts';
 
 const png = Buffer.from('89504e470d0a1a0a', 'hex');
 const body = (name: string, prompt: string) => profileByName(name).body({ model: 'm', image: png, prompt, maxTokens: 1000 }) as Record<string, any>;

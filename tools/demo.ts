@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../shared/config.ts';
+import { loadConfig } from '../shared/config/index.ts';
 import { startStack } from '../services/all/stack.ts';
 
 const file = process.argv[2] ?? 'test/fixtures/english_scan.jpg';

@@ -1,5 +1,5 @@
-import { loadConfigOrExit } from '../../shared/config.ts';
-import { stopOnSignals } from '../../shared/runtime.ts';
+import { loadConfigOrExit } from '../../shared/config/index.ts';
+import { stopOnSignals } from '../../shared/operations/index.ts';
 import { startStack } from './stack.ts';
 
 const config = loadConfigOrExit();

@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../shared/config.ts';
-import { startLocalNats } from '../../shared/local-nats.ts';
-import { createRuntime, type Runtime, type Stoppable } from '../../shared/runtime.ts';
+import type { Config } from '../../shared/config/index.ts';
+import { startLocalNats } from '../../shared/bus/index.ts';
+import { createRuntime, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { startAssembler } from '../assembler/service.ts';
 import { startIngest } from '../ingest/service.ts';
 import { startOcr } from '../ocr/service.ts';
@@ -33,7 +33,7 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   let natsUrl = config.nats.url;
   let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
   if (!natsUrl) {
-    // Authenticated too: fresh random passwords per start, handed to the in-process services (shared/local-nats.ts).
+    // Authenticated too: fresh random passwords per start, handed to the in-process services (shared/bus/local-nats.ts).
     localNats = await startLocalNats({ bin: config.nats.serverBin, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.dataDir, port: config.nats.localPort, tenants: config.ingest.apiKeys.tenants });
     natsUrl = localNats.url;
     config = { ...config, nats: { ...config.nats, auth: localNats.auth } };

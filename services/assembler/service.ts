@@ -1,10 +1,5 @@
-import { startServiceLag } from '../../shared/consumer-lag.ts';
-import { runConsumer } from '../../shared/consumer-loop.ts';
-import { withTestFault } from '../../shared/fault-hook.ts';
-import { PageOutcome } from '../../shared/messages.ts';
-import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
-import { Slots } from '../../shared/slots.ts';
-import { Consumers, Streams } from '../../shared/subjects.ts';
+import { startServiceLag, runConsumer, withTestFault, PageOutcome, Slots, Consumers, Streams } from '../../shared/bus/index.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { createAssembleGiveUp, createAssembleHandler } from './handler.ts';
 import { sweepOrphans } from './orphans.ts';
 import { startSweeper } from './sweeper.ts';

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiKeyring } from '../../shared/api-keys.ts';
-import { FolioError } from '../../shared/errors.ts';
+import type { ApiKeyring } from '../../shared/config/index.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 import type { Audit } from './audit.ts';
 import { authenticate } from './auth.ts';
 import { clientAddress, setRateLimitHeaders, type RateLimiter } from './rate-limit.ts';

@@ -2,8 +2,8 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
-import { FolioError } from '../../shared/errors.ts';
-import { isPrivateAddress } from '../../shared/ssrf.ts';
+import { FolioError } from '../../shared/operations/index.ts';
+import { isPrivateAddress } from './ssrf.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
 
 /**

@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
-import { FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
-import type { Metrics } from '../../shared/metrics.ts';
+import { FolioError, isDependencyDown, isFolioError, type ErrorCode, type Metrics } from '../../shared/operations/index.ts';
 import type { Audit } from './audit.ts';
 import { bodyUntouched, drainRefusedBody, type DrainLimits } from './refusal-drain.ts';
 

@@ -1,4 +1,4 @@
-import { runService } from '../../shared/runtime.ts';
+import { runService } from '../../shared/operations/index.ts';
 import { startIngest } from './service.ts';
 
 await runService('ingest', startIngest, { ownMetricsPort: false });

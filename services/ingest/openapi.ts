@@ -1,5 +1,5 @@
 /**
- * The OpenAPI 3.1 document, generated from the zod schemas of shared/api-schemas.ts. The route
+ * The OpenAPI 3.1 document, generated from the zod schemas of shared/document/api-schemas.ts. The route
  * table below says, for every operation, its parameters, body and every response with its schema;
  * the schemas themselves are never written twice. Routes are not validated by Fastify from these
  * (each route parses its own input with the same zod schemas, so errors keep our envelope).
@@ -7,28 +7,9 @@
  * says plus the common error responses (see withFallbacks), so the document is never missing one.
  */
 import { z } from 'zod';
-import {
-  BatchAccepted,
-  CompatResult,
-  ErrorBody,
-  Health,
-  JobAccepted,
-  JobView,
-  ProgressEvent,
-  Ready,
-  SyncResult,
-  UploadForm,
-  WebhookSecret,
-  DocumentView,
-  NATS_SCHEMA_IDS,
-  WebhookPayload,
-  UrlSubmission,
-  TableList,
-  TableData,
-  ChunkList,
-} from '../../shared/api-schemas.ts';
-import { ErrorTable, type ErrorCode } from '../../shared/errors.ts';
-import { LAYOUT_SCHEMA_PATH } from '../../shared/formats/layout-schema.ts';
+import { BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, UploadForm, WebhookSecret, DocumentView, NATS_SCHEMA_IDS, WebhookPayload, UrlSubmission, TableList, TableData, ChunkList } from '../../shared/document/index.ts';
+import { ErrorTable, type ErrorCode } from '../../shared/operations/index.ts';
+import { LAYOUT_SCHEMA_PATH } from './formats/layout-schema.ts';
 
 type Json = Record<string, unknown>;
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
@@ -75,7 +56,7 @@ const UPLOAD_ERRORS: ErrorCode[] = [
   'FOLIO_REQUEST_TIMEOUT', 'FOLIO_UPLOAD_TOO_LARGE', 'FOLIO_UNSUPPORTED_MEDIA_TYPE', 'FOLIO_PDF_CORRUPT', 'FOLIO_QUOTA_EXCEEDED',
   // Issue 10's inputs: documents per request, URLs to fetch, Office conversion.
   'FOLIO_TOO_MANY_FILES', 'FOLIO_URL_INVALID', 'FOLIO_URL_FORBIDDEN', 'FOLIO_FETCH_FAILED', 'FOLIO_FETCH_TIMEOUT', 'FOLIO_CONVERTER_MISSING', 'FOLIO_CONVERSION_FAILED',
-  // The document itself, probed before the 202 (shared/source-probe.ts, in a sandboxed renderer); a quota counted in pages.
+  // The document itself, probed before the 202 (shared/render/source-probe.ts, in a sandboxed renderer); a quota counted in pages.
   'FOLIO_PDF_ENCRYPTED', 'FOLIO_IMAGE_CORRUPT', 'FOLIO_IMAGE_TOO_LARGE', 'FOLIO_RENDER_TIMEOUT', 'FOLIO_RENDER_CRASHED', 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY',
 ];
 

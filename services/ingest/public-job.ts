@@ -1,5 +1,5 @@
-import { ErrorTable, type ErrorCode } from '../../shared/errors.ts';
-import type { ErrorInfo, JobStatus } from '../../shared/messages.ts';
+import { ErrorTable, type ErrorCode } from '../../shared/operations/index.ts';
+import type { ErrorInfo, JobStatus } from '../../shared/bus/index.ts';
 
 /**
  * Codes whose message may carry raw exception text (toFolioError wraps whatever was thrown:

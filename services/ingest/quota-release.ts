@@ -1,8 +1,6 @@
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { ensureConsumer } from '../../shared/jetstream-resources.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { TerminalStates, type JobState } from '../../shared/messages.ts';
-import { Streams, Subjects } from '../../shared/subjects.ts';
+import { ensureConsumer, TerminalStates, type JobState, Streams, Subjects } from '../../shared/bus/index.ts';
+import type { Logger } from '../../shared/operations/index.ts';
 import type { QuotaStore } from './quota-store.ts';
 
 /** The durable consumer through which ingest replicas, together, see every job end once. */

@@ -1,7 +1,7 @@
-import { settingNames } from '../../shared/config.ts';
+import { settingNames } from '../../shared/config/index.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { FolioError } from '../../shared/errors.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
 
 /** One document of a request: a file already spooled to disk, or a URL still to fetch. */

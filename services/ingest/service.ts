@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { checkExposure } from '../../shared/config-exposure.ts';
-import type { Runtime } from '../../shared/runtime.ts';
+import { checkExposure } from '../../shared/config/index.ts';
+import type { Runtime } from '../../shared/operations/index.ts';
 import { buildApp } from './app.ts';
 import { createAudit } from './audit.ts';
 import { QuotaStore } from './quota-store.ts';
 import { QUOTA_CONSUMER, startQuotaRelease } from './quota-release.ts';
-import { WorkStreams, startServiceLag } from '../../shared/consumer-lag.ts';
-import { Streams } from '../../shared/subjects.ts';
+import { WorkStreams, startServiceLag, Streams } from '../../shared/bus/index.ts';
 
 export async function startIngest(rt: Runtime, listen = { host: rt.config.ingest.host, port: rt.config.ingest.port }): Promise<{ app: FastifyInstance; url: string; stop(): Promise<void> }> {
   const log = rt.log.child({ service: 'ingest' });

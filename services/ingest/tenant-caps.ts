@@ -1,4 +1,4 @@
-import { FolioError } from '../../shared/errors.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 
 export type CapName = 'uploads' | 'sync_waits' | 'streams';
 

@@ -1,5 +1,5 @@
-import { FolioError } from '../../shared/errors.ts';
-import type { JobOptions, PageText } from '../../shared/messages.ts';
+import { FolioError } from '../../shared/operations/index.ts';
+import type { JobOptions, PageText } from '../../shared/bus/index.ts';
 import type { EngineOutput, OcrEngine, PageInput } from './engine.ts';
 import { isTextLayerUsable, textLayerToOutput } from './engines/text-layer.ts';
 

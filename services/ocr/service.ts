@@ -1,11 +1,6 @@
-import { startServiceLag } from '../../shared/consumer-lag.ts';
-import { runConsumer } from '../../shared/consumer-loop.ts';
+import { startServiceLag, runConsumer, PageReady, Slots, withTestFault, Streams } from '../../shared/bus/index.ts';
 import { watchBackendMetrics } from './backend-metrics.ts';
-import { PageReady } from '../../shared/messages.ts';
-import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
-import { Slots } from '../../shared/slots.ts';
-import { withTestFault } from '../../shared/fault-hook.ts';
-import { Streams } from '../../shared/subjects.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { createEngineSet } from './engines/create.ts';
 import { createOcrGiveUp, createOcrHandler } from './handler.ts';
 import { startTenantPullers } from './tenant-pullers.ts';

@@ -1,8 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { RunningConsumer } from '../../shared/consumer-loop.ts';
-import { ensureTenantPageConsumer, type JetStreamSettings } from '../../shared/jetstream.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { Consumers, Priority, Streams, Subjects, type Priority as PriorityName } from '../../shared/subjects.ts';
+import { type RunningConsumer, ensureTenantPageConsumer, type JetStreamSettings, Consumers, Priority, Streams, Subjects, type Priority as PriorityName } from '../../shared/bus/index.ts';
+import type { Logger } from '../../shared/operations/index.ts';
 
 /** A tenant's consumer is re-created if missing (e.g. removed after an idle hour) within this long. */
 const ENSURE_EVERY_MS = 60_000;

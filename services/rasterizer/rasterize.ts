@@ -7,9 +7,8 @@
  * throws. No NATS, no env: the service feeds each page to OCR as soon as it exists, and resumes a
  * half-done document with `skip`.
  */
-import { FolioError, toFolioError } from '../../shared/errors.ts';
-import type { HostPool } from '../../shared/render-worker/pool.ts';
-import type { WorkerHost } from '../../shared/render-worker/host.ts';
+import { FolioError, toFolioError } from '../../shared/operations/index.ts';
+import type { HostPool, WorkerHost } from '../../shared/render/index.ts';
 import type { BeginRequest, NextReply, OpenReply, OpenRequest, StartedEvent } from './render-protocol.ts';
 import type { FailedRender, RenderOutcome } from './types.ts';
 

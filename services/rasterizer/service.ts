@@ -1,9 +1,5 @@
-import { startServiceLag } from '../../shared/consumer-lag.ts';
-import { runConsumer } from '../../shared/consumer-loop.ts';
-import { JobSubmitted } from '../../shared/messages.ts';
-import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
-import { Slots } from '../../shared/slots.ts';
-import { Consumers, Streams } from '../../shared/subjects.ts';
+import { startServiceLag, runConsumer, JobSubmitted, Slots, Consumers, Streams } from '../../shared/bus/index.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { createRasterizeGiveUp, createRasterizeHandler } from './handler.ts';
 import { createRenderers } from './renderers.ts';
 

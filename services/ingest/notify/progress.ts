@@ -1,7 +1,6 @@
 import { KvWatchInclude } from '@nats-io/kv';
-import type { ProgressEvent } from '../../../shared/api-schemas.ts';
-import { isTerminal } from '../../../shared/messages.ts';
-import { Subjects } from '../../../shared/subjects.ts';
+import type { ProgressEvent } from '../../../shared/document/index.ts';
+import { isTerminal, Subjects } from '../../../shared/bus/index.ts';
 import type { IngestDeps } from '../jobs.ts';
 import { progressOf } from '../routes/jobs.ts';
 

@@ -1,12 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { JsMsg } from '@nats-io/jetstream';
-import { ensureConsumer } from '../../../shared/jetstream-resources.ts';
-import type { WebhookPayload } from '../../../shared/api-schemas.ts';
-import { JobEvent, TerminalStates, type JobState, type JobStatus, type WebhookDelivery } from '../../../shared/messages.ts';
-import { resolveSafe, UnsafeUrlError } from '../../../shared/ssrf.ts';
-import { Streams, Subjects } from '../../../shared/subjects.ts';
-import { signWebhook, tenantWebhookSecret } from '../../../shared/webhook-signature.ts';
+import { ensureConsumer, JobEvent, TerminalStates, type JobState, type JobStatus, type WebhookDelivery, Streams, Subjects } from '../../../shared/bus/index.ts';
+import type { WebhookPayload } from '../../../shared/document/index.ts';
+import { resolveSafe, UnsafeUrlError } from '../ssrf.ts';
+import { signWebhook, tenantWebhookSecret } from './webhook-signature.ts';
 import type { IngestDeps } from '../jobs.ts';
 import { publicStatus } from '../routes/jobs.ts';
 

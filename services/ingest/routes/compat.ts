@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { FolioError } from '../../../shared/errors.ts';
-import type { JobState } from '../../../shared/messages.ts';
+import { FolioError } from '../../../shared/operations/index.ts';
+import type { JobState } from '../../../shared/bus/index.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
 import { waitForEnd } from '../wait.ts';
 import { acceptUpload, withSyncSlot } from './jobs.ts';

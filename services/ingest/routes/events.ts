@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isTerminal } from '../../../shared/messages.ts';
+import { isTerminal } from '../../../shared/bus/index.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
 import { publicStatus } from './jobs.ts';
 

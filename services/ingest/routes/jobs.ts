@@ -1,21 +1,18 @@
-import { settingNames } from '../../../shared/config.ts';
+import { settingNames, cidrList } from '../../../shared/config/index.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { FolioError, publicError } from '../../../shared/errors.ts';
-import { JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
-import { BlobKeys } from '../../../shared/subjects.ts';
+import { FolioError, publicError } from '../../../shared/operations/index.ts';
+import { JobOptions, isTerminal, type JobStatus, BlobKeys, Subjects as Subj } from '../../../shared/bus/index.ts';
 import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '../jobs.ts';
 import { readInputs, readUpload, type Input } from '../request-file.ts';
 import { toHttpError, zodToFolio } from '../http-errors.ts';
 import { fetchToFile, type FetchPolicy, type Fetched } from '../fetch-url.ts';
-import { cidrList } from '../../../shared/cidr.ts';
 import { streamEvents } from './events.ts';
 import { RENDERED_FORMATS, sendRenderedResult, type RenderedFormat } from './formats.ts';
 import { publicJob } from '../public-job.ts';
-import type { BatchAccepted, JobView } from '../../../shared/api-schemas.ts';
-import { checkUrlSyntax, UnsafeUrlError } from '../../../shared/ssrf.ts';
-import { tenantWebhookSecret } from '../../../shared/webhook-signature.ts';
-import { Subjects as Subj } from '../../../shared/subjects.ts';
+import type { BatchAccepted, JobView } from '../../../shared/document/index.ts';
+import { checkUrlSyntax, UnsafeUrlError } from '../ssrf.ts';
+import { tenantWebhookSecret } from '../notify/webhook-signature.ts';
 import { randomUUID } from 'node:crypto';
 import { waitForEnd } from '../wait.ts';
 

@@ -1,6 +1,5 @@
-import type { Config } from '../../../shared/config.ts';
-import { settingNames } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
+import { type Config, settingNames } from '../../../shared/config/index.ts';
+import type { Logger } from '../../../shared/operations/index.ts';
 import type { EngineSet } from '../engine-choice.ts';
 import type { OcrEngine } from '../engine.ts';
 

@@ -1,6 +1,6 @@
 // One page through the CPU engine: decode and scale with sharp, detect and read lines with
 // PaddleOCR, map boxes back to page pixels, lay the lines out as Markdown and blocks.
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/messages.ts';
 import type { EngineOutput } from '../../engine.ts';
 import { layoutPage } from '../../layout.ts';
 import { decode, scaled, scaledBy, turned, type Decoded } from './page-image.ts';

@@ -3,7 +3,7 @@
  * in service, the `/metrics` poller that feeds the window, and the prober that brings it back.
  */
 import OpenAI from 'openai';
-import type { Logger } from '../../../../shared/logger.ts';
+import type { Logger } from '../../../../shared/operations/index.ts';
 import { AimdWindow, type WindowOptions } from './window.ts';
 import { readVllmMetrics } from './metrics.ts';
 import { keepErrorText } from './errors.ts';

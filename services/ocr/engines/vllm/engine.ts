@@ -4,11 +4,10 @@
  * the windows adapt (window.ts) so pages wait in JetStream rather than in vLLM's queue. Each
  * backend has a model profile (profiles.ts): its prompts, request body and output parser.
  */
-import { settingNames } from '../../../../shared/config.ts';
+import { settingNames } from '../../../../shared/config/index.ts';
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import { FolioError } from '../../../../shared/errors.ts';
-import type { Logger } from '../../../../shared/logger.ts';
+import { FolioError, type Logger } from '../../../../shared/operations/index.ts';
 import type { EngineOutput, OcrEngine, PageInput, RecognizeOptions } from '../../engine.ts';
 import type { TokenLogprob } from '../../quality.ts';
 import { LOOP_RETRY } from './loop-retry.ts';

@@ -10,8 +10,8 @@
  *   next element;
  * - a repetition loop cut at the length limit ends anywhere, even inside a tag.
  */
-import type { BBox, Block } from '../../../../shared/messages.ts';
-import { findHtmlTables, parseHtmlTable, cellText } from '../../../../shared/formats/html-table.ts';
+import type { BBox, Block } from '../../../../shared/bus/index.ts';
+import { findHtmlTables, parseHtmlTable, cellText } from '../../../../shared/document/index.ts';
 
 export const KNOWN_LABELS = [
   'title',

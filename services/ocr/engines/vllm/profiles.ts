@@ -5,7 +5,7 @@
  * output parser. A backend is configured with one (options.ocr.vllm.profiles), so another model is a setting,
  * not a fork of the engine. The facts per model are in docs/models.md.
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
 import { CHANDRA_OCR_PROMPT, CHANDRA_PROMPTS, parseChandraOutput } from './chandra.ts';
 import { CONTEXT_TOKENS, FALLBACK_PROMPT, TASK_PROMPTS, buildChatBody, buildRequestBody, parseDeepSeekOutput, promptTokens as deepseekPromptTokens } from './deepseek.ts';
 import { DOTS_IMAGE_PLACEHOLDER, DOTS_OCR_PROMPT, DOTS_PROMPTS, parseDotsOutput } from './dots.ts';
