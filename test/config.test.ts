@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../shared/config/index.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, settingNames } from '../shared/config/index.ts';
 
 test('without a vLLM backend the embedded CPU engine is the default', () => {
   assert.equal(loadConfig({}).ocr.engine, 'cpu');
@@ -32,4 +33,13 @@ test('the config object is frozen', () => {
   assert.throws(() => {
     (c.limits as { maxPages: number }).maxPages = 1;
   });
+});
+
+test('the configuration reference in docs/configuration.md is generated from the schema and up to date', async () => {
+  const { pageWithReference } = await import('../tools/config-doc.ts');
+  const page = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+  const mask = (s: string) => s.replace(/^\| `(FOLIO_CPU_WORKERS|FOLIO_TMP_DIR)` .*$/gm, '');
+  assert.equal(mask(pageWithReference(page)), mask(page), 'run: node --import tsx tools/config-doc.ts');
+  for (const name of Object.values(settingNames)) assert.match(page, new RegExp(`\\| \`${name}\` \\|`), `${name} is documented`);
+  assert.match(page, /\| `FOLIO_WEBHOOK_SECRET` \| `ingest\.webhooks\.secret` \|/);
 });

@@ -79,7 +79,7 @@ function optionQuery(): Record<string, { schema: Json; description: string }> {
   for (const [name, schema] of Object.entries(form.properties)) {
     // The document itself travels in the body (a file part, a url field, or the JSON body).
     if (name === 'file' || name === 'url') continue;
-    out[name] = { schema, description: (schema.description as string | undefined) ?? `Job option "${name}" (see the README's options)` };
+    out[name] = { schema, description: (schema.description as string | undefined) ?? `Job option "${name}" (see docs/http-api.md)` };
   }
   out.filename = { schema: { type: 'string' }, description: 'The document’s name (raw-body uploads only)' };
   return out;
@@ -309,7 +309,7 @@ export function buildOpenApi(version = '1'): Json {
     info: {
       title: 'Folio OCR API',
       version,
-      description: 'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see the README, "API contract".',
+      description: 'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see docs/nats-api.md.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],

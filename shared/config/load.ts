@@ -23,14 +23,19 @@ const edgeSchema = {
   FOLIO_ALLOW_UNAUTHENTICATED_NETWORK: bool(false),
   /** Per tenant, across all ingest replicas; 0 = no limit. */
   FOLIO_QUOTA_PAGES_PER_DAY: int(0),
+  /** Jobs a tenant may have running at once, across all ingest replicas. */
   FOLIO_QUOTA_CONCURRENT_JOBS: int(100),
+  /** Pages a tenant may have queued or in work at once. */
   FOLIO_QUOTA_PAGES_IN_FLIGHT: int(10_000),
   /** Per tenant and ingest replica: uploads being received, sync calls waiting, SSE streams open. */
   FOLIO_MAX_UPLOADS_PER_TENANT: int(8, 1),
+  /** Synchronous calls waiting at once, per tenant and ingest replica. */
   FOLIO_MAX_SYNC_WAITS_PER_TENANT: int(32, 1),
+  /** Event streams (SSE) open at once, per tenant and ingest replica. */
   FOLIO_MAX_STREAMS_PER_TENANT: int(32, 1),
   /** The whole request (headers and body) must arrive within this; the body may not stall longer than the idle timeout. */
   FOLIO_HTTP_REQUEST_TIMEOUT_MS: int(600_000, 1000),
+  /** A request body may not stall longer than this. */
   FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS: int(30_000, 100),
   /** A body refused before it was read (429, 503, …) is read and discarded up to this size and time, so the client sees the answer; past either the connection is cut (0 bytes: always cut). */
   FOLIO_HTTP_REFUSAL_DRAIN_BYTES: int(8 * 1024 * 1024),
@@ -71,39 +76,66 @@ function edgeSettings(c: { FOLIO_API_KEYS?: string; FOLIO_API_KEYS_FILE?: string
  * Nothing else in the codebase reads process.env.
  */
 const settingsShape = {
+    /** The NATS server(s) to join, e.g. nats://nats:4222. Unset: `npm start` runs its own nats-server (one-machine mode); a service run alone requires it. */
     NATS_URL: z.string().optional(),
+    /** The nats-server binary one-machine mode starts. */
     NATS_SERVER_BIN: z.string().default('nats-server'),
     /** One-machine mode (no NATS_URL): the port of the nats-server that `npm start` runs. */
     FOLIO_LOCAL_NATS_PORT: int(4223, 1),
+    /** One-machine mode's JetStream store directory. */
     FOLIO_DATA_DIR: z.string().default('.data'),
     /** Unset: 127.0.0.1 without API keys (open means local only), 0.0.0.0 with keys. */
     FOLIO_HTTP_HOST: z.string().optional(),
+    /** The HTTP port of ingest (the API, the viewer, /metrics). */
     FOLIO_HTTP_PORT: int(8080),
+    /** JSON logs (pino) at this level and above. */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
+    /** An S3/MinIO endpoint for page images and results; unset: the JetStream object store. */
+
     S3_ENDPOINT: z.url().optional(),
+    /** S3 credentials, bucket and region (with S3_ENDPOINT). */
     S3_ACCESS_KEY: z.string().default('minioadmin'),
     S3_SECRET_KEY: z.string().default('minioadmin'),
     S3_BUCKET: z.string().default('folio'),
     S3_REGION: z.string().default('us-east-1'),
 
+    /** Largest upload or fetched document (bytes): past it, 413. */
+
     FOLIO_MAX_UPLOAD_BYTES: int(100 * 1024 * 1024, 1),
+    /** Most pages in one document: past it, 413 at upload (checked again at render). */
     FOLIO_MAX_PAGES: int(1000, 1),
+    /** Most pixels in one input image or rendered page (decompression bombs are refused). */
     FOLIO_MAX_INPUT_PIXELS: int(100_000_000, 1),
+    /** Page images are rendered with at most this long side (px) for OCR. */
     FOLIO_MAX_LONG_SIDE: int(2000, 256),
+    /** How long jobs, results, page images and events are kept. */
     FOLIO_RESULT_TTL_S: int(7 * 24 * 3600, 60),
+    /** How long a synchronous call (`?wait=…`, compat routes) waits before answering 202 with the job. */
     FOLIO_SYNC_TIMEOUT_MS: int(60_000, 0),
+    /** Upload spool and renderer scratch space. */
     FOLIO_TMP_DIR: z.string().default(os.tmpdir()),
 
+    /** Requests per tenant per window (0 = no rate limit). */
+
     FOLIO_RATE_LIMIT_MAX: int(120, 0),
+    /** The rate limit window (seconds). */
     FOLIO_RATE_LIMIT_WINDOW_S: int(60, 1),
+    /** Take the client address from X-Forwarded-For (behind a trusted proxy only). */
     FOLIO_TRUST_PROXY: bool(false),
 
+    /** The default engine: `vllm` when VLLM_BASE_URLS is set, else `cpu`. */
+
     FOLIO_ENGINE: z.enum(['cpu', 'vllm']).optional(),
+    /** OpenAI-compatible vLLM backends, comma-separated. */
     VLLM_BASE_URLS: list,
+    /** The served model name (default for every backend). */
     VLLM_MODEL: z.string().default('deepseek-ai/DeepSeek-OCR'),
+    /** The key sent to the vLLM backends. */
     VLLM_API_KEY: z.string().default('EMPTY'),
+    /** Most tokens generated per page (prompt plus this must fit the model context). */
     VLLM_MAX_TOKENS: int(6000, 16),
+    /** Deadline of one page request to a backend. */
     VLLM_TIMEOUT_MS: int(180_000, 100),
     // --- Model profiles per vLLM backend (issue 9) ---
     /** The model each backend runs (docs/models.md; `plain`: another vision model answering Markdown): one for all backends, or one per VLLM_BASE_URLS entry. */
@@ -111,10 +143,13 @@ const settingsShape = {
     /** Served model names per backend (one for all, or one per URL); default VLLM_MODEL. */
     VLLM_MODELS: list,
     // --- end model profiles ---
+    /** Upper bound of each backend's adaptive concurrency window. */
     FOLIO_OCR_MAX_WINDOW: int(32, 1),
+    /** Lower bound of each backend's adaptive concurrency window. */
     FOLIO_OCR_MIN_WINDOW: int(1, 1),
     /** The CPU engine's recogniser in 8 bits (faster); false on CPUs without AVX512-VNNI if it reads worse there. */
     FOLIO_CPU_INT8: bool(true),
+    /** The CPU engine's worker threads (default: the machine's cores). */
     FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
     /** A CPU worker is retired (between pages) and replaced after this many pages; 0 = never. */
     FOLIO_CPU_RECYCLE_PAGES: int(500),
@@ -127,7 +162,9 @@ const settingsShape = {
     FOLIO_MAX_DELIVER: int(5, 1),
     /** First retry delay; each further attempt waits 3× longer (capped at a minute): 2, 6, 18, 54 s by default. */
     FOLIO_RETRY_BASE_MS: int(2000, 10),
+    /** Pages in flight per consumer across replicas. */
     FOLIO_MAX_ACK_PENDING: int(256, 1),
+    /** Documents rendered at once per rasterizer. */
     FOLIO_RASTER_CONCURRENCY: int(1, 1),
     /** A service running alone serves /metrics on this port (0 = off); ingest serves it on its HTTP port. */
     FOLIO_METRICS_PORT: int(0, 0),
@@ -178,8 +215,11 @@ const settingsShape = {
     FOLIO_WEBHOOK_DEFAULTS: list,
     /** Attempts per delivery; backoff 1, 2, 4 … s (×2, capped at FOLIO_WEBHOOK_MAX_BACKOFF_MS). */
     FOLIO_WEBHOOK_MAX_ATTEMPTS: int(8, 1),
+    /** First webhook retry delay (doubles each attempt). */
     FOLIO_WEBHOOK_BASE_BACKOFF_MS: int(1000, 10),
+    /** Longest webhook retry delay. */
     FOLIO_WEBHOOK_MAX_BACKOFF_MS: int(300_000, 10),
+    /** Deadline of one webhook delivery. */
     FOLIO_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
     /** Let webhooks reach private, loopback and link-local addresses (refused by default, checked after DNS resolution). */
     FOLIO_WEBHOOK_ALLOW_PRIVATE: bool(false),
@@ -358,7 +398,7 @@ export function loadConfigOrExit(env: Record<string, string | undefined> = proce
 export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
   // A mistyped FOLIO_ setting must not be silently ignored.
   const unknown = Object.keys(env).filter((k) => k.startsWith('FOLIO_') && !KNOWN.has(k));
-  if (unknown.length > 0) throw new ConfigError(`Unknown setting(s): ${unknown.join(', ')} (see README, "Configuration")`);
+  if (unknown.length > 0) throw new ConfigError(`Unknown setting(s): ${unknown.join(', ')} (see docs/configuration.md)`);
   const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => KNOWN.has(k) && v !== undefined && v !== ''));
   const parsed = ConfigSchema.safeParse(picked);
   if (!parsed.success) {

@@ -19,7 +19,7 @@ export const ErrorBody = z
       details: z.record(z.string(), z.unknown()).optional(),
     }),
   })
-  .meta({ id: 'Error', description: 'The error envelope of every HTTP error; `code` is stable (see the README table)' });
+  .meta({ id: 'Error', description: 'The error envelope of every HTTP error; `code` is stable (see docs/http-api.md, "Errors")' });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export const JobLinks = z
