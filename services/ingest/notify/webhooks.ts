@@ -6,7 +6,7 @@ import type { WebhookPayload } from '../../../shared/document/index.ts';
 import { resolveSafe, UnsafeUrlError } from '../ssrf.ts';
 import { signWebhook, tenantWebhookSecret } from './webhook-signature.ts';
 import type { IngestDeps } from '../jobs.ts';
-import { publicStatus } from '../routes/jobs.ts';
+import { publicStatus } from '../public-job.ts';
 
 /** The durable consumer on FOLIO_EVENTS shared by ingest replicas: each job end is delivered by one of them. */
 export const WEBHOOK_CONSUMER = 'ingest-webhooks';

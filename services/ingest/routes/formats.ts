@@ -23,7 +23,7 @@ import { TABLE_FORMATS, TABLE_MEDIA_TYPES, exportTable } from '../formats/table-
 import { extractTables, tableInfo } from '../formats/tables.ts';
 import type { IngestDeps } from '../jobs.ts';
 import { zodToFolio } from '../http-errors.ts';
-import { requireJob } from './jobs.ts';
+import { requireJob } from '../public-job.ts';
 
 /** Query of /result for format=chunks (markdown/json/html take none). */
 export const ChunkQuery = z.object({

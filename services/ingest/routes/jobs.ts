@@ -3,14 +3,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { FolioError, publicError } from '../../../shared/operations/index.ts';
 import { JobOptions, isTerminal, type JobStatus, BlobKeys, Subjects as Subj } from '../../../shared/bus/index.ts';
-import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '../jobs.ts';
+import { cancelJob, deleteJobData, submitJob, type IngestDeps } from '../jobs.ts';
 import { readInputs, readUpload, type Input } from '../request-file.ts';
 import { toHttpError, zodToFolio } from '../http-errors.ts';
 import { fetchToFile, type FetchPolicy, type Fetched } from '../fetch-url.ts';
 import { streamEvents } from './events.ts';
 import { RENDERED_FORMATS, sendRenderedResult, type RenderedFormat } from './formats.ts';
-import { publicJob } from '../public-job.ts';
-import type { BatchAccepted, JobView } from '../../../shared/document/index.ts';
+import { links, publicStatus, requireJob } from '../public-job.ts';
+import type { BatchAccepted } from '../../../shared/document/index.ts';
 import { checkUrlSyntax, UnsafeUrlError } from '../ssrf.ts';
 import { tenantWebhookSecret } from '../notify/webhook-signature.ts';
 import { randomUUID } from 'node:crypto';
@@ -26,15 +26,6 @@ export function parseOptions(fields: Record<string, string>, strict = true): Job
   if (!parsed.success) throw zodToFolio(parsed.error);
   return parsed.data;
 }
-
-export const links = (id: string) => ({
-  self: `/v1/jobs/${id}`,
-  result: `/v1/jobs/${id}/result`,
-  markdown: `/v1/jobs/${id}/result?format=markdown`,
-  json: `/v1/jobs/${id}/result?format=json`,
-  events: `/v1/jobs/${id}/events`,
-  pageImage: `/v1/jobs/${id}/pages/{page}/image`,
-});
 
 /** The callback for a job: its own `webhook` field, else the tenant's default; null when none. */
 export function webhookFor(deps: IngestDeps, tenant: string, field: string | undefined): string | null {
@@ -66,16 +57,6 @@ async function attachWebhook(deps: IngestDeps, job: JobStatus, url: string): Pro
 export async function republishEnd(deps: IngestDeps, s: JobStatus) {
   const kind = s.status as 'completed' | 'partial' | 'failed' | 'cancelled';
   await deps.bus.js.publish(Subj.event(s.tenant, s.id, kind), JSON.stringify({ v: 1, jobId: s.id, tenant: s.tenant, kind, status: s }), { msgID: `${s.id}.${kind}.again.${randomUUID()}` });
-}
-
-/** Pages per second since the job was accepted, and the seconds left at that rate. */
-export function progressOf(s: JobStatus, now = Date.now()): JobView['progress'] {
-  const finished = s.pages.done + s.pages.failed;
-  if (isTerminal(s.status)) return { etaSeconds: 0 };
-  if (finished === 0) return {};
-  const elapsedS = Math.max(0.001, (now - Date.parse(s.createdAt)) / 1000);
-  const rate = finished / elapsedS;
-  return { pagesPerSecond: Math.round(rate * 1000) / 1000, etaSeconds: Math.round((Math.max(0, s.pages.total - finished) / rate) * 10) / 10 };
 }
 
 /** How URL fetches are bounded and which addresses they may reach (fetch-url.ts). */
@@ -217,18 +198,6 @@ export async function withSyncSlot<T>(deps: IngestDeps, req: FastifyRequest, fn:
   } finally {
     done?.();
   }
-}
-
-export async function requireJob(deps: IngestDeps, req: FastifyRequest<{ Params: { id: string } }>): Promise<JobStatus> {
-  const job = await readJob(deps, req.params.id, req.tenant);
-  if (!job) throw new FolioError('FOLIO_JOB_NOT_FOUND', `No job with id "${req.params.id}"`);
-  return job;
-}
-
-/** The job as HTTP shows it (status, SSE, DELETE): no internal object keys; links, progress and ETA instead. */
-export function publicStatus(s: JobStatus & { cached?: boolean }): JobView {
-  const { result: _internal, ...rest } = publicJob(s);
-  return { ...rest, links: links(s.id), progress: progressOf(s) };
 }
 
 /** The answer to a batch: accepted documents with their jobs, refused ones with their error, each with its index in the request. */
