@@ -22,7 +22,9 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
   const deps: IngestDeps = {
     ...given,
     audit: given.audit ?? createAudit(given.log),
-    caps: given.caps ?? new TenantCaps({ uploads: c.ingest.perTenant.uploads, sync_waits: c.ingest.perTenant.syncWaits, streams: c.ingest.perTenant.streams }),
+    caps:
+      given.caps ??
+      new TenantCaps({ uploads: c.ingest.perTenant.uploads, sync_waits: c.ingest.perTenant.syncWaits, streams: c.ingest.perTenant.streams }, { uploads: c.ingest.perReplica.uploads, sync_waits: c.ingest.perReplica.syncWaits }),
   };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,

@@ -33,6 +33,9 @@ const edgeSchema = {
   FOLIO_MAX_SYNC_WAITS_PER_TENANT: int(32, 1),
   /** Event streams (SSE) open at once, per tenant and ingest replica. */
   FOLIO_MAX_STREAMS_PER_TENANT: int(32, 1),
+  /** Per ingest replica, all tenants together: uploads being received and sync calls waiting at once. Past it, 503 FOLIO_OVERLOADED with Retry-After (load shedding: many tenants at once cannot exhaust one replica's sockets, memory and disk). */
+  FOLIO_MAX_UPLOADS: int(64, 1),
+  FOLIO_MAX_SYNC_WAITS: int(256, 1),
   /** The whole request (headers and body) must arrive within this; the body may not stall longer than the idle timeout. */
   FOLIO_HTTP_REQUEST_TIMEOUT_MS: int(600_000, 1000),
   /** A request body may not stall longer than this. */
@@ -318,6 +321,7 @@ function toOptions(c: Settings, derived: ReturnType<typeof edgeSettings> & Retur
       rateLimit: { max: c.FOLIO_RATE_LIMIT_MAX, windowS: c.FOLIO_RATE_LIMIT_WINDOW_S },
       quota: { pagesPerDay: c.FOLIO_QUOTA_PAGES_PER_DAY, concurrentJobs: c.FOLIO_QUOTA_CONCURRENT_JOBS, pagesInFlight: c.FOLIO_QUOTA_PAGES_IN_FLIGHT },
       perTenant: { uploads: c.FOLIO_MAX_UPLOADS_PER_TENANT, syncWaits: c.FOLIO_MAX_SYNC_WAITS_PER_TENANT, streams: c.FOLIO_MAX_STREAMS_PER_TENANT },
+      perReplica: { uploads: c.FOLIO_MAX_UPLOADS, syncWaits: c.FOLIO_MAX_SYNC_WAITS },
       fetch: { timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS, maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS, allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE, allowCidrs: c.FOLIO_FETCH_ALLOW_CIDRS },
       office: { bin: c.FOLIO_SOFFICE_BIN, timeoutMs: c.FOLIO_OFFICE_TIMEOUT_MS, concurrency: c.FOLIO_OFFICE_CONCURRENCY },
       webhooks: {

@@ -24,6 +24,7 @@ export const ErrorTable = {
   FOLIO_IMAGE_TOO_LARGE: { status: 422, retryable: false, message: 'The image has too many pixels' },
   FOLIO_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
   FOLIO_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },
+  FOLIO_OVERLOADED: { status: 503, retryable: true, message: 'This server is at capacity; retry after the Retry-After delay' },
   FOLIO_INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
   // Pipeline-side codes: they reach users through a job's page errors, not as HTTP statuses.
   FOLIO_RENDER_FAILED: { status: 500, retryable: true, message: 'The page could not be rendered' },
