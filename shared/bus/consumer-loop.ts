@@ -8,6 +8,10 @@ import { SpanKind, extractTrace, inSpan, injectTrace } from '../operations/traci
 
 export interface AttemptContext {
   deliveryCount: number;
+  /** The message's subject: handlers read its tokens through the parsers of subjects.ts. */
+  subject: string;
+  /** The message's stream sequence: the same on every redelivery, so it can name the attempt's effect (e.g. a webhook id). */
+  seq: number;
   /** True when this delivery is the last one the budget allows: a failure now is final. */
   lastAttempt: boolean;
   /** Reports progress: extends the ack deadline and restarts the step deadline. */
@@ -40,6 +44,11 @@ export interface ConsumerLoopOptions<S extends z.ZodType> {
   /** A step with no ctx.working() for this long is abandoned: its slot is freed and the message retried. */
   stepDeadlineMs: number;
   log: Logger;
+  /**
+   * Messages this consumer has nothing to do for (e.g. progress events on a consumer of job ends):
+   * acked unread, so a filter wider than the work costs no parse and no error.
+   */
+  ignore?: (subject: string) => boolean;
   /** Delay before a retryable failure is redelivered, by delivery count (1-based). */
   retryDelayMs?: (deliveryCount: number) => number;
   /** code: the error code behind a retry, timeout, term or exhaustion (undefined for an ack). */
@@ -69,7 +78,7 @@ const exhausted = (n: number) =>
  * deadline alive only while the step is within it: a hung handler stops heartbeating, so even if
  * this process cannot act (a blocked event loop), JetStream redelivers the message elsewhere.
  */
-async function runWithDeadline(m: JsMsg, run: (ctx: Omit<AttemptContext, 'deliveryCount' | 'lastAttempt'>) => Promise<void>, stepMs: number, heartbeatMs: number) {
+async function runWithDeadline(m: JsMsg, run: (ctx: Pick<AttemptContext, 'working' | 'signal'>) => Promise<void>, stepMs: number, heartbeatMs: number) {
   const abort = new AbortController();
   let deadline = Date.now() + stepMs;
   let timer: NodeJS.Timeout | undefined;
@@ -129,6 +138,10 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
 
   const settle = async (m: JsMsg): Promise<Outcome> => {
     const deliveryCount = m.info.deliveryCount;
+    if (o.ignore?.(m.subject)) {
+      m.ack();
+      return 'ack';
+    }
     let body: z.infer<S>;
     try {
       body = o.schema.parse(m.json());
@@ -140,7 +153,7 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
     }
     if (deliveryCount > o.maxDeliver) return giveUp(m, body, exhausted(deliveryCount - 1));
     try {
-      await runWithDeadline(m, (c) => o.handler(body, { ...c, deliveryCount, lastAttempt: deliveryCount >= o.maxDeliver }), o.stepDeadlineMs, heartbeatMs);
+      await runWithDeadline(m, (c) => o.handler(body, { ...c, deliveryCount, subject: m.subject, seq: m.seq, lastAttempt: deliveryCount >= o.maxDeliver }), o.stepDeadlineMs, heartbeatMs);
       await m.ackAck().catch(() => m.ack());
       return 'ack';
     } catch (raw) {
