@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { z } from 'zod';
-import { ensureConsumer, runConsumer, Slots, TerminalStates, type JobState, Streams, Subjects } from '../../shared/bus/index.ts';
+import { ensureConsumer, runConsumer, Slots, TerminalStates, type JobState, Streams, Subjects, parseEventSubject } from '../../shared/bus/index.ts';
 import { FolioError, type Logger } from '../../shared/operations/index.ts';
 import type { QuotaStore } from './quota-store.ts';
 
@@ -23,15 +23,14 @@ export async function startQuotaRelease(deps: { js: JetStreamClient; jsm: JetStr
     js: deps.js,
     stream: Streams.events,
     consumers: [QUOTA_CONSUMER],
-    // folio.events.<tenant>.<job>.<kind>: only ends release anything.
-    ignore: (subject) => {
-      const [, , tenant, jobId, kind] = subject.split('.');
-      return !TerminalStates.includes(kind as JobState) || !tenant || !jobId;
-    },
+    // Only ends release anything.
+    ignore: (subject) => !jobEnd(subject),
     // The subject names the job; the body is not read.
     schema: z.unknown(),
     handler: async (_body, ctx) => {
-      const [, , tenant, jobId, kind] = ctx.subject.split('.');
+      const ended = jobEnd(ctx.subject);
+      if (!ended) return;
+      const { tenant, jobId, kind } = ended;
       try {
         if (await deps.quota.release(tenant, jobId)) deps.log.debug({ tenant, jobId, kind }, 'quota released');
       } catch (err) {
@@ -49,6 +48,12 @@ export async function startQuotaRelease(deps: { js: JetStreamClient; jsm: JetStr
     log: deps.log,
   });
   return { stop: () => consumer.stop() };
+}
+
+/** The job a terminal event subject names; null for progress events and anything else. */
+function jobEnd(subject: string) {
+  const ev = parseEventSubject(subject);
+  return ev && TerminalStates.includes(ev.kind as JobState) ? ev : null;
 }
 
 async function ensureQuotaConsumer(jsm: JetStreamManager) {

@@ -31,8 +31,19 @@ export const Subjects = {
   allEvents: 'folio.events.>',
 } as const;
 
-/** The tenant token of a page subject (`folio.page.ready.<priority>.<tenant>.<job>`). */
-export const tenantOfPageSubject = (subject: string): string | undefined => subject.split('.')[4];
+/** A page subject's tokens (`folio.page.ready.<priority>.<tenant>.<job>`); null for any other subject. */
+export function parsePageSubject(subject: string): { priority: Priority; tenant: string; jobId: string } | null {
+  const [folio, page, ready, priority, tenant, jobId, ...rest] = subject.split('.');
+  if (folio !== 'folio' || page !== 'page' || ready !== 'ready' || rest.length > 0) return null;
+  return (Priority as readonly string[]).includes(priority) && tenant && jobId ? { priority: priority as Priority, tenant, jobId } : null;
+}
+
+/** A job event subject's tokens (`folio.events.<tenant>.<job>.<kind>`); null for any other subject. */
+export function parseEventSubject(subject: string): { tenant: string; jobId: string; kind: string } | null {
+  const [folio, events, tenant, jobId, kind, ...rest] = subject.split('.');
+  if (folio !== 'folio' || events !== 'events' || rest.length > 0) return null;
+  return tenant && jobId && kind ? { tenant, jobId, kind } : null;
+}
 
 export const Streams = {
   jobs: 'FOLIO_JOBS',

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ensureConsumer, runConsumer, Slots, JobEvent, TerminalStates, type AttemptContext, type JobState, type JobStatus, type WebhookDelivery, Streams, Subjects } from '../../../shared/bus/index.ts';
+import { ensureConsumer, runConsumer, Slots, JobEvent, TerminalStates, type AttemptContext, type JobState, type JobStatus, type WebhookDelivery, Streams, Subjects, parseEventSubject } from '../../../shared/bus/index.ts';
 import { FolioError } from '../../../shared/operations/index.ts';
 import type { WebhookPayload } from '../../../shared/document/index.ts';
 import { resolveSafe, UnsafeUrlError } from '../ssrf.ts';
@@ -96,7 +96,7 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
     stream: Streams.events,
     consumers: [WEBHOOK_CONSUMER],
     // Progress events share the filter; only job ends are announced.
-    ignore: (subject) => !TerminalStates.includes(subject.split('.')[4] as JobState),
+    ignore: (subject) => !TerminalStates.includes(parseEventSubject(subject)?.kind as JobState),
     schema: JobEvent,
     handler: deliver,
     onGiveUp: async (ev, err) => {
