@@ -3,25 +3,12 @@
  * and notifiers import it from here, so no route module has to import another.
  */
 import type { FastifyRequest } from 'fastify';
-import { ErrorTable, FolioError, type ErrorCode } from '../../shared/operations/index.ts';
-import { isTerminal, type ErrorInfo, type JobStatus } from '../../shared/bus/index.ts';
+import { FolioError, publicError } from '../../shared/operations/index.ts';
+import { isTerminal, type JobStatus } from '../../shared/bus/index.ts';
 import type { JobView } from '../../shared/document/index.ts';
 import { readJob, type IngestDeps } from './jobs.ts';
 
-/**
- * Codes whose message may carry raw exception text (toFolioError wraps whatever was thrown:
- * stack-ish messages, host names, paths). Clients see the code's own message; the stage that
- * failed logged the detail.
- */
-const RAW_TEXT_CODES = new Set<string>(['FOLIO_INTERNAL', 'FOLIO_UNAVAILABLE']);
-
-export function publicError(e: ErrorInfo): ErrorInfo {
-  if (!RAW_TEXT_CODES.has(e.code) && e.code in ErrorTable) return e;
-  const known = ErrorTable[e.code as ErrorCode];
-  return { code: known ? e.code : 'FOLIO_INTERNAL', message: (known ?? ErrorTable.FOLIO_INTERNAL).message };
-}
-
-/** A job status as its owner sees it over HTTP (status, SSE, compat): errors through publicError. */
+/** A job status as its owner sees it over HTTP (status, SSE, compat): errors through publicError (shared/operations/errors.ts). */
 export function publicJob(s: JobStatus): JobStatus {
   return {
     ...s,

@@ -109,7 +109,22 @@ export function toFolioError(err: unknown): FolioError {
   return new FolioError('FOLIO_INTERNAL', message, undefined, { cause: err, public: false });
 }
 
-/** The error as a job's status and events show it: raw exception text is replaced by the code's own message. */
-export function publicError(err: FolioError): { code: ErrorCode; message: string } {
-  return { code: err.code, message: err.public ? err.message : ErrorTable[err.code].message };
+/**
+ * Codes whose message may carry raw exception text (toFolioError wraps whatever was thrown:
+ * stack-ish messages, host names, paths). A stored error of these codes shows the code's own message.
+ */
+const RAW_TEXT_CODES: ReadonlySet<string> = new Set<ErrorCode>(['FOLIO_INTERNAL', 'FOLIO_UNAVAILABLE']);
+
+/**
+ * The one rule for what clients see of an error (job status, events, webhooks, HTTP bodies): its
+ * message only when it is known to be written for them, else its code's own message; the detail
+ * stays in the log of the stage that failed. A FolioError knows (`public` is false for wrapped
+ * exception text). A stored error ({code, message} read back from a job) has lost that flag, so
+ * its code decides: RAW_TEXT_CODES show their own message, and a code this version does not know
+ * shows as FOLIO_INTERNAL.
+ */
+export function publicError(e: FolioError | { code: string; message: string }): { code: ErrorCode; message: string } {
+  if (isFolioError(e)) return { code: e.code, message: e.public ? e.message : ErrorTable[e.code].message };
+  const code: ErrorCode = Object.hasOwn(ErrorTable, e.code) ? (e.code as ErrorCode) : 'FOLIO_INTERNAL';
+  return { code, message: code === e.code && !RAW_TEXT_CODES.has(code) ? e.message : ErrorTable[code].message };
 }

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { FolioError } from '../../../shared/operations/index.ts';
+import { FolioError, publicError } from '../../../shared/operations/index.ts';
 import type { JobState } from '../../../shared/bus/index.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
 import { waitForEnd } from '../wait.ts';
 import { acceptUpload, withSyncSlot } from './jobs.ts';
-import { publicError } from '../public-job.ts';
 
 /** The seed design's three-state view of a job. Partial results count as completed: there is Markdown. */
 function seedStatus(s: JobState): 'pending' | 'completed' | 'failed' {
