@@ -13,6 +13,23 @@ const list = z
   .default('')
   .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
+/**
+ * "tenant=url,…" → tenant → URL, split on the first "=" (URLs may hold "="). A malformed entry is
+ * an error naming it, not a default that silently never applies.
+ */
+const tenantUrls = list.transform((entries, ctx) => {
+  const urls = new Map<string, string>();
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    const tenant = entry.slice(0, Math.max(0, at)).trim();
+    const url = entry.slice(at + 1).trim();
+    if (at < 0 || !tenant || !url) ctx.addIssue({ code: 'custom', message: `"${entry}" is not tenant=url (e.g. acme=https://hooks.example.com/folio)` });
+    else if (urls.has(tenant)) ctx.addIssue({ code: 'custom', message: `tenant "${tenant}" is given twice` });
+    else urls.set(tenant, url);
+  }
+  return urls as ReadonlyMap<string, string>;
+});
+
 // --- Security at the HTTP edge (API keys, exposure, quotas, edge caps): issue 7 ---
 const edgeSchema = {
   /** "tenantA=key1,tenantB=key2" (split on the first "="; keys may contain "="). Unset with no file: open, tenant "default". */
@@ -214,8 +231,8 @@ const settingsShape = {
     // --- Webhooks (issue 10): signed callbacks from a durable consumer on FOLIO_EVENTS ---
     /** Master secret (16+ chars); each tenant signs with whsec_ + HMAC(master, tenant), given by GET /v1/webhook-secret. Unset: webhooks off. */
     FOLIO_WEBHOOK_SECRET: z.string().min(16).optional(),
-    /** Per-tenant default callback URLs, "tenant=url,…" (a job's own `webhook` field wins). */
-    FOLIO_WEBHOOK_DEFAULTS: list,
+    /** Per-tenant default callback URLs, "tenant=url,…" (a job's own `webhook` field wins); a malformed entry or a tenant named twice refuses to start. */
+    FOLIO_WEBHOOK_DEFAULTS: tenantUrls,
     /** Attempts per delivery; backoff 1, 2, 4 … s (×2, capped at FOLIO_WEBHOOK_MAX_BACKOFF_MS). */
     FOLIO_WEBHOOK_MAX_ATTEMPTS: int(8, 1),
     /** First webhook retry delay (doubles each attempt). */

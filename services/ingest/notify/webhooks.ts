@@ -47,7 +47,6 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
   const c = deps.config;
   const master = c.ingest.webhooks.secret!;
   await ensureWebhookConsumer(deps);
-  const defaults = new Map(c.ingest.webhooks.defaults.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   const log = deps.log;
 
   async function record(job: JobStatus, url: string, d: WebhookDelivery) {
@@ -57,7 +56,7 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
   async function deliver(ev: JobEvent, ctx: AttemptContext) {
     const kind = ev.kind;
     const cur = (await deps.jobs.get(ev.jobId))?.status ?? ev.status;
-    const url = cur.webhook?.url ?? defaults.get(cur.tenant);
+    const url = cur.webhook?.url ?? c.ingest.webhooks.defaults.get(cur.tenant);
     if (!url) return;
     const attempt = ctx.deliveryCount;
     const event = `job.${kind}`;

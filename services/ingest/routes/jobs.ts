@@ -29,8 +29,7 @@ export function parseOptions(fields: Record<string, string>, strict = true): Job
 
 /** The callback for a job: its own `webhook` field, else the tenant's default; null when none. */
 export function webhookFor(deps: IngestDeps, tenant: string, field: string | undefined): string | null {
-  const fallback = deps.config.ingest.webhooks.defaults.map((e) => e.split('=')).find(([t]) => t === tenant)?.slice(1).join('=');
-  const url = field?.trim() || fallback;
+  const url = field?.trim() || deps.config.ingest.webhooks.defaults.get(tenant);
   if (!url) return null;
   if (!deps.config.ingest.webhooks.secret) throw new FolioError('FOLIO_INVALID_OPTIONS', `Webhooks are not configured on this server (${settingNames.webhookSecret})`, { field: 'webhook' });
   try {
