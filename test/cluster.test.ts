@@ -209,7 +209,7 @@ test('SIGKILL a leader node (pages stream, jobs KV, object store or a consumer, 
       try {
         finals.push(await waitForTerminal(ingestUrl(2), id, 150_000));
       } catch (err) {
-        throw new Error(`${(err as Error).message}\n${tailLogs(procs)}\n${cluster.logs(15)}`);
+        throw new Error(`${(err as Error).message}\n${tailLogs(procs)}\n${cluster.logs(15)}`, { cause: err });
       }
     }
     say(`all ${all.length} jobs terminal: ${finals.map((j) => j.status).join(',')}`);

@@ -33,7 +33,7 @@ before(async () => {
   try {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: ROOT, stdio: 'pipe' });
   } catch (err) {
-    throw new Error(`the build failed:\n${(err as { stdout?: Buffer }).stdout?.toString() ?? err}`);
+    throw new Error(`the build failed:\n${(err as { stdout?: Buffer }).stdout?.toString() ?? err}`, { cause: err });
   }
   execFileSync(process.execPath, [path.join(ROOT, 'tools/copy-assets.mjs')], { cwd: dir, stdio: 'pipe' });
   mkdirSync(path.join(dir, 'data'));

@@ -350,7 +350,7 @@ test('every operation, walked: each answer has a documented status, content type
 
   // A path parameter that does not decode is a 400 in the envelope; an id no job can have is a 404.
   for (const [p, item] of Object.entries<any>(doc.paths)) {
-    for (const [method, op] of Object.entries<any>(item)) {
+    for (const [method] of Object.entries<any>(item)) {
       if (!p.includes('{')) continue;
       const url = p.replace(/\{(\w+)\}/, '%zz').replace('{name}', '1_0.jpg').replace('{page}', '1').replace('{n}', '1');
       const res = await fetch(`${A}${url}`, { method: method.toUpperCase(), headers: acme });

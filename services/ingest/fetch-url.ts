@@ -123,7 +123,7 @@ function fileName(res: IncomingMessage, url: URL): string {
   const cd = String(res.headers['content-disposition'] ?? '');
   const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(cd);
   const plain = /filename\s*=\s*"?([^";]+)"?/.exec(cd);
-  let name = '';
+  let name: string;
   try {
     name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '');
   } catch {

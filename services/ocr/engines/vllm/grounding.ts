@@ -132,7 +132,7 @@ function readUntilClose(text: string, from: number, close: string): { body: stri
 /** The det's box list; when `<|/det|>` is missing, only the boxes are taken, never the text after them. */
 function readDet(text: string, from: number): { body: string; end: number } {
   const list = BOX_LIST.exec(text.slice(from));
-  let end = from + (list ? list[0].length : 0);
+  const end = from + (list ? list[0].length : 0);
   const close = /^[ \t]*<\|\/det\|>/.exec(text.slice(end));
   if (close) return { body: text.slice(from, end), end: end + close[0].length };
   // `<|det|>junk<|/det|>`: a close later on the same line still ends the det.
