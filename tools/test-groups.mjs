@@ -5,7 +5,11 @@
 //                starts its own nats-server on a free port with its own temp store (test/helpers/),
 //                so several run side by side.
 //   alone        listed below by hand: CPU-bound (the CPU engine on the 2-core machine) or
-//                timing-sensitive, so they run one at a time with nothing else running.
+//                timing-sensitive, so they run one at a time with nothing else running. A file
+//                whose timing asserts have their margin (a bound many times the measured value, a
+//                clock it sets itself) is not listed: test/vllm-window.test.ts passes its own
+//                timestamps (a unit file), test/security-edge.test.ts waits 2 s for a 500 ms poll
+//                and bounds a 500 ms idle timeout at 15 s (an integration file).
 //
 // unit vs integration is computed from the imports, so a new file is classified without anyone
 // remembering to: a file is integration when it reaches, through relative imports (test helpers
@@ -29,11 +33,9 @@ export const ALONE = {
   'real-pages.test.ts': 'CPU engine on the real pages',
   // Timings asserted near their value.
   'vllm-sim-calibration.test.ts': 'simulator latencies asserted two-sided',
-  'vllm-window.test.ts': 'adaptive window timing',
   'vllm-sim.test.ts': 'simulated batching: throughput and queue depth under concurrency',
   'vllm-engine.test.ts': 'routing and window sizing from the backends\' timed gauges',
   'render-sandbox.test.ts': 'renderer page and open deadlines (FOLIO_RENDER_TIMEOUT vs a slow but good page)',
-  'security-edge.test.ts': 'idle timeout',
   'refusals-clients.test.ts': 'client retry timing',
   'cli-limits.test.ts': 'CLI concurrency and retry timing',
   // Many processes: a 3-node nats cluster and 8 service processes.
