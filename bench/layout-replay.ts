@@ -50,7 +50,7 @@ async function dump(filter: string[]) {
   }
   const pdfs = readdirSync(realDir()).filter((f) => f.endsWith('.pdf') && want(`${f.slice(0, -4)}.pdf`));
   if (pdfs.length) {
-    const { openPdf } = await import('../shared/pdfjs.ts');
+    const { openPdf } = await import('../shared/render/pdfjs.ts');
     const { renderPdfPages } = await import('../services/rasterizer/pdf-pages.ts');
     const { textLayerToOutput } = await import('../services/ocr/engines/text-layer.ts');
     for (const f of pdfs) {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { loadConfig } from '../shared/config.ts';
+import { loadConfig } from '../shared/config/index.ts';
 import { startStack, type ServiceName, type Stack } from '../services/all/stack.ts';
 import { buildRequestBody, TASK_PROMPTS } from '../services/ocr/engines/vllm/deepseek.ts';
 import type { VllmSimulator, VllmSimulatorOptions, VllmSimulatorStats } from '../tools/vllm-sim/server.ts';

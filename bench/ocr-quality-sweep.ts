@@ -2,7 +2,6 @@
 // quality pages in-process with one onnxruntime thread under each tuning given as JSON, and
 // prints pooled scores per group plus CPU-seconds per page, so choices are measured, not guessed.
 //   node --import tsx bench/ocr-quality-sweep.ts '{"recNorm":"signed"}' '{"batch":1}' …
-import { readFileSync } from 'node:fs';
 import { loadPaddle, type Tuning } from '../services/ocr/engines/cpu/paddle.ts';
 import { recognizePage } from '../services/ocr/engines/cpu/recognize-page.ts';
 import { editCounts, stripMarkdown } from '../test/helpers/cer.ts';

@@ -95,7 +95,7 @@ export function tesseract(file: string, lang: string): Promise<{ text: string; c
       ['-c', 'tesseract "$1" stdout -l "$2" 2>/dev/null; echo "@@TIMES@@"; times', 'sh', file, lang],
       { env: { ...process.env, OMP_THREAD_LIMIT: '1' }, maxBuffer: 16 << 20 },
       (err, stdout) => {
-        if (err) return reject(err);
+        if (err) return reject(err as Error); // ExecFileException is an Omit<> of Error, not an Error to the linter
         const [text, times] = stdout.split('@@TIMES@@');
         const secs = [...times.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
         resolve({ text, cpuS: (secs[2] ?? 0) + (secs[3] ?? 0) }); // second line: children's user and sys

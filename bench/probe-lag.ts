@@ -1,5 +1,5 @@
 // Ingest's event-loop lag while a ~100 MB PDF is probed (page count, encryption, limits), as
-// ingest does it now (in a renderer process: shared/render-worker/probe.ts) and as it did before
+// ingest does it now (in a renderer process: shared/render/probe.ts) and as it did before
 // (pdf.js on ingest's own thread, measured in a fresh process so pdf.js does not leak into this one).
 // p99 of perf_hooks.monitorEventLoopDelay over the probe; target p99 < 50 ms.
 // Alone: `node --import tsx bench/probe-lag.ts` (writes its key into bench/results.json).
@@ -36,7 +36,7 @@ async function measure(probe: () => Promise<unknown>): Promise<Lag> {
 
 /** The old way, in a child process: pdf.js on the measured thread. */
 async function inProcessChild(pdf: string): Promise<void> {
-  const { probeSource } = await import('../shared/source-probe.ts');
+  const { probeSource } = await import('../shared/render/source-probe.ts');
   await probeSource(pdf, 'application/pdf', limits); // warm: modules loaded, like a running ingest
   process.stdout.write(JSON.stringify(await measure(() => probeSource(pdf, 'application/pdf', limits))));
 }
@@ -54,7 +54,7 @@ function inProcess(pdf: string): Promise<Lag> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchProbeLag(): Promise<Record<string, unknown>> {
-  const { createSourceProber } = await import('../shared/render-worker/probe.ts');
+  const { createSourceProber } = await import('../shared/render/probe.ts');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-probe-lag-'));
   const pdf = path.join(dir, 'big.pdf');
   writeFileSync(pdf, bigPdf(MB));

@@ -7,7 +7,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigSchema, loadConfig } from '../shared/config.ts';
+import { ConfigSchema, loadConfig } from '../shared/config/index.ts';
 import { startStack, type ServiceName } from '../services/all/stack.ts';
 import { startVllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from '../test/helpers/make-pdf.ts';

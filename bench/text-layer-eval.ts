@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PageText } from '../shared/messages.ts';
+import type { PageText } from '../shared/bus/index.ts';
 import { editCounts, stripMarkdown } from '../test/helpers/cer.ts';
 import { realDir } from './real-eval.ts';
 

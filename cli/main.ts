@@ -1,5 +1,5 @@
 /**
- * `folio`: the command line for a running Folio server (see README "CLI").
+ * `folio`: the command line for a running Folio server (see docs/cli.md).
  *   folio run FILE… -o DIR     upload, show progress per file, write DIR/<name>.md and .json
  *   folio submit FILE…         print the accepted jobs (JSON lines)
  *   folio status ID | watch ID | get ID [--format json] | cancel ID

@@ -1,11 +1,12 @@
 /**
  * A small typed client for Folio's HTTP API, used by the CLI and the tests. Its types are the
- * zod-inferred types of shared/api-schemas.ts (the source the OpenAPI document is generated
+ * zod-inferred types of shared/document/api-schemas.ts (the source the OpenAPI document is generated
  * from); ROUTES names the operation each method calls, and a test checks them against the
  * served document.
  */
-import type { BatchAccepted, JobAccepted, JobView, ErrorBody } from '../shared/api-schemas.ts';
-import type { JobOptions } from '../shared/messages.ts';
+import type { BatchAccepted, JobAccepted, JobView, ErrorBody } from '../shared/document/index.ts';
+import type { JobOptions } from '../shared/bus/index.ts';
+import { readStatusEvents } from './sse.js';
 
 export type { BatchAccepted, JobAccepted, JobView };
 export type SubmitOptions = Partial<{ [K in keyof JobOptions]: string | number }> & { webhook?: string };
@@ -203,27 +204,11 @@ export class FolioClient {
   /** Follows the job's Server-Sent Events, calling onStatus on each change; resolves with the terminal status. */
   async watch(id: string, onStatus: (s: JobView) => void = () => {}, signal?: AbortSignal): Promise<JobView> {
     const res = await this.call(`/v1/jobs/${encodeURIComponent(id)}/events`, { headers: { accept: 'text/event-stream' }, signal });
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buf = '';
-    let last: JobView | undefined;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += value;
-      let end;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
-        const frame = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (!frame.includes('event: status') || !data) continue;
-        last = JSON.parse(data) as JobView;
-        onStatus(last);
-        if ((TERMINAL as readonly string[]).includes(last.status)) {
-          await reader.cancel().catch(() => {});
-          return last;
-        }
-      }
-    }
+    const end = await readStatusEvents<JobView>(res.body!, (s) => {
+      onStatus(s);
+      return (TERMINAL as readonly string[]).includes(s.status);
+    });
+    if (end) return end;
     // The stream ended early (a proxy, a restart): the status says where the job is.
     const now = await this.status(id);
     return (TERMINAL as readonly string[]).includes(now.status) ? now : this.watch(id, onStatus, signal);

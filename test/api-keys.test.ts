@@ -4,8 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile } from '../shared/api-keys.ts';
-import { ConfigError, loadConfig } from '../shared/config.ts';
+import { ApiKeyError, ApiKeyring, parseApiKeysEnv, parseApiKeysFile, ConfigError, loadConfig } from '../shared/config/index.ts';
 
 const B64 = 'q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ4A=='; // base64 with "=" padding
 const OTHER = 'Zm9saW8tcm90YXRpb24ta2V5LTI=';
@@ -101,7 +100,7 @@ test('matching compares every known hash in constant time (timingSafeEqual, no e
 
 test('config: FOLIO_API_KEYS_FILE is read at start-up; errors name the file and line', () => {
   const f = tmpFile(`# keys\nacme=${B64}\n`);
-  assert.equal(loadConfig({ FOLIO_API_KEYS_FILE: f }).apiKeys.find(B64)?.tenant, 'acme');
+  assert.equal(loadConfig({ FOLIO_API_KEYS_FILE: f }).ingest.apiKeys.find(B64)?.tenant, 'acme');
   refuses(() => loadConfig({ FOLIO_API_KEYS_FILE: tmpFile(`acme=${B64}\nglobex.x=${OTHER}\n`) }), /FOLIO_API_KEYS_FILE: .*line 2/, OTHER);
   refuses(() => loadConfig({ FOLIO_API_KEYS_FILE: tmpFile('# nothing yet\n') }), /holds no key/);
   refuses(() => loadConfig({ FOLIO_API_KEYS_FILE: '/nonexistent/folio-keys' }), /cannot read \/nonexistent\/folio-keys: ENOENT/);
@@ -109,7 +108,7 @@ test('config: FOLIO_API_KEYS_FILE is read at start-up; errors name the file and 
 });
 
 test('config: without keys ingest defaults to loopback; with keys to every interface', () => {
-  assert.equal(loadConfig({}).FOLIO_HTTP_HOST, '127.0.0.1');
-  assert.equal(loadConfig({ FOLIO_API_KEYS: `acme=${B64}` }).FOLIO_HTTP_HOST, '0.0.0.0');
-  assert.equal(loadConfig({ FOLIO_HTTP_HOST: '10.0.0.5', FOLIO_API_KEYS: `acme=${B64}` }).FOLIO_HTTP_HOST, '10.0.0.5');
+  assert.equal(loadConfig({}).ingest.host, '127.0.0.1');
+  assert.equal(loadConfig({ FOLIO_API_KEYS: `acme=${B64}` }).ingest.host, '0.0.0.0');
+  assert.equal(loadConfig({ FOLIO_HTTP_HOST: '10.0.0.5', FOLIO_API_KEYS: `acme=${B64}` }).ingest.host, '10.0.0.5');
 });

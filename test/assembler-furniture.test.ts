@@ -4,10 +4,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { assembleDocument } from '../services/assembler/assemble.ts';
 import { layoutPage, type LayoutLine } from '../services/ocr/layout.ts';
-import { JobOptions, type Block, type BBox, type PageRecord, type PageResult } from '../shared/messages.ts';
-import { chunkDocument } from '../shared/formats/chunks.ts';
-import { renderHtml } from '../shared/formats/html.ts';
-import { forReading } from '../shared/furniture.ts';
+import { JobOptions, type Block, type BBox, type PageRecord, type PageResult } from '../shared/bus/index.ts';
+import { chunkDocument } from '../services/ingest/formats/chunks.ts';
+import { renderHtml } from '../services/ingest/formats/html.ts';
+import { forReading } from '../shared/document/index.ts';
 
 const line = (text: string, x1: number, y1: number, x2: number, h = 20): LayoutLine => ({ text, bbox: [x1, y1, x2, y1 + h] as BBox });
 

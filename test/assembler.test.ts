@@ -1,12 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '../shared/config.ts';
-import { createRuntime, type Runtime } from '../shared/runtime.ts';
-import type { JobStatus, PageDone, PageFailed, PageResult } from '../shared/messages.ts';
-import { BlobKeys, Subjects } from '../shared/subjects.ts';
+import { loadConfig } from '../shared/config/index.ts';
+import { createRuntime, type Runtime } from '../shared/operations/index.ts';
+import { type JobStatus, type PageDone, type PageFailed, type PageResult, BlobKeys, Subjects, publishJobEvent } from '../shared/bus/index.ts';
 import { startAssembler } from '../services/assembler/service.ts';
-import { publishJobEvent } from '../shared/job-finish.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
 
 let nats: TestNats;

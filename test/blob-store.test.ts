@@ -7,11 +7,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { z } from 'zod';
-import { getJson, storeJsonUnlessSmall } from '../shared/blob-json.ts';
-import type { BlobStore } from '../shared/blob-store.ts';
-import { INLINE_MAX_BYTES } from '../shared/messages.ts';
-import { createNatsBlobStore } from '../shared/blob-store-nats.ts';
-import { createS3BlobStore } from '../shared/blob-store-s3.ts';
+import { getJson, storeJsonUnlessSmall, type BlobStore, createNatsBlobStore } from '../shared/stores/index.ts';
+import { INLINE_MAX_BYTES } from '../shared/bus/index.ts';
+import { createS3BlobStore } from '../shared/stores/blob-store-s3.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
 import { startS3 } from './helpers/s3-server.ts';
 

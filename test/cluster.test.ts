@@ -10,8 +10,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { ConfigSchema } from '../shared/config.ts';
-import { Streams } from '../shared/subjects.ts';
+import { ConfigSchema } from '../shared/config/index.ts';
+import { Streams } from '../shared/bus/index.ts';
 import { startVllmSimulator, type VllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from './helpers/make-pdf.ts';
 import { startNatsCluster, type TestCluster } from './helpers/nats-cluster.ts';
@@ -32,7 +32,7 @@ const procs: ServiceProcess[] = [];
 const t0 = Date.now();
 const say = (what: string) => console.log(`[cluster +${((Date.now() - t0) / 1000).toFixed(1)}s] ${what}`);
 
-/** FOLIO_REPLICAS=3 once shared/config.ts knows it; an unknown FOLIO_* would stop every service. */
+/** FOLIO_REPLICAS=3 once shared/config/load.ts knows it; an unknown FOLIO_* would stop every service. */
 const replicasEnv: Record<string, string> = 'FOLIO_REPLICAS' in ConfigSchema.in.shape ? { FOLIO_REPLICAS: '3' } : {};
 
 before(async () => {
@@ -209,7 +209,7 @@ test('SIGKILL a leader node (pages stream, jobs KV, object store or a consumer, 
       try {
         finals.push(await waitForTerminal(ingestUrl(2), id, 150_000));
       } catch (err) {
-        throw new Error(`${(err as Error).message}\n${tailLogs(procs)}\n${cluster.logs(15)}`);
+        throw new Error(`${(err as Error).message}\n${tailLogs(procs)}\n${cluster.logs(15)}`, { cause: err });
       }
     }
     say(`all ${all.length} jobs terminal: ${finals.map((j) => j.status).join(',')}`);

@@ -83,7 +83,8 @@ describe('8-bit recogniser (onnx-quantize.ts)', () => {
         await paddle.release();
       }
     };
-    const [float, int8] = [await read(false), await read(true)];
+    // One thread each, side by side: a core per model.
+    const [float, int8] = await Promise.all([read(false), read(true)]);
     assert.ok(float.length > 500);
     assert.ok(cer(int8, float) <= 0.005, `8-bit differs from float by ${(cer(int8, float) * 100).toFixed(2)}%:\n${int8}`);
   });

@@ -26,13 +26,14 @@ before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'folio-dist-'));
   symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   symlinkSync(path.join(ROOT, 'services'), path.join(dir, 'services'), 'dir');
+  symlinkSync(path.join(ROOT, 'client'), path.join(dir, 'client'), 'dir');
   copyFileSync(path.join(ROOT, 'nats.conf'), path.join(dir, 'nats.conf'));
   copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
   // What `npm run build` runs, with the output directory moved.
   try {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: ROOT, stdio: 'pipe' });
   } catch (err) {
-    throw new Error(`the build failed:\n${(err as { stdout?: Buffer }).stdout?.toString() ?? err}`);
+    throw new Error(`the build failed:\n${(err as { stdout?: Buffer }).stdout?.toString() ?? err}`, { cause: err });
   }
   execFileSync(process.execPath, [path.join(ROOT, 'tools/copy-assets.mjs')], { cwd: dir, stdio: 'pipe' });
   mkdirSync(path.join(dir, 'data'));
@@ -75,6 +76,7 @@ const listening = (port: number) =>
 test('the build is plain JavaScript that node runs without tsx', () => {
   assert.ok(existsSync(path.join(dir, 'dist/services/all/main.js')));
   assert.ok(existsSync(path.join(dir, 'dist/services/ingest/public/index.html')), 'copy-assets copied the upload page');
+  assert.ok(existsSync(path.join(dir, 'dist/client/sse.js')), 'copy-assets copied the SSE parser the page imports');
   assert.ok(!/"tsx"|--import tsx/.test(readFileSync(path.join(dir, 'dist/services/all/main.js'), 'utf8')));
 });
 
@@ -93,6 +95,7 @@ test('node dist/services/all/main.js, with no NATS_URL, runs its own nats-server
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<html/i, 'the upload page is served from the copied assets');
+  assert.match(await (await fetch(`${base}/client/sse.js`)).text(), /export async function readStatusEvents/, 'and the SSE parser it imports');
 });
 
 test('SIGTERM stops it cleanly: exit code 0 and its nats-server gone', async () => {

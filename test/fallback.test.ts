@@ -5,10 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FolioError } from '../shared/errors.ts';
+import { FolioError, createMetrics } from '../shared/operations/index.ts';
 import type { EngineOutput, OcrEngine, PageInput } from '../services/ocr/engine.ts';
 import { readPage } from '../services/ocr/read-page.ts';
-import { createMetrics } from '../shared/metrics.ts';
 import { Registry } from 'prom-client';
 import sharp from 'sharp';
 import { readFileSync } from 'node:fs';

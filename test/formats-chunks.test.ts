@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Block, DocumentResult } from '../shared/messages.ts';
-import { chunkDocument, estimateTokens } from '../shared/formats/chunks.ts';
+import type { Block, DocumentResult } from '../shared/bus/index.ts';
+import { chunkDocument, estimateTokens } from '../services/ingest/formats/chunks.ts';
 
 function doc(pages: Array<{ blocks: Block[]; markdown?: string }>): DocumentResult {
   return {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pl from 'nodejs-polars';
 import { makePdf } from './helpers/make-pdf.ts';
 import { pdfInfo, pdfText, pdfWords, pdftotext } from './helpers/pdf-words.ts';
-import { pageRegions } from '../shared/formats/page-words.ts';
+import { pageRegions } from '../services/ingest/formats/page-words.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
 // The whole pipeline with the vLLM simulator as the backend: each page answers with DeepSeek-OCR's

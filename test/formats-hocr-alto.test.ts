@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Block, DocumentResult } from '../shared/messages.ts';
-import { renderHocr } from '../shared/formats/hocr.ts';
-import { renderAlto } from '../shared/formats/alto.ts';
+import type { Block, DocumentResult } from '../shared/bus/index.ts';
+import { renderHocr } from '../services/ingest/formats/hocr.ts';
+import { renderAlto } from '../services/ingest/formats/alto.ts';
 import { outsideTool } from './helpers/outside-tool.ts';
 
 const xmllint = outsideTool('xmllint', ['xmllint', '--version'], 'Debian package libxml2-utils');

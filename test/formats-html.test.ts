@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Block, DocumentResult } from '../shared/messages.ts';
-import { renderHtml } from '../shared/formats/html.ts';
+import type { Block, DocumentResult } from '../shared/bus/index.ts';
+import { renderHtml } from '../services/ingest/formats/html.ts';
 import { parseDeepSeekOutput } from '../services/ocr/engines/vllm/deepseek.ts';
 
 const golden = (name: string, page: number) =>

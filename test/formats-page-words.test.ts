@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Block, DocumentResult } from '../shared/messages.ts';
-import { estimateLines, pageRegions, textWidth } from '../shared/formats/page-words.ts';
+import type { Block, DocumentResult } from '../shared/bus/index.ts';
+import { estimateLines, pageRegions, textWidth } from '../services/ingest/formats/page-words.ts';
 
 type Page = DocumentResult['pages'][number];
 const page = (blocks: Block[]): Page => ({ page: 1, status: 'done', width: 1000, height: 1400, markdown: '', blocks });

@@ -5,12 +5,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Block, DocumentResult } from '../shared/messages.ts';
-import { renderPdf } from '../shared/formats/pdf.ts';
-import { parsePng, pdfImageFromPng, type PdfImage } from '../shared/formats/pdf-image.ts';
-import { glyphlessTtf } from '../shared/formats/pdf-font.ts';
-import { pageRegions } from '../shared/formats/page-words.ts';
-import { openPdf } from '../shared/pdfjs.ts';
+import type { Block, DocumentResult } from '../shared/bus/index.ts';
+import { renderPdf } from '../services/ingest/formats/pdf.ts';
+import { parsePng, pdfImageFromPng, type PdfImage } from '../services/ingest/formats/pdf-image.ts';
+import { glyphlessTtf } from '../services/ingest/formats/pdf-font.ts';
+import { pageRegions } from '../services/ingest/formats/page-words.ts';
+import { openPdf } from '../shared/render/pdfjs.ts';
 import { pdfInfo, pdfText, pdfWords, pdftotext, type PdfWord } from './helpers/pdf-words.ts';
 
 const ENGLISH = readFileSync(new URL('./fixtures/english.png', import.meta.url));

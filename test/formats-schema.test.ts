@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LAYOUT_SCHEMA_PATH, LAYOUT_SCHEMA_VERSION, layoutJsonSchema } from '../shared/formats/layout-schema.ts';
+import { LAYOUT_SCHEMA_PATH, LAYOUT_SCHEMA_VERSION, layoutJsonSchema } from '../services/ingest/formats/layout-schema.ts';
 
 test('the published layout schema (docs/schemas) is the one generated from the zod schema', () => {
   const file = path.join(import.meta.dirname, '..', 'docs', 'schemas', `document-v${LAYOUT_SCHEMA_VERSION}.schema.json`);

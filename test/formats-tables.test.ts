@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pl from 'nodejs-polars';
-import type { Block, DocumentResult } from '../shared/messages.ts';
-import { parseHtmlTable } from '../shared/formats/html-table.ts';
-import { extractTables } from '../shared/formats/tables.ts';
-import { exportTable } from '../shared/formats/table-export.ts';
+import type { Block, DocumentResult } from '../shared/bus/index.ts';
+import { parseHtmlTable } from '../shared/document/index.ts';
+import { extractTables } from '../services/ingest/formats/tables.ts';
+import { exportTable } from '../services/ingest/formats/table-export.ts';
 import { parseDeepSeekOutput } from '../services/ocr/engines/vllm/deepseek.ts';
 
 function doc(pages: Array<{ blocks: Block[]; engine?: string }>): DocumentResult {

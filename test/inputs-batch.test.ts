@@ -31,7 +31,7 @@ let docs: http.Server;
 let docsUrl: string;
 
 before(async () => {
-  pdf = Buffer.from(await makePdf(['Page one of a batch', 'Page two of a batch']));
+  pdf = Buffer.from(makePdf(['Page one of a batch', 'Page two of a batch']));
   docs = http.createServer((req, res) => {
     if (req.url!.startsWith('/scan.png')) return res.writeHead(200, { 'content-type': 'image/png' }).end(png);
     if (req.url === '/page.html') return res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not a document</html>');
@@ -200,8 +200,8 @@ test('a single upload answers as before (no batch): JobAccepted with a Location 
 
 test('each document is checked as a single upload is (pages, quota reserved per job): the ones over a limit are refused, the others run', async () => {
   const tight = { authorization: `Bearer ${TIGHT_KEY}` };
-  const long = Buffer.from(await makePdf(Array.from({ length: DAILY_PAGES - 1 }, (_, i) => `Page ${i + 1}`)));
-  const tooLong = Buffer.from(await makePdf(Array.from({ length: 51 }, (_, i) => `Page ${i + 1}`)));
+  const long = Buffer.from(makePdf(Array.from({ length: DAILY_PAGES - 1 }, (_, i) => `Page ${i + 1}`)));
+  const tooLong = Buffer.from(makePdf(Array.from({ length: 51 }, (_, i) => `Page ${i + 1}`)));
   // 39 pages, then 1 (the day's 40th), then 1 more: over the tenant's daily quota.
   const res = await post(form([['long.pdf', long], ['too-long.pdf', tooLong], ['a.png', png], ['b.png', png]], [['cache', 'bypass']]), tight);
   const body = await res.json();

@@ -12,9 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { fetchToFile, isForbiddenAddress, type FetchPolicy, type LookupFn } from '../services/ingest/fetch-url.ts';
-import { cidrList } from '../shared/cidr.ts';
-import { FolioError } from '../shared/errors.ts';
-import { loadConfig, ConfigError } from '../shared/config.ts';
+import { cidrList, loadConfig, ConfigError } from '../shared/config/index.ts';
+import { FolioError } from '../shared/operations/index.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));
 const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'folio-fetch-'));
@@ -188,7 +187,7 @@ test('a fetch past its deadline is abandoned (FOLIO_FETCH_TIMEOUT); an error sta
 });
 
 test('FOLIO_FETCH_ALLOW_CIDRS must be addresses or CIDRs', () => {
-  assert.deepEqual(loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/16, 127.0.0.1,fd00::/8' }).FOLIO_FETCH_ALLOW_CIDRS, ['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
+  assert.deepEqual(loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/16, 127.0.0.1,fd00::/8' }).ingest.fetch.allowCidrs, ['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
   assert.throws(() => loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/33' }), ConfigError);
   assert.throws(() => loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: 'intranet.local' }), ConfigError);
 });

@@ -12,8 +12,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSy
 import os from 'node:os';
 import path from 'node:path';
 import { convertToPdf, detectOffice, findConverter, type OfficeFormat } from '../services/ingest/office.ts';
-import { FolioError } from '../shared/errors.ts';
-import { openPdf } from '../shared/pdfjs.ts';
+import { FolioError } from '../shared/operations/index.ts';
+import { openPdf } from '../shared/render/pdfjs.ts';
 import { docx, odf, odt, pptxSkeleton, xlsx, zip } from './helpers/office-files.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 

@@ -1,9 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { setupJetStream, type JetStreamSettings } from '../shared/jetstream.ts';
-import { createNatsBlobStore } from '../shared/blob-store-nats.ts';
-import { Buckets, Consumers, Streams } from '../shared/subjects.ts';
+import { setupJetStream, type JetStreamSettings, Buckets, Consumers, Streams } from '../shared/bus/index.ts';
+import { createNatsBlobStore } from '../shared/stores/index.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
 
 let nats: TestNats;

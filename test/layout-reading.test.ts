@@ -2,7 +2,7 @@
 // matter is, read the way a reader takes them (the conventions of ../shared/samples/real/README.md).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BBox } from '../shared/messages.ts';
+import type { BBox } from '../shared/bus/index.ts';
 import { layoutPage, type LayoutLine } from '../services/ocr/layout.ts';
 import { composeAccents, joinHyphenated, joinLineEndHyphens } from '../services/ocr/text-cleanup.ts';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BBox } from '../shared/messages.ts';
+import type { BBox } from '../shared/bus/index.ts';
 import { layoutPage, type LayoutLine } from '../services/ocr/layout.ts';
 import { cer, stripMarkdown } from './helpers/cer.ts';
 

@@ -4,7 +4,7 @@ import { makePdf } from './helpers/make-pdf.ts';
 import { startS3 } from './helpers/s3-server.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 import { sweepOrphans } from '../services/assembler/orphans.ts';
-import { Streams } from '../shared/subjects.ts';
+import { Streams } from '../shared/bus/index.ts';
 
 const WORK_STREAMS = [Streams.jobs, Streams.pages, Streams.pageResults];
 

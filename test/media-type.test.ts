@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { detectMediaType, isSupportedMediaType, MEDIA_EXTENSIONS, MEDIA_SNIFF_BYTES } from '../shared/media-type.ts';
+import { detectMediaType, isSupportedMediaType, MEDIA_EXTENSIONS, MEDIA_SNIFF_BYTES } from '../shared/document/index.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const head = (buf: Buffer) => buf.subarray(0, MEDIA_SNIFF_BYTES);

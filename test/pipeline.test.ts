@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Kvm } from '@nats-io/kv';
-import { Buckets } from '../shared/subjects.ts';
+import { Buckets } from '../shared/bus/index.ts';
 import { makePdf } from './helpers/make-pdf.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 

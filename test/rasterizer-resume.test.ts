@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { JobKeys, Subjects } from '../shared/subjects.ts';
+import { JobKeys, Subjects } from '../shared/bus/index.ts';
 import { hostilePdf } from './helpers/hostile-pdf.ts';
 import { startServiceProcess, tailLogs, type ServiceProcess } from './helpers/service-process.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';

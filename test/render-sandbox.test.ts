@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isFailedRender, renderPages, type RenderOptions, type RenderOutcome, type RenderSource } from '../services/rasterizer/rasterize.ts';
 import { createRenderers } from '../services/rasterizer/renderers.ts';
-import { createSourceProber } from '../shared/render-worker/probe.ts';
-import type { HostPool } from '../shared/render-worker/pool.ts';
+import { createSourceProber, type HostPool } from '../shared/render/index.ts';
 import { hostilePdf } from './helpers/hostile-pdf.ts';
 import { refuses } from './helpers/refuses.ts';
 

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { loadConfig } from '../shared/config.ts';
-import { checkExposure, ExposureError, isLoopback } from '../services/ingest/service.ts';
+import { loadConfig, checkExposure, ExposureError, isLoopback } from '../shared/config/index.ts';
 import { startNats } from './helpers/nats-server.ts';
 
 const KEY = 'acme-key-AAAAAAAAAAAAAAAAAAAAAAAA==';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadConfig } from '../shared/config.ts';
+import { loadConfig } from '../shared/config/index.ts';
 import { startIngest } from '../services/ingest/service.ts';
 import { startTestStack, upload, type TestStack } from './helpers/stack.ts';
 

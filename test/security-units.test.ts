@@ -34,3 +34,21 @@ test('audit lines: refusals of one client for one reason are folded (with a coun
   assert.ok(denied.every((l) => l.component === 'audit' && l.level === 40));
   assert.equal(lines.filter((l) => l.event === 'key.used').length, 3);
 });
+
+test('load shedding: past the replica-wide cap every tenant gets 503 FOLIO_OVERLOADED (retryable), and a slot given back lets the next in', () => {
+  const caps = new TenantCaps({ uploads: 8, sync_waits: 8, streams: 8 }, { uploads: 3 });
+  const release = caps.acquire('uploads', 'acme');
+  caps.acquire('uploads', 'acme');
+  caps.acquire('uploads', 'globex');
+  for (const tenant of ['acme', 'globex', 'initech']) {
+    assert.throws(
+      () => caps.acquire('uploads', tenant),
+      (e: any) => e.code === 'FOLIO_OVERLOADED' && e.status === 503 && e.retryable === true && e.details.limit === 3 && e.details.retryAfterS === 1,
+    );
+  }
+  caps.acquire('streams', 'initech'); // other caps are not shed
+  release();
+  release();
+  caps.acquire('uploads', 'initech');
+  assert.throws(() => caps.acquire('uploads', 'acme'), (e: any) => e.code === 'FOLIO_OVERLOADED');
+});

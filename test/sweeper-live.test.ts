@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Subjects } from '../shared/subjects.ts';
+import { Subjects } from '../shared/bus/index.ts';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));

@@ -2,13 +2,12 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { PageText } from '../shared/messages.ts';
+import { type PageText, JobOptions } from '../shared/bus/index.ts';
 import { isFailedRender, renderPages } from '../services/rasterizer/rasterize.ts';
 import { createRenderers } from '../services/rasterizer/renderers.ts';
 import { isTextLayerUsable, textLayerToOutput } from '../services/ocr/engines/text-layer.ts';
 import { chooseEngine } from '../services/ocr/engine-choice.ts';
 import type { OcrEngine } from '../services/ocr/engine.ts';
-import { JobOptions } from '../shared/messages.ts';
 import { cer, stripMarkdown } from './helpers/cer.ts';
 import { pdfPage, type PdfRun } from './helpers/pdf-page.ts';
 

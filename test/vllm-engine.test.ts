@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import sharp from 'sharp';
-import { FolioError } from '../shared/errors.ts';
+import { FolioError } from '../shared/operations/index.ts';
 import type { PageInput } from '../services/ocr/engine.ts';
 import { createVllmEngine, type VllmEngineOptions } from '../services/ocr/engines/vllm/engine.ts';
 import { startVllmSimulator, SIM_MARKER, type VllmSimulatorOptions } from '../tools/vllm-sim/server.ts';

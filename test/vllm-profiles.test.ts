@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { FolioError } from '../shared/errors.ts';
+import { FolioError } from '../shared/operations/index.ts';
 import type { PageInput } from '../services/ocr/engine.ts';
 import { createVllmEngine } from '../services/ocr/engines/vllm/engine.ts';
 import { PROFILE_NAMES, PROFILES, type ProfileName } from '../services/ocr/engines/vllm/profiles.ts';

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Block } from '../shared/messages.ts';
+import type { Block } from '../shared/bus/index.ts';
 import { profileByName } from '../services/ocr/engines/vllm/profiles.ts';
 import { parseOlmOcrOutput } from '../services/ocr/engines/vllm/olmocr.ts';
 import { truncateRepetitive } from '../services/ocr/engines/vllm/vlm-text.ts';

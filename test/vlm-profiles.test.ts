@@ -16,8 +16,8 @@ import { parseOlmOcrOutput } from '../services/ocr/engines/vllm/olmocr.ts';
 import { parsePaddleOutput } from '../services/ocr/engines/vllm/paddleocr-vl.ts';
 import { chandraSize, deepseek2ImageTokens, PROFILE_NAMES, PROFILES, profileByName } from '../services/ocr/engines/vllm/profiles.ts';
 import { otslToHtml, smartResize, truncateRepetitive } from '../services/ocr/engines/vllm/vlm-text.ts';
-import { parseHtmlTable } from '../shared/formats/html-table.ts';
-import { loadConfig } from '../shared/config.ts';
+import { parseHtmlTable } from '../shared/document/index.ts';
+import { loadConfig } from '../shared/config/index.ts';
 
 const png = Buffer.from('89504e470d0a1a0a', 'hex');
 const body = (name: string, prompt: string) => profileByName(name).body({ model: 'm', image: png, prompt, maxTokens: 1000 }) as Record<string, any>;
@@ -25,7 +25,7 @@ const body = (name: string, prompt: string) => profileByName(name).body({ model:
 describe('profiles: one per model, chosen by configuration', () => {
   it('every profile name is accepted by VLLM_PROFILES, and an unknown one refused at start-up', () => {
     const env = { NATS_URL: 'nats://127.0.0.1:4222', VLLM_BASE_URLS: 'http://a:8000' };
-    assert.deepEqual(loadConfig({ ...env, VLLM_PROFILES: PROFILE_NAMES.join(',') }).VLLM_PROFILES, [...PROFILE_NAMES]);
+    assert.deepEqual(loadConfig({ ...env, VLLM_PROFILES: PROFILE_NAMES.join(',') }).ocr.vllm.profiles, [...PROFILE_NAMES]);
     assert.throws(() => loadConfig({ ...env, VLLM_PROFILES: 'gpt-ocr' }), /VLLM_PROFILES/);
   });
   it('each profile has a prompt for every task and a model id', () => {

@@ -5,8 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
-import { isPrivateAddress, resolveSafe } from '../shared/ssrf.ts';
-import { signWebhook, verifyWebhook } from '../shared/webhook-signature.ts';
+import { isPrivateAddress, resolveSafe } from '../services/ingest/ssrf.ts';
+import { signWebhook, verifyWebhook } from '../services/ingest/notify/webhook-signature.ts';
 import { backoffMs, postPinned } from '../services/ingest/notify/webhooks.ts';
 
 const png = readFileSync(new URL('./fixtures/english.png', import.meta.url));

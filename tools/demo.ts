@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../shared/config.ts';
+import { loadConfig } from '../shared/config/index.ts';
 import { startStack } from '../services/all/stack.ts';
 
 const file = process.argv[2] ?? 'test/fixtures/english_scan.jpg';
@@ -27,7 +27,7 @@ const env = {
 const config = loadConfig(env);
 const started = Date.now();
 const stack = await startStack(config, { port: 0 });
-const engine = config.engine === 'vllm' ? `vLLM at ${config.VLLM_BASE_URLS.join(', ')}` : `embedded CPU engine (PaddleOCR PP-OCRv4 on onnxruntime, ${config.FOLIO_CPU_WORKERS} worker(s))`;
+const engine = config.ocr.engine === 'vllm' ? `vLLM at ${config.ocr.vllm.baseUrls.join(', ')}` : `embedded CPU engine (PaddleOCR PP-OCRv4 on onnxruntime, ${config.ocr.cpu.workers} worker(s))`;
 console.error(`Folio up at ${stack.url} in ${Date.now() - started} ms — OCR engine: ${engine}; blob store: ${stack.rt.blobs.kind}`);
 
 try {

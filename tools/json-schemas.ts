@@ -1,12 +1,12 @@
 /**
  * Writes the JSON Schemas of the NATS payloads clients read, from the zod schemas
- * (shared/api-schemas.ts): `node --import tsx tools/json-schemas.ts` (`--check` fails when a file
+ * (shared/document/api-schemas.ts): `node --import tsx tools/json-schemas.ts` (`--check` fails when a file
  * is out of date; the test runs that). Versioned by the payloads' own `v` field: a breaking
  * change is a new `v` and a new file, never an edit of a published one.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { JobEventPayload, JobRecord, ProgressEvent } from '../shared/api-schemas.ts';
+import { JobEventPayload, JobRecord, ProgressEvent } from '../shared/document/index.ts';
 
 const DIR = new URL('../shared/json-schemas/', import.meta.url);
 

@@ -11,8 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { nkeys } from '@nats-io/transport-node';
-import { parseApiKeysFile } from '../shared/api-keys.ts';
-import { natsUsersConf } from '../shared/nats-auth.ts';
+import { parseApiKeysFile, natsUsersConf } from '../shared/config/index.ts';
 
 export interface NatsUsersResult {
   conf: string;

@@ -4,10 +4,11 @@
 // (each starts its own nats-server on a free port with its own store), then the files that must
 // run alone, one at a time with nothing else running.
 //
-//   node tools/run-tests.mjs                 everything (npm test)
+//   node tools/run-tests.mjs                 the linter (npm run lint), then everything (npm test)
 //   node tools/run-tests.mjs --unit          the unit files only (npm run test:unit)
 //   node tools/run-tests.mjs <substring>...  the files whose path contains one of the substrings
 //   node tools/run-tests.mjs --list          print the groups and exit
+//   --no-lint                                skip the linter (it runs only when no --unit and no filter is given)
 //   --jobs=<n>                               at most n files side by side (1: everything in series;
 //                                            a flag, not FOLIO_*: tests hand process.env to the CLI,
 //                                            which refuses unknown FOLIO_* names)
@@ -34,9 +35,9 @@ const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.l
 // For the 2-core machine: unit files are mostly start-up (tsx), so two at a time keep both cores
 // busy; integration files mostly wait on servers and processes, so three overlap their waits.
 const CONCURRENCY = { unit: jobs || 2, integration: jobs || 3, alone: 1 };
-const unknown = [...flags].filter((f) => !['--unit', '--list'].includes(f) && !/^--jobs=\d+$/.test(f));
+const unknown = [...flags].filter((f) => !['--unit', '--list', '--no-lint'].includes(f) && !/^--jobs=\d+$/.test(f));
 if (unknown.length > 0) {
-  console.error(`unknown option(s): ${unknown.join(' ')} (--unit, --list, --jobs=<n>)`);
+  console.error(`unknown option(s): ${unknown.join(' ')} (--unit, --list, --no-lint, --jobs=<n>)`);
   process.exit(2);
 }
 const files = walk('test')
@@ -53,6 +54,31 @@ if (flags.has('--unit')) for (const g of ORDER) if (g !== 'unit') groups[g] = []
 if (flags.has('--list')) {
   for (const g of ORDER) console.log(`${g} (${groups[g].length}): ${groups[g].join(' ')}`);
   process.exit(0);
+}
+
+// The whole suite starts with the linter (issue 19): eslint and prettier --check side by side (one
+// core each), each output printed whole when it ends; either failing fails the run before any test.
+if (!flags.has('--unit') && !flags.has('--no-lint') && filter.length === 0) {
+  const started = Date.now();
+  console.log('═══ lint: eslint, prettier --check');
+  const tool = (name, argv) =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const chunks = [];
+      child.stdout.on('data', (c) => chunks.push(c));
+      child.stderr.on('data', (c) => chunks.push(c));
+      child.on('close', (code) => {
+        process.stdout.write(`── ${name} (${((Date.now() - started) / 1000).toFixed(0)} s${code === 0 ? '' : ', FAILED'})\n${Buffer.concat(chunks).toString()}`);
+        resolve(code === 0);
+      });
+    });
+  const [eslintOk, prettierOk] = await Promise.all([
+    tool('eslint', ['node_modules/eslint/bin/eslint.js', 'services', 'shared', 'client', 'cli', 'tools', 'bench', 'test']),
+    tool('prettier --check', ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level=warn', '.']),
+  ]);
+  const bad = [!eslintOk && 'eslint', !prettierOk && 'prettier --check (npm run format writes the formatting)'].filter(Boolean);
+  console.log(`═══ lint: ${bad.length === 0 ? 'clean' : `FAILED: ${bad.join(', ')}`} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  if (bad.length > 0) process.exit(1);
 }
 
 const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' };

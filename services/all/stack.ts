@@ -3,9 +3,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../shared/config.ts';
-import { startLocalNats } from '../../shared/local-nats.ts';
-import { createRuntime, type Runtime, type Stoppable } from '../../shared/runtime.ts';
+import type { Config } from '../../shared/config/index.ts';
+import { startLocalNats } from '../../shared/bus/index.ts';
+import { createRuntime, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { startAssembler } from '../assembler/service.ts';
 import { startIngest } from '../ingest/service.ts';
 import { startOcr } from '../ocr/service.ts';
@@ -30,13 +30,13 @@ export interface Stack {
 
 export async function startStack(config: Readonly<Config>, opts: { services?: ServiceName[]; port?: number } = {}): Promise<Stack> {
   const services = opts.services ?? ALL_SERVICES;
-  let natsUrl = config.NATS_URL;
+  let natsUrl = config.nats.url;
   let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
   if (!natsUrl) {
-    // Authenticated too: fresh random passwords per start, handed to the in-process services (shared/local-nats.ts).
-    localNats = await startLocalNats({ bin: config.NATS_SERVER_BIN, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.FOLIO_DATA_DIR, port: config.FOLIO_LOCAL_NATS_PORT, tenants: config.apiKeys.tenants });
+    // Authenticated too: fresh random passwords per start, handed to the in-process services (shared/bus/local-nats.ts).
+    localNats = await startLocalNats({ bin: config.nats.serverBin, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.dataDir, port: config.nats.localPort, tenants: config.ingest.apiKeys.tenants });
     natsUrl = localNats.url;
-    config = { ...config, nats: localNats.auth };
+    config = { ...config, nats: { ...config.nats, auth: localNats.auth } };
   }
   const rt = await createRuntime(config, 'folio', natsUrl);
   const running: Stoppable[] = [];
@@ -45,7 +45,7 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   if (services.includes('rasterizer')) running.push(startRasterizer(rt));
   let url = '';
   if (services.includes('ingest')) {
-    const ingest = await startIngest(rt, { host: config.FOLIO_HTTP_HOST, port: opts.port ?? config.FOLIO_HTTP_PORT });
+    const ingest = await startIngest(rt, { host: config.ingest.host, port: opts.port ?? config.ingest.port });
     url = ingest.url;
     running.unshift(ingest);
   }

@@ -1,4 +1,4 @@
-import type { DocumentResult, JobOptions, PageRecord, PageResult, SourceInfo } from '../../shared/messages.ts';
+import type { DocumentResult, JobOptions, PageRecord, PageResult, SourceInfo } from '../../shared/bus/index.ts';
 import { markRunningFurniture, withoutFurniture } from './furniture.ts';
 import { qualityFrontMatter } from './front-matter.ts';
 

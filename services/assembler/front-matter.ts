@@ -1,4 +1,4 @@
-import type { DocumentResult } from '../../shared/messages.ts';
+import type { DocumentResult } from '../../shared/bus/index.ts';
 
 /**
  * document.md's YAML front matter with each page's quality signals (frontMatter=quality): what a

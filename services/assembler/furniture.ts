@@ -2,8 +2,8 @@
 // pages, the same but for its numbers, is a running header or footer even where one page alone
 // did not show it (services/ocr/layout-furniture.ts judges single pages). Then the Markdown,
 // unless the job keeps furniture, is written without it.
-import type { Block, PageResult } from '../../shared/messages.ts';
-import { isFurniture, isPageNumber } from '../../shared/furniture.ts';
+import type { Block, PageResult } from '../../shared/bus/index.ts';
+import { isFurniture, isPageNumber } from '../../shared/document/index.ts';
 
 /** How far from the top or bottom edge (share of the page height) a running line may sit. */
 const BAND = 0.12;

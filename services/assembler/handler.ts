@@ -1,16 +1,8 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { cacheKey, rememberJob } from '../../shared/result-cache.ts';
-import type { BlobStore } from '../../shared/blob-store.ts';
-import { getJson } from '../../shared/blob-json.ts';
-import type { AttemptContext } from '../../shared/consumer-loop.ts';
-import { FolioError, publicError } from '../../shared/errors.ts';
-import { ensureJobEvent, finishJob } from '../../shared/job-finish.ts';
-import type { JobRead, JobStore } from '../../shared/job-store.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord, type PageSummary } from '../../shared/messages.ts';
-import type { Metrics } from '../../shared/metrics.ts';
-import { BlobKeys } from '../../shared/subjects.ts';
+import { cacheKey, rememberJob, type BlobStore, getJson, type JobRead, type JobStore } from '../../shared/stores/index.ts';
+import { type AttemptContext, ensureJobEvent, finishJob, PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord, type PageSummary, BlobKeys } from '../../shared/bus/index.ts';
+import { FolioError, publicError, type Logger, type Metrics } from '../../shared/operations/index.ts';
 import { assembleDocument } from './assemble.ts';
 
 export interface AssemblerDeps {

@@ -1,7 +1,6 @@
-import type { BlobStore } from '../../shared/blob-store.ts';
-import type { JobStore } from '../../shared/job-store.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { BlobKeys } from '../../shared/subjects.ts';
+import type { BlobStore, JobStore } from '../../shared/stores/index.ts';
+import type { Logger } from '../../shared/operations/index.ts';
+import { BlobKeys } from '../../shared/bus/index.ts';
 
 export interface OrphanSweepDeps {
   blobs: BlobStore;

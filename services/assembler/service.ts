@@ -1,10 +1,5 @@
-import { startServiceLag } from '../../shared/consumer-lag.ts';
-import { runConsumer } from '../../shared/consumer-loop.ts';
-import { withTestFault } from '../../shared/fault-hook.ts';
-import { PageOutcome } from '../../shared/messages.ts';
-import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
-import { Slots } from '../../shared/slots.ts';
-import { Consumers, Streams } from '../../shared/subjects.ts';
+import { startServiceLag, runConsumer, withTestFault, PageOutcome, Slots, Consumers, Streams } from '../../shared/bus/index.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { createAssembleGiveUp, createAssembleHandler } from './handler.ts';
 import { sweepOrphans } from './orphans.ts';
 import { startSweeper } from './sweeper.ts';
@@ -22,22 +17,22 @@ export function startAssembler(rt: Runtime): Stoppable {
   const deps = { js: rt.bus.js, jsm: rt.bus.jsm, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
   const consumer = runConsumer({
     ...consumerSettings(rt, Consumers.assembler),
-    maxDeliver: rt.config.FOLIO_MAX_DELIVER * ASSEMBLER_ATTEMPTS_FACTOR,
+    maxDeliver: rt.config.jetstream.maxDeliver * ASSEMBLER_ATTEMPTS_FACTOR,
     stream: Streams.pageResults,
     consumers: [Consumers.assembler],
     schema: PageOutcome,
-    handler: withTestFault('assembler', rt.config.FOLIO_TEST_FAULT, createAssembleHandler(deps)),
+    handler: withTestFault('assembler', rt.config.testFault, createAssembleHandler(deps)),
     onGiveUp: createAssembleGiveUp(deps),
     slots: new Slots(ASSEMBLER_CONCURRENCY),
     log: deps.log,
   });
   const sweeper =
-    rt.config.FOLIO_SWEEP_INTERVAL_S > 0
-      ? startSweeper({ ...deps, jsm: rt.bus.jsm, stuckAfterMs: rt.config.FOLIO_STUCK_AFTER_S * 1000 }, rt.config.FOLIO_SWEEP_INTERVAL_S * 1000)
+    rt.config.assembler.sweepIntervalS > 0
+      ? startSweeper({ ...deps, jsm: rt.bus.jsm, stuckAfterMs: rt.config.assembler.stuckAfterS * 1000 }, rt.config.assembler.sweepIntervalS * 1000)
       : undefined;
   const orphans =
-    rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S > 0
-      ? setInterval(() => void sweepOrphans(deps).catch((err) => deps.log.warn({ err: (err as Error).message }, 'orphan sweep failed')), rt.config.FOLIO_ORPHAN_SWEEP_INTERVAL_S * 1000).unref()
+    rt.config.assembler.orphanSweepIntervalS > 0
+      ? setInterval(() => void sweepOrphans(deps).catch((err) => deps.log.warn({ err: (err as Error).message }, 'orphan sweep failed')), rt.config.assembler.orphanSweepIntervalS * 1000).unref()
       : undefined;
   const lag = startServiceLag(rt, [{ stream: Streams.pageResults, consumers: [Consumers.assembler] }]);
   return {

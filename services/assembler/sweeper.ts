@@ -1,7 +1,5 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { isTerminal, type JobStatus } from '../../shared/messages.ts';
-import { selectPages } from '../../shared/page-range.ts';
-import { Subjects } from '../../shared/subjects.ts';
+import { isTerminal, type JobStatus, selectPages, Subjects } from '../../shared/bus/index.ts';
 import { assembleJob, type AssemblerDeps } from './handler.ts';
 
 export interface SweeperDeps extends AssemblerDeps {

@@ -22,24 +22,26 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
   const deps: IngestDeps = {
     ...given,
     audit: given.audit ?? createAudit(given.log),
-    caps: given.caps ?? new TenantCaps({ uploads: c.FOLIO_MAX_UPLOADS_PER_TENANT, sync_waits: c.FOLIO_MAX_SYNC_WAITS_PER_TENANT, streams: c.FOLIO_MAX_STREAMS_PER_TENANT }),
+    caps:
+      given.caps ??
+      new TenantCaps({ uploads: c.ingest.perTenant.uploads, sync_waits: c.ingest.perTenant.syncWaits, streams: c.ingest.perTenant.streams }, { uploads: c.ingest.perReplica.uploads, sync_waits: c.ingest.perReplica.syncWaits }),
   };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request lines would drown the job logs; /metrics counts requests instead.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: deps.config.FOLIO_TRUST_PROXY,
+    trustProxy: deps.config.ingest.trustProxy,
     // Uploads are streamed and counted by us; this limit applies to JSON bodies only.
     bodyLimit: 1024 * 1024,
     // The whole request must arrive within this (slow-loris uploads); a stalled body is cut sooner, in upload.ts.
-    requestTimeout: deps.config.FOLIO_HTTP_REQUEST_TIMEOUT_MS,
+    requestTimeout: deps.config.ingest.requestTimeoutMs,
     // A path parameter that cannot be decoded (`/v1/jobs/%zz`) is refused before routing: in our envelope (400), not Fastify's own body.
     frameworkErrors: (err, _req, reply) => {
       const folio = toHttpError(err);
       void (reply as unknown as FastifyReply).status(folio.status).send({ error: folio.toJSON() });
     },
   }) as unknown as FastifyInstance;
-  installErrorHandling(app, deps.metrics, deps.audit, { maxBytes: c.FOLIO_HTTP_REFUSAL_DRAIN_BYTES, maxMs: c.FOLIO_HTTP_REFUSAL_DRAIN_MS });
+  installErrorHandling(app, deps.metrics, deps.audit, { maxBytes: c.ingest.refusalDrainBytes, maxMs: c.ingest.refusalDrainMs });
   // `Expect: 100-continue` is answered when a route first reads the body, so a refusal comes before it is sent.
   app.server.on('checkContinue', (req, res) => {
     continueOnFirstRead(req, res);
@@ -53,14 +55,14 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
     transformObject: (found) => withFallbacks(buildOpenApi(), (found as { openapiObject: Parameters<typeof withFallbacks>[1] }).openapiObject) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(multipart, { limits: { fileSize: deps.config.FOLIO_MAX_UPLOAD_BYTES, files: 1 } });
+  await app.register(multipart, { limits: { fileSize: deps.config.limits.maxUploadBytes, files: 1 } });
   // Raw uploads (`curl --data-binary @doc.pdf`): hand the body stream to the route untouched.
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
   // Authentication, rate limit (per tenant, else per address), cross-site refusal: see edge.ts.
-  const limiter = createRateLimiter({ kv: deps.bus.rateLimit, max: deps.config.FOLIO_RATE_LIMIT_MAX, windowS: deps.config.FOLIO_RATE_LIMIT_WINDOW_S, log: deps.log });
+  const limiter = createRateLimiter({ kv: deps.bus.rateLimit, max: deps.config.ingest.rateLimit.max, windowS: deps.config.ingest.rateLimit.windowS, log: deps.log });
   app.addHook('onClose', async () => limiter.close());
-  installEdge(app, { keys: deps.config.apiKeys, limiter, audit: deps.audit! });
+  installEdge(app, { keys: deps.config.ingest.apiKeys, limiter, audit: deps.audit! });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -71,7 +73,7 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
   const notifiers: Array<{ stop(): Promise<void> }> = [];
   app.addHook('onReady', async () => {
     notifiers.push(await startProgressEvents(deps).catch((err) => (deps.log.warn({ err }, 'progress events off: cannot watch page records'), { stop: async () => {} })));
-    if (deps.config.FOLIO_WEBHOOK_SECRET) notifiers.push(await startWebhooks(deps));
+    if (deps.config.ingest.webhooks.secret) notifiers.push(await startWebhooks(deps));
   });
   app.addHook('onClose', async () => void (await Promise.allSettled(notifiers.map((n) => n.stop()))));
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../shared/logger.ts';
+import type { Logger } from '../../shared/operations/index.ts';
 
 export type AuditEvent =
   | 'auth.denied' // missing or unknown key (401)

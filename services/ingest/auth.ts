@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { ApiKeyring } from '../../shared/api-keys.ts';
+import type { ApiKeyring } from '../../shared/config/index.ts';
 
 export type AuthResult =
   | { ok: true; tenant: string; keyId?: string }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiKeyring } from '../../shared/api-keys.ts';
-import { FolioError } from '../../shared/errors.ts';
+import type { ApiKeyring } from '../../shared/config/index.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 import type { Audit } from './audit.ts';
 import { authenticate } from './auth.ts';
 import { clientAddress, setRateLimitHeaders, type RateLimiter } from './rate-limit.ts';
@@ -13,8 +13,8 @@ declare module 'fastify' {
   }
 }
 
-/** Routes anyone may read: the upload page, probes, metrics and the API docs. */
-const isOpenRoute = (route: string | undefined) => route === '/' || isUnlimitedRoute(route);
+/** Routes anyone may read: the upload page and the script it imports, probes, metrics and the API docs. */
+const isOpenRoute = (route: string | undefined) => route === '/' || route === '/client/sse.js' || isUnlimitedRoute(route);
 /** Probes, metrics and docs answer even a client that spent its budget. */
 const isUnlimitedRoute = (route: string | undefined) => route === '/healthz' || route === '/readyz' || route === '/metrics' || route === '/docs' || !!route?.startsWith('/docs/');
 

@@ -2,8 +2,8 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP } from 'node:net';
-import { FolioError } from '../../shared/errors.ts';
-import { isPrivateAddress } from '../../shared/ssrf.ts';
+import { FolioError } from '../../shared/operations/index.ts';
+import { isPrivateAddress } from './ssrf.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
 
 /**
@@ -26,7 +26,7 @@ export interface FetchPolicy {
   maxRedirects: number;
   /** Every private address is allowed (tests, intranets). */
   allowPrivate?: boolean;
-  /** Private addresses allowed one by one (FOLIO_FETCH_ALLOW_CIDRS). */
+  /** Private addresses allowed one by one (options.ingest.fetch.allowCidrs). */
   allow?: BlockList;
   /** DNS, replaceable in tests; default the system resolver (getaddrinfo, like every client). */
   lookup?: LookupFn;
@@ -123,7 +123,7 @@ function fileName(res: IncomingMessage, url: URL): string {
   const cd = String(res.headers['content-disposition'] ?? '');
   const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(cd);
   const plain = /filename\s*=\s*"?([^";]+)"?/.exec(cd);
-  let name = '';
+  let name: string;
   try {
     name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : decodeURIComponent(url.pathname.split('/').filter(Boolean).pop() ?? '');
   } catch {

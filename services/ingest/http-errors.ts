@@ -1,7 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
-import { FolioError, isDependencyDown, isFolioError, type ErrorCode } from '../../shared/errors.ts';
-import type { Metrics } from '../../shared/metrics.ts';
+import { FolioError, isDependencyDown, isFolioError, type ErrorCode, type Metrics } from '../../shared/operations/index.ts';
 import type { Audit } from './audit.ts';
 import { bodyUntouched, drainRefusedBody, type DrainLimits } from './refusal-drain.ts';
 
@@ -60,6 +59,7 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics, aud
       audit?.record('quota.refused', { tenant: req.tenant || undefined, keyId: req.keyId, method: req.method, route: req.routeOptions.url, reason: String(folio.details?.quota ?? '') });
     }
     if (folio.code === 'FOLIO_UNAVAILABLE') reply.header('retry-after', '5');
+    if (folio.code === 'FOLIO_OVERLOADED') reply.header('retry-after', String(Math.max(1, Number(folio.details?.retryAfterS ?? 1))));
     // A request refused before its body was read (401, 429, 503, …): the rest of the body is read
     // and discarded, bounded, so a client still sending gets this answer and not a reset
     // (refusal-drain.ts). An upload refused half-way must not keep the socket reading the rest of

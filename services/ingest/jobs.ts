@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { publishWork } from '../../shared/consumer-loop.ts';
-import { FolioError } from '../../shared/errors.ts';
-import { publishJobEvent } from '../../shared/job-finish.ts';
-import { detectMediaType } from '../../shared/media-type.ts';
-import { INLINE_MAX_BYTES, JobStatus, isTerminal, type JobOptions, type JobSubmitted, type SourceInfo } from '../../shared/messages.ts';
-import type { Runtime } from '../../shared/runtime.ts';
-import { selectPages } from '../../shared/page-range.ts';
-import { cacheKey, lookupCachedJob } from '../../shared/result-cache.ts';
-import { sharedProber } from '../../shared/render-worker/probe.ts';
-import { BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/subjects.ts';
+import { publishWork, publishJobEvent, INLINE_MAX_BYTES, JobStatus, isTerminal, type JobOptions, type JobSubmitted, type SourceInfo, selectPages, BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/bus/index.ts';
+import { FolioError, type Runtime } from '../../shared/operations/index.ts';
+import { detectMediaType } from '../../shared/document/index.ts';
+import { cacheKey, lookupCachedJob } from '../../shared/stores/index.ts';
+import { sharedProber } from '../../shared/render/index.ts';
 import type { ReceivedFile } from './upload.ts';
 import { OFFICE_MEDIA_TYPES, convertToPdf, detectOffice } from './office.ts';
 import type { QuotaStore } from './quota-store.ts';
@@ -54,7 +49,7 @@ export async function submitJob(deps: IngestDeps, upload: ReceivedFile, sub: Sub
     if (hit) return answeredFromCache(deps, hit, started);
   }
   const c = deps.config;
-  const pdf = await convertToPdf(upload, office, { bin: c.FOLIO_SOFFICE_BIN, timeoutMs: c.FOLIO_OFFICE_TIMEOUT_MS, tmpDir: c.FOLIO_TMP_DIR, maxBytes: c.FOLIO_MAX_UPLOAD_BYTES, concurrency: c.FOLIO_OFFICE_CONCURRENCY });
+  const pdf = await convertToPdf(upload, office, { bin: c.ingest.office.bin, timeoutMs: c.ingest.office.timeoutMs, tmpDir: c.tmpDir, maxBytes: c.limits.maxUploadBytes, concurrency: c.ingest.office.concurrency });
   try {
     const convertedFrom = { format: office, mediaType: OFFICE_MEDIA_TYPES[office], bytes: upload.bytes };
     deps.log.info({ format: office, bytes: upload.bytes, pdfBytes: pdf.bytes }, 'office document converted to PDF');
@@ -67,8 +62,8 @@ export async function submitJob(deps: IngestDeps, upload: ReceivedFile, sub: Sub
 async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submission, started: number, convertedFrom?: SourceInfo['convertedFrom']): Promise<JobStatus & { cached?: true }> {
   const mediaType = detectMediaType(file.head);
   if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file (or an Office document: docx, xlsx, pptx, odt, ods, odp)');
-  // In a renderer process (pdf.js and sharp never run on ingest's event loop): shared/render-worker/probe.ts.
-  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.FOLIO_MAX_PAGES, maxInputPixels: deps.config.FOLIO_MAX_INPUT_PIXELS });
+  // In a renderer process (pdf.js and sharp never run on ingest's event loop): shared/render/probe.ts.
+  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.limits.maxPages, maxInputPixels: deps.config.limits.maxInputPixels });
   const selected = selectPages(sub.options.pages, pageCount);
   if (selected.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
 

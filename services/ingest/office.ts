@@ -3,7 +3,7 @@ import { constants, createReadStream } from 'node:fs';
 import { access, copyFile, mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FolioError } from '../../shared/errors.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
 
 /**
@@ -104,7 +104,7 @@ export async function detectOffice(file: { path: string; head: Buffer }): Promis
 }
 
 /**
- * The converter's path: FOLIO_SOFFICE_BIN as given when it has a slash, else searched on PATH;
+ * The converter's path: the configured binary (options.ingest.office.bin) as given when it has a slash, else searched on PATH;
  * null when absent. Looked up on every Office document (a few access() calls), so installing
  * LibreOffice takes effect without a restart.
  */

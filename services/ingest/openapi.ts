@@ -1,5 +1,5 @@
 /**
- * The OpenAPI 3.1 document, generated from the zod schemas of shared/api-schemas.ts. The route
+ * The OpenAPI 3.1 document, generated from the zod schemas of shared/document/api-schemas.ts. The route
  * table below says, for every operation, its parameters, body and every response with its schema;
  * the schemas themselves are never written twice. Routes are not validated by Fastify from these
  * (each route parses its own input with the same zod schemas, so errors keep our envelope).
@@ -7,28 +7,9 @@
  * says plus the common error responses (see withFallbacks), so the document is never missing one.
  */
 import { z } from 'zod';
-import {
-  BatchAccepted,
-  CompatResult,
-  ErrorBody,
-  Health,
-  JobAccepted,
-  JobView,
-  ProgressEvent,
-  Ready,
-  SyncResult,
-  UploadForm,
-  WebhookSecret,
-  DocumentView,
-  NATS_SCHEMA_IDS,
-  WebhookPayload,
-  UrlSubmission,
-  TableList,
-  TableData,
-  ChunkList,
-} from '../../shared/api-schemas.ts';
-import { ErrorTable, type ErrorCode } from '../../shared/errors.ts';
-import { LAYOUT_SCHEMA_PATH } from '../../shared/formats/layout-schema.ts';
+import { BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, UploadForm, WebhookSecret, DocumentView, NATS_SCHEMA_IDS, WebhookPayload, UrlSubmission, TableList, TableData, ChunkList } from '../../shared/document/index.ts';
+import { ErrorTable, type ErrorCode } from '../../shared/operations/index.ts';
+import { LAYOUT_SCHEMA_PATH } from './formats/layout-schema.ts';
 
 type Json = Record<string, unknown>;
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
@@ -62,7 +43,7 @@ export interface Operation {
 
 const jobId = { id: { schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, description: 'The job id' } };
 const LOCATION = { Location: { description: 'The job’s status URL', schema: { type: 'string' } } };
-/** Sent on every rate-limited route's answer when FOLIO_RATE_LIMIT_MAX is on, and on a tenant quota's 429 (IETF RateLimit header fields). */
+/** Sent on every rate-limited route's answer when the rate limit is on, and on a tenant quota's 429 (IETF RateLimit header fields). */
 const RATE_HEADERS = {
   'RateLimit-Limit': { schema: { type: 'integer', minimum: 0 }, description: 'Requests allowed per window (a quota’s limit on a quota refusal)' },
   'RateLimit-Remaining': { schema: { type: 'integer', minimum: 0 }, description: 'Requests left in this window' },
@@ -75,7 +56,7 @@ const UPLOAD_ERRORS: ErrorCode[] = [
   'FOLIO_REQUEST_TIMEOUT', 'FOLIO_UPLOAD_TOO_LARGE', 'FOLIO_UNSUPPORTED_MEDIA_TYPE', 'FOLIO_PDF_CORRUPT', 'FOLIO_QUOTA_EXCEEDED',
   // Issue 10's inputs: documents per request, URLs to fetch, Office conversion.
   'FOLIO_TOO_MANY_FILES', 'FOLIO_URL_INVALID', 'FOLIO_URL_FORBIDDEN', 'FOLIO_FETCH_FAILED', 'FOLIO_FETCH_TIMEOUT', 'FOLIO_CONVERTER_MISSING', 'FOLIO_CONVERSION_FAILED',
-  // The document itself, probed before the 202 (shared/source-probe.ts, in a sandboxed renderer); a quota counted in pages.
+  // The document itself, probed before the 202 (shared/render/source-probe.ts, in a sandboxed renderer); a quota counted in pages.
   'FOLIO_PDF_ENCRYPTED', 'FOLIO_IMAGE_CORRUPT', 'FOLIO_IMAGE_TOO_LARGE', 'FOLIO_RENDER_TIMEOUT', 'FOLIO_RENDER_CRASHED', 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY',
 ];
 
@@ -98,7 +79,7 @@ function optionQuery(): Record<string, { schema: Json; description: string }> {
   for (const [name, schema] of Object.entries(form.properties)) {
     // The document itself travels in the body (a file part, a url field, or the JSON body).
     if (name === 'file' || name === 'url') continue;
-    out[name] = { schema, description: (schema.description as string | undefined) ?? `Job option "${name}" (see the README's options)` };
+    out[name] = { schema, description: (schema.description as string | undefined) ?? `Job option "${name}" (see docs/http-api.md)` };
   }
   out.filename = { schema: { type: 'string' }, description: 'The document’s name (raw-body uploads only)' };
   return out;
@@ -108,7 +89,7 @@ export const OPERATIONS: Operation[] = [
   {
     method: 'post', path: '/v1/jobs', operationId: 'submitJob', tag: 'jobs', upload: true,
     summary: 'Submit documents for asynchronous OCR',
-    description: 'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most FOLIO_MAX_FILES_PER_REQUEST), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
+    description: 'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most the configured files-per-request limit), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
     responses: {
       202: { description: 'Accepted: one job (one document), or a batch when several documents were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
       207: { description: 'A batch of which some documents were refused: `jobs` has the accepted ones, `errors` the others', json: BatchAccepted },
@@ -328,7 +309,7 @@ export function buildOpenApi(version = '1'): Json {
     info: {
       title: 'Folio OCR API',
       version,
-      description: 'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see the README, "API contract".',
+      description: 'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see docs/nats-api.md.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],
@@ -355,7 +336,7 @@ export function buildOpenApi(version = '1'): Json {
     },
     components: {
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (FOLIO_API_KEYS) as `Authorization: Bearer <key>`' },
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key (configured by the operator) as `Authorization: Bearer <key>`' },
         apiKeyHeader: { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'The same key in `x-api-key`' },
       },
       schemas: componentSchemas(),

@@ -1,6 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import { FolioError } from '../../shared/errors.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 
 export interface QuotaLimits {
   /** 0 = no limit, for each. */

@@ -1,6 +1,7 @@
+import { settingNames } from '../../shared/config/index.ts';
 import type { FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { FolioError } from '../../shared/errors.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 import { receiveUpload, type ReceivedFile } from './upload.ts';
 
 /** One document of a request: a file already spooled to disk, or a URL still to fetch. */
@@ -27,7 +28,7 @@ const MAX_URL_BYTES = 8192;
 const queryOf = (req: FastifyRequest) => Object.fromEntries(Object.entries((req.query ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 
 const tooMany = (max: number) =>
-  new FolioError('FOLIO_TOO_MANY_FILES', max === 1 ? 'This route takes one document per request (POST /v1/jobs takes several)' : `At most ${max} documents per request (FOLIO_MAX_FILES_PER_REQUEST)`, { maxFiles: max });
+  new FolioError('FOLIO_TOO_MANY_FILES', max === 1 ? 'This route takes one document per request (POST /v1/jobs takes several)' : `At most ${max} documents per request (${settingNames.maxFilesPerRequest})`, { maxFiles: max });
 
 /**
  * Reads every document of a request, in one of three shapes:

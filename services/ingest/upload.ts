@@ -4,8 +4,8 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FolioError } from '../../shared/errors.ts';
-import { INLINE_MAX_BYTES } from '../../shared/messages.ts';
+import { FolioError } from '../../shared/operations/index.ts';
+import { INLINE_MAX_BYTES } from '../../shared/bus/index.ts';
 
 export interface ReceivedFile {
   path: string;

@@ -1,5 +1,4 @@
-import { JobEvent, isTerminal, type JobStatus } from '../../shared/messages.ts';
-import { Subjects } from '../../shared/subjects.ts';
+import { JobEvent, isTerminal, type JobStatus, Subjects } from '../../shared/bus/index.ts';
 import type { IngestDeps } from './jobs.ts';
 
 /** The terminal event kinds; `progress` is the only other. */

@@ -1,4 +1,4 @@
-import type { BackendGauge, Metrics } from '../../shared/metrics.ts';
+import type { BackendGauge, Metrics } from '../../shared/operations/index.ts';
 import type { OcrEngine } from './engine.ts';
 import type { BackendState } from './engines/vllm/engine.ts';
 

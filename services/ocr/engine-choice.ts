@@ -1,10 +1,10 @@
-import { FolioError } from '../../shared/errors.ts';
-import type { JobOptions, PageText } from '../../shared/messages.ts';
+import { FolioError } from '../../shared/operations/index.ts';
+import type { JobOptions, PageText } from '../../shared/bus/index.ts';
 import type { EngineOutput, OcrEngine, PageInput } from './engine.ts';
 import { isTextLayerUsable, textLayerToOutput } from './engines/text-layer.ts';
 
 export interface EngineSet {
-  /** The deployment's default (FOLIO_ENGINE: vllm when a backend is configured, else cpu). */
+  /** The deployment's default (options.ocr.engine: vllm when a backend is configured, else cpu). */
   default: OcrEngine;
   /** Engines by name, created on first use (the CPU engine's workers are not started in a vLLM deployment until asked for). */
   get(name: 'cpu' | 'vllm'): Promise<OcrEngine | undefined>;

@@ -1,4 +1,4 @@
-import type { Block, JobOptions, PageAttempt, PageText, TaskMode } from '../../shared/messages.ts';
+import type { Block, JobOptions, PageAttempt, PageText, TaskMode } from '../../shared/bus/messages.ts';
 import type { TokenLogprob } from './quality.ts';
 
 /** One page as an engine sees it. */

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { Block } from '../../shared/messages.ts';
+import type { Block } from '../../shared/bus/index.ts';
 
 /** File names our engines link figures by (`![](images/<page>_<k>.jpg)`); nothing else is written. */
 const FIGURE_LINK = /^!\[[^\]]*\]\(images\/(\d+_\d+\.jpg)\)$/;

@@ -1,14 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { BlobStore } from '../../shared/blob-store.ts';
-import { getJson, storeJsonUnlessSmall } from '../../shared/blob-json.ts';
-import type { AttemptContext } from '../../shared/consumer-loop.ts';
-import { publishWork } from '../../shared/consumer-loop.ts';
-import { publicError, type FolioError } from '../../shared/errors.ts';
-import type { JobStore } from '../../shared/job-store.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { PageAttempt, PageText, type PageDone, type PageFailed, type PageReady, type PageResult } from '../../shared/messages.ts';
-import type { Metrics } from '../../shared/metrics.ts';
-import { BlobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
+import { type BlobStore, getJson, storeJsonUnlessSmall, type JobStore } from '../../shared/stores/index.ts';
+import { type AttemptContext, publishWork, PageAttempt, PageText, type PageDone, type PageFailed, type PageReady, type PageResult, BlobKeys, MsgIds, Subjects } from '../../shared/bus/index.ts';
+import { publicError, type FolioError, type Logger, type Metrics } from '../../shared/operations/index.ts';
 import type { PageInput } from './engine.ts';
 import { chooseEngines, type EngineSet } from './engine-choice.ts';
 import { cropFigures } from './figures.ts';

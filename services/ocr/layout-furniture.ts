@@ -1,11 +1,11 @@
 // Page furniture on one page, by position, size and wording: running headers and footers,
 // page numbers, "Downloaded from …" lines and notes set sideways in the margin. Repetition across
 // pages is the assembler's evidence (services/assembler/furniture.ts); this is what one page shows.
-import { isPageNumber } from '../../shared/furniture.ts';
-import type { BBox } from '../../shared/messages.ts';
+import { isPageNumber } from '../../shared/document/furniture.ts';
+import type { BBox } from '../../shared/bus/messages.ts';
 
 export type Furniture = 'page_header' | 'page_footer' | 'page_number' | 'margin_note';
-export { FURNITURE_TYPES } from '../../shared/furniture.ts';
+export { FURNITURE_TYPES } from '../../shared/document/furniture.ts';
 
 /** Lines printed on every page by whoever delivered the file, not by the author. */
 const STAMP = /^(?:downloaded|retrieved|accessed|printed)\s+(?:from|on|by)\b|^this content downloaded from\b/i;

@@ -1,6 +1,6 @@
 // Lines → rows and segments for layout.ts: pieces of one baseline grouped, and joined where
 // the gap is a word space rather than a column or a table cell.
-import type { BBox } from '../../shared/messages.ts';
+import type { BBox } from '../../shared/bus/messages.ts';
 
 export interface LayoutLine {
   text: string;

@@ -2,7 +2,7 @@
 // recursive XY-cut (columns left to right, full-width blocks where they sit, a grid of sections
 // row by row); small-type notes at the foot of columns after all the text of those columns;
 // margin sidebars after the body; notes set sideways in the margin, then the footer, last.
-import type { BBox } from '../../shared/messages.ts';
+import type { BBox } from '../../shared/bus/messages.ts';
 import type { Segment } from './layout-lines.ts';
 import type { Table } from './layout-table.ts';
 import { bandIsFurniture, furnitureType, isSideways, isStamp, type Furniture } from './layout-furniture.ts';

@@ -1,7 +1,7 @@
 // Rows in reading order → paragraphs and headings for layout.ts. Lines join a paragraph when
 // they follow with normal leading in the same size and pitch; a short line set larger (or with a
 // wider pitch) than the body text is a heading.
-import type { BBox, Block } from '../../shared/messages.ts';
+import type { BBox, Block } from '../../shared/bus/messages.ts';
 import { conf, joinText, medianOf, roundBox, type Row, type Segment } from './layout-lines.ts';
 import { joinHyphenated, type Vocabulary } from './text-cleanup.ts';
 

@@ -1,7 +1,7 @@
 // Table detection for layout.ts: consecutive rows that split into the same columns.
 // Borders are not text (OCR and text layers both lose them), so bordered and borderless
 // tables look alike here: cells whose x-ranges line up across rows.
-import type { BBox, TextLine } from '../../shared/messages.ts';
+import type { BBox, TextLine } from '../../shared/bus/messages.ts';
 import { conf, roundBox, union, type Row, type Segment } from './layout-lines.ts';
 import { splitProseColumns } from './layout-prose.ts';
 import { isSideways } from './layout-furniture.ts';

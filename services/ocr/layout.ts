@@ -5,7 +5,7 @@
 // multi-segment rows become tables; layout-order.ts gives the reading order and marks page
 // furniture, column notes and sidebars; consecutive rows of similar size and small leading
 // become paragraphs or headings, line-end hyphens joined where the word is whole.
-import type { BBox, Block } from '../../shared/messages.ts';
+import type { Block } from '../../shared/bus/messages.ts';
 import { buildRows, conf, cy, groupRows, medianOf, roundBox, union, type LayoutLine, type Row, type Segment } from './layout-lines.ts';
 import { bodyStyle, continuesParagraph, paragraphBlock, type Paragraph } from './layout-paragraphs.ts';
 import { findTables } from './layout-table.ts';

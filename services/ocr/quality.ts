@@ -5,7 +5,7 @@
  * engine skipped or hallucinated over). Pure functions of the answer and the page image.
  */
 import sharp from 'sharp';
-import type { Block, PageQuality } from '../../shared/messages.ts';
+import type { Block, PageQuality } from '../../shared/bus/messages.ts';
 
 /** One generated token and its natural-log probability (OpenAI `logprobs.content[]`). */
 export interface TokenLogprob {

@@ -4,9 +4,8 @@
  * next engine of the request's `fallback` order. Every try is recorded with how it ended, so a
  * fallback never hides what went wrong; a page no engine could save fails with a page code.
  */
-import { FolioError } from '../../shared/errors.ts';
-import type { PageAttempt, PageQuality } from '../../shared/messages.ts';
-import type { Metrics } from '../../shared/metrics.ts';
+import { FolioError, type Metrics } from '../../shared/operations/index.ts';
+import type { PageAttempt, PageQuality } from '../../shared/bus/index.ts';
 import type { EngineOutput, OcrEngine, PageInput, RecognizeOptions } from './engine.ts';
 import type { EngineRef } from './engine-choice.ts';
 import { assessPage, blocksWithTokenConfidence } from './quality.ts';

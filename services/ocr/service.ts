@@ -1,11 +1,6 @@
-import { startServiceLag } from '../../shared/consumer-lag.ts';
-import { runConsumer } from '../../shared/consumer-loop.ts';
+import { startServiceLag, runConsumer, PageReady, Slots, withTestFault, Streams } from '../../shared/bus/index.ts';
 import { watchBackendMetrics } from './backend-metrics.ts';
-import { PageReady } from '../../shared/messages.ts';
-import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
-import { Slots } from '../../shared/slots.ts';
-import { withTestFault } from '../../shared/fault-hook.ts';
-import { Streams } from '../../shared/subjects.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { createEngineSet } from './engines/create.ts';
 import { createOcrGiveUp, createOcrHandler } from './handler.ts';
 import { startTenantPullers } from './tenant-pullers.ts';
@@ -32,17 +27,17 @@ export async function startOcr(rt: Runtime): Promise<Stoppable> {
     engines,
     metrics: rt.metrics,
     log,
-    pageTimeoutMs: rt.config.engine === 'vllm' ? rt.config.VLLM_TIMEOUT_MS * 3 : CPU_PAGE_TIMEOUT_MS,
+    pageTimeoutMs: rt.config.ocr.engine === 'vllm' ? rt.config.ocr.vllm.timeoutMs * 3 : CPU_PAGE_TIMEOUT_MS,
   };
   const consumer = runConsumer({
     ...consumerSettings(rt, 'ocr'),
     // The engine call has its own timeout; the step adds time to read the image and store the result.
-    stepDeadlineMs: deps.pageTimeoutMs + Math.min(60_000, rt.config.FOLIO_STEP_TIMEOUT_MS),
+    stepDeadlineMs: deps.pageTimeoutMs + Math.min(60_000, rt.config.jetstream.stepTimeoutMs),
     stream: Streams.pages,
     // Pullers are added per tenant as tenants appear (fair share); interactive ones come first.
     consumers: [],
     schema: PageReady,
-    handler: withTestFault('ocr', rt.config.FOLIO_TEST_FAULT, createOcrHandler(deps)),
+    handler: withTestFault('ocr', rt.config.testFault, createOcrHandler(deps)),
     onGiveUp: createOcrGiveUp(deps),
     slots,
     log,

@@ -1,8 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { RunningConsumer } from '../../shared/consumer-loop.ts';
-import { ensureTenantPageConsumer, type JetStreamSettings } from '../../shared/jetstream.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { Consumers, Priority, Streams, Subjects, type Priority as PriorityName } from '../../shared/subjects.ts';
+import { type RunningConsumer, ensureTenantPageConsumer, type JetStreamSettings, Consumers, Priority, Streams, Subjects, parsePageSubject, type Priority as PriorityName } from '../../shared/bus/index.ts';
+import type { Logger } from '../../shared/operations/index.ts';
 
 /** A tenant's consumer is re-created if missing (e.g. removed after an idle hour) within this long. */
 const ENSURE_EVERY_MS = 60_000;
@@ -16,12 +14,6 @@ export interface TenantPullerOptions {
   intervalMs?: number;
   /** A tenant's puller stops after this long with nothing waiting (its durable consumer stays). */
   idleMs?: number;
-}
-
-/** `folio.page.ready.<priority>.<tenant>.<job>` → [priority, tenant]. */
-export function parsePageSubject(subject: string): [PriorityName, string] | null {
-  const [, , , priority, tenant] = subject.split('.');
-  return (Priority as readonly string[]).includes(priority) && tenant ? [priority as PriorityName, tenant] : null;
 }
 
 /**
@@ -46,7 +38,7 @@ export function startTenantPullers(o: TenantPullerOptions): { refresh(): Promise
     const waiting = new Map<string, [PriorityName, string]>();
     for (const subject of Object.keys(info.state.subjects ?? {})) {
       const parsed = parsePageSubject(subject);
-      if (parsed) waiting.set(Consumers.ocr(...parsed), parsed);
+      if (parsed) waiting.set(Consumers.ocr(parsed.priority, parsed.tenant), [parsed.priority, parsed.tenant]);
     }
     for (const [name, [priority, tenant]] of waiting) {
       if (now - (ensuredAt.get(name) ?? 0) > ENSURE_EVERY_MS) {

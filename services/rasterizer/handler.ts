@@ -5,18 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
-import type { BlobStore } from '../../shared/blob-store.ts';
-import { storeJsonUnlessSmall } from '../../shared/blob-json.ts';
-import type { AttemptContext } from '../../shared/consumer-loop.ts';
-import { publishWork } from '../../shared/consumer-loop.ts';
-import { publicError, type FolioError } from '../../shared/errors.ts';
-import { finishJob } from '../../shared/job-finish.ts';
-import type { JobRead, JobStore } from '../../shared/job-store.ts';
-import type { Logger } from '../../shared/logger.ts';
-import { INLINE_MAX_BYTES, isTerminal, type JobSubmitted, type PageFailed, type PageReady } from '../../shared/messages.ts';
-import type { Metrics } from '../../shared/metrics.ts';
-import { BlobKeys, JobKeys, MsgIds, Subjects } from '../../shared/subjects.ts';
-import type { HostPool } from '../../shared/render-worker/pool.ts';
+import { type BlobStore, storeJsonUnlessSmall, type JobRead, type JobStore } from '../../shared/stores/index.ts';
+import { type AttemptContext, publishWork, finishJob, INLINE_MAX_BYTES, isTerminal, type JobSubmitted, type PageFailed, type PageReady, BlobKeys, JobKeys, MsgIds, Subjects } from '../../shared/bus/index.ts';
+import { publicError, type FolioError, type Logger, type Metrics } from '../../shared/operations/index.ts';
+import type { HostPool } from '../../shared/render/index.ts';
 import { isFailedRender, renderPages, type FailedRender, type RenderedPage } from './rasterize.ts';
 
 export interface RasterizerDeps {

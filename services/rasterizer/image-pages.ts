@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
-import { FolioError, isFolioError } from '../../shared/errors.ts';
-import { decodeBmp } from '../../shared/bmp.ts';
-import type { ImageInput } from '../../shared/source-probe.ts';
+import { FolioError, isFolioError } from '../../shared/operations/errors.ts';
+import { decodeBmp } from '../../shared/render/bmp.ts';
+import type { ImageInput } from '../../shared/render/source-probe.ts';
 import { PNG_OPTIONS, type RenderedPage } from './types.ts';
 
 export interface ImageRenderOptions {

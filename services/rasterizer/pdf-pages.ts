@@ -7,9 +7,9 @@
  * the pages after it still render.
  */
 import sharp from 'sharp';
-import { FolioError, isFolioError } from '../../shared/errors.ts';
-import type { PDFDocumentProxy, PDFPageProxy } from '../../shared/pdfjs.ts';
-import type { PageText } from '../../shared/messages.ts';
+import { FolioError, isFolioError } from '../../shared/operations/errors.ts';
+import type { PDFDocumentProxy, PDFPageProxy } from '../../shared/render/pdfjs.ts';
+import type { PageText } from '../../shared/bus/messages.ts';
 import { extractPageText } from './text-layer.ts';
 import { PNG_OPTIONS, type FailedRender, type RenderedPage, type RenderOutcome } from './types.ts';
 

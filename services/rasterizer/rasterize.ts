@@ -7,9 +7,8 @@
  * throws. No NATS, no env: the service feeds each page to OCR as soon as it exists, and resumes a
  * half-done document with `skip`.
  */
-import { FolioError, toFolioError } from '../../shared/errors.ts';
-import type { HostPool } from '../../shared/render-worker/pool.ts';
-import type { WorkerHost } from '../../shared/render-worker/host.ts';
+import { FolioError, toFolioError } from '../../shared/operations/index.ts';
+import type { HostPool, WorkerHost } from '../../shared/render/index.ts';
 import type { BeginRequest, NextReply, OpenReply, OpenRequest, StartedEvent } from './render-protocol.ts';
 import type { FailedRender, RenderOutcome } from './types.ts';
 
@@ -33,7 +32,7 @@ export interface RenderOptions {
   pageTimeoutMs: number;
   /** Aborting kills the renderer; the generator then throws the abort reason. */
   signal?: AbortSignal;
-  /** FOLIO_TEST_FAULT, passed to the renderer (test-only). */
+  /** The test-only fault (options.testFault), passed to the renderer (test-only). */
   testFault?: string;
 }
 

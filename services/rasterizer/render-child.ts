@@ -4,12 +4,12 @@
  * page drawn ahead) and can kill this process on a deadline without losing more than one page.
  * pdf.js is loaded here and nowhere in the service's own process.
  */
-import { FolioError } from '../../shared/errors.ts';
-import { isPdf, isSupportedMediaType } from '../../shared/media-type.ts';
-import { selectPages } from '../../shared/page-range.ts';
-import { openPdf, type PDFDocumentProxy } from '../../shared/pdfjs.ts';
-import { serveCalls, type CallContext } from '../../shared/render-worker/child.ts';
-import { checkPageCount, imagePageSizes, type ImageInput } from '../../shared/source-probe.ts';
+import { FolioError } from '../../shared/operations/errors.ts';
+import { isPdf, isSupportedMediaType } from '../../shared/document/media-type.ts';
+import { selectPages } from '../../shared/bus/page-range.ts';
+import { openPdf, type PDFDocumentProxy } from '../../shared/render/pdfjs.ts';
+import { serveCalls, type CallContext } from '../../shared/render/child.ts';
+import { checkPageCount, imagePageSizes, type ImageInput } from '../../shared/render/source-probe.ts';
 import { renderImagePages } from './image-pages.ts';
 import { renderPdfPages } from './pdf-pages.ts';
 import type { RenderOutcome } from './types.ts';
@@ -62,7 +62,7 @@ async function begin(req: BeginRequest): Promise<void> {
 
 async function started(page: number, fault: string | undefined): Promise<void> {
   emit({ started: page });
-  // FOLIO_TEST_FAULT="rasterizer:<page>:exit|hang": this renderer dies or stalls on that page, every time.
+  // The test fault "rasterizer:<page>:exit|hang": this renderer dies or stalls on that page, every time.
   const [stage, faultPage, kind] = fault?.split(':') ?? [];
   if (stage !== 'rasterizer' || Number(faultPage) !== page) return;
   await new Promise((r) => setTimeout(r, 100)); // lets the "started" event out first, as a real crash mid-page would

@@ -1,5 +1,5 @@
 /** The calls between the rasterizer (rasterize.ts) and its renderer process (render-child.ts). */
-import type { SerializedError } from '../../shared/render-worker/protocol.ts';
+import type { SerializedError } from '../../shared/render/protocol.ts';
 import type { RenderedPage } from './types.ts';
 
 export interface OpenRequest {

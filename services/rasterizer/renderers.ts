@@ -1,13 +1,12 @@
 /** The rasterizer's renderer processes: one per document being rendered at a time. */
-import type { Logger } from '../../shared/logger.ts';
-import type { Metrics } from '../../shared/metrics.ts';
-import { createHostPool, type HostPool } from '../../shared/render-worker/pool.ts';
+import type { Logger, Metrics } from '../../shared/operations/index.ts';
+import { createHostPool, type HostPool } from '../../shared/render/index.ts';
 
 // From source the child runs through tsx; from the build (dist/) the compiled .js runs directly.
 const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './render-child.ts' : './render-child.js', import.meta.url);
 
 export interface RendererOptions {
-  /** Documents rendered at once (FOLIO_RASTER_CONCURRENCY). */
+  /** Documents rendered at once (options.rasterizer.concurrency). */
   size: number;
   memoryMb: number;
   log?: Logger;

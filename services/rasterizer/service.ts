@@ -1,15 +1,11 @@
-import { startServiceLag } from '../../shared/consumer-lag.ts';
-import { runConsumer } from '../../shared/consumer-loop.ts';
-import { JobSubmitted } from '../../shared/messages.ts';
-import { consumerSettings, type Runtime, type Stoppable } from '../../shared/runtime.ts';
-import { Slots } from '../../shared/slots.ts';
-import { Consumers, Streams } from '../../shared/subjects.ts';
+import { startServiceLag, runConsumer, JobSubmitted, Slots, Consumers, Streams } from '../../shared/bus/index.ts';
+import { consumerSettings, type Runtime, type Stoppable } from '../../shared/operations/index.ts';
 import { createRasterizeGiveUp, createRasterizeHandler } from './handler.ts';
 import { createRenderers } from './renderers.ts';
 
 export function startRasterizer(rt: Runtime): Stoppable {
   const log = rt.log.child({ service: 'rasterizer' });
-  const renderers = createRenderers({ size: rt.config.FOLIO_RASTER_CONCURRENCY, memoryMb: rt.config.FOLIO_RENDER_MEMORY_MB, log, metrics: rt.metrics });
+  const renderers = createRenderers({ size: rt.config.rasterizer.concurrency, memoryMb: rt.config.render.memoryMb, log, metrics: rt.metrics });
   const deps = {
     js: rt.bus.js,
     kv: rt.bus.jobs,
@@ -19,13 +15,13 @@ export function startRasterizer(rt: Runtime): Stoppable {
     log,
     renderers,
     limits: {
-      maxLongSide: rt.config.FOLIO_MAX_LONG_SIDE,
-      maxInputPixels: rt.config.FOLIO_MAX_INPUT_PIXELS,
-      maxPages: rt.config.FOLIO_MAX_PAGES,
-      tmpDir: rt.config.FOLIO_TMP_DIR,
-      openTimeoutMs: rt.config.FOLIO_RENDER_OPEN_TIMEOUT_MS,
-      pageTimeoutMs: rt.config.FOLIO_RENDER_PAGE_TIMEOUT_MS,
-      testFault: rt.config.FOLIO_TEST_FAULT,
+      maxLongSide: rt.config.limits.maxLongSide,
+      maxInputPixels: rt.config.limits.maxInputPixels,
+      maxPages: rt.config.limits.maxPages,
+      tmpDir: rt.config.tmpDir,
+      openTimeoutMs: rt.config.render.openTimeoutMs,
+      pageTimeoutMs: rt.config.render.pageTimeoutMs,
+      testFault: rt.config.testFault,
     },
   };
   const consumer = runConsumer({
@@ -35,7 +31,7 @@ export function startRasterizer(rt: Runtime): Stoppable {
     schema: JobSubmitted,
     handler: createRasterizeHandler(deps),
     onGiveUp: createRasterizeGiveUp(deps),
-    slots: new Slots(rt.config.FOLIO_RASTER_CONCURRENCY),
+    slots: new Slots(rt.config.rasterizer.concurrency),
     log: deps.log,
   });
   const lag = startServiceLag(rt, [{ stream: Streams.jobs, consumers: [Consumers.rasterizer] }]);

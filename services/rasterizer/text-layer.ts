@@ -2,8 +2,8 @@
  * A PDF page's own text layer, in the pixel space of the rendered page image, so OCR output and
  * text-layer output can be compared and merged box by box.
  */
-import type { PDFPageProxy } from '../../shared/pdfjs.ts';
-import type { BBox, PageText } from '../../shared/messages.ts';
+import type { PDFPageProxy } from '../../shared/render/pdfjs.ts';
+import type { BBox, PageText } from '../../shared/bus/messages.ts';
 
 type Matrix = [number, number, number, number, number, number];
 

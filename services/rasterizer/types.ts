@@ -1,5 +1,5 @@
-import type { PageText } from '../../shared/messages.ts';
-import type { FolioError } from '../../shared/errors.ts';
+import type { PageText } from '../../shared/bus/messages.ts';
+import type { FolioError } from '../../shared/operations/errors.ts';
 
 /** One rendered page, as the rasterizer hands it to OCR. */
 export interface RenderedPage {

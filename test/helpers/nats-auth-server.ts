@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nkeys } from '@nats-io/transport-node';
-import { randomNatsPassword } from '../../shared/local-nats.ts';
-import { natsUsersConf, SERVICE_USERS, servicePasswordVar } from '../../shared/nats-auth.ts';
+import { randomNatsPassword } from '../../shared/bus/index.ts';
+import { natsUsersConf, SERVICE_USERS, servicePasswordVar } from '../../shared/config/index.ts';
 import { freePort } from './nats-server.ts';
 
 export const NATS_CONF = fileURLToPath(new URL('../../nats.conf', import.meta.url));

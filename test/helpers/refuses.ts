@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { FolioError } from '../../shared/errors.ts';
+import { FolioError } from '../../shared/operations/index.ts';
 
 /** Asserts that the promise rejects with a FolioError of this code, and returns it for further checks. */
 export async function refuses(promise: Promise<unknown>, code: string): Promise<FolioError> {

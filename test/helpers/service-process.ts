@@ -108,7 +108,7 @@ export function tailLogs(procs: ServiceProcess[], lines = 20): string {
 /** utime + stime of a process and every live descendant, in ms (Linux /proc; clock ticks at 100 Hz). */
 function treeCpuMs(root: number): number {
   const stats = new Map<number, { ppid: number; ms: number }>();
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {

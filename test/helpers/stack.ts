@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../shared/config.ts';
+import { loadConfig } from '../../shared/config/index.ts';
 import { startStack, type ServiceName, type Stack } from '../../services/all/stack.ts';
 import { startVllmSimulator } from '../../tools/vllm-sim/server.ts';
 import { startNats, type TestNats } from './nats-server.ts';

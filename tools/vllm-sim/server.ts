@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
-import { Faults, type FaultKind, type FaultPlan } from './faults.ts';
+import { Faults, type FaultPlan } from './faults.ts';
 import { Histogram, renderMetrics } from './metrics.ts';
 import { imageTokens, loopingText, simulatedPlainText, simulatedText, taskOf, type ImageFacts, type SimTask } from './output.ts';
 import { detectProfile, simulatedAnswer, tokenShare, type SimProfile } from './profiles.ts';

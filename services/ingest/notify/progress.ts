@@ -1,9 +1,8 @@
 import { KvWatchInclude } from '@nats-io/kv';
-import type { ProgressEvent } from '../../../shared/api-schemas.ts';
-import { isTerminal } from '../../../shared/messages.ts';
-import { Subjects } from '../../../shared/subjects.ts';
+import type { ProgressEvent } from '../../../shared/document/index.ts';
+import { isTerminal, Subjects } from '../../../shared/bus/index.ts';
 import type { IngestDeps } from '../jobs.ts';
-import { progressOf } from '../routes/jobs.ts';
+import { progressOf } from '../public-job.ts';
 
 const PAGE_KEY = /^([A-Za-z0-9_-]{1,64})\.page\.\d+$/;
 

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { FolioError } from '../../../shared/errors.ts';
-import type { JobState } from '../../../shared/messages.ts';
+import { FolioError, publicError } from '../../../shared/operations/index.ts';
+import type { JobState } from '../../../shared/bus/index.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
 import { waitForEnd } from '../wait.ts';
 import { acceptUpload, withSyncSlot } from './jobs.ts';
-import { publicError } from '../public-job.ts';
 
 /** The seed design's three-state view of a job. Partial results count as completed: there is Markdown. */
 function seedStatus(s: JobState): 'pending' | 'completed' | 'failed' {
@@ -24,7 +23,7 @@ export function registerCompatRoutes(app: FastifyInstance, deps: IngestDeps) {
     if (job.source.mediaType === 'application/pdf') {
       return reply.status(202).send({ task_id: job.id, status: 'pending' });
     }
-    const done = await waitForEnd(deps, job.id, job.tenant, deps.config.FOLIO_SYNC_TIMEOUT_MS);
+    const done = await waitForEnd(deps, job.id, job.tenant, deps.config.ingest.syncTimeoutMs);
     if (!done) return reply.status(202).send({ task_id: job.id, status: 'pending' });
     const markdown = done.result ? (await deps.blobs.get(done.result.markdown)).toString('utf8') : undefined;
     return { task_id: job.id, status: seedStatus(done.status), markdown, ...(done.error ? { error: publicError(done.error) } : {}) };

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isTerminal } from '../../../shared/messages.ts';
+import { isTerminal } from '../../../shared/bus/index.ts';
 import { readJob, type IngestDeps } from '../jobs.ts';
-import { publicStatus } from './jobs.ts';
+import { publicStatus } from '../public-job.ts';
 
 const POLL_MS = 500;
 const KEEPALIVE_MS = 15_000;

@@ -2,30 +2,28 @@
  * The result in the forms users ask for besides Markdown and layout JSON: tables as data
  * (CSV/JSON/Parquet), one HTML document, chunks for retrieval, a searchable PDF (page images with
  * the text invisible over them), hOCR and ALTO XML, and the layout JSON's schema.
- * Each is rendered on request from document.json by a pure renderer in shared/formats/. Every job
+ * Each is rendered on request from document.json by a pure renderer in services/ingest/formats/. Every job
  * route looks the job up with the request's tenant (requireJob): another tenant's job is a 404.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { getJson } from '../../../shared/blob-json.ts';
-import { FolioError } from '../../../shared/errors.ts';
-import { DocumentResult, type JobStatus } from '../../../shared/messages.ts';
-import { chunkDocument } from '../../../shared/formats/chunks.ts';
-import { forReading } from '../../../shared/furniture.ts';
-import { renderHtml } from '../../../shared/formats/html.ts';
-import { renderHocr } from '../../../shared/formats/hocr.ts';
-import { renderAlto } from '../../../shared/formats/alto.ts';
-import { renderPdf } from '../../../shared/formats/pdf.ts';
-import { pdfImageFromPng } from '../../../shared/formats/pdf-image.ts';
-import { BlobKeys } from '../../../shared/subjects.ts';
-import { LAYOUT_SCHEMA_PATH, layoutJsonSchema } from '../../../shared/formats/layout-schema.ts';
-import { TABLE_FORMATS, TABLE_MEDIA_TYPES, exportTable } from '../../../shared/formats/table-export.ts';
-import { extractTables, tableInfo } from '../../../shared/formats/tables.ts';
+import { getJson } from '../../../shared/stores/index.ts';
+import { FolioError } from '../../../shared/operations/index.ts';
+import { DocumentResult, type JobStatus, BlobKeys } from '../../../shared/bus/index.ts';
+import { chunkDocument } from '../formats/chunks.ts';
+import { forReading, type ChunkList, type TableList } from '../../../shared/document/index.ts';
+import { renderHtml } from '../formats/html.ts';
+import { renderHocr } from '../formats/hocr.ts';
+import { renderAlto } from '../formats/alto.ts';
+import { renderPdf } from '../formats/pdf.ts';
+import { pdfImageFromPng } from '../formats/pdf-image.ts';
+import { LAYOUT_SCHEMA_PATH, layoutJsonSchema } from '../formats/layout-schema.ts';
+import { TABLE_FORMATS, TABLE_MEDIA_TYPES, exportTable } from '../formats/table-export.ts';
+import { extractTables, tableInfo } from '../formats/tables.ts';
 import type { IngestDeps } from '../jobs.ts';
-import type { ChunkList, TableList } from '../../../shared/api-schemas.ts';
 import { zodToFolio } from '../http-errors.ts';
-import { requireJob } from './jobs.ts';
+import { requireJob } from '../public-job.ts';
 
 /** Query of /result for format=chunks (markdown/json/html take none). */
 export const ChunkQuery = z.object({

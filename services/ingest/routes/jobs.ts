@@ -1,20 +1,18 @@
+import { settingNames, cidrList } from '../../../shared/config/index.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { FolioError, publicError } from '../../../shared/errors.ts';
-import { JobOptions, isTerminal, type JobStatus } from '../../../shared/messages.ts';
-import { BlobKeys } from '../../../shared/subjects.ts';
-import { cancelJob, deleteJobData, readJob, submitJob, type IngestDeps } from '../jobs.ts';
+import { FolioError, publicError } from '../../../shared/operations/index.ts';
+import { JobOptions, isTerminal, type JobStatus, BlobKeys, Subjects as Subj } from '../../../shared/bus/index.ts';
+import { cancelJob, deleteJobData, submitJob, type IngestDeps } from '../jobs.ts';
 import { readInputs, readUpload, type Input } from '../request-file.ts';
 import { toHttpError, zodToFolio } from '../http-errors.ts';
 import { fetchToFile, type FetchPolicy, type Fetched } from '../fetch-url.ts';
-import { cidrList } from '../../../shared/cidr.ts';
 import { streamEvents } from './events.ts';
 import { RENDERED_FORMATS, sendRenderedResult, type RenderedFormat } from './formats.ts';
-import { publicJob } from '../public-job.ts';
-import type { BatchAccepted, JobView } from '../../../shared/api-schemas.ts';
-import { checkUrlSyntax, UnsafeUrlError } from '../../../shared/ssrf.ts';
-import { tenantWebhookSecret } from '../../../shared/webhook-signature.ts';
-import { Subjects as Subj } from '../../../shared/subjects.ts';
+import { links, publicStatus, requireJob } from '../public-job.ts';
+import type { BatchAccepted } from '../../../shared/document/index.ts';
+import { checkUrlSyntax, UnsafeUrlError } from '../ssrf.ts';
+import { tenantWebhookSecret } from '../notify/webhook-signature.ts';
 import { randomUUID } from 'node:crypto';
 import { waitForEnd } from '../wait.ts';
 
@@ -29,21 +27,11 @@ export function parseOptions(fields: Record<string, string>, strict = true): Job
   return parsed.data;
 }
 
-export const links = (id: string) => ({
-  self: `/v1/jobs/${id}`,
-  result: `/v1/jobs/${id}/result`,
-  markdown: `/v1/jobs/${id}/result?format=markdown`,
-  json: `/v1/jobs/${id}/result?format=json`,
-  events: `/v1/jobs/${id}/events`,
-  pageImage: `/v1/jobs/${id}/pages/{page}/image`,
-});
-
 /** The callback for a job: its own `webhook` field, else the tenant's default; null when none. */
 export function webhookFor(deps: IngestDeps, tenant: string, field: string | undefined): string | null {
-  const fallback = deps.config.FOLIO_WEBHOOK_DEFAULTS.map((e) => e.split('=')).find(([t]) => t === tenant)?.slice(1).join('=');
-  const url = field?.trim() || fallback;
+  const url = field?.trim() || deps.config.ingest.webhooks.defaults.get(tenant);
   if (!url) return null;
-  if (!deps.config.FOLIO_WEBHOOK_SECRET) throw new FolioError('FOLIO_INVALID_OPTIONS', 'Webhooks are not configured on this server (FOLIO_WEBHOOK_SECRET)', { field: 'webhook' });
+  if (!deps.config.ingest.webhooks.secret) throw new FolioError('FOLIO_INVALID_OPTIONS', `Webhooks are not configured on this server (${settingNames.webhookSecret})`, { field: 'webhook' });
   try {
     checkUrlSyntax(url);
   } catch (err) {
@@ -70,20 +58,10 @@ export async function republishEnd(deps: IngestDeps, s: JobStatus) {
   await deps.bus.js.publish(Subj.event(s.tenant, s.id, kind), JSON.stringify({ v: 1, jobId: s.id, tenant: s.tenant, kind, status: s }), { msgID: `${s.id}.${kind}.again.${randomUUID()}` });
 }
 
-/** Pages per second since the job was accepted, and the seconds left at that rate. */
-export function progressOf(s: JobStatus, now = Date.now()): JobView['progress'] {
-  const finished = s.pages.done + s.pages.failed;
-  if (isTerminal(s.status)) return { etaSeconds: 0 };
-  if (finished === 0) return {};
-  const elapsedS = Math.max(0.001, (now - Date.parse(s.createdAt)) / 1000);
-  const rate = finished / elapsedS;
-  return { pagesPerSecond: Math.round(rate * 1000) / 1000, etaSeconds: Math.round((Math.max(0, s.pages.total - finished) / rate) * 10) / 10 };
-}
-
 /** How URL fetches are bounded and which addresses they may reach (fetch-url.ts). */
 function fetchPolicy(deps: IngestDeps): FetchPolicy {
   const c = deps.config;
-  return { tmpDir: c.FOLIO_TMP_DIR, maxBytes: c.FOLIO_MAX_UPLOAD_BYTES, timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS, maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS, allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE, allow: cidrList(c.FOLIO_FETCH_ALLOW_CIDRS) };
+  return { tmpDir: c.tmpDir, maxBytes: c.limits.maxUploadBytes, timeoutMs: c.ingest.fetch.timeoutMs, maxRedirects: c.ingest.fetch.maxRedirects, allowPrivate: c.ingest.fetch.allowPrivate, allow: cidrList(c.ingest.fetch.allowCidrs) };
 }
 
 interface Common {
@@ -135,7 +113,7 @@ const discardInputs = (inputs: Input[]) => Promise.all(inputs.map((i) => (i.kind
 export async function acceptUpload(deps: IngestDeps, req: FastifyRequest, sync: boolean, strict = true): Promise<JobStatus & { cached?: true }> {
   const done = deps.caps?.acquire('uploads', req.tenant);
   try {
-    const upload = await readUpload(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS });
+    const upload = await readUpload(req, { tmpDir: deps.config.tmpDir, maxBytes: deps.config.limits.maxUploadBytes, idleTimeoutMs: deps.config.ingest.bodyIdleTimeoutMs });
     try {
       return await submitInput(deps, upload.input, commonOf(deps, req, upload.fields, sync, strict));
     } finally {
@@ -159,7 +137,7 @@ const FETCH_AHEAD = 3;
 export async function acceptJobs(deps: IngestDeps, req: FastifyRequest): Promise<{ single: JobStatus & { cached?: true } } | { batch: string; outcomes: BatchOutcome[] }> {
   const done = deps.caps?.acquire('uploads', req.tenant);
   try {
-    const read = await readInputs(req, { tmpDir: deps.config.FOLIO_TMP_DIR, maxBytes: deps.config.FOLIO_MAX_UPLOAD_BYTES, idleTimeoutMs: deps.config.FOLIO_HTTP_BODY_IDLE_TIMEOUT_MS, maxInputs: deps.config.FOLIO_MAX_FILES_PER_REQUEST });
+    const read = await readInputs(req, { tmpDir: deps.config.tmpDir, maxBytes: deps.config.limits.maxUploadBytes, idleTimeoutMs: deps.config.ingest.bodyIdleTimeoutMs, maxInputs: deps.config.ingest.maxFilesPerRequest });
     try {
       const common = commonOf(deps, req, read.fields, false, true);
       if (read.inputs.length === 1) return { single: await submitInput(deps, read.inputs[0], common) };
@@ -221,18 +199,6 @@ export async function withSyncSlot<T>(deps: IngestDeps, req: FastifyRequest, fn:
   }
 }
 
-export async function requireJob(deps: IngestDeps, req: FastifyRequest<{ Params: { id: string } }>): Promise<JobStatus> {
-  const job = await readJob(deps, req.params.id, req.tenant);
-  if (!job) throw new FolioError('FOLIO_JOB_NOT_FOUND', `No job with id "${req.params.id}"`);
-  return job;
-}
-
-/** The job as HTTP shows it (status, SSE, DELETE): no internal object keys; links, progress and ETA instead. */
-export function publicStatus(s: JobStatus & { cached?: boolean }): JobView {
-  const { result: _internal, ...rest } = publicJob(s);
-  return { ...rest, links: links(s.id), progress: progressOf(s) };
-}
-
 /** The answer to a batch: accepted documents with their jobs, refused ones with their error, each with its index in the request. */
 export function batchBody(batch: string, outcomes: BatchOutcome[]): BatchAccepted {
   const jobs: BatchAccepted['jobs'] = [];
@@ -278,7 +244,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
 
   app.post('/v1/ocr', { schema: { summary: 'OCR a document and wait for the Markdown (202 with the job id when it takes longer than the wait)', tags: ['jobs'] } }, async (req, reply) => withSyncSlot(deps, req, async () => {
     const wait = WaitQuery.safeParse(req.query ?? {});
-    const waitMs = Math.min(deps.config.FOLIO_SYNC_TIMEOUT_MS, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
+    const waitMs = Math.min(deps.config.ingest.syncTimeoutMs, wait.success && wait.data.wait !== undefined ? wait.data.wait * 1000 : Infinity);
     const job = await acceptUpload(deps, req, true);
     const done = await waitForEnd(deps, job.id, job.tenant, waitMs);
     if (!done || !done.result) {
@@ -322,8 +288,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: IngestDeps) {
   });
 
   app.get('/v1/webhook-secret', { schema: { summary: 'This tenant’s webhook signing secret', tags: ['webhooks'] } }, async (req) => {
-    const master = deps.config.FOLIO_WEBHOOK_SECRET;
-    if (!master) throw new FolioError('FOLIO_UNAVAILABLE', 'Webhooks are not configured on this server (FOLIO_WEBHOOK_SECRET)');
+    const master = deps.config.ingest.webhooks.secret;
+    if (!master) throw new FolioError('FOLIO_UNAVAILABLE', `Webhooks are not configured on this server (${settingNames.webhookSecret})`);
     return { secret: tenantWebhookSecret(master, req.tenant), algorithm: 'HMAC-SHA256' as const };
   });
 

@@ -16,9 +16,17 @@ const vendor = [beside('marked', 'marked.umd.js'), beside('dompurify', 'purify.m
   .map((f) => readFileSync(f, 'utf8').replace(/\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/script/gi, '<\\/script'))
   .join('\n;\n');
 const HOME = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8').replace('/*VENDOR*/', () => vendor);
+/**
+ * The client package's SSE parser, which the page imports: one parser for the CLI, the tests and
+ * the browser. Open like the page (a module script is fetched without the key), and plain
+ * JavaScript, so it is served as it is.
+ */
+const PAGE_SSE_MODULE = '/client/sse.js';
+const SSE_MODULE = readFileSync(new URL('../../../client/sse.js', import.meta.url), 'utf8');
 
 export function registerOpsRoutes(app: FastifyInstance, deps: IngestDeps) {
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(HOME));
+  app.get(PAGE_SSE_MODULE, { schema: { hide: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').send(SSE_MODULE));
 
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'] } }, async () => ({ status: 'ok' }));
 

@@ -1,5 +1,5 @@
-import type { Config } from '../../../shared/config.ts';
-import type { Logger } from '../../../shared/logger.ts';
+import { type Config, settingNames } from '../../../shared/config/index.ts';
+import type { Logger } from '../../../shared/operations/index.ts';
 import type { EngineSet } from '../engine-choice.ts';
 import type { OcrEngine } from '../engine.ts';
 
@@ -15,25 +15,25 @@ export async function createEngineSet(config: Readonly<Config>, log: Logger): Pr
     if (name === 'cpu') {
       const { createCpuEngine } = await import('./cpu/engine.ts');
       return createCpuEngine({
-        workers: config.FOLIO_CPU_WORKERS,
-        int8: config.FOLIO_CPU_INT8,
-        recyclePages: config.FOLIO_CPU_RECYCLE_PAGES,
-        recycleRssBytes: config.FOLIO_CPU_RECYCLE_RSS_MB * 1024 * 1024,
+        workers: config.ocr.cpu.workers,
+        int8: config.ocr.cpu.int8,
+        recyclePages: config.ocr.cpu.recyclePages,
+        recycleRssBytes: config.ocr.cpu.recycleRssMb * 1024 * 1024,
         log: log.child({ engine: 'cpu' }),
       });
     }
-    if (config.VLLM_BASE_URLS.length === 0) return undefined;
+    if (config.ocr.vllm.baseUrls.length === 0) return undefined;
     const { createVllmEngine } = await import('./vllm/engine.ts');
     return createVllmEngine({
-      baseUrls: config.VLLM_BASE_URLS,
-      model: config.VLLM_MODEL,
-      models: config.VLLM_MODELS,
-      profiles: config.VLLM_PROFILES,
-      apiKey: config.VLLM_API_KEY,
-      maxTokens: config.VLLM_MAX_TOKENS,
-      timeoutMs: config.VLLM_TIMEOUT_MS,
-      maxWindow: config.FOLIO_OCR_MAX_WINDOW,
-      minWindow: config.FOLIO_OCR_MIN_WINDOW,
+      baseUrls: config.ocr.vllm.baseUrls,
+      model: config.ocr.vllm.model,
+      models: config.ocr.vllm.models,
+      profiles: config.ocr.vllm.profiles,
+      apiKey: config.ocr.vllm.apiKey,
+      maxTokens: config.ocr.vllm.maxTokens,
+      timeoutMs: config.ocr.vllm.timeoutMs,
+      maxWindow: config.ocr.maxWindow,
+      minWindow: config.ocr.minWindow,
       log: log.child({ engine: 'vllm' }),
     });
   };
@@ -41,8 +41,8 @@ export async function createEngineSet(config: Readonly<Config>, log: Logger): Pr
     if (!made.has(name)) made.set(name, build(name));
     return made.get(name)!;
   };
-  const fallback = await get(config.engine);
-  if (!fallback) throw new Error(`Engine ${config.engine} cannot be created: set VLLM_BASE_URLS`);
+  const fallback = await get(config.ocr.engine);
+  if (!fallback) throw new Error(`Engine ${config.ocr.engine} cannot be created: set ${settingNames.vllmBaseUrls}`);
   return {
     default: fallback,
     get,

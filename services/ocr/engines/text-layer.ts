@@ -1,7 +1,7 @@
 // A born-digital PDF page's own text layer as engine output: exact characters for free, laid
 // out by the same geometry as OCR lines. Also the only truth when the page's fonts are not
 // embedded (non-embedded CJK fonts render as boxes, but the text layer is right).
-import type { PageText } from '../../../shared/messages.ts';
+import type { PageText } from '../../../shared/bus/index.ts';
 import type { EngineOutput } from '../engine.ts';
 import { layoutPage, type LayoutLine } from '../layout.ts';
 

@@ -1,7 +1,7 @@
 // The embedded CPU OCR engine (PaddleOCR PP-OCRv4 on onnxruntime-node), the default when no
 // vLLM backend is configured. Workers start on the first page, each loading the models once.
 import { availableParallelism } from 'node:os';
-import type { Logger } from '../../../../shared/logger.ts';
+import type { Logger } from '../../../../shared/operations/index.ts';
 import type { OcrEngine } from '../../engine.ts';
 import { createWorkerPool, type PoolStats } from './pool.ts';
 

@@ -5,7 +5,7 @@
 // vLLM path's are (services/ocr/figures.ts).
 import type { RawImage } from './line-crops.ts';
 import type { Quad } from './line-boxes.ts';
-import type { BBox, Block } from '../../../../shared/messages.ts';
+import type { BBox, Block } from '../../../../shared/bus/messages.ts';
 
 export interface FigureOptions {
   /** A cell is covered when its mean is this fraction darker than the paper's. */

@@ -205,8 +205,8 @@ function ruleAt(m: InkMap, x: number, top: number, bottom: number): [number, num
   let to = x + 1;
   const dark = (xx: number, y: number) => inkIn(m, xx, y, xx + 1, y + 1) > 0;
   if (!dark(x, probe)) {
-    if (dark(x - 1, probe)) from = to = x - 1;
-    else if (dark(x + 1, probe)) from = to = x + 1;
+    if (dark(x - 1, probe)) from = x - 1;
+    else if (dark(x + 1, probe)) from = x + 1;
     to = from + 1;
   }
   while (from > 0 && dark(from - 1, probe) && to - from <= thin) from--;

@@ -11,7 +11,7 @@ import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQua
 import { planPage } from './page-regions.ts';
 import { WHOLE } from './gutters.ts';
 import { centreIn } from './figures-cpu.ts';
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/messages.ts';
 import { DEFAULT_BOXES, lineBoxes, type BoxOptions, type Quad } from './line-boxes.ts';
 import { fuseAffineHardSwish, hardSwishBlocks, rescaleRanges } from './onnx-fuse.ts';
 import { toOpset14 } from './onnx-opset.ts';

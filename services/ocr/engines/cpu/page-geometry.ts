@@ -1,5 +1,5 @@
 // Geometry for the CPU engine's boxes: skew of a scanned page, rotation about its centre, boxes.
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/messages.ts';
 
 export type Point = [number, number];
 

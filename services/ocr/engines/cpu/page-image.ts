@@ -1,6 +1,6 @@
 // Page image preparation for the CPU engine: decode once, normalise, scale for each model.
 import sharp from 'sharp';
-import { FolioError } from '../../../../shared/errors.ts';
+import { FolioError } from '../../../../shared/operations/errors.ts';
 import type { RawImage } from './paddle.ts';
 
 export interface Decoded {

@@ -6,7 +6,7 @@ import { boxSides, type RawImage } from './line-crops.ts';
 import { skewAngle } from './page-geometry.ts';
 import type { Quad } from './line-boxes.ts';
 import { findFigures } from './figures-cpu.ts';
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/messages.ts';
 
 export interface PagePlan {
   /** Per box, the pieces to read ([WHOLE]: the box as found). */

@@ -13,8 +13,7 @@
 // sessions and exit by itself — so no page is ever cut short; queued pages wait for the others or
 // the replacement.
 import { Worker } from 'node:worker_threads';
-import { FolioError } from '../../../../shared/errors.ts';
-import type { Logger } from '../../../../shared/logger.ts';
+import { FolioError, type Logger } from '../../../../shared/operations/index.ts';
 import type { EngineOutput } from '../../engine.ts';
 import type { FromWorker, PageJob, ToWorker, WorkerInit } from './protocol.ts';
 

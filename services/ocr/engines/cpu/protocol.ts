@@ -1,6 +1,6 @@
 // Messages between the CPU engine's pool (main thread) and its worker threads.
-import type { ErrorCode } from '../../../../shared/errors.ts';
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { ErrorCode } from '../../../../shared/operations/errors.ts';
+import type { TaskMode } from '../../../../shared/bus/messages.ts';
 import type { EngineOutput } from '../../engine.ts';
 import type { Lang } from './script.ts';
 

@@ -1,6 +1,6 @@
 // One page through the CPU engine: decode and scale with sharp, detect and read lines with
 // PaddleOCR, map boxes back to page pixels, lay the lines out as Markdown and blocks.
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/messages.ts';
 import type { EngineOutput } from '../../engine.ts';
 import { layoutPage } from '../../layout.ts';
 import { decode, scaled, scaledBy, turned, type Decoded } from './page-image.ts';
@@ -74,7 +74,7 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
 async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: WorkerInit, stop: () => void, timings?: Timings): Promise<Reading> {
   let t = performance.now();
   const [look, rec] = await Promise.all([scaled(page, opts.detSide, 32), scaled(page, opts.recSide, 1)]);
-  t = lap(timings, 'resize', t);
+  lap(timings, 'resize', t);
   // A first look at the configured scale: its boxes are read as they are unless the page is
   // skewed or its type too small for them (text-scale.ts), which it also tells.
   const first = await paddle.detect(look, timings);
@@ -97,7 +97,7 @@ async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: 
   // recogniser cuts its (turned) line crops: one resampling of the ink, not two.
   const level = Math.abs(skew) >= MIN_SKEW ? await levelled(page, skew) : { page, toPage: (p: Point) => p };
   const det = await scaledBy(level.page, scale, 32);
-  t = lap(timings, 'level', t);
+  lap(timings, 'level', t);
   const found = await detectInBands(paddle, det, (DETECT_TYPE * 8) | 0, stop, timings);
   const boxes = found.map((q) => q.map(([x, y]) => {
     const [px, py] = level.toPage([x * level.page.width, y * level.page.height]);

@@ -1,6 +1,6 @@
 // One CPU OCR worker thread: loads the models once, then reads pages one at a time.
 import { parentPort, workerData } from 'node:worker_threads';
-import { toFolioError } from '../../../../shared/errors.ts';
+import { toFolioError } from '../../../../shared/operations/errors.ts';
 import { loadPaddle } from './paddle.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 import { Cancelled, recognizePage } from './recognize-page.ts';

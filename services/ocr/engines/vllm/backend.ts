@@ -3,7 +3,7 @@
  * in service, the `/metrics` poller that feeds the window, and the prober that brings it back.
  */
 import OpenAI from 'openai';
-import type { Logger } from '../../../../shared/logger.ts';
+import type { Logger } from '../../../../shared/operations/index.ts';
 import { AimdWindow, type WindowOptions } from './window.ts';
 import { readVllmMetrics } from './metrics.ts';
 import { keepErrorText } from './errors.ts';
@@ -95,7 +95,7 @@ export class Backend {
 
   /**
    * Asks /v1/models which models the server has. `missing`: it answers, without ours (a wrong
-   * VLLM_MODEL, which would fail every page). `unreachable`: no answer within the deadline.
+   * configured model name, which would fail every page). `unreachable`: no answer within the deadline.
    */
   async checkModel(timeoutMs: number): Promise<{ state: 'ok' } | { state: 'missing'; served: string[] } | { state: 'unreachable'; why: string }> {
     try {

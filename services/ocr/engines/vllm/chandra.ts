@@ -6,8 +6,8 @@
  * does), headers/footers are labelled. The block HTML becomes Markdown the way chandra/output.py's
  * markdownify does in substance. Pure.
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
-import { decodeEntities } from '../../../../shared/formats/html-table.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
+import { decodeEntities } from '../../../../shared/document/index.ts';
 import type { ParsedPage } from './grounding.ts';
 import { END_TOKENS, pageFromElements, PARATEXT, scaleBox, type Element } from './vlm-text.ts';
 

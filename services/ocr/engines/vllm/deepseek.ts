@@ -3,7 +3,7 @@
  * of the model's grounded output. Pure: no I/O, so the tests can pin the protocol down exactly.
  * The facts come from docs/deepseek-ocr.md (the official DeepSeek-OCR-vllm scripts).
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
 import { parseGroundedOutput, type ParsedPage } from './grounding.ts';
 
 /** The text part after vLLM's implicit `<image>\n`; never put `<image>` in it. */

@@ -6,7 +6,7 @@
  * a missing delimiter) is repaired the way the official `OutputCleaner` does: every complete cell
  * is kept, the unfinished one dropped. Pure.
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
 import type { ParsedPage } from './grounding.ts';
 import { END_TOKENS, pageFromElements, PARATEXT, smartResize, type Element } from './vlm-text.ts';
 import { parsePlainMarkdown } from './plain.ts';

@@ -4,10 +4,10 @@
  * the windows adapt (window.ts) so pages wait in JetStream rather than in vLLM's queue. Each
  * backend has a model profile (profiles.ts): its prompts, request body and output parser.
  */
+import { settingNames } from '../../../../shared/config/index.ts';
 import { createHash } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
-import { FolioError } from '../../../../shared/errors.ts';
-import type { Logger } from '../../../../shared/logger.ts';
+import { FolioError, type Logger } from '../../../../shared/operations/index.ts';
 import type { EngineOutput, OcrEngine, PageInput, RecognizeOptions } from '../../engine.ts';
 import type { TokenLogprob } from '../../quality.ts';
 import { LOOP_RETRY } from './loop-retry.ts';
@@ -104,7 +104,7 @@ async function checkBackends(backends: Backend[], opts: VllmEngineOptions, log?:
   for (const [i, b] of backends.entries()) {
     const c = checks[i];
     if (c.state === 'missing') {
-      throw new Error(`createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set VLLM_MODEL (or VLLM_MODELS) to its served name`);
+      throw new Error(`createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set ${settingNames.vllmModel} (or ${settingNames.vllmModels}) to its served name`);
     }
     if (c.state === 'unreachable') {
       log?.warn({ backend: b.root, why: c.why }, 'vLLM backend did not answer /v1/models at start-up');

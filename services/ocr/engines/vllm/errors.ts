@@ -4,7 +4,7 @@
  * backend; FAILED is this page's failure (retried later through the pipeline).
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import { FolioError } from '../../../../shared/errors.ts';
+import { FolioError } from '../../../../shared/operations/index.ts';
 
 export function mapVllmError(err: unknown, backend: string): FolioError {
   if (err instanceof FolioError) return err;

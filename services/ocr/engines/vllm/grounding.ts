@@ -10,8 +10,8 @@
  *   next element;
  * - a repetition loop cut at the length limit ends anywhere, even inside a tag.
  */
-import type { BBox, Block } from '../../../../shared/messages.ts';
-import { findHtmlTables, parseHtmlTable, cellText } from '../../../../shared/formats/html-table.ts';
+import type { BBox, Block } from '../../../../shared/bus/index.ts';
+import { findHtmlTables, parseHtmlTable, cellText } from '../../../../shared/document/index.ts';
 
 export const KNOWN_LABELS = [
   'title',
@@ -132,7 +132,7 @@ function readUntilClose(text: string, from: number, close: string): { body: stri
 /** The det's box list; when `<|/det|>` is missing, only the boxes are taken, never the text after them. */
 function readDet(text: string, from: number): { body: string; end: number } {
   const list = BOX_LIST.exec(text.slice(from));
-  let end = from + (list ? list[0].length : 0);
+  const end = from + (list ? list[0].length : 0);
   const close = /^[ \t]*<\|\/det\|>/.exec(text.slice(end));
   if (close) return { body: text.slice(from, end), end: end + close[0].length };
   // `<|det|>junk<|/det|>`: a close later on the same line still ends the det.

@@ -3,7 +3,7 @@
  * crops of MinerU's second stage. The one module of the profiles that touches pixels.
  */
 import sharp from 'sharp';
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/index.ts';
 
 export interface PreparedImage {
   /** PNG bytes to send. */

@@ -7,7 +7,7 @@
  *    answer OTSL, converted to HTML; equations LaTeX; the rest text).
  * Pure: the engine does the calls and the cropping; these functions only read and assemble.
  */
-import type { BBox } from '../../../../shared/messages.ts';
+import type { BBox } from '../../../../shared/bus/index.ts';
 import type { ParsedPage } from './grounding.ts';
 import { END_TOKENS, looksLikeOtsl, otslToHtml, pageFromElements, type Element } from './vlm-text.ts';
 

@@ -4,7 +4,7 @@
  * `<img>description</img>`, checkboxes ☐ ☑. Page numbers and watermarks become typed blocks and
  * leave the Markdown (the olmOCR bench runner strips page numbers too). No boxes. Pure.
  */
-import type { Block, TaskMode } from '../../../../shared/messages.ts';
+import type { Block, TaskMode } from '../../../../shared/bus/index.ts';
 import type { ParsedPage } from './grounding.ts';
 import { parsePlainMarkdown } from './plain.ts';
 import { collapseBlankLines } from './grounding.ts';

@@ -4,7 +4,7 @@
  * flags) then Markdown with `\( \)`/`\[ \]` LaTeX and HTML tables, headers and footers left out by
  * the model. No boxes: blocks cover the page. Pure.
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
 import type { ParsedPage } from './grounding.ts';
 import { parsePlainMarkdown } from './plain.ts';
 

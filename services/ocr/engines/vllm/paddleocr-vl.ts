@@ -5,7 +5,7 @@
  * `Formula Recognition:`. A repetition loop is cut as the official `truncate_repetitive_content`
  * does. No boxes: blocks cover the page. Pure.
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
 import type { ParsedPage } from './grounding.ts';
 import { END_TOKENS, looksLikeOtsl, otslToHtml, pageFromElements, truncateRepetitive, type Element } from './vlm-text.ts';
 

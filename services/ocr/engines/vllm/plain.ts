@@ -4,8 +4,8 @@
  * LaTeX, and no boxes. Pure. The blocks are the page's elements in reading order, typed from the
  * Markdown; since the model gives no positions, each block's box is the whole page.
  */
-import type { BBox, Block } from '../../../../shared/messages.ts';
-import { findHtmlTables, parseHtmlTable } from '../../../../shared/formats/html-table.ts';
+import type { BBox, Block } from '../../../../shared/bus/index.ts';
+import { findHtmlTables, parseHtmlTable } from '../../../../shared/document/index.ts';
 import { cleanLatex, collapseBlankLines, type ParsedPage } from './grounding.ts';
 
 // End-of-turn tokens that servers leave in when special tokens are not skipped.

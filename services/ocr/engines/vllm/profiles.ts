@@ -2,10 +2,10 @@
  * Model profiles: what differs between OCR vision models served by vLLM — the message shape, the
  * prompt per task, the client-side image preparation, the sampling settings and logits-processor
  * arguments (the request body), the call topology (one call, or MinerU's layout + blocks) and the
- * output parser. A backend is configured with one (VLLM_PROFILES), so another model is a setting,
+ * output parser. A backend is configured with one (options.ocr.vllm.profiles), so another model is a setting,
  * not a fork of the engine. The facts per model are in docs/models.md.
  */
-import type { TaskMode } from '../../../../shared/messages.ts';
+import type { TaskMode } from '../../../../shared/bus/index.ts';
 import { CHANDRA_OCR_PROMPT, CHANDRA_PROMPTS, parseChandraOutput } from './chandra.ts';
 import { CONTEXT_TOKENS, FALLBACK_PROMPT, TASK_PROMPTS, buildChatBody, buildRequestBody, parseDeepSeekOutput, promptTokens as deepseekPromptTokens } from './deepseek.ts';
 import { DOTS_IMAGE_PLACEHOLDER, DOTS_OCR_PROMPT, DOTS_PROMPTS, parseDotsOutput } from './dots.ts';
@@ -52,7 +52,7 @@ export interface TwoStage {
 
 export interface ModelProfile {
   name: ProfileName;
-  /** The model's Hugging Face id (VLLM_MODEL's default for it, and the simulator's). */
+  /** The model's Hugging Face id (the served model name's default for it, and the simulator's). */
   hfModel: string;
   prompts: Readonly<Record<TaskMode, string>>;
   /** A cheaper prompt to retry a truncated page with (none: truncation fails the page). */

@@ -6,8 +6,8 @@
  * - PaddleOCR-VL's `truncate_repetitive_content` (cuts a repetition loop off an answer);
  * - blocks from typed elements (text of a table = tab-separated cells, HTML kept).
  */
-import type { BBox, Block } from '../../../../shared/messages.ts';
-import { cellText, findHtmlTables, parseHtmlTable } from '../../../../shared/formats/html-table.ts';
+import type { BBox, Block } from '../../../../shared/bus/index.ts';
+import { cellText, findHtmlTables, parseHtmlTable } from '../../../../shared/document/index.ts';
 import { collapseBlankLines, type ParsedPage } from './grounding.ts';
 
 // ---------------------------------------------------------------- OTSL → HTML
