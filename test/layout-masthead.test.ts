@@ -4,7 +4,7 @@
 // then the body column by column.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BBox } from '../shared/messages.ts';
+import type { BBox } from '../shared/bus/messages.ts';
 import { layoutPage, type LayoutLine } from '../services/ocr/layout.ts';
 
 const line = (text: string, x1: number, y1: number, x2: number, h = 20): LayoutLine => ({ text, bbox: [x1, y1, x2, y1 + h] as BBox });

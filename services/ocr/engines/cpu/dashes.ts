@@ -65,7 +65,7 @@ export function typesetDashes(text: string, at: number[], crop: LineCrop): strin
 }
 
 /** Characters that reach the cap height: capitals, figures, ascenders, dotted letters, brackets, quotes. */
-const TALL = /[\p{Lu}\p{Nd}bdfhiklt!?()[\]{}\/\\|%&$#@'"‘’“”]/u;
+const TALL = /[\p{Lu}\p{Nd}bdfhiklt!?()[\]{}/\\|%&$#@'"‘’“”]/u;
 /** Cap height / x-height in text faces (0.66–0.72 em over 0.45–0.52 em): a line of small letters only. */
 const X_TO_CAP = 1.45;
 
