@@ -1,7 +1,7 @@
 // Columns from the page, not from the detector's boxes: a box that crosses a column gutter or a
 // ruling line is cut there before it is read, never inside a word; photos and drawings are kept
 // out of the text and come back as figure blocks.
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
@@ -211,19 +211,12 @@ describe('figures: photos and drawings are found and kept out of the text', () =
 });
 
 describe('CPU engine on real crops', () => {
-  // Two one-thread workers, the three crops queued at once (a page per core); each test awaits its own.
-  const engine = createCpuEngine({ workers: 2 });
+  const engine = createCpuEngine({ workers: 1 });
   after(() => engine.close());
-  const reads = new Map<string, ReturnType<typeof engine.recognize>>();
-  const read = (name: string) => {
-    if (!reads.has(name)) reads.set(name, readCrop(name));
-    return reads.get(name)!;
-  };
-  const readCrop = async (name: string) => {
+  const read = async (name: string) => {
     const { data, info } = await sharp(readFileSync(new URL(`./fixtures/${name}`, import.meta.url))).png().toBuffer({ resolveWithObject: true });
     return engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, AbortSignal.timeout(120_000));
   };
-  before(() => ['english_scan.jpg', 'columns_blsmlr.png', 'figure_faa.jpg'].forEach((name) => void read(name).catch(() => {})));
 
   test("the README demo's scanned table reads its header as three cells (the box crossed the cell rule)", async () => {
     const out = await read('english_scan.jpg');

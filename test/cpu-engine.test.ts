@@ -60,33 +60,8 @@ describe('CPU engine (PaddleOCR in worker threads)', () => {
     ['english_exif6.jpg', 'english.gt.txt'],
   ];
 
-  // The raw camera JPEG and the sideways and upside-down scans, read once each (queued behind the
-  // samples, so with a deadline that allows for the queue).
-  const queued = () => AbortSignal.timeout(600_000);
-  let rawRead: Promise<EngineOutput> | undefined;
-  const rawJpeg = () => (rawRead ??= engine.recognize({ page: 1, image: fixture('english_exif6.jpg'), width: 1241, height: 1754, task: 'markdown' }, queued()));
-  const turns = new Map<number, Promise<{ info: { width: number; height: number }; out: EngineOutput }>>();
-  const turned = (angle: number) => {
-    if (!turns.has(angle)) {
-      turns.set(
-        angle,
-        sharp(fixture('english.png'))
-          .rotate(angle)
-          .png()
-          .toBuffer({ resolveWithObject: true })
-          .then(async ({ data, info }) => ({ info, out: await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, queued()) })),
-      );
-    }
-    return turns.get(angle)!;
-  };
-
-  // Queue every sample, and the pages the tests after them read, at once so both workers stay busy
-  // while the tests below await theirs.
-  before(() => {
-    samples.forEach(([name]) => void read(name).catch(() => {}));
-    void rawJpeg().catch(() => {});
-    for (const angle of [90, 180]) void turned(angle).catch(() => {});
-  });
+  // Queue every sample at once so both workers stay busy while the tests below await theirs.
+  before(() => samples.forEach(([name]) => void read(name).catch(() => {})));
   after(() => engine.close());
 
   for (const [name, gt] of samples.slice(0, 4)) {
@@ -114,13 +89,15 @@ describe('CPU engine (PaddleOCR in worker threads)', () => {
   });
 
   test('a raw camera JPEG is made upright by the engine itself', async () => {
-    const out = await rawJpeg();
+    const jpeg = fixture('english_exif6.jpg');
+    const out = await engine.recognize({ page: 1, image: jpeg, width: 1241, height: 1754, task: 'markdown' }, signal());
     assert.ok(cer(stripMarkdown(out.markdown), truth('english.gt.txt')) <= 0.02, out.markdown);
   });
 
   test('a page scanned sideways or upside down (no EXIF) is read upright, boxes on the page as given', async () => {
     for (const angle of [90, 180]) {
-      const { info, out } = await turned(angle);
+      const { data, info } = await sharp(fixture('english.png')).rotate(angle).png().toBuffer({ resolveWithObject: true });
+      const out = await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, signal());
       assert.ok(cer(stripMarkdown(out.markdown), truth('english.gt.txt')) <= 0.02, `${angle}°:\n${out.markdown}`);
       assert.ok(out.markdown.startsWith('# Quarterly Operations Report'), out.markdown);
       // The upright page's top-left title lies along the right edge when turned 90° clockwise,
