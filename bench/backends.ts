@@ -8,7 +8,21 @@ import { fileURLToPath } from 'node:url';
 import { startVllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from '../test/helpers/make-pdf.ts';
 import { startNats } from '../test/helpers/nats-server.ts';
-import { CALIBRATED, fixture, idealCapacity, JobWatcher, machineLoad, pageRequestBody, pool, round, sampleFolio, simWindow, sleep, startBenchStack, submit } from './lib.ts';
+import {
+  CALIBRATED,
+  fixture,
+  idealCapacity,
+  JobWatcher,
+  machineLoad,
+  pageRequestBody,
+  pool,
+  round,
+  sampleFolio,
+  simWindow,
+  sleep,
+  startBenchStack,
+  submit,
+} from './lib.ts';
 
 const SEQS = [100, 32];
 const WINDOW_S = Number(process.env.BENCH_BACKENDS_WINDOW_S ?? 20);
@@ -20,7 +34,13 @@ export async function benchBackends(): Promise<Record<string, unknown>> {
   const body = pageRequestBody(fixture('english.png'));
   const sims = await Promise.all(SEQS.map((maxNumSeqs) => startVllmSimulator({ ...CALIBRATED, maxNumSeqs })));
   const nats = await startNats();
-  const env = (urls: string) => ({ NATS_URL: nats.url, VLLM_BASE_URLS: urls, FOLIO_OCR_MAX_WINDOW: '160', FOLIO_MAX_ACK_PENDING: '512', FOLIO_MAX_UPLOADS_PER_TENANT: '32' });
+  const env = (urls: string) => ({
+    NATS_URL: nats.url,
+    VLLM_BASE_URLS: urls,
+    FOLIO_OCR_MAX_WINDOW: '160',
+    FOLIO_MAX_ACK_PENDING: '512',
+    FOLIO_MAX_UPLOADS_PER_TENANT: '32',
+  });
   const out: Record<string, unknown> = { maxNumSeqs: SEQS, windowS: WINDOW_S, load: machineLoad() };
   const docs = Array.from({ length: 30 }, (_, d) => makePdf(Array.from({ length: PAGES_PER_DOC }, (_, p) => `Backends ${d + 1}, page ${p + 1}`)));
   const stack = await startBenchStack(env(sims.map((s) => s.url).join(',')));
@@ -59,7 +79,9 @@ export async function benchBackends(): Promise<Record<string, unknown>> {
     const cutInFlight = sims[1].stats().running;
     await sims[1].close();
     const kinds = await Promise.all(ids.map((id) => watcher.wait(id)));
-    const statuses = await Promise.all(ids.map(async (id) => (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as { pages: { done: number; failed: number } }));
+    const statuses = await Promise.all(
+      ids.map(async (id) => (await (await fetch(`${stack.url}/v1/jobs/${id}`)).json()) as { pages: { done: number; failed: number } }),
+    );
     out.killOne = {
       jobs: ids.length,
       pages: ids.length * PAGES_PER_DOC,

@@ -23,8 +23,10 @@ const SHARE = 0.15; // of the crops
 const crops: Array<{ data: Float32Array; dims: number[] }> = [];
 const pages: Array<{ data: Float32Array; dims: number[] }> = [];
 let seed = 1;
-const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-const paddle = await loadPaddle({ threads: 1, tuning: { int8: false, detInt8: false },
+const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+const paddle = await loadPaddle({
+  threads: 1,
+  tuning: { int8: false, detInt8: false },
   onRecInput: (data, dims) => random() < SHARE && crops.push({ data: data.slice(), dims }),
   onDetInput: (data, dims) => pages.push({ data: data.slice(), dims }),
 });
@@ -71,5 +73,7 @@ writeFileSync(
     `export const REC_INT8_RANGES: Record<string, [number, number]> = ${literal(rec)};\n\n` +
     `export const DET_INT8_RANGES: Record<string, [number, number]> = ${literal(det)};\n`,
 );
-console.log(`${Object.keys(rec).length} + ${Object.keys(det).length} tensors from ${crops.length} crops and ${pages.length} pages → ${path.relative(process.cwd(), file)}`);
+console.log(
+  `${Object.keys(rec).length} + ${Object.keys(det).length} tensors from ${crops.length} crops and ${pages.length} pages → ${path.relative(process.cwd(), file)}`,
+);
 process.exit(0);

@@ -23,7 +23,13 @@ for (const arg of process.argv.slice(2).length ? process.argv.slice(2) : ['{}'])
   for (const [i, p] of pages.entries()) {
     const timings: Timings = {};
     const t = performance.now();
-    await recognizePage(paddle, { id: i, image: inputs[i].png, width: inputs[i].width, height: inputs[i].height, task: 'markdown' }, init, () => false, timings);
+    await recognizePage(
+      paddle,
+      { id: i, image: inputs[i].png, width: inputs[i].width, height: inputs[i].height, task: 'markdown' },
+      init,
+      () => false,
+      timings,
+    );
     timings.total = performance.now() - t;
     for (const [k, v] of Object.entries(timings)) total[k] = (total[k] ?? 0) + v;
     if (process.env.PER) console.log(p.name, JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)]))));
@@ -32,6 +38,15 @@ for (const arg of process.argv.slice(2).length ? process.argv.slice(2) : ['{}'])
   const cpu = process.cpuUsage(cpu0);
   await paddle.release();
   const perPage = Object.fromEntries(Object.entries(total).map(([k, v]) => [k, Math.round(v / pages.length)]));
-  console.log(JSON.stringify({ tuning, threads, pages: pages.length, cpuSecPerPage: Math.round(((cpu.user + cpu.system) / 1e6 / pages.length) * 100) / 100, wallSecPerPage: Math.round((wall / pages.length) * 100) / 100, msPerPage: perPage }));
+  console.log(
+    JSON.stringify({
+      tuning,
+      threads,
+      pages: pages.length,
+      cpuSecPerPage: Math.round(((cpu.user + cpu.system) / 1e6 / pages.length) * 100) / 100,
+      wallSecPerPage: Math.round((wall / pages.length) * 100) / 100,
+      msPerPage: perPage,
+    }),
+  );
 }
 process.exit(0);

@@ -64,7 +64,13 @@ const run = async (n: string, c: (typeof crops)[number]) => {
 };
 
 const sample = crops.filter((_, i) => i % 3 === 0).slice(0, 60);
-console.log(JSON.stringify({ swish: { blocks: swish.report.blocks, biasFolded: swish.report.biasFolded }, crops: sample.length, meanWidth: Math.round(sample.reduce((n, c) => n + c.dims[3], 0) / sample.length) }));
+console.log(
+  JSON.stringify({
+    swish: { blocks: swish.report.blocks, biasFolded: swish.report.biasFolded },
+    crops: sample.length,
+    meanWidth: Math.round(sample.reduce((n, c) => n + c.dims[3], 0) / sample.length),
+  }),
+);
 // Agreement with the float model.
 const ref = await Promise.all(sample.map((c) => run('float', c).then((d) => d.slice())));
 for (const n of names) {

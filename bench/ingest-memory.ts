@@ -39,13 +39,28 @@ async function measure(pid: number, baseUrl: string, route: string, body: Buffer
       c.close();
     },
   });
-  const res = await fetch(`${baseUrl}${route}`, { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/pdf' } } as RequestInit);
+  const res = await fetch(`${baseUrl}${route}`, {
+    method: 'POST',
+    body: stream,
+    duplex: 'half',
+    headers: { 'content-type': 'application/pdf' },
+  } as RequestInit);
   const answer = await res.text();
   const seconds = (performance.now() - t0) / 1000;
   done = true;
   await prober;
   clearInterval(sampler);
-  return { status: res.status, answer: res.status >= 300 ? answer.slice(0, 200) : undefined, seconds: round(seconds, 1), rssBeforeMb: round(before, 0), peakRssMb: round(peak, 0), growthMb: round(peak - before, 0), healthzP50Ms: round(quantile(lags, 0.5), 1), healthzP99Ms: round(quantile(lags, 0.99), 1), healthzMaxMs: round(Math.max(...lags), 1) };
+  return {
+    status: res.status,
+    answer: res.status >= 300 ? answer.slice(0, 200) : undefined,
+    seconds: round(seconds, 1),
+    rssBeforeMb: round(before, 0),
+    peakRssMb: round(peak, 0),
+    growthMb: round(peak - before, 0),
+    healthzP50Ms: round(quantile(lags, 0.5), 1),
+    healthzP99Ms: round(quantile(lags, 0.99), 1),
+    healthzMaxMs: round(Math.max(...lags), 1),
+  };
 }
 
 export async function benchIngestMemory(): Promise<Record<string, unknown>> {
@@ -68,7 +83,8 @@ export async function benchIngestMemory(): Promise<Record<string, unknown>> {
     env: { NATS_URL: nats.url, FOLIO_HTTP_PORT: '0', FOLIO_RATE_LIMIT_MAX: '0', FOLIO_MAX_UPLOAD_BYTES: String(300 * 1048576), LOG_LEVEL: 'info' },
   });
   try {
-    const url = /"url":"(http:[^"]+)"[^\n]*"msg":"ingest listening"/.exec(ingest.logs())?.[1] ?? /"msg":"ingest listening"[^\n]*"url":"([^"]+)"/.exec(ingest.logs())?.[1];
+    const url =
+      /"url":"(http:[^"]+)"[^\n]*"msg":"ingest listening"/.exec(ingest.logs())?.[1] ?? /"msg":"ingest listening"[^\n]*"url":"([^"]+)"/.exec(ingest.logs())?.[1];
     if (!url) throw new Error('no ingest URL in its log');
     out.ingest = await measure(ingest.pid, url, '/v1/jobs', pdf);
   } finally {

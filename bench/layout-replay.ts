@@ -43,7 +43,11 @@ async function dump(filter: string[]) {
     for (const [i, p] of images.entries()) {
       const { png, width, height } = await asPng(p.file);
       const t = performance.now();
-      await recognizePage(paddle, { id: i, image: png, width, height, task: 'markdown' }, { threads: 2, detSide: 960, recSide: 2048, maxPixels: 100_000_000, int8: true });
+      await recognizePage(
+        paddle,
+        { id: i, image: png, width, height, task: 'markdown' },
+        { threads: 2, detSide: 960, recSide: 2048, maxPixels: 100_000_000, int8: true },
+      );
       save(p.name, p.truth);
       console.log(p.name, `${((performance.now() - t) / 1000).toFixed(1)} s`);
     }
@@ -93,10 +97,23 @@ function replay(filter: string[], saveBase: boolean, show?: string) {
     const r = { cer: pct(e.charEdits, e.chars), wer: pct(e.wordEdits, e.words) };
     const b = base[c.name];
     const mark = b ? (r.cer < b.cer - 0.05 ? ' better' : r.cer > b.cer + 0.05 ? ' WORSE' : '') : '';
-    console.log(c.name.padEnd(24), String(r.cer).padStart(5), String(r.wer).padStart(5), String(pct(e.bagEdits, e.chars)).padStart(5), '|', b ? `${String(b.cer).padStart(8)} ${String(b.wer).padStart(4)}` : '', mark);
+    console.log(
+      c.name.padEnd(24),
+      String(r.cer).padStart(5),
+      String(r.wer).padStart(5),
+      String(pct(e.bagEdits, e.chars)).padStart(5),
+      '|',
+      b ? `${String(b.cer).padStart(8)} ${String(b.wer).padStart(4)}` : '',
+      mark,
+    );
     if (saveBase) now[c.name] = r;
   }
-  console.log('TOTAL (pooled)'.padEnd(24), String(pct(tot.ce, tot.c)).padStart(5), String(pct(tot.we, tot.w)).padStart(5), String(pct(tot.b, tot.c)).padStart(5));
+  console.log(
+    'TOTAL (pooled)'.padEnd(24),
+    String(pct(tot.ce, tot.c)).padStart(5),
+    String(pct(tot.we, tot.w)).padStart(5),
+    String(pct(tot.b, tot.c)).padStart(5),
+  );
   if (saveBase) writeFileSync(baseFile, JSON.stringify(now, null, 1));
 }
 

@@ -159,7 +159,10 @@ export async function benchOcrQuality(rounds = Number(process.env.OCR_BENCH_ROUN
     }
 
     const n = pages.length * rounds;
-    const perPage = (s: { s: number; cpuS: number }) => ({ cpuSecPerPage: Math.round((s.cpuS / n) * 100) / 100, pagesPerSec: Math.round((n / s.s) * 100) / 100 });
+    const perPage = (s: { s: number; cpuS: number }) => ({
+      cpuSecPerPage: Math.round((s.cpuS / n) * 100) / 100,
+      pagesPerSec: Math.round((n / s.s) * 100) / 100,
+    });
     const engineCounts = pages.map((p, i) => editCounts(stripMarkdown(engineOut[i].markdown), p.truth));
     const tessCounts = withTesseract ? pages.map((p, i) => editCounts(tessOut[i], p.truth)) : [];
     const groups: Record<string, unknown> = {};

@@ -53,12 +53,30 @@ export interface Verdict {
   why: string;
 }
 
-const REPLACE: Record<string, string> = { '‘': "'", '’': "'", '‚': "'", '“': '"', '”': '"', '„': '"', '＿': '_', '–': '-', '—': '-', '‑': '-', '‒': '-', '−': '-', '\u00b5': '\u03bc' };
+const REPLACE: Record<string, string> = {
+  '‘': "'",
+  '’': "'",
+  '‚': "'",
+  '“': '"',
+  '”': '"',
+  '„': '"',
+  '＿': '_',
+  '–': '-',
+  '—': '-',
+  '‑': '-',
+  '‒': '-',
+  '−': '-',
+  '\u00b5': '\u03bc',
+};
 
 /** olmOCR-Bench's normalize_text. */
 export function normalizeText(s: string): string {
   let t = s.replace(/<br\/?>/g, ' ');
-  t = t.replace(/\*\*(.*?)\*\*/g, '$1').replace(/__(.*?)__/g, '$1').replace(/<\/?b>/g, '').replace(/<\/?i>/g, '');
+  t = t
+    .replace(/\*\*(.*?)\*\*/g, '$1')
+    .replace(/__(.*?)__/g, '$1')
+    .replace(/<\/?b>/g, '')
+    .replace(/<\/?i>/g, '');
   t = t.replace(/(\*\*|__)(.*?)\1/g, '$2').replace(/(\*|_)(.*?)\1/g, '$2');
   t = t.replace(/\s+/g, ' ').normalize('NFC');
   return t.replace(/[‘’‚“”„＿–—‑‒−\u00b5]/g, (c) => REPLACE[c]);
@@ -234,10 +252,30 @@ function buildTable(rows: CellSpec[][]): TableData | undefined {
     };
     const rowsOf = Array.from({ length: m.rowspan }, (_, i) => m.row + i);
     const colsOf = Array.from({ length: m.colspan }, (_, i) => m.col + i);
-    look(t.right.get(id)!, rowsOf, (r, c) => [r, c + 1], (r) => [r, colEnd + 1]);
-    look(t.left.get(id)!, rowsOf, (r, c) => [r, c - 1], (r) => [r, m.col - 1]);
-    look(t.down.get(id)!, colsOf, (r, c) => [r + 1, c], (c) => [rowEnd + 1, c]);
-    look(t.up.get(id)!, colsOf, (r, c) => [r - 1, c], (c) => [m.row - 1, c]);
+    look(
+      t.right.get(id)!,
+      rowsOf,
+      (r, c) => [r, c + 1],
+      (r) => [r, colEnd + 1],
+    );
+    look(
+      t.left.get(id)!,
+      rowsOf,
+      (r, c) => [r, c - 1],
+      (r) => [r, m.col - 1],
+    );
+    look(
+      t.down.get(id)!,
+      colsOf,
+      (r, c) => [r + 1, c],
+      (c) => [rowEnd + 1, c],
+    );
+    look(
+      t.up.get(id)!,
+      colsOf,
+      (r, c) => [r - 1, c],
+      (c) => [m.row - 1, c],
+    );
   }
   return t;
 }
@@ -348,11 +386,18 @@ export function runTest(test: PageTest, content: string): Verdict {
     if (test.first_n && test.last_n) md = md.slice(0, test.first_n) + md.slice(-test.last_n);
     else if (test.first_n) md = md.slice(0, test.first_n);
     else if (test.last_n) md = md.slice(-test.last_n);
-    if (md.length < query.length - k) return test.type === 'present' ? { passed: false, why: `output too short for '${query.slice(0, 40)}'` } : { passed: true, why: '' };
+    if (md.length < query.length - k)
+      return test.type === 'present' ? { passed: false, why: `output too short for '${query.slice(0, 40)}'` } : { passed: true, why: '' };
     const threshold = 1 - k / (query.length || 1);
     const best = partialRatio(query, md, threshold);
     const found = best >= threshold - 1e-12;
-    if (test.type === 'present') return found ? { passed: true, why: '' } : { passed: false, why: `'${query.slice(0, 40)}' not found within ${k} edits${best > 0 ? ` (best ${best.toFixed(3)} < ${threshold.toFixed(3)})` : ''}` };
+    if (test.type === 'present')
+      return found
+        ? { passed: true, why: '' }
+        : {
+            passed: false,
+            why: `'${query.slice(0, 40)}' not found within ${k} edits${best > 0 ? ` (best ${best.toFixed(3)} < ${threshold.toFixed(3)})` : ''}`,
+          };
     return found ? { passed: false, why: `'${query.slice(0, 40)}' is present (best ${best.toFixed(3)})` } : { passed: true, why: '' };
   }
   if (test.type === 'order') {
@@ -361,7 +406,9 @@ export function runTest(test: PageTest, content: string): Verdict {
     const after = nearMatchStarts(normalizeText(test.after), md, k);
     if (before.length === 0) return { passed: false, why: `'before' text '${test.before.slice(0, 40)}' not found` };
     if (after.length === 0) return { passed: false, why: `'after' text '${test.after.slice(0, 40)}' not found` };
-    return before[0] < after[after.length - 1] ? { passed: true, why: '' } : { passed: false, why: `'${test.before.slice(0, 30)}' does not come before '${test.after.slice(0, 30)}'` };
+    return before[0] < after[after.length - 1]
+      ? { passed: true, why: '' }
+      : { passed: false, why: `'${test.before.slice(0, 30)}' does not come before '${test.after.slice(0, 30)}'` };
   }
   return runTableTest(test as TableTest, content);
 }

@@ -14,7 +14,27 @@ import { fileURLToPath } from 'node:url';
 import { startVllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from '../test/helpers/make-pdf.ts';
 import { startNats } from '../test/helpers/nats-server.ts';
-import { CALIBRATED, fixture, idealCapacity, JobWatcher, machineLoad, MAX_NUM_SEQS, p50, pageRequestBody, pool, postPage, quantile, round, sampleFolio, simWindow, sleep, startBenchStack, submit, syncOcr, TIME_SCALE } from './lib.ts';
+import {
+  CALIBRATED,
+  fixture,
+  idealCapacity,
+  JobWatcher,
+  machineLoad,
+  MAX_NUM_SEQS,
+  p50,
+  pageRequestBody,
+  pool,
+  postPage,
+  quantile,
+  round,
+  sampleFolio,
+  simWindow,
+  sleep,
+  startBenchStack,
+  submit,
+  syncOcr,
+  TIME_SCALE,
+} from './lib.ts';
 
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 60);
 const PAGES_PER_DOC = 10;
@@ -40,7 +60,10 @@ export async function benchPipeline(): Promise<Record<string, unknown>> {
   });
   const watcher = await JobWatcher.start(nats.url);
   const docs = Array.from({ length: BATCH_DOCS }, (_, d) => makePdf(Array.from({ length: PAGES_PER_DOC }, (_, p) => `Document ${d + 1}, page ${p + 1}`)));
-  const out: Record<string, unknown> = { simulator: { ...CALIBRATED, maxNumSeqs: MAX_NUM_SEQS, tokensPerPage: 1000, msPerToken: 10, batchSlowdown: 0.03, prefillMs: 150 }, loadBefore: machineLoad() };
+  const out: Record<string, unknown> = {
+    simulator: { ...CALIBRATED, maxNumSeqs: MAX_NUM_SEQS, tokensPerPage: 1000, msPerToken: 10, batchSlowdown: 0.03, prefillMs: 150 },
+    loadBefore: machineLoad(),
+  };
   try {
     // Warm-up: one job through every stage (renderer process started, consumers created).
     await watcher.wait(await submit(stack.url, docs[0], 'warm.pdf'));
@@ -102,7 +125,7 @@ export async function benchPipeline(): Promise<Record<string, unknown>> {
       pipelineOverCapacity: round(pipe.pagesPerS / cap.pagesPerS, 3),
       endToEndPagesPerS: round((jobsInWindow * PAGES_PER_DOC) / ((tB - tA) / 1000)),
       target: '≥ 0.95, mean waiting ≤ 1',
-      modelTime: `÷ ${TIME_SCALE}: capacity ${cap.modelPagesPerS} pages/s = ${round(cap.modelPagesPerS * 86400 / 1000, 0)}k pages/day on one simulated A100-40G`,
+      modelTime: `÷ ${TIME_SCALE}: capacity ${cap.modelPagesPerS} pages/s = ${round((cap.modelPagesPerS * 86400) / 1000, 0)}k pages/day on one simulated A100-40G`,
     };
     process.stderr.write(`  throughput ${JSON.stringify(out.throughput)}\n`);
     // 2b. Folio on 20 ten-page PDFs (a 200-page batch), alone.
@@ -155,7 +178,8 @@ export async function benchPipeline(): Promise<Record<string, unknown>> {
       target: '≤ 1.5',
       directLoadedP50Ms: round(p50(directLoaded), 0),
       loadedOverBackendFloor: round(p50(folioLoaded) / p50(directLoaded)),
-      floorNote: 'the same image sent straight to the backend under the same batch: vLLM steps slow as the batch grows, so no client gets idle latency from a full batch',
+      floorNote:
+        'the same image sent straight to the backend under the same batch: vLLM steps slow as the batch grows, so no client gets idle latency from a full batch',
       batchSecondsAlone: round(alone.seconds, 1),
       batchSecondsWithInteractive: round(loaded.seconds, 1),
       batchThroughputChange: round(alone.seconds / loaded.seconds - 1, 3),

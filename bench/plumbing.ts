@@ -58,7 +58,13 @@ async function closedLoop(
   run: (i: number) => Promise<void>,
   natsStats?: () => { inMsgs: number; outMsgs: number },
   onWindow?: (edge: 'start' | 'end') => void,
-): Promise<{ jobsPerS: number; jobs: number; cpuMsPerJob: { node: number; nodeChildren: number; natsServer: number }; natsMsgsPerJob?: { in: number; out: number }; windowUs: [number, number] }> {
+): Promise<{
+  jobsPerS: number;
+  jobs: number;
+  cpuMsPerJob: { node: number; nodeChildren: number; natsServer: number };
+  natsMsgsPerJob?: { in: number; out: number };
+  windowUs: [number, number];
+}> {
   let stop = false;
   const ends: number[] = [];
   let n = 0;
@@ -118,7 +124,10 @@ function kindOf(subject: string): string {
   if (subject.startsWith('$O.')) return subject.split('.')[2] === 'M' ? 'object meta put' : 'object chunk put';
   if (subject.startsWith('_INBOX')) return 'reply';
   // A work subject without its ids: folio.page.ready, raw.page.
-  return subject.split('.').slice(0, subject.startsWith('raw.') ? 2 : 3).join('.');
+  return subject
+    .split('.')
+    .slice(0, subject.startsWith('raw.') ? 2 : 3)
+    .join('.');
 }
 
 /**
@@ -161,7 +170,9 @@ export async function folioOneProcess(image: Buffer, extra: Record<string, strin
     // Latency of one image with nothing else running: Folio's own cost per page, in ms.
     const lat: number[] = [];
     for (let i = 0; i < 9; i++) lat.push(await syncOcr(stack.url, image, `lat${i}.png`));
-    const perJob = count ? await countPerJob(nats.url, 20, async (i) => void (await watcher.wait(await submit(stack.url, image, `c${i}.png`, { cache: 'bypass' })))) : undefined;
+    const perJob = count
+      ? await countPerJob(nats.url, 20, async (i) => void (await watcher.wait(await submit(stack.url, image, `c${i}.png`, { cache: 'bypass' }))))
+      : undefined;
     const r = await closedLoop(
       async (i) => void (await watcher.wait(await submit(stack.url, image, `p${i}.png`, { cache: 'bypass' }))),
       () => stack.rt.bus.nc.stats(),
@@ -239,7 +250,14 @@ export async function folioSeparate(image: Buffer, extra: Record<string, string>
   try {
     // Ingest first: it alone creates the streams (the others wait for them).
     for (const service of ['ingest', 'rasterizer', 'ocr', 'assembler'] as const) {
-      procs.push(await startServiceProcess({ service, env, label: `bench-${service}`, args: ['--cpu-prof', '--cpu-prof-dir', path.join(profDir, service), '--import', 'tsx', `services/${service}/main.ts`] }));
+      procs.push(
+        await startServiceProcess({
+          service,
+          env,
+          label: `bench-${service}`,
+          args: ['--cpu-prof', '--cpu-prof-dir', path.join(profDir, service), '--import', 'tsx', `services/${service}/main.ts`],
+        }),
+      );
     }
     const url = /"msg":"ingest listening"[^\n]*"url":"([^"]+)"/.exec(procs[0].logs())?.[1] ?? /listening[^\n]*?(http:\/\/[0-9.:]+)/.exec(procs[0].logs())?.[1];
     if (!url) throw new Error(`no ingest URL in its log: ${procs[0].logs().slice(-500)}`);
@@ -287,8 +305,20 @@ export async function rawLoop(): Promise<Record<string, unknown>> {
     const js = jetstream(nc);
     const hops = ['job', 'page', 'result', 'event'];
     for (const h of hops) {
-      await jsm.streams.add({ name: `RAW_${h.toUpperCase()}`, subjects: [`raw.${h}.>`], retention: h === 'event' ? RetentionPolicy.Limits : RetentionPolicy.Workqueue, storage: StorageType.File, duplicate_window: 120 * 1e9 });
-      if (h !== 'event') await jsm.consumers.add(`RAW_${h.toUpperCase()}`, { durable_name: `raw-${h}`, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 256 });
+      await jsm.streams.add({
+        name: `RAW_${h.toUpperCase()}`,
+        subjects: [`raw.${h}.>`],
+        retention: h === 'event' ? RetentionPolicy.Limits : RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        duplicate_window: 120 * 1e9,
+      });
+      if (h !== 'event')
+        await jsm.consumers.add(`RAW_${h.toUpperCase()}`, {
+          durable_name: `raw-${h}`,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          max_ack_pending: 256,
+        });
     }
     let stop = false;
     const stages = hops.slice(0, 3).flatMap((h, k) =>

@@ -67,7 +67,12 @@ export async function benchProbeLag(): Promise<Record<string, unknown>> {
       sandboxed.push(await measure(() => prober.probe(pdf, 'application/pdf', limits)));
       onThread.push(await inProcess(pdf));
     }
-    const summary = (runs: Lag[]) => ({ p99Ms: median(runs.map((r) => r.p99Ms)), maxMs: median(runs.map((r) => r.maxMs)), probeMs: median(runs.map((r) => r.probeMs)), runs });
+    const summary = (runs: Lag[]) => ({
+      p99Ms: median(runs.map((r) => r.p99Ms)),
+      maxMs: median(runs.map((r) => r.maxMs)),
+      probeMs: median(runs.map((r) => r.probeMs)),
+      runs,
+    });
     const a = summary(sandboxed);
     const b = summary(onThread);
     return {

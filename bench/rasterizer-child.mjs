@@ -27,7 +27,9 @@ renderers.release(host);
 await renderers.close();
 // maxRSS is in KiB on Linux.
 const serviceRssMb = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(JSON.stringify({ ms, pages, firstPageMs, pngBytes, baselineRssMb, peakRssMb: serviceRssMb + rendererPeakRssMb, rendererPeakRssMb, serviceRssMb }));
+process.stdout.write(
+  JSON.stringify({ ms, pages, firstPageMs, pngBytes, baselineRssMb, peakRssMb: serviceRssMb + rendererPeakRssMb, rendererPeakRssMb, serviceRssMb }),
+);
 
 function peakRssKb(pid) {
   try {

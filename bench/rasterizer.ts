@@ -95,7 +95,12 @@ function ensurePdftoppm(): { ok: true } | { ok: false; reason: string } {
     r = apt('install', '-y', '--no-install-recommends', 'poppler-utils');
   }
   if (found()) return { ok: true };
-  return { ok: false, reason: `apt-get install poppler-utils failed: ${String(r.stderr ?? r.error).trim().slice(-300)}` };
+  return {
+    ok: false,
+    reason: `apt-get install poppler-utils failed: ${String(r.stderr ?? r.error)
+      .trim()
+      .slice(-300)}`,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -124,7 +129,10 @@ export async function benchRasterizer(): Promise<Record<string, unknown>> {
   spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   result.pdftoppmVersion = spawnSync('pdftoppm', ['-v'], { encoding: 'utf8' }).stderr.split('\n')[0];
   // Scanned pages: 10 (scan10 itself), since pdftoppm -png spends ~3 s on each one here.
-  for (const [name, runs, times] of [['doc10.pdf', RUNS, 5], ['scan10.pdf', SCAN_RUNS, 1]] as const) {
+  for (const [name, runs, times] of [
+    ['doc10.pdf', RUNS, 5],
+    ['scan10.pdf', SCAN_RUNS, 1],
+  ] as const) {
     const pdf = joined(name, times);
     const oursRuns: Run[] = [];
     const pngRuns: Run[] = [];
@@ -145,7 +153,11 @@ export async function benchRasterizer(): Promise<Record<string, unknown>> {
       pages,
       ours: { ...summarise(oursRuns), wholeRunMs: round(ourWall, 0), steadyMsPerPage: round(ourSteady, 1) },
       pdftoppmPng: { ...summarise(pngRuns), wholeRunMs: round(pngWall, 0), steadyMsPerPage: round(pngSteady, 1) },
-      pdftoppmPpm: { wholeRunMs: round(ppm.ms, 0), steadyMsPerPage: round((ppm.ms - onePpm.ms) / (pages - 1), 1), note: 'rendering alone, no compression: a different output, for reference' },
+      pdftoppmPpm: {
+        wholeRunMs: round(ppm.ms, 0),
+        steadyMsPerPage: round((ppm.ms - onePpm.ms) / (pages - 1), 1),
+        note: 'rendering alone, no compression: a different output, for reference',
+      },
       wholeRunRatio: round(pngWall / ourWall),
       steadyRatio: round(pngSteady / ourSteady),
       target: 'ours ≤ 1.0 × pdftoppm time (ratio ≥ 1)',
@@ -155,7 +167,13 @@ export async function benchRasterizer(): Promise<Record<string, unknown>> {
   // Peak memory on a 500-page scanned PDF: the service process plus its renderer process.
   const big = joined('scan10.pdf', 50);
   const r500 = await ours(big);
-  result.scan500 = { pages: r500.pages, seconds: round(r500.ms / 1000, 1), peakRssMb: round(r500.peakRssMb ?? 0, 0), rssBeforeRenderMb: round(r500.baselineRssMb ?? 0, 0), rendererPeakRssMb: round((r500 as Run & { rendererPeakRssMb?: number }).rendererPeakRssMb ?? 0, 0) };
+  result.scan500 = {
+    pages: r500.pages,
+    seconds: round(r500.ms / 1000, 1),
+    peakRssMb: round(r500.peakRssMb ?? 0, 0),
+    rssBeforeRenderMb: round(r500.baselineRssMb ?? 0, 0),
+    rendererPeakRssMb: round((r500 as Run & { rendererPeakRssMb?: number }).rendererPeakRssMb ?? 0, 0),
+  };
   return result;
 }
 

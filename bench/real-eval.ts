@@ -70,9 +70,24 @@ async function main() {
       tot.t.we += t.wordEdits;
       tessCol = `${String(pct(t.charEdits, t.chars)).padStart(9)} ${String(pct(t.wordEdits, t.words)).padStart(4)}`;
     }
-    console.log(p.name.padEnd(22), String(pct(e.charEdits, e.chars)).padStart(10), String(pct(e.wordEdits, e.words)).padStart(4), String(pct(e.bagEdits, e.chars)).padStart(4), '|', tessCol, '|', secs.toFixed(1));
+    console.log(
+      p.name.padEnd(22),
+      String(pct(e.charEdits, e.chars)).padStart(10),
+      String(pct(e.wordEdits, e.words)).padStart(4),
+      String(pct(e.bagEdits, e.chars)).padStart(4),
+      '|',
+      tessCol,
+      '|',
+      secs.toFixed(1),
+    );
   }
-  console.log('TOTAL (pooled)'.padEnd(22), String(pct(tot.e.ce, tot.e.c)).padStart(10), String(pct(tot.e.we, tot.e.w)).padStart(4), '     |', noTess ? '' : `${String(pct(tot.t.ce, tot.t.c)).padStart(9)} ${String(pct(tot.t.we, tot.t.w)).padStart(4)}`);
+  console.log(
+    'TOTAL (pooled)'.padEnd(22),
+    String(pct(tot.e.ce, tot.e.c)).padStart(10),
+    String(pct(tot.e.we, tot.e.w)).padStart(4),
+    '     |',
+    noTess ? '' : `${String(pct(tot.t.ce, tot.t.c)).padStart(9)} ${String(pct(tot.t.we, tot.t.w)).padStart(4)}`,
+  );
   await engine.close();
 }
 

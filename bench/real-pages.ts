@@ -169,10 +169,16 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
     for (const k of ['multiColumn', 'tables', 'singleColumn', 'scans'] as Kind[]) {
       const idx = kinds.map((ks, i) => (ks.includes(k) ? i : -1)).filter((i) => i >= 0);
       if (idx.length === 0) continue;
-      groups[k] = { pages: idx.map((i) => pages[i].name), engine: pool(idx.map((i) => engineCounts[i])), ...(withTesseract ? { tesseract: pool(idx.map((i) => tessCounts[i])) } : {}) };
+      groups[k] = {
+        pages: idx.map((i) => pages[i].name),
+        engine: pool(idx.map((i) => engineCounts[i])),
+        ...(withTesseract ? { tesseract: pool(idx.map((i) => tessCounts[i])) } : {}),
+      };
     }
     // A degraded scan is held to its source page's tests.
-    const mine = pages.flatMap((p) => tests.filter((t) => t.page === p.name.replace(/-scan$/, '')).map((t) => (t.page === p.name ? t : { ...t, id: `${t.id}@scan`, page: p.name })));
+    const mine = pages.flatMap((p) =>
+      tests.filter((t) => t.page === p.name.replace(/-scan$/, '')).map((t) => (t.page === p.name ? t : { ...t, id: `${t.id}@scan`, page: p.name })),
+    );
     const unitEngine = scoreTests(mine, Object.fromEntries(pages.map((p, i) => [p.name, engineDoc[i]])));
     const unitTess = withTesseract ? scoreTests(mine, Object.fromEntries(pages.map((p, i) => [p.name, tessText[i]]))) : undefined;
     const perPageTests = (s: ReturnType<typeof scoreTests>, page: string) => {
@@ -187,9 +193,25 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
       `${name.padEnd(20)} ${[a.cer, a.spacedCer, a.wer, a.bagOfWords].map((x) => x.toFixed(1).padStart(6)).join('')} ${ta.padStart(6)} |${b ? [b.cer, b.spacedCer, b.wer, b.bagOfWords].map((x) => x.toFixed(1).padStart(6)).join('') : ''} ${tb.padStart(6)}`;
     const table = [
       `${'page'.padEnd(20)} ${'engine: CER  sCER   WER   bag  tests'} | tesseract: CER  sCER   WER   bag  tests`,
-      ...pages.map((p, i) => row(p.name, pool([engineCounts[i]]), withTesseract ? pool([tessCounts[i]]) : undefined, perPageTests(unitEngine, p.name), unitTess ? perPageTests(unitTess, p.name) : '')),
-      ...Object.entries(groups).map(([k, g]) => row(`[${k}]`, (g as { engine: ReturnType<typeof pool> }).engine, (g as { tesseract?: ReturnType<typeof pool> }).tesseract)),
-      row('[all, pooled]', pool(engineCounts), withTesseract ? pool(tessCounts) : undefined, `${unitEngine.passed}/${unitEngine.total}`, unitTess ? `${unitTess.passed}/${unitTess.total}` : ''),
+      ...pages.map((p, i) =>
+        row(
+          p.name,
+          pool([engineCounts[i]]),
+          withTesseract ? pool([tessCounts[i]]) : undefined,
+          perPageTests(unitEngine, p.name),
+          unitTess ? perPageTests(unitTess, p.name) : '',
+        ),
+      ),
+      ...Object.entries(groups).map(([k, g]) =>
+        row(`[${k}]`, (g as { engine: ReturnType<typeof pool> }).engine, (g as { tesseract?: ReturnType<typeof pool> }).tesseract),
+      ),
+      row(
+        '[all, pooled]',
+        pool(engineCounts),
+        withTesseract ? pool(tessCounts) : undefined,
+        `${unitEngine.passed}/${unitEngine.total}`,
+        unitTess ? `${unitTess.passed}/${unitTess.total}` : '',
+      ),
     ];
     return {
       pagesFrom: path.relative(process.cwd(), dir) || dir,
@@ -213,7 +235,9 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
         ...(unitTess ? { tesseract: { passed: unitTess.passed, total: unitTess.total, rate: unitTess.rate, byType: unitTess.byType } } : {}),
         engineFailures: unitEngine.failures,
       },
-      pages: Object.fromEntries(pages.map((p, i) => [p.name, { kinds: kinds[i], engine: pool([engineCounts[i]]), ...(withTesseract ? { tesseract: pool([tessCounts[i]]) } : {}) }])),
+      pages: Object.fromEntries(
+        pages.map((p, i) => [p.name, { kinds: kinds[i], engine: pool([engineCounts[i]]), ...(withTesseract ? { tesseract: pool([tessCounts[i]]) } : {}) }]),
+      ),
       table,
     };
   } finally {
@@ -221,7 +245,6 @@ export async function benchRealPages(rounds = Number(process.env.REAL_BENCH_ROUN
     rmSync(tmp, { recursive: true, force: true });
   }
 }
-
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await benchRealPages(process.argv[2] ? Number(process.argv[2]) : undefined);

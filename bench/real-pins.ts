@@ -35,7 +35,8 @@ export async function measurePinned(engine: OcrEngine): Promise<Pins> {
   const tot = { chars: 0, charEdits: 0, words: 0, wordEdits: 0, passed: 0, tests: 0 };
   for (const p of realPages(PINNED_DIR)) {
     const { data, info } = await sharp(readFileSync(p.file)).rotate().png().toBuffer({ resolveWithObject: true });
-    const md = (await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, AbortSignal.timeout(600_000))).markdown;
+    const md = (await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, AbortSignal.timeout(600_000)))
+      .markdown;
     const c = editCounts(stripMarkdown(md), p.truth);
     const own = tests.filter((t) => t.page === p.name.replace(/-scan$/, '')).map((t) => ({ ...t, page: p.name }));
     const s = scoreTests(own, { [p.name]: md });
@@ -47,7 +48,11 @@ export async function measurePinned(engine: OcrEngine): Promise<Pins> {
     tot.passed += s.passed;
     tot.tests += s.total;
   }
-  return { measuredAt: new Date().toISOString(), pages, pooled: { cer: pct(tot.charEdits, tot.chars), wer: pct(tot.wordEdits, tot.words), testsPassed: tot.passed, tests: tot.tests } };
+  return {
+    measuredAt: new Date().toISOString(),
+    pages,
+    pooled: { cer: pct(tot.charEdits, tot.chars), wer: pct(tot.wordEdits, tot.words), testsPassed: tot.passed, tests: tot.tests },
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

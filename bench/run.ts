@@ -24,7 +24,10 @@ const suites: Array<[string, () => Promise<Bench>]> = [
 const OPT_IN = new Set(['soak']);
 
 const out = new URL('./', import.meta.url);
-const previous = only.length > 0 && existsSync(new URL('results.json', out)) ? (JSON.parse(readFileSync(new URL('results.json', out), 'utf8')) as Record<string, unknown>) : {};
+const previous =
+  only.length > 0 && existsSync(new URL('results.json', out))
+    ? (JSON.parse(readFileSync(new URL('results.json', out), 'utf8')) as Record<string, unknown>)
+    : {};
 const started = performance.now();
 const results: Record<string, unknown> = {
   ...previous,

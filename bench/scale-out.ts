@@ -73,19 +73,29 @@ async function benchReplicas(): Promise<Record<string, unknown>> {
     FOLIO_TMP_DIR: tmp(),
   };
   // Ingest, rasterizer and assembler in this process; only the OCR service is scaled out.
-  const stack = await startStack(loadConfig({ ...env, LOG_LEVEL: 'silent' }), { services: ['ingest', 'rasterizer', 'assembler'] satisfies ServiceName[], port: 0 });
+  const stack = await startStack(loadConfig({ ...env, LOG_LEVEL: 'silent' }), {
+    services: ['ingest', 'rasterizer', 'assembler'] satisfies ServiceName[],
+    port: 0,
+  });
   const ocr: ServiceProcess[] = [];
   const runs: Record<string, unknown> = {};
   try {
     for (const replicas of [1, 2, 4]) {
       const more = replicas - ocr.length;
-      ocr.push(...(await Promise.all(Array.from({ length: more }, (_, i) => startServiceProcess({ service: 'ocr', label: `bench-ocr-${ocr.length + i + 1}`, env })))));
+      ocr.push(
+        ...(await Promise.all(Array.from({ length: more }, (_, i) => startServiceProcess({ service: 'ocr', label: `bench-ocr-${ocr.length + i + 1}`, env })))),
+      );
       // Warm-up: every replica's window opens before the clock starts.
       await runDocs(stack.url, replicas, `warm${replicas}`);
       const docs = Math.ceil((replicas * PAGES_PER_REPLICA) / PAGES_PER_DOC);
       const simBefore = sim.stats().completed;
       const r = await runDocs(stack.url, docs, `r${replicas}`);
-      runs[`ocrReplicas${replicas}`] = { ...r, pages: docs * PAGES_PER_DOC, simPages: sim.stats().completed - simBefore, simMaxRunning: sim.stats().maxRunning };
+      runs[`ocrReplicas${replicas}`] = {
+        ...r,
+        pages: docs * PAGES_PER_DOC,
+        simPages: sim.stats().completed - simBefore,
+        simMaxRunning: sim.stats().maxRunning,
+      };
       process.stderr.write(`  ${replicas} OCR replica(s): ${r.pagesPerS} pages/s\n`);
     }
   } finally {
@@ -113,7 +123,15 @@ async function benchReplicas(): Promise<Record<string, unknown>> {
 async function pipelineOn(natsUrl: string, extra: Record<string, string>, tag: string) {
   const sim = await startVllmSimulator(FAST_SIM);
   const stack = await startStack(
-    loadConfig({ NATS_URL: natsUrl, VLLM_BASE_URLS: sim.url, FOLIO_OCR_MAX_WINDOW: '32', FOLIO_RATE_LIMIT_MAX: '0', FOLIO_TMP_DIR: tmp(), LOG_LEVEL: 'silent', ...extra }),
+    loadConfig({
+      NATS_URL: natsUrl,
+      VLLM_BASE_URLS: sim.url,
+      FOLIO_OCR_MAX_WINDOW: '32',
+      FOLIO_RATE_LIMIT_MAX: '0',
+      FOLIO_TMP_DIR: tmp(),
+      LOG_LEVEL: 'silent',
+      ...extra,
+    }),
     { port: 0 },
   );
   try {

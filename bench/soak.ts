@@ -84,7 +84,11 @@ function imagePdf(jpegs: Buffer[]): Buffer {
     const draw = 'q 280 0 0 60 0 0 cm /Im0 Do Q';
     obj(page, [`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 280 60] /Resources << /XObject << /Im0 ${image} 0 R >> >> /Contents ${content} 0 R >>`]);
     obj(content, [`<< /Length ${draw.length} >>\nstream\n${draw}\nendstream`]);
-    obj(image, [`<< /Type /XObject /Subtype /Image /Width 560 /Height 120 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length ${jpeg.length} >>\nstream\n`, jpeg, '\nendstream']);
+    obj(image, [
+      `<< /Type /XObject /Subtype /Image /Width 560 /Height 120 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length ${jpeg.length} >>\nstream\n`,
+      jpeg,
+      '\nendstream',
+    ]);
   });
   const count = 3 + jpegs.length * 3;
   const xref = size;
@@ -106,7 +110,9 @@ async function jobFile(i: number, kind: Kind): Promise<{ file: Buffer; name: str
       return { file: imagePdf(await Promise.all([1, 2].map((p) => lineImage(words(p), 'jpeg')))), name: `soak-${i}.pdf` };
     case 'bad':
       // Alternately: bytes of no known type, and a PDF cut off after its header.
-      return i % 20 < 10 ? { file: Buffer.from(`not a document ${i} `.repeat(40)), name: `soak-${i}.bin` } : { file: Buffer.from(`%PDF-1.4\n1 0 obj\n<< /Type /Catalog`), name: `soak-${i}.pdf` };
+      return i % 20 < 10
+        ? { file: Buffer.from(`not a document ${i} `.repeat(40)), name: `soak-${i}.bin` }
+        : { file: Buffer.from(`%PDF-1.4\n1 0 obj\n<< /Type /Catalog`), name: `soak-${i}.pdf` };
   }
 }
 
@@ -159,8 +165,14 @@ async function startMonitoredNats(): Promise<MonitoredNats> {
     }
   });
   const monitorUrl = `http://127.0.0.1:${monitor}`;
-  for (const until = Date.now() + 10_000; ; ) {
-    if (await fetch(`${monitorUrl}/healthz`).then((r) => r.ok, () => false)) break;
+  for (const until = Date.now() + 10_000; ;) {
+    if (
+      await fetch(`${monitorUrl}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > until) throw new Error('nats-server did not start');
     await sleep(50);
   }
@@ -183,11 +195,16 @@ async function startMonitoredNats(): Promise<MonitoredNats> {
       return total;
     },
     async streams() {
-      type Jsz = { account_details?: Array<{ stream_detail?: Array<{ name: string; state: { messages: number; bytes: number; num_subjects?: number; num_deleted?: number } }> }> };
+      type Jsz = {
+        account_details?: Array<{
+          stream_detail?: Array<{ name: string; state: { messages: number; bytes: number; num_subjects?: number; num_deleted?: number } }>;
+        }>;
+      };
       const jsz = (await (await fetch(`${monitorUrl}/jsz?streams=true`)).json()) as Jsz;
       const out: Record<string, StreamState> = {};
       for (const acc of jsz.account_details ?? []) {
-        for (const st of acc.stream_detail ?? []) out[st.name] = { messages: st.state.messages, bytes: st.state.bytes, subjects: st.state.num_subjects ?? 0, deleted: st.state.num_deleted ?? 0 };
+        for (const st of acc.stream_detail ?? [])
+          out[st.name] = { messages: st.state.messages, bytes: st.state.bytes, subjects: st.state.num_subjects ?? 0, deleted: st.state.num_deleted ?? 0 };
       }
       return out;
     },
@@ -330,7 +347,10 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
     // The compiled entry, as `npm run start:<service>` runs it (under tsx, its transform alone holds ~300 MB more).
     const args = [`dist/services/${service}/main.js`];
     const own: Record<string, string> = metricsPort.has(service) ? { FOLIO_METRICS_PORT: metricsPort.get(service)! } : {};
-    procs.set(service, await startServiceProcess({ service, args, env: { ...env, ...own, LOG_LEVEL: 'info' }, label: `soak-${service}`, readyTimeoutMs: 120_000 }));
+    procs.set(
+      service,
+      await startServiceProcess({ service, args, env: { ...env, ...own, LOG_LEVEL: 'info' }, label: `soak-${service}`, readyTimeoutMs: 120_000 }),
+    );
     lives.set(service, (lives.get(service) ?? -1) + 1);
   };
   for (const s of SERVICES) await start(s);
@@ -361,7 +381,15 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
         const rss = rssOf(pid);
         if (rss === undefined || (name !== 'nats-server' && !procs.get(name)?.running())) return;
         const heap = name === 'nats-server' ? nats.goHeapLive() : heaps[i]?.heapUsed;
-        const s: Sample = { at, jobs, rss, life: lives.get(name)!, heap, external: heaps[i]?.external, ...(name === 'nats-server' ? { openBlocks: nats.openBlockBytes() } : {}) };
+        const s: Sample = {
+          at,
+          jobs,
+          rss,
+          life: lives.get(name)!,
+          heap,
+          external: heaps[i]?.external,
+          ...(name === 'nats-server' ? { openBlocks: nats.openBlockBytes() } : {}),
+        };
         (samples.get(name) ?? samples.set(name, []).get(name)!).push(s);
         if (TRACE) appendFileSync(TRACE, JSON.stringify({ name, ...s }) + '\n');
       });
@@ -487,7 +515,10 @@ export async function benchSoak(): Promise<Record<string, unknown>> {
             openBlocksMbAtEnd: mb(all.at(-1)?.openBlocks ?? NaN),
             openBlocksGrowthMbPer1000Jobs: round((slopePerJob(post, (s) => s.openBlocks) * 1000) / 2 ** 20, 2),
             // Go's live heap less the open blocks it caches: what grows beyond JetStream's block caches.
-            heapBeyondOpenBlocksGrowthMbPer1000Jobs: round((slopePerJob(post, (s) => (s.heap === undefined || s.openBlocks === undefined ? undefined : s.heap - s.openBlocks)) * 1000) / 2 ** 20, 2),
+            heapBeyondOpenBlocksGrowthMbPer1000Jobs: round(
+              (slopePerJob(post, (s) => (s.heap === undefined || s.openBlocks === undefined ? undefined : s.heap - s.openBlocks)) * 1000) / 2 ** 20,
+              2,
+            ),
           }
         : {};
     processes[name] = {

@@ -15,8 +15,24 @@ const H = 2200;
 
 async function enginePerPage(name: ProfileName, image: Buffer): Promise<{ msPerPage: number; requestsPerPage: number }> {
   const p = PROFILES[name];
-  const sim = await startVllmSimulator({ model: p.hfModel, prefillMs: 0, msPerToken: 0, tokensPerPage: 200, maxModelLen: name.startsWith('deepseek') ? 8192 : 32_768 });
-  const engine = await createVllmEngine({ baseUrls: [sim.url], model: p.hfModel, profiles: [name], apiKey: 'x', maxTokens: 4000, timeoutMs: 60_000, maxWindow: 1, minWindow: 1, metricsIntervalMs: 0 });
+  const sim = await startVllmSimulator({
+    model: p.hfModel,
+    prefillMs: 0,
+    msPerToken: 0,
+    tokensPerPage: 200,
+    maxModelLen: name.startsWith('deepseek') ? 8192 : 32_768,
+  });
+  const engine = await createVllmEngine({
+    baseUrls: [sim.url],
+    model: p.hfModel,
+    profiles: [name],
+    apiKey: 'x',
+    maxTokens: 4000,
+    timeoutMs: 60_000,
+    maxWindow: 1,
+    minWindow: 1,
+    metricsIntervalMs: 0,
+  });
   const input = { page: 1, image, width: W, height: H, task: 'markdown' as const };
   try {
     await engine.recognize(input, new AbortController().signal); // warm-up
@@ -30,7 +46,14 @@ async function enginePerPage(name: ProfileName, image: Buffer): Promise<{ msPerP
   }
 }
 
-const GOLDEN: Partial<Record<ProfileName, string>> = { chandra: 'chandra-2', 'deepseek-ocr': 'deepseek-ocr', 'olmocr-2': 'olmocr-2', 'nanonets-ocr2': 'nanonets-ocr2', 'paddleocr-vl': 'paddleocr-vl', plain: 'glm-ocr' };
+const GOLDEN: Partial<Record<ProfileName, string>> = {
+  chandra: 'chandra-2',
+  'deepseek-ocr': 'deepseek-ocr',
+  'olmocr-2': 'olmocr-2',
+  'nanonets-ocr2': 'nanonets-ocr2',
+  'paddleocr-vl': 'paddleocr-vl',
+  plain: 'glm-ocr',
+};
 
 function parseMicros(name: ProfileName): number | null {
   const dir = GOLDEN[name];
@@ -45,11 +68,16 @@ function parseMicros(name: ProfileName): number | null {
 
 export async function benchVlmProfiles(): Promise<Record<string, unknown>> {
   // A real scanned page (the English fixture) at 200 dpi Letter size.
-  const image = await sharp(readFileSync(new URL('../test/fixtures/english_scan.jpg', import.meta.url))).resize(W, H, { fit: 'fill' }).png().toBuffer();
+  const image = await sharp(readFileSync(new URL('../test/fixtures/english_scan.jpg', import.meta.url)))
+    .resize(W, H, { fit: 'fill' })
+    .png()
+    .toBuffer();
   const out: Record<string, unknown> = { pages: PAGES, page: `${W}x${H}`, pngBytes: image.length };
   const rows: Record<string, { msPerPage: number; requestsPerPage: number; vsDeepseek?: number; parseMicrosPerRealPage: number | null }> = {};
   // Two passes; the second is reported (the first warms the JIT, sharp and the sockets).
-  for (const pass of [1, 2]) for (const name of PROFILE_NAMES) if (pass === 2 || name === PROFILE_NAMES[0]) rows[name] = { ...(await enginePerPage(name, image)), parseMicrosPerRealPage: parseMicros(name) };
+  for (const pass of [1, 2])
+    for (const name of PROFILE_NAMES)
+      if (pass === 2 || name === PROFILE_NAMES[0]) rows[name] = { ...(await enginePerPage(name, image)), parseMicrosPerRealPage: parseMicros(name) };
   for (const name of PROFILE_NAMES) rows[name].vsDeepseek = Math.round((rows[name].msPerPage / rows['deepseek-ocr'].msPerPage) * 100) / 100;
   for (const r of Object.values(rows)) {
     r.msPerPage = Math.round(r.msPerPage * 10) / 10;

@@ -95,8 +95,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       args: argv,
       allowPositionals: true,
       options: {
-        url: { type: 'string' }, key: { type: 'string' }, out: { type: 'string', short: 'o' }, format: { type: 'string' },
-        pages: { type: 'string' }, engine: { type: 'string' }, task: { type: 'string' }, dpi: { type: 'string' }, cache: { type: 'string' }, webhook: { type: 'string' },
+        url: { type: 'string' },
+        key: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        format: { type: 'string' },
+        pages: { type: 'string' },
+        engine: { type: 'string' },
+        task: { type: 'string' },
+        dpi: { type: 'string' },
+        cache: { type: 'string' },
+        webhook: { type: 'string' },
         concurrency: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -105,7 +113,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return EXIT.usage;
   }
-  const { values: v, positionals: [cmd, ...args] } = parsed;
+  const {
+    values: v,
+    positionals: [cmd, ...args],
+  } = parsed;
   if (v.help || !cmd) {
     process.stderr.write(USAGE + '\n');
     return v.help ? EXIT.done : EXIT.usage;
@@ -123,7 +134,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     uploadConcurrency: Math.min(concurrency, DEFAULT_UPLOAD_CONCURRENCY),
     retry: { onWait: (w) => sayWait(waitLine(w)) },
   });
-  const options = Object.fromEntries(Object.entries({ pages: v.pages, engine: v.engine, task: v.task, dpi: v.dpi, cache: v.cache, webhook: v.webhook }).filter(([, x]) => x !== undefined)) as Record<string, string>;
+  const options = Object.fromEntries(
+    Object.entries({ pages: v.pages, engine: v.engine, task: v.task, dpi: v.dpi, cache: v.cache, webhook: v.webhook }).filter(([, x]) => x !== undefined),
+  ) as Record<string, string>;
   const controller = new AbortController();
   let interrupted = false;
   const onSigint = () => {

@@ -24,7 +24,13 @@ export const ROUTES = {
 export const TERMINAL = ['completed', 'partial', 'failed', 'cancelled'] as const;
 
 export class FolioApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown, readonly retryAfterMs?: number) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly retryAfterMs?: number,
+  ) {
     super(`${code}: ${message}`);
   }
 }
@@ -111,7 +117,13 @@ export class FolioClient {
     const res = await (this.o.fetch ?? fetch)(`${this.base}${path}`, { ...init, headers: this.headers(init.headers as Record<string, string>) });
     if (!res.ok) {
       const body = (await res.json().catch(() => null)) as ErrorBody | null;
-      throw new FolioApiError(res.status, body?.error?.code ?? `HTTP_${res.status}`, body?.error?.message ?? res.statusText, body?.error?.details, retryAfterMs(res.headers.get('retry-after')));
+      throw new FolioApiError(
+        res.status,
+        body?.error?.code ?? `HTTP_${res.status}`,
+        body?.error?.message ?? res.statusText,
+        body?.error?.details,
+        retryAfterMs(res.headers.get('retry-after')),
+      );
     }
     return res;
   }
@@ -169,14 +181,20 @@ export class FolioClient {
       if ('url' in d) form.append('url', d.url);
       else form.append('file', d.file, d.name);
     }
-    const body = await this.uploads.run(async () => (await (await this.call(ROUTES.submitJob[1], { method: 'POST', body: form })).json()) as BatchAccepted | JobAccepted);
+    const body = await this.uploads.run(
+      async () => (await (await this.call(ROUTES.submitJob[1], { method: 'POST', body: form })).json()) as BatchAccepted | JobAccepted,
+    );
     // One document is answered as a single job: shown as a batch of one, for one shape to handle.
     return 'jobs' in body ? body : { batch: body.batch ?? '', jobs: [{ index: 0, name: 'url' in docs[0] ? docs[0].url : docs[0].name, ...body }], errors: [] };
   }
 
   /** A document the server fetches from a URL (http/https; private addresses are refused by the server). */
   async submitUrl(url: string, options: SubmitOptions = {}): Promise<JobAccepted> {
-    return this.uploads.run(async () => (await this.call(ROUTES.submitJob[1], { method: 'POST', body: JSON.stringify({ ...options, url }), headers: { 'content-type': 'application/json' } })).json());
+    return this.uploads.run(async () =>
+      (
+        await this.call(ROUTES.submitJob[1], { method: 'POST', body: JSON.stringify({ ...options, url }), headers: { 'content-type': 'application/json' } })
+      ).json(),
+    );
   }
 
   async status(id: string): Promise<JobView> {

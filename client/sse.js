@@ -25,7 +25,11 @@ export async function readStatusEvents(body, onStatus) {
     while ((end = buf.indexOf('\n\n')) >= 0) {
       const frame = buf.slice(0, end);
       buf = buf.slice(end + 2);
-      const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      const data = frame
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
       if (!frame.includes('event: status') || !data) continue;
       const status = JSON.parse(data);
       if (await onStatus(status)) {

@@ -34,7 +34,9 @@ test('entries are "tenant=key", split on the first "=", so base64 keys with padd
 });
 
 test('a key file: one entry per line, comments and blank lines skipped, CRLF and a BOM tolerated', () => {
-  const keys = new ApiKeyring(parseApiKeysFile(`\uFEFF# tenants of the staging cluster\r\n\r\nacme = ${B64}\r\n  # rotation: the next key\r\nacme=${OTHER}\r\n`, 'keys.txt'));
+  const keys = new ApiKeyring(
+    parseApiKeysFile(`\uFEFF# tenants of the staging cluster\r\n\r\nacme = ${B64}\r\n  # rotation: the next key\r\nacme=${OTHER}\r\n`, 'keys.txt'),
+  );
   assert.equal(keys.size, 2);
   assert.equal(keys.find(B64)?.tenant, 'acme');
   assert.equal(keys.find(OTHER)?.tenant, 'acme');
@@ -95,7 +97,10 @@ test('matching compares every known hash in constant time (timingSafeEqual, no e
   assert.equal(keys.find('x')?.tenant, undefined);
   assert.equal(keys.find('nothing-like-any-key-at-all-but-longer-than-any-key-'.repeat(10))?.tenant, undefined);
   assert.equal(compared.length, 9, 'a miss compares every key, whatever the length presented');
-  assert.ok(compared.every(([a, b]) => a === 32 && b === 32), 'hashes of equal length are compared, never the raw keys');
+  assert.ok(
+    compared.every(([a, b]) => a === 32 && b === 32),
+    'hashes of equal length are compared, never the raw keys',
+  );
 });
 
 test('config: FOLIO_API_KEYS_FILE is read at start-up; errors name the file and line', () => {

@@ -28,7 +28,10 @@ function assemble(results: PageResult[], options: Partial<JobOptions> = {}) {
   });
 }
 
-const body = (n: number) => [line(`Body text of page ${n} that runs on for a while.`, 100, 300, 900), line('And a second line of the same paragraph here.', 100, 328, 880)];
+const body = (n: number) => [
+  line(`Body text of page ${n} that runs on for a while.`, 100, 300, 900),
+  line('And a second line of the same paragraph here.', 100, 328, 880),
+];
 
 describe('furniture in the assembled document', () => {
   // One page alone shows its running header and number: a volume line, a page number far right.
@@ -36,7 +39,14 @@ describe('furniture in the assembled document', () => {
 
   it('leaves furniture out of document.md by default and keeps it typed in document.json', () => {
     const { markdown, json } = assemble([typed(1), typed(2)]);
-    assert.equal(markdown, `${body(1).map((l) => l.text).join(' ')}\n\n${body(2).map((l) => l.text).join(' ')}\n`);
+    assert.equal(
+      markdown,
+      `${body(1)
+        .map((l) => l.text)
+        .join(' ')}\n\n${body(2)
+        .map((l) => l.text)
+        .join(' ')}\n`,
+    );
     assert.deepEqual(
       json.pages[0].blocks.map((b) => b.type),
       ['page_header', 'page_number', 'text'],
@@ -46,7 +56,11 @@ describe('furniture in the assembled document', () => {
 
   it('leaves furniture out of the HTML and the chunks as from document.md, and keeps it with furniture: keep', () => {
     const { json } = assemble([typed(1), typed(2)]);
-    const text = (drop: 'drop' | 'keep') => renderHtml(forReading(json, drop)) + chunkDocument(forReading(json, drop)).map((c) => c.text).join(' ');
+    const text = (drop: 'drop' | 'keep') =>
+      renderHtml(forReading(json, drop)) +
+      chunkDocument(forReading(json, drop))
+        .map((c) => c.text)
+        .join(' ');
     assert.doesNotMatch(text('drop'), /Journal of Things|\b101\b/);
     assert.match(text('drop'), /Body text of page 2/);
     assert.match(text('keep'), /Journal of Things[\s\S]*Journal of Things/);
@@ -59,8 +73,16 @@ describe('furniture in the assembled document', () => {
 
   it('types a line repeated at the top of several pages as a running header, though no page alone shows it', () => {
     // Set as body text, no number, no gap worth a band: only the repetition gives it away.
-    const results = [1, 2, 3].map((n) => page(n, [line('Chapter Two: The Long Road', 100, 60, 500), ...body(n).map((l) => ({ ...l, bbox: [l.bbox[0], l.bbox[1] - 200, l.bbox[2], l.bbox[3] - 200] as BBox }))]));
-    assert.ok(results.every((r) => r.blocks[0].type !== 'page_header'), 'one page alone does not tell');
+    const results = [1, 2, 3].map((n) =>
+      page(n, [
+        line('Chapter Two: The Long Road', 100, 60, 500),
+        ...body(n).map((l) => ({ ...l, bbox: [l.bbox[0], l.bbox[1] - 200, l.bbox[2], l.bbox[3] - 200] as BBox })),
+      ]),
+    );
+    assert.ok(
+      results.every((r) => r.blocks[0].type !== 'page_header'),
+      'one page alone does not tell',
+    );
     const { markdown, json } = assemble(results);
     assert.deepEqual(
       json.pages.map((p) => p.blocks[0].type),
@@ -71,7 +93,12 @@ describe('furniture in the assembled document', () => {
 
   it('leaves a line that appears on one page only, and the Markdown of a vision model, as written', () => {
     const vlm: PageResult = {
-      page: 1, width: 1000, height: 1400, engine: 'vllm', raw: '', ms: 1,
+      page: 1,
+      width: 1000,
+      height: 1400,
+      engine: 'vllm',
+      raw: '',
+      ms: 1,
       markdown: '# Report\n\nSome text.\n\nMore text in a second paragraph.\n\nPage 1 of 9',
       blocks: [
         { type: 'title', bbox: [100, 100, 500, 140], text: 'Report' },

@@ -27,7 +27,13 @@ async function newJob(pages: number): Promise<string> {
   const id = randomUUID();
   const now = new Date().toISOString();
   const status: JobStatus = {
-    v: 1, id, tenant: 'default', status: 'ocr', priority: 'batch', createdAt: now, updatedAt: now,
+    v: 1,
+    id,
+    tenant: 'default',
+    status: 'ocr',
+    priority: 'batch',
+    createdAt: now,
+    updatedAt: now,
     source: { name: 'x.pdf', mediaType: 'application/pdf', bytes: 1, sha256: 'x', pageCount: pages },
     options: { dpi: 144, task: 'markdown', engine: 'auto', textLayer: 'auto', separator: 'rule', furniture: 'drop', cache: 'use' },
     pages: { total: pages, done: 0, failed: 0 },
@@ -97,7 +103,10 @@ test('a job with some failed pages ends partial, keeping the good pages and nami
   assert.equal(s.pageDetails?.find((p) => p.page === 2)?.error?.code, 'FOLIO_ENGINE_TIMEOUT');
   assert.deepEqual(ev.events, ['partial']);
   const doc = JSON.parse((await rt.blobs.get(s.result!.json)).toString());
-  assert.deepEqual(doc.pages.map((p: { status: string }) => p.status), ['done', 'failed', 'done']);
+  assert.deepEqual(
+    doc.pages.map((p: { status: string }) => p.status),
+    ['done', 'failed', 'done'],
+  );
 });
 
 test('a job whose every page failed ends failed with an error', async () => {

@@ -107,7 +107,10 @@ describe('JetStream object store: small objects without a consumer per read', ()
     assert.equal(info?.size, png.length);
     assert.equal(info?.chunks, 1);
     assert.ok(Buffer.from((await os.getBlob('pages/d1/1.png'))!).equals(png), 'nats.js reads it and its digest check passes');
-    assert.deepEqual((await store.list('pages/d1/')).map((o) => o.key), ['pages/d1/1.png']);
+    assert.deepEqual(
+      (await store.list('pages/d1/')).map((o) => o.key),
+      ['pages/d1/1.png'],
+    );
   });
 
   test('reads of one-chunk and several-chunk objects create no consumer', async () => {
@@ -127,6 +130,10 @@ describe('JetStream object store: small objects without a consumer per read', ()
     const subjects = (await jsm.streams.info('OBJ_folio_blobs_direct', { subjects_filter: '$O.folio_blobs_direct.C.>' })).state.subjects ?? {};
     const os = await new Objm(nc).open('folio_blobs_direct');
     const live = new Set((await os.list()).map((i) => `$O.folio_blobs_direct.C.${i.nuid}`));
-    assert.deepEqual(Object.keys(subjects).filter((s) => !live.has(s)), [], 'no orphaned chunks');
+    assert.deepEqual(
+      Object.keys(subjects).filter((s) => !live.has(s)),
+      [],
+      'no orphaned chunks',
+    );
   });
 });

@@ -30,7 +30,12 @@ async function tinyImages(n: number): Promise<{ dir: string; files: string[] }> 
   const files: string[] = [];
   for (let i = 0; i < n; i++) {
     const file = path.join(dir, `page-${String(i).padStart(3, '0')}.png`);
-    writeFileSync(file, await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: i % 256, g: (i * 7) % 256, b: 200 } } }).png().toBuffer());
+    writeFileSync(
+      file,
+      await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: i % 256, g: (i * 7) % 256, b: 200 } } })
+        .png()
+        .toBuffer(),
+    );
     files.push(file);
   }
   return { dir, files };
@@ -42,7 +47,12 @@ describe('folio run keeps within the server’s limits', () => {
     // The per-tenant caps at their defaults (8 uploads, 32 event streams); test stacks turn the rate limit off.
     stack = await startTestStack({ env: { FOLIO_API_KEYS: `acme=${KEY}` } });
     // The stack's first job pays its start-up (tens of seconds on a loaded machine): not what is measured here.
-    const first = await (await upload(stack.url, '/v1/jobs', readFileSync(new URL('./fixtures/english.png', import.meta.url)), { filename: 'english.png', headers: { 'x-api-key': KEY } })).json();
+    const first = await (
+      await upload(stack.url, '/v1/jobs', readFileSync(new URL('./fixtures/english.png', import.meta.url)), {
+        filename: 'english.png',
+        headers: { 'x-api-key': KEY },
+      })
+    ).json();
     await waitForTerminal(stack.url, first.id, 120_000, { 'x-api-key': KEY });
   });
   after(async () => stack?.close());
@@ -51,8 +61,17 @@ describe('folio run keeps within the server’s limits', () => {
     const { dir, files } = await tinyImages(100);
     const out = path.join(dir, 'out');
     const r = await folio(['run', ...files, '-o', out], { FOLIO_URL: stack.url, FOLIO_API_KEY: KEY });
-    console.log(`folio run, 100 files, --concurrency ${DEFAULT_CONCURRENCY} (default): exit ${r.code} in ${r.ms} ms; waits said: ${r.stderr.split('\n').filter((l) => l.startsWith('waiting')).length}`);
-    assert.equal(r.code, EXIT.done, r.stderr.split('\n').filter((l) => !/\] 1\/1 pages/.test(l)).join('\n'));
+    console.log(
+      `folio run, 100 files, --concurrency ${DEFAULT_CONCURRENCY} (default): exit ${r.code} in ${r.ms} ms; waits said: ${r.stderr.split('\n').filter((l) => l.startsWith('waiting')).length}`,
+    );
+    assert.equal(
+      r.code,
+      EXIT.done,
+      r.stderr
+        .split('\n')
+        .filter((l) => !/\] 1\/1 pages/.test(l))
+        .join('\n'),
+    );
     assert.equal(readdirSync(out).filter((f) => f.endsWith('.md')).length, 100);
     assert.equal(readdirSync(out).filter((f) => f.endsWith('.json')).length, 100);
     assert.doesNotMatch(r.stderr, /FOLIO_QUOTA_EXCEEDED|failed/, 'the default concurrency stays within the default caps');
@@ -65,7 +84,15 @@ describe('folio run waits out refusals that clear, and says so', () => {
   let stack: TestStack;
   before(async () => {
     // One upload at a time per tenant, 10 requests a second, 200 KB at most per upload.
-    stack = await startTestStack({ env: { FOLIO_API_KEYS: `acme=${KEY}`, FOLIO_MAX_UPLOADS_PER_TENANT: '1', FOLIO_RATE_LIMIT_MAX: '10', FOLIO_RATE_LIMIT_WINDOW_S: '1', FOLIO_MAX_UPLOAD_BYTES: String(200 * 1024) } });
+    stack = await startTestStack({
+      env: {
+        FOLIO_API_KEYS: `acme=${KEY}`,
+        FOLIO_MAX_UPLOADS_PER_TENANT: '1',
+        FOLIO_RATE_LIMIT_MAX: '10',
+        FOLIO_RATE_LIMIT_WINDOW_S: '1',
+        FOLIO_MAX_UPLOAD_BYTES: String(200 * 1024),
+      },
+    });
   });
   after(async () => stack?.close());
   const env = () => ({ FOLIO_URL: stack.url, FOLIO_API_KEY: KEY });
@@ -76,14 +103,25 @@ describe('folio run waits out refusals that clear, and says so', () => {
     assert.equal(r.code, EXIT.done, r.stderr);
     assert.equal(readdirSync(path.join(dir, 'out')).filter((f) => f.endsWith('.md')).length, 20);
     const waits = r.stderr.split('\n').filter((l) => l.startsWith('waiting'));
-    assert.ok(waits.some((l) => /^waiting \d+(\.\d)?s: FOLIO_QUOTA_EXCEEDED: At most 1 concurrent uploads per tenant \(POST \/v1\/jobs, attempt \d+\)$/.test(l)), waits.join('\n'));
-    assert.ok(waits.some((l) => /^waiting \d+(\.\d)?s: FOLIO_RATE_LIMITED: /.test(l)), waits.join('\n'));
+    assert.ok(
+      waits.some((l) => /^waiting \d+(\.\d)?s: FOLIO_QUOTA_EXCEEDED: At most 1 concurrent uploads per tenant \(POST \/v1\/jobs, attempt \d+\)$/.test(l)),
+      waits.join('\n'),
+    );
+    assert.ok(
+      waits.some((l) => /^waiting \d+(\.\d)?s: FOLIO_RATE_LIMITED: /.test(l)),
+      waits.join('\n'),
+    );
   });
 
   test('a refusal that will not clear (too large, unsupported type) fails the file at once, without waiting', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-cli-limits-'));
     const big = path.join(dir, 'big.png');
-    writeFileSync(big, await sharp({ create: { width: 1200, height: 1200, channels: 3, background: '#888' } }).png({ compressionLevel: 0 }).toBuffer());
+    writeFileSync(
+      big,
+      await sharp({ create: { width: 1200, height: 1200, channels: 3, background: '#888' } })
+        .png({ compressionLevel: 0 })
+        .toBuffer(),
+    );
     const junk = path.join(dir, 'junk.txt');
     writeFileSync(junk, 'not a document');
     mkdirSync(path.join(dir, 'out'));
@@ -124,13 +162,23 @@ describe('the SDK’s retry policy', () => {
     const job = await new FolioClient({ baseUrl: 'http://folio.test', fetch: f, retry: { onWait: (w) => waits.push(w) } }).status('j1');
     assert.equal(job.id, 'j1');
     assert.equal(calls.length, 3);
-    assert.deepEqual(waits.map((w) => [w.attempt, w.error.code, w.call]), [[1, 'FOLIO_QUOTA_EXCEEDED', 'GET /v1/jobs/j1'], [2, 'FOLIO_UNAVAILABLE', 'GET /v1/jobs/j1']]);
+    assert.deepEqual(
+      waits.map((w) => [w.attempt, w.error.code, w.call]),
+      [
+        [1, 'FOLIO_QUOTA_EXCEEDED', 'GET /v1/jobs/j1'],
+        [2, 'FOLIO_UNAVAILABLE', 'GET /v1/jobs/j1'],
+      ],
+    );
     for (const w of waits) assert.ok(w.waitMs >= 1000 && w.waitMs <= 1500, `waited ${w.waitMs} ms after Retry-After: 1`);
     assert.ok(Date.now() - t0 >= 2000);
   });
 
   test('413, 415 and 400 are not retried', async () => {
-    for (const [status, code] of [[413, 'FOLIO_UPLOAD_TOO_LARGE'], [415, 'FOLIO_UNSUPPORTED_MEDIA_TYPE'], [400, 'FOLIO_INVALID_OPTIONS']] as const) {
+    for (const [status, code] of [
+      [413, 'FOLIO_UPLOAD_TOO_LARGE'],
+      [415, 'FOLIO_UNSUPPORTED_MEDIA_TYPE'],
+      [400, 'FOLIO_INVALID_OPTIONS'],
+    ] as const) {
       const { f, calls } = scripted([{ status, body: refusal(code) }]);
       await assert.rejects(new FolioClient({ baseUrl: 'http://folio.test', fetch: f }).submit(new Blob(['x']), 'x.png'), (e: FolioApiError) => e.code === code);
       assert.equal(calls.length, 1, `${status} was retried`);
@@ -140,7 +188,10 @@ describe('the SDK’s retry policy', () => {
   test('a refusal that would outlast the wait budget (a daily quota) is thrown at once; attempts are bounded', async () => {
     const daily = scripted([{ status: 429, headers: { 'retry-after': '86400' }, body: refusal('FOLIO_QUOTA_EXCEEDED') }]);
     const t0 = Date.now();
-    await assert.rejects(new FolioClient({ baseUrl: 'http://folio.test', fetch: daily.f }).status('j'), (e: FolioApiError) => e.status === 429 && e.retryAfterMs === 86_400_000);
+    await assert.rejects(
+      new FolioClient({ baseUrl: 'http://folio.test', fetch: daily.f }).status('j'),
+      (e: FolioApiError) => e.status === 429 && e.retryAfterMs === 86_400_000,
+    );
     assert.equal(daily.calls.length, 1);
     assert.ok(Date.now() - t0 < 1000);
     const always = scripted([{ status: 503, headers: { 'retry-after': '0' }, body: refusal('FOLIO_UNAVAILABLE') }]);
@@ -150,7 +201,11 @@ describe('the SDK’s retry policy', () => {
 
   test('an upload-cap refusal lowers the client’s own upload concurrency to the cap', async () => {
     const { f } = scripted([
-      { status: 429, headers: { 'retry-after': '0' }, body: { error: { code: 'FOLIO_QUOTA_EXCEEDED', message: 'At most 2 concurrent uploads per tenant', details: { quota: 'uploads', limit: 2, used: 2 } } } },
+      {
+        status: 429,
+        headers: { 'retry-after': '0' },
+        body: { error: { code: 'FOLIO_QUOTA_EXCEEDED', message: 'At most 2 concurrent uploads per tenant', details: { quota: 'uploads', limit: 2, used: 2 } } },
+      },
       { status: 202, body: { id: 'j' } },
     ]);
     const client = new FolioClient({ baseUrl: 'http://folio.test', fetch: f });
@@ -164,10 +219,22 @@ describe('the SDK’s retry policy', () => {
     assert.equal(retryAfterMs(new Date(10_000 + 5_000).toUTCString(), 10_000), 5000);
     assert.equal(retryAfterMs(null), undefined);
     assert.equal(retryAfterMs('soon'), undefined);
-    assert.equal(withJitter(2000, () => 0), 2000);
-    assert.equal(withJitter(2000, () => 1), 3000);
-    assert.equal(withJitter(undefined, () => 1), 1500);
-    assert.equal(withJitter(0, () => 1), 250);
+    assert.equal(
+      withJitter(2000, () => 0),
+      2000,
+    );
+    assert.equal(
+      withJitter(2000, () => 1),
+      3000,
+    );
+    assert.equal(
+      withJitter(undefined, () => 1),
+      1500,
+    );
+    assert.equal(
+      withJitter(0, () => 1),
+      250,
+    );
     assert.deepEqual([429, 503, 413, 415, 400, 500].map(isRetryable), [true, true, false, false, false, false]);
     // As the README says: 10 attempts and 5 minutes of waiting a call.
     assert.deepEqual(DEFAULT_RETRY, { maxAttempts: 10, maxWaitMs: 300_000 });

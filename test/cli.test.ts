@@ -14,7 +14,10 @@ const KEY = 'cli-key-AAAAAAAAAAAAAAAAAAAAAAAAA';
 const fixture = new URL('./fixtures/english.png', import.meta.url).pathname;
 
 /** Runs the real `folio` command; resolves its exit code and output. */
-function folio(args: string[], o: { env?: Record<string, string>; interruptWhen?: RegExp } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function folio(
+  args: string[],
+  o: { env?: Record<string, string>; interruptWhen?: RegExp } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...o.env } });
     let stdout = '';

@@ -61,7 +61,9 @@ before(async () => {
   };
   // One service first creates the streams, buckets and consumers; the others then start together.
   await spawnOne('assembler', 0);
-  await Promise.all([...SERVICES.flatMap((s) => [0, 1].map((r) => [s, r] as const))].filter(([s, r]) => !(s === 'assembler' && r === 0)).map(([s, r]) => spawnOne(s, r)));
+  await Promise.all(
+    [...SERVICES.flatMap((s) => [0, 1].map((r) => [s, r] as const))].filter(([s, r]) => !(s === 'assembler' && r === 0)).map(([s, r]) => spawnOne(s, r)),
+  );
   say(`services up: ${procs.map((p) => `${p.label}(pid ${p.pid})`).join(' ')}`);
   nc = await connect({ servers: cluster.url(0).split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   jsm = await jetstreamManager(nc, { timeout: 10_000 });
@@ -96,7 +98,12 @@ async function leaders(): Promise<Partial<Record<LeaderKind, string>>> {
   const consumers = [];
   for await (const c of jsm.consumers.list(Streams.pages)) consumers.push(c);
   consumers.sort((a, b) => b.num_ack_pending + b.num_pending - (a.num_ack_pending + a.num_pending));
-  return { pages: await lead(Streams.pages), jobsKv: await lead('KV_folio_jobs'), objects: await lead('OBJ_folio_blobs'), consumer: consumers[0]?.cluster?.leader };
+  return {
+    pages: await lead(Streams.pages),
+    jobsKv: await lead('KV_folio_jobs'),
+    objects: await lead('OBJ_folio_blobs'),
+    consumer: consumers[0]?.cluster?.leader,
+  };
 }
 
 const ingestUrl = (r: number) => {
@@ -124,145 +131,183 @@ test('every stream, KV bucket and object store is replicated on all three nodes 
   }
 });
 
-test('SIGKILL a leader node (pages stream, jobs KV, object store or a consumer, by rotation) and one replica of each service mid-work: every job completes, every page once, one completion event each', { timeout: 240_000 }, async () => {
-  // Completion events, counted on core subscriptions through every node: a duplicate publish
-  // shows here even where the events stream would dedupe it.
-  const perNode = new Map<string, Map<string, string[]>>();
-  const watchers = await Promise.all(
-    cluster.nodes.map(async (n) => {
-      const c = await connect({ servers: n.url, reconnect: false });
-      const counts = new Map<string, string[]>();
-      perNode.set(n.name, counts);
-      const sub = c.subscribe('folio.events.>');
-      void (async () => {
-        for await (const m of sub) {
-          const [, , , jobId, kind] = m.subject.split('.');
-          if (!TERMINAL.includes(kind)) continue;
-          counts.set(jobId, [...(counts.get(jobId) ?? []), kind]);
-        }
-      })();
-      await c.flush();
-      return c;
-    }),
-  );
-
-  try {
-    const pdfTexts = Array.from({ length: PDF_PAGES }, (_, i) => `Cluster page ${i + 1}`);
-    const pdfRes = await upload(ingestUrl(2), '/v1/jobs', makePdf(pdfTexts), { filename: 'cluster.pdf' });
-    assert.equal(pdfRes.status, 202);
-    const pdfId: string = (await pdfRes.json()).id;
-    say(`accepted the ${PDF_PAGES}-page PDF ${pdfId}`);
-
-    // 1. A rasterizer replica while the PDF is being rendered (its pages are published one by one):
-    // the one rendering it by preference, told by the CPU it burns (nothing else says who pulled it).
-    const rasterizers = [proc('rasterizer-1'), proc('rasterizer-2')];
-    for (let j = await jobOf(ingestUrl(2), pdfId); j?.status === 'queued'; j = await jobOf(ingestUrl(2), pdfId)) await sleep(50);
-    const cpu0 = rasterizers.map((p) => p.cpuMs());
-    await sleep(300);
-    const busy = rasterizers.map((p, i) => p.cpuMs() - cpu0[i]);
-    const victim = busy[1] > busy[0] ? rasterizers[1] : rasterizers[0];
-    const atRaster = await jobOf(ingestUrl(2), pdfId);
-    await victim.kill();
-    say(`SIGKILL ${victim.label} (CPU in the last 300 ms: ${rasterizers.map((p, i) => `${p.label} ${busy[i]} ms`).join(', ')}); PDF job ${atRaster?.status}, pages done ${atRaster?.pages?.done}/${PDF_PAGES}`);
-
-    // Then a burst of images while the PDF is under way.
-    // Distinct images (identical bytes would be answered from the result cache), through both ingest replicas.
-    const imageIds = await Promise.all(
-      Array.from({ length: IMAGES }, async (_, i) => {
-        const png = await sharp({ create: { width: 300 + i * 7, height: 200 + i * 3, channels: 3, background: { r: 20 * i, g: 255 - 20 * i, b: 128 } } }).png().toBuffer();
-        const res = await upload(ingestUrl((i % 2) + 1), '/v1/jobs', png, { filename: `burst-${i}.png` });
-        assert.equal(res.status, 202);
-        return (await res.json()).id as string;
+test(
+  'SIGKILL a leader node (pages stream, jobs KV, object store or a consumer, by rotation) and one replica of each service mid-work: every job completes, every page once, one completion event each',
+  { timeout: 240_000 },
+  async () => {
+    // Completion events, counted on core subscriptions through every node: a duplicate publish
+    // shows here even where the events stream would dedupe it.
+    const perNode = new Map<string, Map<string, string[]>>();
+    const watchers = await Promise.all(
+      cluster.nodes.map(async (n) => {
+        const c = await connect({ servers: n.url, reconnect: false });
+        const counts = new Map<string, string[]>();
+        perNode.set(n.name, counts);
+        const sub = c.subscribe('folio.events.>');
+        void (async () => {
+          for await (const m of sub) {
+            const [, , , jobId, kind] = m.subject.split('.');
+            if (!TERMINAL.includes(kind)) continue;
+            counts.set(jobId, [...(counts.get(jobId) ?? []), kind]);
+          }
+        })();
+        await c.flush();
+        return c;
       }),
     );
-    const all = [pdfId, ...imageIds];
-    say(`accepted ${IMAGES} images`);
 
-    // 2. Once OCR is under way: the node leading FOLIO_PAGES, then an OCR, an assembler and an ingest replica.
-    const until = Date.now() + 90_000;
-    let job = await jobOf(ingestUrl(2), pdfId);
-    while (!job || job.pages.done < 2) {
-      assert.ok(Date.now() < until, `OCR of the PDF did not start: ${JSON.stringify(job)}\n${tailLogs(procs)}`);
-      await sleep(100);
-      job = await jobOf(ingestUrl(2), pdfId);
-    }
-    const leads = await leaders();
-    const leaderName = leads[KILL] ?? cluster.nodes[0].name;
-    const leader = cluster.node(leaderName);
-    await leader.kill();
-    const alsoLed = Object.entries(leads).filter(([k, n]) => k !== KILL && n === leaderName).map(([k]) => k);
-    say(`SIGKILL nats node ${leader.name}, leader of ${KILL} (${LEADER_KINDS[KILL]})${alsoLed.length ? ` and also of ${alsoLed.join(', ')}` : ''}; leaders were ${JSON.stringify(leads)}; PDF pages done ${job.pages.done}/${PDF_PAGES}`);
-    assert.ok(job.pages.done < PDF_PAGES, 'pages were still in flight when the node died');
-    for (const label of ['ocr-1', 'assembler-1', 'ingest-1']) {
-      await proc(label).kill();
-      say(`SIGKILL ${label}`);
-    }
-    await sleep(3000);
-    await leader.start();
-    say(`restarted nats node ${leader.name}`);
-    await cluster.waitReady(60_000);
-    say(`nats node ${leader.name} answers JetStream requests again`);
+    try {
+      const pdfTexts = Array.from({ length: PDF_PAGES }, (_, i) => `Cluster page ${i + 1}`);
+      const pdfRes = await upload(ingestUrl(2), '/v1/jobs', makePdf(pdfTexts), { filename: 'cluster.pdf' });
+      assert.equal(pdfRes.status, 202);
+      const pdfId: string = (await pdfRes.json()).id;
+      say(`accepted the ${PDF_PAGES}-page PDF ${pdfId}`);
 
-    // Every job ends, and ends completed, page by page in order.
-    const finals = [];
-    for (const id of all) {
-      try {
-        finals.push(await waitForTerminal(ingestUrl(2), id, 150_000));
-      } catch (err) {
-        throw new Error(`${(err as Error).message}\n${tailLogs(procs)}\n${cluster.logs(15)}`, { cause: err });
+      // 1. A rasterizer replica while the PDF is being rendered (its pages are published one by one):
+      // the one rendering it by preference, told by the CPU it burns (nothing else says who pulled it).
+      const rasterizers = [proc('rasterizer-1'), proc('rasterizer-2')];
+      for (let j = await jobOf(ingestUrl(2), pdfId); j?.status === 'queued'; j = await jobOf(ingestUrl(2), pdfId)) await sleep(50);
+      const cpu0 = rasterizers.map((p) => p.cpuMs());
+      await sleep(300);
+      const busy = rasterizers.map((p, i) => p.cpuMs() - cpu0[i]);
+      const victim = busy[1] > busy[0] ? rasterizers[1] : rasterizers[0];
+      const atRaster = await jobOf(ingestUrl(2), pdfId);
+      await victim.kill();
+      say(
+        `SIGKILL ${victim.label} (CPU in the last 300 ms: ${rasterizers.map((p, i) => `${p.label} ${busy[i]} ms`).join(', ')}); PDF job ${atRaster?.status}, pages done ${atRaster?.pages?.done}/${PDF_PAGES}`,
+      );
+
+      // Then a burst of images while the PDF is under way.
+      // Distinct images (identical bytes would be answered from the result cache), through both ingest replicas.
+      const imageIds = await Promise.all(
+        Array.from({ length: IMAGES }, async (_, i) => {
+          const png = await sharp({ create: { width: 300 + i * 7, height: 200 + i * 3, channels: 3, background: { r: 20 * i, g: 255 - 20 * i, b: 128 } } })
+            .png()
+            .toBuffer();
+          const res = await upload(ingestUrl((i % 2) + 1), '/v1/jobs', png, { filename: `burst-${i}.png` });
+          assert.equal(res.status, 202);
+          return (await res.json()).id as string;
+        }),
+      );
+      const all = [pdfId, ...imageIds];
+      say(`accepted ${IMAGES} images`);
+
+      // 2. Once OCR is under way: the node leading FOLIO_PAGES, then an OCR, an assembler and an ingest replica.
+      const until = Date.now() + 90_000;
+      let job = await jobOf(ingestUrl(2), pdfId);
+      while (!job || job.pages.done < 2) {
+        assert.ok(Date.now() < until, `OCR of the PDF did not start: ${JSON.stringify(job)}\n${tailLogs(procs)}`);
+        await sleep(100);
+        job = await jobOf(ingestUrl(2), pdfId);
       }
-    }
-    say(`all ${all.length} jobs terminal: ${finals.map((j) => j.status).join(',')}`);
-    for (const j of finals) {
-      assert.equal(j.status, 'completed', `job ${j.id}: ${JSON.stringify(j.pageDetails?.filter((p: { error?: unknown }) => p.error))}`);
-      assert.deepEqual(j.pages, { total: j.pages.total, done: j.pages.total, failed: 0 });
-      assert.deepEqual(j.pageDetails.map((p: { page: number }) => p.page), Array.from({ length: j.pages.total }, (_, i) => i + 1));
-    }
-    const pdfJob = finals[0];
-    assert.equal(pdfJob.pages.total, PDF_PAGES);
-    const doc = await (await fetch(`${ingestUrl(2)}/v1/jobs/${pdfId}/result?format=json`)).json();
-    assert.deepEqual(doc.pages.map((p: { page: number }) => p.page), pdfTexts.map((_, i) => i + 1), 'every page once, in order (JSON)');
-    const md: string = await (await fetch(`${ingestUrl(2)}/v1/jobs/${pdfId}/result`)).text();
-    const markers = [...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1]));
-    assert.deepEqual(markers, pdfTexts.slice(1).map((_, i) => i + 2), 'every page once, in order (Markdown)');
-    // The simulator names each page after its image's hash: 20 different pages, in the JSON's order.
-    const simIds = [...md.matchAll(/^# Simulated page ([0-9a-f]{16})$/gm)].map((m) => m[1]);
-    assert.equal(new Set(simIds).size, PDF_PAGES, 'no page repeated or lost in the Markdown');
-    assert.deepEqual(simIds, doc.pages.map((p: { markdown: string }) => /# Simulated page ([0-9a-f]{16})/.exec(p.markdown)?.[1]));
+      const leads = await leaders();
+      const leaderName = leads[KILL] ?? cluster.nodes[0].name;
+      const leader = cluster.node(leaderName);
+      await leader.kill();
+      const alsoLed = Object.entries(leads)
+        .filter(([k, n]) => k !== KILL && n === leaderName)
+        .map(([k]) => k);
+      say(
+        `SIGKILL nats node ${leader.name}, leader of ${KILL} (${LEADER_KINDS[KILL]})${alsoLed.length ? ` and also of ${alsoLed.join(', ')}` : ''}; leaders were ${JSON.stringify(leads)}; PDF pages done ${job.pages.done}/${PDF_PAGES}`,
+      );
+      assert.ok(job.pages.done < PDF_PAGES, 'pages were still in flight when the node died');
+      for (const label of ['ocr-1', 'assembler-1', 'ingest-1']) {
+        await proc(label).kill();
+        say(`SIGKILL ${label}`);
+      }
+      await sleep(3000);
+      await leader.start();
+      say(`restarted nats node ${leader.name}`);
+      await cluster.waitReady(60_000);
+      say(`nats node ${leader.name} answers JetStream requests again`);
 
-    // Exactly one completion event per job: wait past a redelivery period for any late duplicate.
-    await sleep(4000);
-    for (const [node, counts] of perNode) {
-      if (node === leader.name) continue; // its subscriber was cut off with it
-      for (const id of all) assert.deepEqual(counts.get(id), ['completed'], `completion events of ${id} seen through ${node}`);
-    }
-    const stored = await jsm.streams.info(Streams.events, { subjects_filter: 'folio.events.>' });
-    for (const id of all) {
-      const subjects = Object.entries(stored.state.subjects ?? {}).filter(([s]) => s.split('.')[3] === id && TERMINAL.includes(s.split('.')[4]));
-      assert.deepEqual(subjects.map(([s, n]) => [s.split('.')[4], n]), [['completed', 1]], `stored completion events of ${id}`);
-    }
-
-    // Nothing is left queued: every work stream drains.
-    const drainUntil = Date.now() + 20_000;
-    for (const stream of [Streams.jobs, Streams.pages, Streams.pageResults]) {
-      for (;;) {
-        const s = await jsm.streams.info(stream);
-        if (s.state.messages === 0) break;
-        if (Date.now() > drainUntil) {
-          const consumers = [];
-          for await (const c of jsm.consumers.list(stream)) consumers.push({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, delivered: c.delivered, ackFloor: c.ack_floor });
-          const msgs = [];
-          for (let seq = s.state.first_seq; seq <= s.state.last_seq && msgs.length < 10; seq++) {
-            const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-            if (m) msgs.push({ seq, subject: m.subject, hdr: m.header?.get('Nats-Msg-Id'), body: m.string().slice(0, 200) });
-          }
-          assert.fail(`${stream} still holds ${s.state.messages} message(s): ${JSON.stringify({ state: s.state, consumers, msgs }, null, 1)}`);
+      // Every job ends, and ends completed, page by page in order.
+      const finals = [];
+      for (const id of all) {
+        try {
+          finals.push(await waitForTerminal(ingestUrl(2), id, 150_000));
+        } catch (err) {
+          throw new Error(`${(err as Error).message}\n${tailLogs(procs)}\n${cluster.logs(15)}`, { cause: err });
         }
-        await sleep(250);
       }
+      say(`all ${all.length} jobs terminal: ${finals.map((j) => j.status).join(',')}`);
+      for (const j of finals) {
+        assert.equal(j.status, 'completed', `job ${j.id}: ${JSON.stringify(j.pageDetails?.filter((p: { error?: unknown }) => p.error))}`);
+        assert.deepEqual(j.pages, { total: j.pages.total, done: j.pages.total, failed: 0 });
+        assert.deepEqual(
+          j.pageDetails.map((p: { page: number }) => p.page),
+          Array.from({ length: j.pages.total }, (_, i) => i + 1),
+        );
+      }
+      const pdfJob = finals[0];
+      assert.equal(pdfJob.pages.total, PDF_PAGES);
+      const doc = await (await fetch(`${ingestUrl(2)}/v1/jobs/${pdfId}/result?format=json`)).json();
+      assert.deepEqual(
+        doc.pages.map((p: { page: number }) => p.page),
+        pdfTexts.map((_, i) => i + 1),
+        'every page once, in order (JSON)',
+      );
+      const md: string = await (await fetch(`${ingestUrl(2)}/v1/jobs/${pdfId}/result`)).text();
+      const markers = [...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1]));
+      assert.deepEqual(
+        markers,
+        pdfTexts.slice(1).map((_, i) => i + 2),
+        'every page once, in order (Markdown)',
+      );
+      // The simulator names each page after its image's hash: 20 different pages, in the JSON's order.
+      const simIds = [...md.matchAll(/^# Simulated page ([0-9a-f]{16})$/gm)].map((m) => m[1]);
+      assert.equal(new Set(simIds).size, PDF_PAGES, 'no page repeated or lost in the Markdown');
+      assert.deepEqual(
+        simIds,
+        doc.pages.map((p: { markdown: string }) => /# Simulated page ([0-9a-f]{16})/.exec(p.markdown)?.[1]),
+      );
+
+      // Exactly one completion event per job: wait past a redelivery period for any late duplicate.
+      await sleep(4000);
+      for (const [node, counts] of perNode) {
+        if (node === leader.name) continue; // its subscriber was cut off with it
+        for (const id of all) assert.deepEqual(counts.get(id), ['completed'], `completion events of ${id} seen through ${node}`);
+      }
+      const stored = await jsm.streams.info(Streams.events, { subjects_filter: 'folio.events.>' });
+      for (const id of all) {
+        const subjects = Object.entries(stored.state.subjects ?? {}).filter(([s]) => s.split('.')[3] === id && TERMINAL.includes(s.split('.')[4]));
+        assert.deepEqual(
+          subjects.map(([s, n]) => [s.split('.')[4], n]),
+          [['completed', 1]],
+          `stored completion events of ${id}`,
+        );
+      }
+
+      // Nothing is left queued: every work stream drains.
+      const drainUntil = Date.now() + 20_000;
+      for (const stream of [Streams.jobs, Streams.pages, Streams.pageResults]) {
+        for (;;) {
+          const s = await jsm.streams.info(stream);
+          if (s.state.messages === 0) break;
+          if (Date.now() > drainUntil) {
+            const consumers = [];
+            for await (const c of jsm.consumers.list(stream))
+              consumers.push({
+                name: c.name,
+                pending: c.num_pending,
+                ackPending: c.num_ack_pending,
+                redelivered: c.num_redelivered,
+                delivered: c.delivered,
+                ackFloor: c.ack_floor,
+              });
+            const msgs = [];
+            for (let seq = s.state.first_seq; seq <= s.state.last_seq && msgs.length < 10; seq++) {
+              const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+              if (m) msgs.push({ seq, subject: m.subject, hdr: m.header?.get('Nats-Msg-Id'), body: m.string().slice(0, 200) });
+            }
+            assert.fail(`${stream} still holds ${s.state.messages} message(s): ${JSON.stringify({ state: s.state, consumers, msgs }, null, 1)}`);
+          }
+          await sleep(250);
+        }
+      }
+      say('every work stream is empty; simulator ' + JSON.stringify({ received: sim.stats().received, completed: sim.stats().completed }));
+    } finally {
+      await Promise.all(watchers.map((c) => c.close().catch(() => {})));
     }
-    say('every work stream is empty; simulator ' + JSON.stringify({ received: sim.stats().received, completed: sim.stats().completed }));
-  } finally {
-    await Promise.all(watchers.map((c) => c.close().catch(() => {})));
-  }
-});
+  },
+);

@@ -20,11 +20,17 @@ test('API keys map to tenants ("tenant=key"; parsing is specified in api-keys.te
 });
 
 test('a mistyped FOLIO_ setting stops start-up instead of being ignored', () => {
-  assert.throws(() => loadConfig({ FOLIO_MAX_PAGE: '10' }), (e: Error) => e instanceof ConfigError && /FOLIO_MAX_PAGE/.test(e.message));
+  assert.throws(
+    () => loadConfig({ FOLIO_MAX_PAGE: '10' }),
+    (e: Error) => e instanceof ConfigError && /FOLIO_MAX_PAGE/.test(e.message),
+  );
 });
 
 test('an invalid value stops start-up and names the setting', () => {
-  assert.throws(() => loadConfig({ FOLIO_MAX_UPLOAD_BYTES: 'lots' }), (e: Error) => e instanceof ConfigError && /FOLIO_MAX_UPLOAD_BYTES/.test(e.message));
+  assert.throws(
+    () => loadConfig({ FOLIO_MAX_UPLOAD_BYTES: 'lots' }),
+    (e: Error) => e instanceof ConfigError && /FOLIO_MAX_UPLOAD_BYTES/.test(e.message),
+  );
   assert.throws(() => loadConfig({ S3_ENDPOINT: 'not a url' }), /S3_ENDPOINT/);
 });
 

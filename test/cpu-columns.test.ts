@@ -15,7 +15,7 @@ import { createCpuEngine } from '../services/ocr/engines/cpu/engine.ts';
 /** Deterministic pseudo-random numbers in [0, 1) (a fixed LCG), so a failure reproduces. */
 function random(seed: number) {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
 }
 
 function blank(width: number, height: number): RawImage {
@@ -23,10 +23,16 @@ function blank(width: number, height: number): RawImage {
 }
 
 function fill(img: RawImage, x0: number, y0: number, x1: number, y1: number, grey = 0) {
-  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) img.data.fill(grey, (y * img.width + Math.max(0, x0)) * 3, (y * img.width + Math.min(img.width, x1)) * 3);
+  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++)
+    img.data.fill(grey, (y * img.width + Math.max(0, x0)) * 3, (y * img.width + Math.min(img.width, x1)) * 3);
 }
 
-const box = (x0: number, y0: number, x1: number, y1: number): Quad => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+const box = (x0: number, y0: number, x1: number, y1: number): Quad => [
+  [x0, y0],
+  [x1, y0],
+  [x1, y1],
+  [x0, y1],
+];
 
 /**
  * Lines of "words" (ink blocks one ink height `h` tall) justified in columns `width` wide, with
@@ -98,7 +104,11 @@ describe('gutters: a box across columns is cut where the page is blank through m
 
   test('three columns: two cuts a line', () => {
     const { img, quads } = columnsPage({ columns: 3, gutter: 10, lines: 10, seed: 5 });
-    for (const cuts of planPage(img, quads).cuts) assert.deepEqual(cuts.map((c) => c.kind), ['gutter', 'gutter']);
+    for (const cuts of planPage(img, quads).cuts)
+      assert.deepEqual(
+        cuts.map((c) => c.kind),
+        ['gutter', 'gutter'],
+      );
   });
 
   test('one justified column: word spaces never line up long enough to be a gutter', () => {
@@ -141,7 +151,8 @@ describe('ruling lines: a table cell rule inside a box is a cut, a letter stem i
     fill(img, 20, 88, 580, 90); // bottom rule
     fill(img, 40, 50, 160, 70); // "Revenue (USD)"
     fill(img, 170, 50, 240, 70);
-    if (stem) fill(img, 250, 50, 252, 70); // a stem as tall as the text: "l", "|", ")"
+    if (stem)
+      fill(img, 250, 50, 252, 70); // a stem as tall as the text: "l", "|", ")"
     else fill(img, 254, 30, 256, 90); // the cell rule
     fill(img, 262, 50, 340, 70); // "Orders", 6 px past the rule
     return { img, quads: [box(34, 44, 346, 76)] };
@@ -150,7 +161,10 @@ describe('ruling lines: a table cell rule inside a box is a cut, a letter stem i
   test('the rule is cut out and both cells become their own pieces', () => {
     const { img, quads } = row();
     const plan = planPage(img, quads);
-    assert.deepEqual(plan.cuts[0].map((c) => c.kind), ['rule']);
+    assert.deepEqual(
+      plan.cuts[0].map((c) => c.kind),
+      ['rule'],
+    );
     const [a, b] = plan.pieces[0].map((p) => [p.from, p.to]);
     const at = (t: number) => 34 + t * (346 - 34);
     assert.ok(at(a[1]) <= 255 && at(b[0]) >= 255 && at(b[0]) <= 262, JSON.stringify(plan.pieces[0]));
@@ -190,7 +204,13 @@ describe('figures: photos and drawings are found and kept out of the text', () =
     assert.equal(figs.length, 1, JSON.stringify(figs));
     const [x1, y1, x2, y2] = figs[0];
     // Its edges to within a cell (half a line height, 16 px here).
-    for (const [got, want] of [[x1, 200], [y1, 200], [x2, 500], [y2, 440]]) assert.ok(Math.abs(got - want) <= 16, JSON.stringify(figs[0]));
+    for (const [got, want] of [
+      [x1, 200],
+      [y1, 200],
+      [x2, 500],
+      [y2, 440],
+    ])
+      assert.ok(Math.abs(got - want) <= 16, JSON.stringify(figs[0]));
   });
 
   test('a page of text has none', () => {
@@ -205,7 +225,10 @@ describe('figures: photos and drawings are found and kept out of the text', () =
     ];
     const { markdown, blocks: out } = withFigures('# Report\n\nBelow the photo, the story goes on.', blocks, [[20, 60, 480, 380]], 3);
     assert.equal(markdown, '# Report\n\n![](images/3_0.jpg)\n\nBelow the photo, the story goes on.');
-    assert.deepEqual(out.map((b) => b.type), ['title', 'image', 'text']);
+    assert.deepEqual(
+      out.map((b) => b.type),
+      ['title', 'image', 'text'],
+    );
     assert.deepEqual(out[1], { type: 'image', bbox: [20, 60, 480, 380], text: '![](images/3_0.jpg)' });
   });
 });
@@ -214,7 +237,9 @@ describe('CPU engine on real crops', () => {
   const engine = createCpuEngine({ workers: 1 });
   after(() => engine.close());
   const read = async (name: string) => {
-    const { data, info } = await sharp(readFileSync(new URL(`./fixtures/${name}`, import.meta.url))).png().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(readFileSync(new URL(`./fixtures/${name}`, import.meta.url)))
+      .png()
+      .toBuffer({ resolveWithObject: true });
     return engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown' }, AbortSignal.timeout(120_000));
   };
 
@@ -232,7 +257,10 @@ describe('CPU engine on real crops', () => {
     for (const s of ['Bureau of Labor', 'began', 'retrospect', 'reach 150.2 million', '776,800']) assert.ok(at(s) >= 0, `${s}:\n${md}`);
     assert.ok(at('Bureau of Labor') < at('retrospect') && at('retrospect') < at('reach 150.2 million') && at('reach 150.2 million') < at('776,800'), md);
     // The drop cap is a letter, not a figure.
-    assert.ok(out.blocks.every((b) => b.type !== 'image'), JSON.stringify(out.blocks.map((b) => b.type)));
+    assert.ok(
+      out.blocks.every((b) => b.type !== 'image'),
+      JSON.stringify(out.blocks.map((b) => b.type)),
+    );
   });
 
   test('a shaded drawing (FAA handbook, figure 7-27) is one linked figure block between the text above it and its caption; its labels are kept', async () => {

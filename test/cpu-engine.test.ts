@@ -27,7 +27,9 @@ async function pageOf(name: string, page = 1): Promise<PageInput> {
 
 /** A 1×1 PNG whose header claims width × height: refused from the header, never decoded. */
 async function pixelBomb(width: number, height: number): Promise<Buffer> {
-  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#fff' } })
+    .png()
+    .toBuffer();
   png.writeUInt32BE(width, 16); // IHDR data starts at byte 16: width, height, …
   png.writeUInt32BE(height, 20);
   png.writeUInt32BE(crc32(png.subarray(12, 29)), 29); // CRC over "IHDR" + its 13 data bytes
@@ -49,7 +51,11 @@ describe('CPU engine (PaddleOCR in worker threads)', () => {
   const engine = createCpuEngine({ workers: 2, log });
   const reads = new Map<string, Promise<{ input: PageInput; out: EngineOutput }>>();
   const read = (name: string) => {
-    if (!reads.has(name)) reads.set(name, pageOf(name).then(async (input) => ({ input, out: await engine.recognize(input, signal()) })));
+    if (!reads.has(name))
+      reads.set(
+        name,
+        pageOf(name).then(async (input) => ({ input, out: await engine.recognize(input, signal()) })),
+      );
     return reads.get(name)!;
   };
   const samples: Array<[string, string]> = [

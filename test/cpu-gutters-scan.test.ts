@@ -14,10 +14,15 @@ import { inkEnds } from '../services/ocr/engines/cpu/gutters.ts';
 /** Deterministic pseudo-random numbers in [0, 1) (a fixed LCG), so a failure reproduces. */
 function random(seed: number) {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
 }
 
-const box = (x0: number, y0: number, x1: number, y1: number): Quad => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+const box = (x0: number, y0: number, x1: number, y1: number): Quad => [
+  [x0, y0],
+  [x1, y0],
+  [x1, y1],
+  [x0, y1],
+];
 
 const H = 20; // ink height of a line
 const PITCH = 30;
@@ -137,7 +142,7 @@ describe('gutters on a degraded scan', () => {
       const split = 360 + Math.round(rnd() * 80);
       // Words of 0.8–2.8 text heights, spaces of 0.25–0.45, as in the columns above.
       const words = (from: number, to: number) => {
-        for (let x = from; x < to; ) {
+        for (let x = from; x < to;) {
           const w = Math.min(to - x, Math.round(H * (0.8 + rnd() * 2)));
           ink(x, y, x + w, y + H);
           x += w + Math.round(H * (0.25 + rnd() * 0.2));

@@ -27,7 +27,8 @@ describe('Latin-script classes', () => {
     assert.equal(latin[0], 0);
     assert.equal(latin.at(-1), dictionary.length - 1);
     for (const c of 'AZaz09.,;:()$%&-–—“”’é±×°μ') if (dictionary.includes(c)) assert.ok(chars.includes(c), `'${c}' kept`);
-    for (const c of chars.slice(1, -1)) assert.ok(!/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Cyrillic}\uff00-\uffef\u3000-\u303f]/u.test(c), `'${c}' is not Latin script`);
+    for (const c of chars.slice(1, -1))
+      assert.ok(!/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Cyrillic}\uff00-\uffef\u3000-\u303f]/u.test(c), `'${c}' is not Latin script`);
     assert.ok(latin.length > 180 && latin.length < 300, `${latin.length} classes`);
   });
 });
@@ -80,7 +81,9 @@ describe('the recogniser graph’s subset reduction (onnx-ctc.ts)', () => {
   it('gives per step the best class among the subset and its probability', async () => {
     const fused = fuseAffineHardSwish(readFileSync(path.join(assets, 'ch_PP-OCRv4_rec_infer.onnx'))).model;
     const width = 200;
-    const input = new Float32Array(3 * 48 * width).map((_, i) => ((i % width) % 9 < 2 && ((i / width) | 0) % 48 > 12 && ((i / width) | 0) % 48 < 36 ? 0.1 : 0.95));
+    const input = new Float32Array(3 * 48 * width).map((_, i) =>
+      (i % width) % 9 < 2 && ((i / width) | 0) % 48 > 12 && ((i / width) | 0) % 48 < 36 ? 0.1 : 0.95,
+    );
     const subset = latinClasses(dictionary);
     const s = await ort.InferenceSession.create(ctcOutputs(fused, dictionary.length, subset), { intraOpNumThreads: 1 });
     const plain = await ort.InferenceSession.create(fused, { intraOpNumThreads: 1 });
@@ -113,7 +116,8 @@ describe('lang on real pages through the CPU engine', { timeout: 600_000 }, () =
   const read = async (file: string, lang?: 'auto' | 'en' | 'zh') => {
     const sharp = (await import('sharp')).default;
     const { data, info } = await sharp(readFileSync(file)).rotate().png().toBuffer({ resolveWithObject: true });
-    return (await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown', lang }, AbortSignal.timeout(300_000))).markdown;
+    return (await engine.recognize({ page: 1, image: data, width: info.width, height: info.height, task: 'markdown', lang }, AbortSignal.timeout(300_000)))
+      .markdown;
   };
 
   it('is a request option: auto, en or zh, absent meaning auto; anything else is refused', () => {
@@ -130,7 +134,10 @@ describe('lang on real pages through the CPU engine', { timeout: 600_000 }, () =
     for (const lang of ['en', 'auto'] as const) {
       const md = await read(file, lang);
       assert.ok(!HAN.test(md), `${lang}: ${md.match(/.{0,10}\p{Script=Han}.{0,10}/u)?.[0]}`);
-      assert.ok(cer(stripMarkdown(md), truth) <= cer(stripMarkdown(zh), truth), `${lang} CER ${cer(stripMarkdown(md), truth)} vs zh ${cer(stripMarkdown(zh), truth)}`);
+      assert.ok(
+        cer(stripMarkdown(md), truth) <= cer(stripMarkdown(zh), truth),
+        `${lang} CER ${cer(stripMarkdown(md), truth)} vs zh ${cer(stripMarkdown(zh), truth)}`,
+      );
     }
   });
 

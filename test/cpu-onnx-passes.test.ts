@@ -37,7 +37,11 @@ test('HardSwish blocks: every block folded to Conv → HardSwish reads the same 
 });
 
 test('ranges measured before the HardSwish pass map to the tensors after it: (old − folded add) / scale', () => {
-  assert.deepEqual(rescaleRanges({ y: [-2, 4], z: [-1, 3], other: [0, 1] }, { y: { scale: 0.5, shift: 0 }, z: { scale: 2, shift: 1 } }), { y: [-1, 2], z: [-4, 4], other: [0, 1] });
+  assert.deepEqual(rescaleRanges({ y: [-2, 4], z: [-1, 3], other: [0, 1] }, { y: { scale: 0.5, shift: 0 }, z: { scale: 2, shift: 1 } }), {
+    y: [-1, 2],
+    z: [-4, 4],
+    other: [0, 1],
+  });
   assert.deepEqual(rescaleRanges({ y: [-2, 4] }, { y: { scale: -1, shift: 0 } }), { y: [-4, 2] });
 });
 

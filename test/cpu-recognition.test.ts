@@ -72,7 +72,10 @@ describe('8-bit recogniser (onnx-quantize.ts)', () => {
   });
 
   test('a page reads the same through the 8-bit recogniser as through the float one', async () => {
-    const { data, info } = await sharp(readFileSync(new URL('./fixtures/english_scan.jpg', import.meta.url))).rotate().png().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(readFileSync(new URL('./fixtures/english_scan.jpg', import.meta.url)))
+      .rotate()
+      .png()
+      .toBuffer({ resolveWithObject: true });
     const job = { id: 1, image: data, width: info.width, height: info.height, task: 'markdown' as const };
     const init = { threads: 1, detSide: 1280, recSide: 2048, maxPixels: 1e8 };
     const read = async (int8: boolean) => {
@@ -96,9 +99,24 @@ test('a level box is cropped to the same pixels by the separable sampler as by t
   const data = Uint8Array.from(noise(width * height * 3, 3), (v) => Math.round(v * 255));
   const img = { data, width, height };
   for (const q of [
-    [[10.3, 20.7], [250.2, 20.7], [250.2, 52.1], [10.3, 52.1]],
-    [[-3, -2], [310, -2], [310, 30], [-3, 30]], // past the image's edges: replicated
-    [[0, 100], [40, 100], [40, 119.5], [0, 119.5]],
+    [
+      [10.3, 20.7],
+      [250.2, 20.7],
+      [250.2, 52.1],
+      [10.3, 52.1],
+    ],
+    [
+      [-3, -2],
+      [310, -2],
+      [310, 30],
+      [-3, 30],
+    ], // past the image's edges: replicated
+    [
+      [0, 100],
+      [40, 100],
+      [40, 119.5],
+      [0, 119.5],
+    ],
   ] as Array<[number, number][]>) {
     const fast = cropLine(img, q, 48);
     const slow = cropLine(img, q, 48, 1, false);
@@ -124,27 +142,66 @@ describe('CTC decoding (greedy, with word spaces from the gaps)', () => {
   };
 
   test('repeats collapse, a blank between them keeps both, blanks are dropped', () => {
-    const p = steps([[1, 0.9], [1, 0.9], [0, 0.9], [1, 0.9], [2, 0.8]]);
+    const p = steps([
+      [1, 0.9],
+      [1, 0.9],
+      [0, 0.9],
+      [1, 0.9],
+      [2, 0.8],
+    ]);
     assert.equal(ctcDecode(p, 5, dictionary.length, dictionary).text, 'aab');
   });
 
   test('a space the model scored under the blank between two words still separates them', () => {
-    const p = steps([[1, 0.9], [0, 0.6, 0.36], [0, 0.7, 0.3], [2, 0.9]]);
+    const p = steps([
+      [1, 0.9],
+      [0, 0.6, 0.36],
+      [0, 0.7, 0.3],
+      [2, 0.9],
+    ]);
     assert.equal(ctcDecode(p, 4, dictionary.length, dictionary, 0.05).text, 'a b');
     // Below the threshold (a gap inside a word) nothing is added; nor without a threshold.
-    assert.equal(ctcDecode(steps([[1, 0.9], [0, 0.98, 0.02], [2, 0.9]]), 3, dictionary.length, dictionary, 0.05).text, 'ab');
+    assert.equal(
+      ctcDecode(
+        steps([
+          [1, 0.9],
+          [0, 0.98, 0.02],
+          [2, 0.9],
+        ]),
+        3,
+        dictionary.length,
+        dictionary,
+        0.05,
+      ).text,
+      'ab',
+    );
     assert.equal(ctcDecode(p, 4, dictionary.length, dictionary).text, 'ab');
   });
 
   test('a space read outright is kept once; Chinese characters never get one', () => {
-    const p = steps([[1, 0.9], [0, 0.5, 0.4], [5, 0.6], [0, 0.5, 0.4], [2, 0.9]]);
+    const p = steps([
+      [1, 0.9],
+      [0, 0.5, 0.4],
+      [5, 0.6],
+      [0, 0.5, 0.4],
+      [2, 0.9],
+    ]);
     assert.equal(ctcDecode(p, 5, dictionary.length, dictionary, 0.05).text, 'a b');
-    const zh = steps([[3, 0.9], [0, 0.6, 0.36], [4, 0.9]]);
+    const zh = steps([
+      [3, 0.9],
+      [0, 0.6, 0.36],
+      [4, 0.9],
+    ]);
     assert.equal(ctcDecode(zh, 3, dictionary.length, dictionary, 0.05).text, '中文');
   });
 
   test('each character comes with the time step it was read at (a space put in from the gaps has none)', () => {
-    const p = steps([[1, 0.9], [1, 0.9], [0, 0.6, 0.36], [2, 0.9]]);
+    const p = steps([
+      [1, 0.9],
+      [1, 0.9],
+      [0, 0.6, 0.36],
+      [2, 0.9],
+    ]);
     const { text, at } = ctcDecode(p, 4, dictionary.length, dictionary, 0.05);
     assert.equal(text, 'a b');
     assert.deepEqual(at, [0, NaN, 3]);
@@ -210,7 +267,7 @@ describe('shadow flattening before the page-wide levels', () => {
     assert.deepEqual(p.rgb, before);
   });
 
-  test('paper under a shadow is lifted to the page\'s paper level; strokes in it stay dark', () => {
+  test("paper under a shadow is lifted to the page's paper level; strokes in it stay dark", () => {
     const p = page((x) => (x < 200 ? 0.45 + (0.55 * x) / 200 : 1));
     assert.ok(at(p, 6, 30) < 120, 'the shadowed paper starts darker than ink is stretched from');
     flattenShadows(p.rgb, p.width, p.height);

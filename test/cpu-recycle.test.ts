@@ -57,7 +57,10 @@ parentPort.on('message', (m) => {
     const pool = createWorkerPool({ size: 2, init, entry, recyclePages: 3 });
     try {
       const { answers, byThread } = await readAll(pool, 20);
-      assert.deepEqual(answers, Array.from({ length: 20 }, (_, i) => `p${i}`));
+      assert.deepEqual(
+        answers,
+        Array.from({ length: 20 }, (_, i) => `p${i}`),
+      );
       for (const [thread, pages] of byThread) assert.ok(pages.length <= 3, `worker ${thread} read ${pages.length} pages`);
       assert.ok(byThread.size >= 7, `20 pages at ≤ 3 a worker need ≥ 7 workers, saw ${byThread.size}`);
       const stats = pool.stats();
@@ -102,7 +105,9 @@ parentPort.on('message', (m) => {
   });
 
   test('the real worker releases its models and exits when retired, and its replacement reads the next page', { timeout: 300_000 }, async () => {
-    const png = await sharp(readFileSync(new URL('./fixtures/english.png', import.meta.url))).png().toBuffer({ resolveWithObject: true });
+    const png = await sharp(readFileSync(new URL('./fixtures/english.png', import.meta.url)))
+      .png()
+      .toBuffer({ resolveWithObject: true });
     const page = () => ({ image: png.data, width: png.info.width, height: png.info.height, task: 'markdown' as const });
     const pool = createWorkerPool({ size: 1, init, recyclePages: 1 });
     try {

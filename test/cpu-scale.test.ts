@@ -36,7 +36,11 @@ function prose(size: number, lines: number, columns = 1, columnWidth = 40 * size
 
 describe('type size (text-scale.ts)', () => {
   test('ink blobs are the 8-connected dark areas, with their exact bounding boxes', async () => {
-    const img = await raster(60, 40, '<rect x="5" y="5" width="10" height="4" fill="#000"/><rect x="30" y="10" width="3" height="20" fill="#000"/><rect x="33" y="30" width="3" height="3" fill="#000"/>');
+    const img = await raster(
+      60,
+      40,
+      '<rect x="5" y="5" width="10" height="4" fill="#000"/><rect x="30" y="10" width="3" height="20" fill="#000"/><rect x="33" y="30" width="3" height="3" fill="#000"/>',
+    );
     const blobs = inkBlobs(img).sort((a, b) => a.x0 - b.x0);
     // The second and third rectangles touch only at a corner: one blob.
     assert.deepEqual(blobs, [
@@ -54,7 +58,11 @@ describe('type size (text-scale.ts)', () => {
   });
 
   test('rules, frames and pictures are not type; a blank page has none', async () => {
-    const framed = await raster(1400, 900, `${prose(16, 20)}<rect x="5" y="5" width="1390" height="890" fill="none" stroke="#000" stroke-width="3"/><rect x="900" y="500" width="300" height="300" fill="#333"/>`);
+    const framed = await raster(
+      1400,
+      900,
+      `${prose(16, 20)}<rect x="5" y="5" width="1390" height="890" fill="none" stroke="#000" stroke-width="3"/><rect x="900" y="500" width="300" height="300" fill="#333"/>`,
+    );
     const h = typeHeight(framed);
     assert.ok(h >= 8 && h <= 13, `measured ${h}`);
     assert.equal(typeHeight(await raster(400, 300, '')), 0);
@@ -65,7 +73,7 @@ describe('type size (text-scale.ts)', () => {
     const clean = typeHeight(await inkImage(page));
     // Grain as the benchmark's noisy page has it: each pixel ± up to 135 levels (a fixed LCG).
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     const noisy = Buffer.from(page.data);
     for (let i = 0; i < noisy.length; i += 3) {
       const v = Math.max(0, Math.min(255, noisy[i] + Math.round((rand() + rand() + rand() - 1.5) * 90)));
@@ -77,7 +85,12 @@ describe('type size (text-scale.ts)', () => {
   });
 
   const blob = (x: number, y: number, h: number): Blob => ({ x0: x, y0: y, x1: x + h - 1, y1: y + h - 1 });
-  const box = (x0: number, y0: number, x1: number, y1: number): Array<[number, number]> => [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+  const box = (x0: number, y0: number, x1: number, y1: number): Array<[number, number]> => [
+    [x0, y0],
+    [x1, y0],
+    [x1, y1],
+    [x0, y1],
+  ];
 
   test('ink outside the first look’s boxes was missed; ink inside them was not', () => {
     const row = (y: number) => Array.from({ length: 10 }, (_, i) => blob(10 + i * 12, y, 10));
@@ -140,7 +153,12 @@ describe('detection in bands (tiles.ts)', () => {
 
   test('a line in the overlap of two bands is kept once, from the band keeping its centre', () => {
     const [a, b] = bands(1000, 1600, 1_000_000, 128);
-    const line = (y0: number, y1: number): Quad => [[10, y0], [900, y0], [900, y1], [10, y1]];
+    const line = (y0: number, y1: number): Quad => [
+      [10, y0],
+      [900, y0],
+      [900, y1],
+      [10, y1],
+    ];
     // A line across the seam between the two keep ranges, seen whole by both bands.
     const seam = a.keepBottom;
     const merged = mergeBands([

@@ -31,7 +31,11 @@ before(async () => {
   copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json'));
   // What `npm run build` runs, with the output directory moved.
   try {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
   } catch (err) {
     throw new Error(`the build failed:\n${(err as { stdout?: Buffer }).stdout?.toString() ?? err}`, { cause: err });
   }
@@ -90,7 +94,10 @@ test('node dist/services/all/main.js, with no NATS_URL, runs its own nats-server
   assert.deepEqual(job.pages, { total: 2, done: 2, failed: 0 });
   const md = await (await fetch(`${base}/v1/jobs/${id}/result`)).text();
   assert.match(md, /SIMULATED OUTPUT/);
-  assert.deepEqual([...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1])), [2]);
+  assert.deepEqual(
+    [...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1])),
+    [2],
+  );
 
   const page = await fetch(`${base}/`);
   assert.equal(page.status, 200);

@@ -26,7 +26,11 @@ function pdfWithShortPage2(texts: [string, string]): Buffer {
 }
 const SHORT = { width: 1224, height: 1400 };
 /** A small scan with real printed text (the PDFs' standard fonts are not embedded, so only the vision simulator 'reads' them): the top of english.png. */
-const strip = () => sharp(readFileSync(new URL('./fixtures/english.png', import.meta.url))).extract({ left: 0, top: 0, width: 1241, height: 420 }).png().toBuffer();
+const strip = () =>
+  sharp(readFileSync(new URL('./fixtures/english.png', import.meta.url)))
+    .extract({ left: 0, top: 0, width: 1241, height: 420 })
+    .png()
+    .toBuffer();
 const STRIP = { width: 1241, height: 420 };
 
 describe('fallback through the pipeline (vLLM simulator, CPU engine as fallback)', () => {
@@ -119,8 +123,21 @@ describe('fallback through the pipeline (vLLM simulator, CPU engine as fallback)
 });
 
 describe('read policy (engines faked)', () => {
-  const input = async (): Promise<PageInput> => ({ page: 1, image: await sharp({ create: { width: 60, height: 60, channels: 3, background: 'white' } }).png().toBuffer(), width: 60, height: 60, task: 'markdown' });
-  const answer = (engine: string, text: string): EngineOutput => ({ engine, markdown: text, blocks: [{ type: 'text', bbox: [0, 0, 60, 60], text }], raw: text });
+  const input = async (): Promise<PageInput> => ({
+    page: 1,
+    image: await sharp({ create: { width: 60, height: 60, channels: 3, background: 'white' } })
+      .png()
+      .toBuffer(),
+    width: 60,
+    height: 60,
+    task: 'markdown',
+  });
+  const answer = (engine: string, text: string): EngineOutput => ({
+    engine,
+    markdown: text,
+    blocks: [{ type: 'text', bbox: [0, 0, 60, 60], text }],
+    raw: text,
+  });
   const fake = (name: string, steps: Array<EngineOutput | FolioError>): OcrEngine & { calls: unknown[] } => {
     const calls: unknown[] = [];
     return {
@@ -161,10 +178,16 @@ describe('read policy (engines faked)', () => {
 
   it('with one engine a truncation stays the engine error (retryable), and a backend outage is never fallen back from', async () => {
     const vllm = fake('vllm', [new FolioError('FOLIO_ENGINE_TRUNCATED'), new FolioError('FOLIO_ENGINE_TRUNCATED')]);
-    await assert.rejects(readPage(deps(), [ref(vllm)], await input(), new AbortController().signal), (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_TRUNCATED' && e.retryable);
+    await assert.rejects(
+      readPage(deps(), [ref(vllm)], await input(), new AbortController().signal),
+      (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_TRUNCATED' && e.retryable,
+    );
     const down = fake('vllm', [new FolioError('FOLIO_ENGINE_UNAVAILABLE')]);
     const cpu = fake('cpu', [answer('cpu', 'never read')]);
-    await assert.rejects(readPage(deps(), [ref(down), ref(cpu)], await input(), new AbortController().signal), (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_UNAVAILABLE');
+    await assert.rejects(
+      readPage(deps(), [ref(down), ref(cpu)], await input(), new AbortController().signal),
+      (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_UNAVAILABLE',
+    );
     assert.equal(cpu.calls.length, 0, 'pages wait for the backend (redelivery) rather than fall back on an outage');
   });
 
@@ -182,12 +205,29 @@ describe('the vLLM engine under the policy (simulator)', () => {
     const { startVllmSimulator } = await import('../tools/vllm-sim/server.ts');
     const { createVllmEngine } = await import('../services/ocr/engines/vllm/engine.ts');
     const sim = await startVllmSimulator({ prefillMs: 2, msPerToken: 0.05, tokensPerPage: 200 });
-    const engine = await createVllmEngine({ baseUrls: [sim.url], model: 'deepseek-ai/DeepSeek-OCR', apiKey: 'EMPTY', maxTokens: 6000, timeoutMs: 5000, maxWindow: 4, minWindow: 1, metricsIntervalMs: 0 });
+    const engine = await createVllmEngine({
+      baseUrls: [sim.url],
+      model: 'deepseek-ai/DeepSeek-OCR',
+      apiKey: 'EMPTY',
+      maxTokens: 6000,
+      timeoutMs: 5000,
+      maxWindow: 4,
+      minWindow: 1,
+      metricsIntervalMs: 0,
+    });
     t.after(async () => {
       await engine.close();
       await sim.close();
     });
-    const page: PageInput = { page: 1, image: await sharp({ create: { width: 800, height: 1000, channels: 3, background: 'white' } }).png().toBuffer(), width: 800, height: 1000, task: 'markdown' };
+    const page: PageInput = {
+      page: 1,
+      image: await sharp({ create: { width: 800, height: 1000, channels: 3, background: 'white' } })
+        .png()
+        .toBuffer(),
+      width: 800,
+      height: 1000,
+      task: 'markdown',
+    };
     await engine.recognize(page, new AbortController().signal, { mitigation: 'loop' });
     const body = sim.stats().lastRequestBody as Record<string, unknown>;
     // DeepSeek-OCR keeps temperature 0 and its n-gram ban, with a repetition penalty on top.
@@ -197,10 +237,29 @@ describe('the vLLM engine under the policy (simulator)', () => {
     sim.setFaults({ next: ['length'] });
     const out = await engine.recognize(page, new AbortController().signal);
     assert.equal(out.truncated, true);
-    assert.deepEqual(out.attempts?.map((a) => [a.engine, a.outcome, a.code]), [['vllm', 'truncated', 'FOLIO_ENGINE_TRUNCATED']]);
-    const q = await readPage({ metrics: createMetrics(new Registry()) }, [{ name: 'vllm', get: async () => { sim.setFaults({ next: ['length'] }); return engine; } }], page, new AbortController().signal);
+    assert.deepEqual(
+      out.attempts?.map((a) => [a.engine, a.outcome, a.code]),
+      [['vllm', 'truncated', 'FOLIO_ENGINE_TRUNCATED']],
+    );
+    const q = await readPage(
+      { metrics: createMetrics(new Registry()) },
+      [
+        {
+          name: 'vllm',
+          get: async () => {
+            sim.setFaults({ next: ['length'] });
+            return engine;
+          },
+        },
+      ],
+      page,
+      new AbortController().signal,
+    );
     assert.equal(q.quality.truncated, true);
     assert.deepEqual(q.quality.reasons, ['truncated']);
-    assert.deepEqual(q.attempts.map((a) => a.outcome), ['truncated', 'ok']);
+    assert.deepEqual(
+      q.attempts.map((a) => a.outcome),
+      ['truncated', 'ok'],
+    );
   });
 });

@@ -8,7 +8,14 @@ function doc(pages: Array<{ blocks: Block[]; markdown?: string }>): DocumentResu
     v: 1,
     jobId: 'j',
     source: { name: 'x', mediaType: 'application/pdf', bytes: 1, sha256: '0' },
-    pages: pages.map((p, i) => ({ page: i + 1, status: 'done', width: 1000, height: 1400, markdown: p.markdown ?? '', blocks: p.blocks.map((b, k) => ({ ...b, order: k })) })),
+    pages: pages.map((p, i) => ({
+      page: i + 1,
+      status: 'done',
+      width: 1000,
+      height: 1400,
+      markdown: p.markdown ?? '',
+      blocks: p.blocks.map((b, k) => ({ ...b, order: k })),
+    })),
   };
 }
 const b = (type: string, text: string, y: number): Block => ({ type, text, bbox: [50, y, 950, y + 40] });
@@ -23,7 +30,15 @@ test('token estimate: words about one per 4 characters, CJK one per character', 
 test('chunks follow headings: never across one, each with its heading path, pages and boxes', () => {
   const chunks = chunkDocument(
     doc([
-      { blocks: [b('title', 'Annual Report', 40), b('sub_title', 'Revenue', 100), b('text', 'Revenue grew.', 150), b('sub_title', 'Costs', 200), b('text', 'Costs fell.', 250)] },
+      {
+        blocks: [
+          b('title', 'Annual Report', 40),
+          b('sub_title', 'Revenue', 100),
+          b('text', 'Revenue grew.', 150),
+          b('sub_title', 'Costs', 200),
+          b('text', 'Costs fell.', 250),
+        ],
+      },
       { blocks: [b('text', 'Costs, continued on page 2.', 40), b('image', '![](images/2_0.jpg)', 100), b('image_caption', 'Figure 1: costs', 300)] },
     ]),
   );
@@ -58,7 +73,11 @@ test('under the token limit, with overlap between consecutive chunks of a sectio
     assert.ok(chunks[i].text.startsWith(prevLast), `chunk ${i} starts with the end of chunk ${i - 1}`);
   }
   // Every sentence is in some chunk.
-  for (let i = 0; i < 30; i++) assert.ok(chunks.some((c) => c.text.includes(sentence(i))), `sentence ${i}`);
+  for (let i = 0; i < 30; i++)
+    assert.ok(
+      chunks.some((c) => c.text.includes(sentence(i))),
+      `sentence ${i}`,
+    );
 });
 
 test('a block longer than the limit is split at sentences, keeping its box; no overlap means none', () => {
@@ -74,5 +93,7 @@ test('a block longer than the limit is split at sentences, keeping its box; no o
 
 test('pages without blocks chunk their Markdown, boxed as the whole page', () => {
   const chunks = chunkDocument(doc([{ blocks: [], markdown: '# 第一章\n\n第一段文字。\n\n![](images/1_0.jpg)\n\n第二段文字。' }]));
-  assert.deepEqual(chunks, [{ index: 0, text: '第一段文字。\n\n第二段文字。', headings: ['第一章'], pages: [1], boxes: [{ page: 1, bbox: [0, 0, 1000, 1400] }], tokens: 12 }]);
+  assert.deepEqual(chunks, [
+    { index: 0, text: '第一段文字。\n\n第二段文字。', headings: ['第一章'], pages: [1], boxes: [{ page: 1, bbox: [0, 0, 1000, 1400] }], tokens: 12 },
+  ]);
 });

@@ -76,7 +76,7 @@ test('a table downloads as CSV and as Parquet (read back with polars) with the r
   assert.deepEqual(json.rows[0], ['width', String(doc.pages[1].width), 'simulated']);
 });
 
-test('HTML: one anchor per page, and its blocks\' boxes are the JSON\'s', async () => {
+test("HTML: one anchor per page, and its blocks' boxes are the JSON's", async () => {
   const res = await fetch(`${stack.url}/v1/jobs/${id}/result?format=html`, { headers: acme });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type')!, /^text\/html/);
@@ -111,7 +111,7 @@ test('chunks: page numbers and boxes are those of the JSON blocks they came from
   assert.deepEqual([...new Set(chunks.flatMap((c: any) => c.pages))], [1, 2]);
 });
 
-test('pdf, hOCR and ALTO from a vision model\'s blocks: every word inside its block\'s box, in the blocks\' order', async () => {
+test("pdf, hOCR and ALTO from a vision model's blocks: every word inside its block's box, in the blocks' order", async () => {
   const pdf = await fetch(`${stack.url}/v1/jobs/${id}/result?format=pdf`, { headers: acme });
   assert.equal(pdf.status, 200);
   assert.equal(pdf.headers.get('content-type'), 'application/pdf');
@@ -126,7 +126,8 @@ test('pdf, hOCR and ALTO from a vision model\'s blocks: every word inside its bl
       const mine = words.filter((x) => x.page === i + 1);
       assert.ok(mine.length > 10);
       for (const x of mine) {
-        const inBlock = (b: any) => x.box[0] >= b.bbox[0] * k - 0.5 && x.box[2] <= b.bbox[2] * k + 0.5 && x.box[1] >= b.bbox[1] * k - 0.5 && x.box[3] <= b.bbox[3] * k + 0.5;
+        const inBlock = (b: any) =>
+          x.box[0] >= b.bbox[0] * k - 0.5 && x.box[2] <= b.bbox[2] * k + 0.5 && x.box[1] >= b.bbox[1] * k - 0.5 && x.box[3] <= b.bbox[3] * k + 0.5;
         assert.ok(texts.some(inBlock), `"${x.text}" (page ${i + 1}) at ${x.box} inside a block`);
       }
     }
@@ -134,7 +135,10 @@ test('pdf, hOCR and ALTO from a vision model\'s blocks: every word inside its bl
     const order = doc.pages.flatMap((p: any) => pageRegions(p).flatMap((r) => r.lines.flatMap((l) => l.words.map((x) => x.text))));
     assert.deepEqual(pdfText(bytes, 'raw').split(/\s+/).filter(Boolean), order);
   }
-  for (const [format, type] of [['hocr', 'application/xhtml+xml; charset=utf-8'], ['alto', 'application/xml; charset=utf-8']]) {
+  for (const [format, type] of [
+    ['hocr', 'application/xhtml+xml; charset=utf-8'],
+    ['alto', 'application/xml; charset=utf-8'],
+  ]) {
     const res = await fetch(`${stack.url}/v1/jobs/${id}/result?format=${format}`, { headers: acme });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), type);
@@ -143,8 +147,16 @@ test('pdf, hOCR and ALTO from a vision model\'s blocks: every word inside its bl
   }
 });
 
-test('every new route is tenant-scoped: another tenant\'s job is a 404', async () => {
-  for (const path of ['tables', 'tables/1?format=csv', 'result?format=html', 'result?format=chunks', 'result?format=pdf', 'result?format=hocr', 'result?format=alto']) {
+test("every new route is tenant-scoped: another tenant's job is a 404", async () => {
+  for (const path of [
+    'tables',
+    'tables/1?format=csv',
+    'result?format=html',
+    'result?format=chunks',
+    'result?format=pdf',
+    'result?format=hocr',
+    'result?format=alto',
+  ]) {
     const res = await fetch(`${stack.url}/v1/jobs/${id}/${path}`, { headers: globex });
     assert.equal(res.status, 404, path);
     assert.equal((await res.json()).error.code, 'FOLIO_JOB_NOT_FOUND');
@@ -156,10 +168,14 @@ test('every new route is tenant-scoped: another tenant\'s job is a 404', async (
   assert.equal((await bad.json()).error.code, 'FOLIO_INVALID_OPTIONS');
 });
 
-test('the layout JSON Schema is served at its stable URL, and the document has every block\'s reading order', async () => {
+test("the layout JSON Schema is served at its stable URL, and the document has every block's reading order", async () => {
   const res = await fetch(`${stack.url}/v1/schemas/document-v1.json`, { headers: acme });
   assert.equal(res.status, 200);
   const schema = await res.json();
   assert.equal(schema.$id, 'folio:schemas/document-v1.json');
-  for (const p of doc.pages) assert.deepEqual(p.blocks.map((b: any) => b.order), p.blocks.map((_: unknown, i: number) => i));
+  for (const p of doc.pages)
+    assert.deepEqual(
+      p.blocks.map((b: any) => b.order),
+      p.blocks.map((_: unknown, i: number) => i),
+    );
 });

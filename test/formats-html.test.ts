@@ -12,7 +12,14 @@ const golden = (name: string, page: number) =>
 function doc(pages: DocumentResult['pages']): DocumentResult {
   return { v: 1, jobId: 'job-1', source: { name: 'report.pdf', mediaType: 'application/pdf', bytes: 1, sha256: '0' }, pages };
 }
-const page = (n: number, p: { markdown: string; blocks: Block[] }): DocumentResult['pages'][number] => ({ page: n, status: 'done', engine: 'vllm', width: 1000, height: 1400, ...p });
+const page = (n: number, p: { markdown: string; blocks: Block[] }): DocumentResult['pages'][number] => ({
+  page: n,
+  status: 'done',
+  engine: 'vllm',
+  width: 1000,
+  height: 1400,
+  ...p,
+});
 
 test('one document: a section per page with an anchor, headings, tables as tables, figures linked to their crops', () => {
   const html = renderHtml(doc([page(1, golden('table-then-caption', 1)), page(2, golden('chinese-tables-latex', 2))]));
@@ -23,7 +30,10 @@ test('one document: a section per page with an anchor, headings, tables as table
   assert.match(html, /<h2 data-bbox="80,280,601,336" data-order="0">3. Results<\/h2>/);
   assert.match(html, /<table data-bbox="80,420,921,729" data-order="1"><tr><td rowspan="2">Model<\/td><td colspan="2">Accuracy \(%\)<\/td><\/tr>/);
   assert.match(html, /<p class="caption" data-bbox="80,367,921,409" data-order="2">Table 2: Accuracy by model and split<\/p>/);
-  assert.match(html, /<figure data-bbox="150,785,851,1205" data-order="5"><a href="images\/2_0.jpg"><img src="images\/2_0.jpg" alt="图 3-2 卡诺循环示意图"><\/a><figcaption[^>]*>图 3-2 卡诺循环示意图<\/figcaption><\/figure>/);
+  assert.match(
+    html,
+    /<figure data-bbox="150,785,851,1205" data-order="5"><a href="images\/2_0.jpg"><img src="images\/2_0.jpg" alt="图 3-2 卡诺循环示意图"><\/a><figcaption[^>]*>图 3-2 卡诺循环示意图<\/figcaption><\/figure>/,
+  );
   assert.match(html, /<h1 data-bbox="120,53,881,112" data-order="0">第三章 热力学基础<\/h1>/);
 });
 
@@ -38,7 +48,12 @@ test('formulas stay LaTeX with the delimiters MathJax and KaTeX look for', () =>
 test('sanitised: text, table cells and attributes from a page can never become markup', () => {
   const hostile: Block[] = [
     { type: 'text', bbox: [0, 0, 10, 10], text: '<script>alert(1)</script> & "quotes"' },
-    { type: 'table', bbox: [0, 10, 10, 20], text: 'x', html: '<table onload="x()"><tr><td colspan="2" onclick="evil()"><img src=x onerror=alert(1)>cell<b>bold</b></td></tr><tr><td><script>bad()</script></td><td>&lt;i&gt;</td></tr></table>' },
+    {
+      type: 'table',
+      bbox: [0, 10, 10, 20],
+      text: 'x',
+      html: '<table onload="x()"><tr><td colspan="2" onclick="evil()"><img src=x onerror=alert(1)>cell<b>bold</b></td></tr><tr><td><script>bad()</script></td><td>&lt;i&gt;</td></tr></table>',
+    },
     { type: 'image', bbox: [0, 20, 10, 30], text: '![](javascript:alert(1))' },
   ];
   const html = renderHtml(doc([page(1, { markdown: '', blocks: hostile })]));

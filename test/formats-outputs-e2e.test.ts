@@ -38,13 +38,17 @@ after(async () => {
 const words = (s: string) => s.split(/\s+/).filter(Boolean);
 
 describe('outputs of a scanned page read by the CPU engine', () => {
-  it('the layout JSON keeps each paragraph\'s lines with their boxes', () => {
+  it("the layout JSON keeps each paragraph's lines with their boxes", () => {
     const text = doc.pages[0].blocks.filter((b) => b.type !== 'image');
     assert.ok(text.length >= 2);
     for (const b of text) {
       assert.ok(b.lines && b.lines.length > 0, `${b.type} "${b.text.slice(0, 30)}" has lines`);
       // (1 px for rounding: both are mapped back from the engine's levelled frame.)
-      for (const l of b.lines) assert.ok(l.bbox[0] >= b.bbox[0] - 1 && l.bbox[2] <= b.bbox[2] + 1 && l.bbox[1] >= b.bbox[1] - 1 && l.bbox[3] <= b.bbox[3] + 1, `line ${l.bbox} in block ${b.bbox}`);
+      for (const l of b.lines)
+        assert.ok(
+          l.bbox[0] >= b.bbox[0] - 1 && l.bbox[2] <= b.bbox[2] + 1 && l.bbox[1] >= b.bbox[1] - 1 && l.bbox[3] <= b.bbox[3] + 1,
+          `line ${l.bbox} in block ${b.bbox}`,
+        );
     }
   });
 
@@ -56,14 +60,19 @@ describe('outputs of a scanned page read by the CPU engine', () => {
     const pdf = Buffer.from(await res.arrayBuffer());
     const page = doc.pages[0];
     // The page is the page image at its resolution: points per image pixel from the page size.
-    const [w, h] = pdfInfo(pdf)['Page size'].split(' ').filter((s) => /^[\d.]+$/.test(s)).map(Number);
+    const pageSize = pdfInfo(pdf)['Page size'];
+    const [w, h] = pageSize
+      .split(' ')
+      .filter((s) => /^[\d.]+$/.test(s))
+      .map(Number);
     const k = w / page.width!;
     assert.ok(Math.abs(h / page.height! - k) < 1e-3);
     const want = pageRegions(page).flatMap((r) => r.lines.flatMap((l) => l.words.map((wd) => ({ text: wd.text, box: wd.bbox.map((v) => v * k) }))));
     // Each word is where its box is (pdftotext -bbox lists words in poppler's own order: matched by place).
     const got = pdfWords(pdf);
     assert.equal(got.length, want.length);
-    const inside = (g: (typeof got)[number], e: number[]) => g.box[0] >= e[0] - 0.5 && g.box[2] <= e[2] + 0.5 && g.box[1] >= e[1] - 0.5 && g.box[3] <= e[3] + 0.5;
+    const inside = (g: (typeof got)[number], e: number[]) =>
+      g.box[0] >= e[0] - 0.5 && g.box[2] <= e[2] + 0.5 && g.box[1] >= e[1] - 0.5 && g.box[3] <= e[3] + 0.5;
     const unused = new Set(got);
     for (const e of want) {
       const g = [...unused].find((x) => x.text === e.text && inside(x, e.box));
@@ -109,7 +118,7 @@ describe('outputs of a scanned page read by the CPU engine', () => {
     }
   });
 
-  it('another tenant\'s job is a 404 in every format; an unknown format is refused', async () => {
+  it("another tenant's job is a 404 in every format; an unknown format is refused", async () => {
     for (const format of ['pdf', 'hocr', 'alto']) {
       const res = await fetch(`${stack.url}/v1/jobs/${id}/result?format=${format}`, { headers: { authorization: `Bearer ${OTHER}` } });
       assert.equal(res.status, 404, format);

@@ -8,11 +8,24 @@ const page = (blocks: Block[]): Page => ({ page: 1, status: 'done', width: 1000,
 const inside = (a: number[], b: number[]) => a[0] >= b[0] - 1e-6 && a[1] >= b[1] - 1e-6 && a[2] <= b[2] + 1e-6 && a[3] <= b[3] + 1e-6;
 
 describe('lines and words for the outputs that place text (PDF, hOCR, ALTO)', () => {
-  it('an engine\'s line boxes are kept; its words follow each other along the line, inside it, widths in proportion to their letters', () => {
-    const [region] = pageRegions(page([{ type: 'text', bbox: [90, 90, 700, 160], text: 'x', confidence: 0.5, lines: [{ text: 'Hi  wonderful\tworld', bbox: [100, 100, 600, 140], confidence: 0.9 }] }]));
+  it("an engine's line boxes are kept; its words follow each other along the line, inside it, widths in proportion to their letters", () => {
+    const [region] = pageRegions(
+      page([
+        {
+          type: 'text',
+          bbox: [90, 90, 700, 160],
+          text: 'x',
+          confidence: 0.5,
+          lines: [{ text: 'Hi  wonderful\tworld', bbox: [100, 100, 600, 140], confidence: 0.9 }],
+        },
+      ]),
+    );
     const [l] = region.lines;
     assert.deepEqual(l.bbox, [100, 100, 600, 140]);
-    assert.deepEqual(l.words.map((w) => w.text), ['Hi', 'wonderful', 'world']);
+    assert.deepEqual(
+      l.words.map((w) => w.text),
+      ['Hi', 'wonderful', 'world'],
+    );
     for (const [i, w] of l.words.entries()) {
       assert.ok(inside(w.bbox, l.bbox));
       assert.equal(w.confidence, 0.9);
@@ -22,7 +35,7 @@ describe('lines and words for the outputs that place text (PDF, hOCR, ALTO)', ()
     assert.ok(Math.abs(width(1) / width(0) - textWidth('wonderful') / textWidth('Hi')) < 0.01, 'boxes are rounded to 0.01 px');
   });
 
-  it('a block without lines is wrapped into as many lines as its box holds, balanced, in its text\'s order', () => {
+  it("a block without lines is wrapped into as many lines as its box holds, balanced, in its text's order", () => {
     const text = Array.from({ length: 12 }, (_, i) => `sentence number ${i} of a paragraph read by a vision model.`).join(' ');
     // 1000 px wide, 300 px tall: about 9 lines of text at this length.
     const lines = estimateLines({ type: 'text', bbox: [0, 0, 1000, 300], text });
@@ -43,18 +56,40 @@ describe('lines and words for the outputs that place text (PDF, hOCR, ALTO)', ()
     assert.ok(lines.length >= 2);
     assert.equal(lines.map((l) => l.words.map((w) => w.text).join('')).join(''), cjk);
     const table = estimateLines({ type: 'table', bbox: [0, 0, 800, 100], text: '| Region | Revenue |\n|---|---|\n| Europe | 987,650 |' });
-    assert.deepEqual(table.map((l) => l.words.map((w) => w.text)), [['Region', 'Revenue'], ['Europe', '987,650']]);
+    assert.deepEqual(
+      table.map((l) => l.words.map((w) => w.text)),
+      [
+        ['Region', 'Revenue'],
+        ['Europe', '987,650'],
+      ],
+    );
     const tsv = estimateLines({ type: 'table', bbox: [0, 0, 800, 100], text: 'a\tb\n1\t2' });
-    assert.deepEqual(tsv.map((l) => l.words.map((w) => w.text)), [['a', 'b'], ['1', '2']]);
+    assert.deepEqual(
+      tsv.map((l) => l.words.map((w) => w.text)),
+      [
+        ['a', 'b'],
+        ['1', '2'],
+      ],
+    );
   });
 
   it('blocks are read in their reading order; figures carry no text; empty blocks no lines', () => {
-    const regions = pageRegions(page([
-      { type: 'text', bbox: [0, 500, 500, 540], text: 'second', order: 1 },
-      { type: 'image', bbox: [0, 100, 500, 400], text: '![](images/1_0.jpg)', order: 2 },
-      { type: 'text', bbox: [0, 0, 500, 40], text: 'first', order: 0 },
-      { type: 'text', bbox: [0, 600, 500, 640], text: '   ', order: 3 },
-    ]));
-    assert.deepEqual(regions.map((r) => [r.kind, r.lines.map((l) => l.words.map((w) => w.text).join(' ')).join('|')]), [['text', 'first'], ['text', 'second'], ['image', ''], ['text', '']]);
+    const regions = pageRegions(
+      page([
+        { type: 'text', bbox: [0, 500, 500, 540], text: 'second', order: 1 },
+        { type: 'image', bbox: [0, 100, 500, 400], text: '![](images/1_0.jpg)', order: 2 },
+        { type: 'text', bbox: [0, 0, 500, 40], text: 'first', order: 0 },
+        { type: 'text', bbox: [0, 600, 500, 640], text: '   ', order: 3 },
+      ]),
+    );
+    assert.deepEqual(
+      regions.map((r) => [r.kind, r.lines.map((l) => l.words.map((w) => w.text).join(' ')).join('|')]),
+      [
+        ['text', 'first'],
+        ['text', 'second'],
+        ['image', ''],
+        ['text', ''],
+      ],
+    );
   });
 });

@@ -17,7 +17,12 @@ const ENGLISH = readFileSync(new URL('./fixtures/english.png', import.meta.url))
 const DPI = 150;
 
 type Page = DocumentResult['pages'][number];
-const docOf = (pages: Page[]): DocumentResult => ({ v: 1, jobId: 'job-pdf', source: { name: 'scan.png', mediaType: 'image/png', bytes: 1, sha256: 'x' }, pages });
+const docOf = (pages: Page[]): DocumentResult => ({
+  v: 1,
+  jobId: 'job-pdf',
+  source: { name: 'scan.png', mediaType: 'image/png', bytes: 1, sha256: 'x' },
+  pages,
+});
 
 async function pdfOf(doc: DocumentResult, images: Record<number, Buffer> = {}, dpi = DPI): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -36,7 +41,10 @@ function expectedWords(doc: DocumentResult, dpi = DPI): PdfWord[] {
 
 /** Each word read back is the word expected, and lies within its box (0.5 pt: pdftotext prints 6 decimals of float maths). */
 function assertWordsInBoxes(got: PdfWord[], want: PdfWord[]) {
-  assert.deepEqual(got.map((w) => `${w.page}:${w.text}`), want.map((w) => `${w.page}:${w.text}`));
+  assert.deepEqual(
+    got.map((w) => `${w.page}:${w.text}`),
+    want.map((w) => `${w.page}:${w.text}`),
+  );
   for (const [i, w] of got.entries()) {
     const e = want[i].box;
     const msg = `"${w.text}" at ${w.box.map((v) => v.toFixed(1))} vs its box ${e.map((v) => v.toFixed(1))}`;
@@ -58,13 +66,29 @@ const twoColumns: Page = {
   height: 1754,
   markdown: '',
   blocks: [
-    { type: 'title', bbox: [120, 100, 900, 160], text: 'Quarterly Operations Report', order: 0, lines: [line('Quarterly Operations Report', [120, 100, 900, 160], 0.98)] },
     {
-      type: 'text', bbox: [120, 220, 580, 330], text: 'Left column first line second line of the left column ends here.', order: 1,
-      lines: [line('Left column first line', [120, 220, 560, 255], 0.9), line('second line of the left', [120, 258, 580, 293], 0.92), line('column ends here.', [120, 296, 420, 330], 0.95)],
+      type: 'title',
+      bbox: [120, 100, 900, 160],
+      text: 'Quarterly Operations Report',
+      order: 0,
+      lines: [line('Quarterly Operations Report', [120, 100, 900, 160], 0.98)],
     },
     {
-      type: 'text', bbox: [660, 220, 1120, 330], text: 'Right column is read after the whole left column.', order: 2,
+      type: 'text',
+      bbox: [120, 220, 580, 330],
+      text: 'Left column first line second line of the left column ends here.',
+      order: 1,
+      lines: [
+        line('Left column first line', [120, 220, 560, 255], 0.9),
+        line('second line of the left', [120, 258, 580, 293], 0.92),
+        line('column ends here.', [120, 296, 420, 330], 0.95),
+      ],
+    },
+    {
+      type: 'text',
+      bbox: [660, 220, 1120, 330],
+      text: 'Right column is read after the whole left column.',
+      order: 2,
       lines: [line('Right column is read', [660, 220, 1080, 255]), line('after the whole left', [660, 258, 1090, 293]), line('column.', [660, 296, 800, 330])],
     },
   ],
@@ -88,12 +112,19 @@ describe('searchable PDF: the page image with the text invisible over it, word b
   });
 
   it('blocks without line boxes (vision models) are wrapped into lines inside their box, words in order', async () => {
-    const para = 'The third quarter showed steady growth across all regions. Revenue increased by 12 percent compared with the previous quarter, while operating costs remained stable.';
-    const doc = docOf([{ ...twoColumns, engine: 'vllm', blocks: [
-      { type: 'title', bbox: [120, 100, 900, 160], text: 'Quarterly Operations Report', order: 0 },
-      { type: 'text', bbox: [120, 200, 1120, 330], text: para, order: 1 },
-      { type: 'table', bbox: [120, 400, 800, 520], text: '| Region | Revenue |\n|---|---|\n| Europe | 987,650 |\n| Asia Pacific | 1,532,080 |', order: 2 },
-    ] }]);
+    const para =
+      'The third quarter showed steady growth across all regions. Revenue increased by 12 percent compared with the previous quarter, while operating costs remained stable.';
+    const doc = docOf([
+      {
+        ...twoColumns,
+        engine: 'vllm',
+        blocks: [
+          { type: 'title', bbox: [120, 100, 900, 160], text: 'Quarterly Operations Report', order: 0 },
+          { type: 'text', bbox: [120, 200, 1120, 330], text: para, order: 1 },
+          { type: 'table', bbox: [120, 400, 800, 520], text: '| Region | Revenue |\n|---|---|\n| Europe | 987,650 |\n| Asia Pacific | 1,532,080 |', order: 2 },
+        ],
+      },
+    ]);
     const pdf = await pdfOf(doc, { 1: ENGLISH });
     const got = pdfWords(pdf);
     assertWordsInBoxes(got, expectedWords(doc));
@@ -105,9 +136,23 @@ describe('searchable PDF: the page image with the text invisible over it, word b
 
   it('any script comes back as written: CJK, Greek, Cyrillic, accents, symbols and characters outside the BMP', async () => {
     const texts = ['中文的句子 日本語のテキスト 한국어', 'Ελληνικά кириллица Ünïcödé €100 ½', 'emoji 😀 math 𝔸𝔹 rare 𠀋 (parens) back\\slash'];
-    const doc = docOf([{ ...twoColumns, blocks: texts.map((t, i) => ({ type: 'text', bbox: [100, 100 + i * 60, 1100, 150 + i * 60] as Block['bbox'], text: t, order: i, lines: [line(t, [100, 100 + i * 60, 1100, 150 + i * 60])] })) }]);
+    const doc = docOf([
+      {
+        ...twoColumns,
+        blocks: texts.map((t, i) => ({
+          type: 'text',
+          bbox: [100, 100 + i * 60, 1100, 150 + i * 60] as Block['bbox'],
+          text: t,
+          order: i,
+          lines: [line(t, [100, 100 + i * 60, 1100, 150 + i * 60])],
+        })),
+      },
+    ]);
     const pdf = await pdfOf(doc, { 1: ENGLISH });
-    assert.deepEqual(pdfWords(pdf).map((w) => w.text), texts.join(' ').split(' '));
+    assert.deepEqual(
+      pdfWords(pdf).map((w) => w.text),
+      texts.join(' ').split(' '),
+    );
     const fonts = spawnTool('pdffonts', pdf);
     assert.match(fonts, /GlyphLessFont\s+CID TrueType\s+Identity-H\s+yes\s+no\s+yes/, 'one embedded font with a ToUnicode map');
   });
@@ -119,7 +164,10 @@ describe('searchable PDF: the page image with the text invisible over it, word b
     try {
       const content = await (await d.getPage(1)).getTextContent();
       const text = content.items.map((i) => ('str' in i ? i.str : '')).join(' ');
-      assert.deepEqual(text.split(/\s+/).filter(Boolean), expectedWords(doc).map((w) => w.text));
+      assert.deepEqual(
+        text.split(/\s+/).filter(Boolean),
+        expectedWords(doc).map((w) => w.text),
+      );
     } finally {
       await d.destroy();
     }
@@ -128,13 +176,13 @@ describe('searchable PDF: the page image with the text invisible over it, word b
   it('each page shows its image: the PNG goes in as it is and renders back to the same pixels', async () => {
     const png = ENGLISH;
     const img = await pdfImageFromPng(png);
-    assert.equal(img.data.length, parsePng(png)!.idat.length, 'the PNG\'s compressed rows, not decoded and compressed again');
+    assert.equal(img.data.length, parsePng(png)!.idat.length, "the PNG's compressed rows, not decoded and compressed again");
     const pdf = await pdfOf(docOf([twoColumns]), { 1: png });
     assert.ok(pdf.length < png.length * 1.1, `${pdf.length} bytes for a ${png.length}-byte page image`);
     await assertRendersLike(pdf, png, DPI);
   });
 
-  it('other PNGs (grey, palette, alpha, 16-bit, interlaced) are embedded too, and a scanner\'s pHYs resolution sets the page size', async () => {
+  it("other PNGs (grey, palette, alpha, 16-bit, interlaced) are embedded too, and a scanner's pHYs resolution sets the page size", async () => {
     const base = sharp(ENGLISH).extract({ left: 0, top: 0, width: 600, height: 400 });
     const cases: Record<string, Buffer> = {
       grey: await base.clone().toColourspace('b-w').png().toBuffer(),
@@ -147,11 +195,19 @@ describe('searchable PDF: the page image with the text invisible over it, word b
       at72dpi: await base.clone().withMetadata({ density: 72 }).png().toBuffer(),
     };
     for (const [name, png] of Object.entries(cases)) {
-      const page: Page = { ...twoColumns, width: 600, height: 400, blocks: [{ type: 'text', bbox: [50, 50, 500, 90], text: name, order: 0, lines: [line(name, [50, 50, 500, 90])] }] };
+      const page: Page = {
+        ...twoColumns,
+        width: 600,
+        height: 400,
+        blocks: [{ type: 'text', bbox: [50, 50, 500, 90], text: name, order: 0, lines: [line(name, [50, 50, 500, 90])] }],
+      };
       const pdf = await pdfOf(docOf([page]), { 1: png });
       const dpi = name === 'at300dpi' ? 300 : DPI;
       assert.match(pdfInfo(pdf)['Page size'], new RegExp(`^${(600 * 72) / dpi} x ${(400 * 72) / dpi} pts`), name);
-      assert.deepEqual(pdfWords(pdf).map((w) => w.text), [name]);
+      assert.deepEqual(
+        pdfWords(pdf).map((w) => w.text),
+        [name],
+      );
       // Alpha is flattened on white, as the rasterizer flattens uploads.
       await assertRendersLike(pdf, await sharp(png).flatten({ background: '#ffffff' }).png().toBuffer(), dpi, name);
     }
@@ -218,7 +274,14 @@ function spawnTool(tool: string, pdf: Buffer, args: string[] = []): string {
  */
 async function assertRendersLike(pdf: Buffer, png: Buffer, dpi: number, name = '') {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'folio-pdf-'));
-  const pixels = (b: Buffer, width?: number) => sharp(b).flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().resize(width ? { width, kernel: 'linear' } : undefined).raw().toBuffer({ resolveWithObject: true });
+  const pixels = (b: Buffer, width?: number) =>
+    sharp(b)
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .resize(width ? { width, kernel: 'linear' } : undefined)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
   const meanDiff = (a: Buffer, b: Buffer) => {
     let d = 0;
     for (let i = 0; i < a.length; i++) d += Math.abs(a[i] - b[i]);
@@ -226,7 +289,10 @@ async function assertRendersLike(pdf: Buffer, png: Buffer, dpi: number, name = '
   };
   try {
     writeFileSync(path.join(dir, 'in.pdf'), pdf);
-    for (const [tool, args] of [['pdfimages', ['-png']], ['pdftoppm', ['-r', String(dpi), '-png', '-singlefile']]] as const) {
+    for (const [tool, args] of [
+      ['pdfimages', ['-png']],
+      ['pdftoppm', ['-r', String(dpi), '-png', '-singlefile']],
+    ] as const) {
       const r = spawnSync(tool, [...args, path.join(dir, 'in.pdf'), path.join(dir, tool)], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stderr.trim(), '', `${tool} complained`);
@@ -238,7 +304,10 @@ async function assertRendersLike(pdf: Buffer, png: Buffer, dpi: number, name = '
     // pdftoppm rounds the page size up: at most one pixel more.
     let render = readFileSync(path.join(dir, 'pdftoppm.png'));
     const meta = await sharp(render).metadata();
-    assert.ok(meta.width! - want.info.width <= 1 && meta.width! >= want.info.width && meta.height! - want.info.height <= 1 && meta.height! >= want.info.height, `${name}: rendered ${meta.width}x${meta.height}`);
+    assert.ok(
+      meta.width! - want.info.width <= 1 && meta.width! >= want.info.width && meta.height! - want.info.height <= 1 && meta.height! >= want.info.height,
+      `${name}: rendered ${meta.width}x${meta.height}`,
+    );
     render = await sharp(render).extract({ left: 0, top: 0, width: want.info.width, height: want.info.height }).png().toBuffer();
     const eighth = Math.round(want.info.width / 8);
     const diff = meanDiff((await pixels(render, eighth)).data, (await pixels(png, eighth)).data);

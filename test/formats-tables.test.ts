@@ -22,7 +22,9 @@ const golden = (name: string) =>
   parseDeepSeekOutput(readFileSync(path.join(import.meta.dirname, 'deepseek-golden', `${name}.txt`), 'utf8'), 1000, 1400, { page: 1 }).blocks;
 
 test('HTML tables: rowspan and colspan are expanded into a rectangular grid; <th>/<thead> rows are the header', () => {
-  const t = parseHtmlTable('<table><thead><tr><th rowspan=2>A</th><th colspan="2">B</th></tr><tr><th>b1</th><th>b2</th></tr></thead><tr><td>1</td><td>2</td><td>3</td></tr></table>');
+  const t = parseHtmlTable(
+    '<table><thead><tr><th rowspan=2>A</th><th colspan="2">B</th></tr><tr><th>b1</th><th>b2</th></tr></thead><tr><td>1</td><td>2</td><td>3</td></tr></table>',
+  );
   assert.deepEqual(t.grid, [
     ['A', 'B', 'B'],
     ['A', 'b1', 'b2'],
@@ -62,8 +64,13 @@ test('Chinese table: header detected, column names unique and in Chinese', () =>
   assert.deepEqual(t.rows[1], ['氦气', '5193', '3116']);
 });
 
-test('the CPU engine\'s tables (Markdown pipe tables in the block text) and tables without a header', () => {
-  const cpu: Block = { type: 'table', bbox: [10, 20, 300, 90], text: '| Item | Qty | Price |\n| --- | --- | --- |\n| Apples | 3 | 1.20 |\n| Pears \\| ripe | 2 | 0.80 |', confidence: 0.97 };
+test("the CPU engine's tables (Markdown pipe tables in the block text) and tables without a header", () => {
+  const cpu: Block = {
+    type: 'table',
+    bbox: [10, 20, 300, 90],
+    text: '| Item | Qty | Price |\n| --- | --- | --- |\n| Apples | 3 | 1.20 |\n| Pears \\| ripe | 2 | 0.80 |',
+    confidence: 0.97,
+  };
   const bare: Block = { type: 'table', bbox: [0, 0, 10, 10], text: '1\t2\n3\t4' };
   const tables = extractTables(doc([{ blocks: [cpu], engine: 'cpu' }, { blocks: [bare] }]));
   assert.deepEqual(tables[0].columns, ['Item', 'Qty', 'Price']);

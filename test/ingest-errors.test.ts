@@ -30,7 +30,11 @@ test('an empty file is a 400 FOLIO_FILE_EMPTY', async () => {
 });
 
 test('an unknown type is a 415 FOLIO_UNSUPPORTED_MEDIA_TYPE, whatever the declared type', async () => {
-  await expectError(await upload(stack.url, '/v1/jobs', Buffer.from('just some text, not a document'), { type: 'application/pdf', filename: 'fake.pdf' }), 415, 'FOLIO_UNSUPPORTED_MEDIA_TYPE');
+  await expectError(
+    await upload(stack.url, '/v1/jobs', Buffer.from('just some text, not a document'), { type: 'application/pdf', filename: 'fake.pdf' }),
+    415,
+    'FOLIO_UNSUPPORTED_MEDIA_TYPE',
+  );
 });
 
 test('an upload over the size limit is a 413 FOLIO_UPLOAD_TOO_LARGE', async () => {
@@ -39,7 +43,11 @@ test('an upload over the size limit is a 413 FOLIO_UPLOAD_TOO_LARGE', async () =
 });
 
 test('a raw-body upload over the size limit is a 413 too', async () => {
-  const res = await fetch(`${stack.url}/v1/jobs`, { method: 'POST', body: new Uint8Array(MAX_UPLOAD + 10).fill(1), headers: { 'content-type': 'application/octet-stream' } });
+  const res = await fetch(`${stack.url}/v1/jobs`, {
+    method: 'POST',
+    body: new Uint8Array(MAX_UPLOAD + 10).fill(1),
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   await expectError(res, 413, 'FOLIO_UPLOAD_TOO_LARGE');
 });
 
@@ -59,7 +67,9 @@ test('a PDF with more pages than allowed is a 422 FOLIO_TOO_MANY_PAGES', async (
 });
 
 test('an image with too many pixels is a 422 FOLIO_IMAGE_TOO_LARGE', async () => {
-  const bomb = await sharp({ create: { width: 10_000, height: 6_000, channels: 3, background: 'white' } }).png({ compressionLevel: 9 }).toBuffer();
+  const bomb = await sharp({ create: { width: 10_000, height: 6_000, channels: 3, background: 'white' } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
   await expectError(await upload(stack.url, '/v1/jobs', bomb, { filename: 'bomb.png' }), 422, 'FOLIO_IMAGE_TOO_LARGE');
 });
 

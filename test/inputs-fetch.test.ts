@@ -27,7 +27,8 @@ before(async () => {
     hits.push(req.url!);
     const u = new URL(req.url!, 'http://x');
     const to = u.searchParams.get('to');
-    if (u.pathname === '/doc.png') return res.writeHead(200, { 'content-type': 'image/png', 'content-disposition': 'attachment; filename="scan 1.png"' }).end(png);
+    if (u.pathname === '/doc.png')
+      return res.writeHead(200, { 'content-type': 'image/png', 'content-disposition': 'attachment; filename="scan 1.png"' }).end(png);
     if (u.pathname === '/plain/page.png') return res.writeHead(200, { 'content-type': 'image/png' }).end(png);
     if (u.pathname === '/redirect' && to) return res.writeHead(302, { location: to }).end();
     if (u.pathname === '/chain') {
@@ -120,7 +121,8 @@ test('loopback, private, link-local (cloud metadata), multicast and unspecified 
 
 test('public addresses are allowed by the address rules; the allow-list lets chosen private ones through', () => {
   for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isForbiddenAddress(a), false, a);
-  for (const a of ['127.0.0.1', '10.1.2.3', '169.254.169.254', '::1', '::ffff:10.0.0.1', 'fe80::1', '0.0.0.0', '::']) assert.equal(isForbiddenAddress(a), true, a);
+  for (const a of ['127.0.0.1', '10.1.2.3', '169.254.169.254', '::1', '::ffff:10.0.0.1', 'fe80::1', '0.0.0.0', '::'])
+    assert.equal(isForbiddenAddress(a), true, a);
   const allow = cidrList(['10.20.0.0/16', 'fd00::/8']);
   assert.equal(isForbiddenAddress('10.20.3.4', { allow }), false);
   assert.equal(isForbiddenAddress('10.21.3.4', { allow }), true);
@@ -129,14 +131,29 @@ test('public addresses are allowed by the address rules; the allow-list lets cho
 });
 
 test('only http and https, without credentials in the URL', async () => {
-  for (const url of ['ftp://example.com/a.pdf', 'file:///etc/passwd', 'gopher://example.com/', 'data:application/pdf;base64,JVBERi0=', 'http://user:pw@example.com/a.pdf', 'not a url', '/relative/path.pdf']) {
+  for (const url of [
+    'ftp://example.com/a.pdf',
+    'file:///etc/passwd',
+    'gopher://example.com/',
+    'data:application/pdf;base64,JVBERi0=',
+    'http://user:pw@example.com/a.pdf',
+    'not a url',
+    '/relative/path.pdf',
+  ]) {
     await refused(fetchToFile(url, policy()), 'FOLIO_URL_INVALID');
   }
 });
 
 test('a host name is checked on what it resolves to: any private address among its answers refuses it', async () => {
   const lookup: LookupFn = async (host) =>
-    host === 'evil.example' ? [{ address: '127.0.0.1', family: 4 }] : host === 'mixed.example' ? [{ address: '93.184.216.34', family: 4 }, { address: '10.0.0.7', family: 4 }] : [];
+    host === 'evil.example'
+      ? [{ address: '127.0.0.1', family: 4 }]
+      : host === 'mixed.example'
+        ? [
+            { address: '93.184.216.34', family: 4 },
+            { address: '10.0.0.7', family: 4 },
+          ]
+        : [];
   const err = await refused(fetchToFile('http://evil.example/doc.pdf', policy({ lookup })), 'FOLIO_URL_FORBIDDEN');
   assert.equal(err.details?.address, '127.0.0.1');
   await refused(fetchToFile('http://mixed.example/doc.pdf', policy({ lookup })), 'FOLIO_URL_FORBIDDEN');
@@ -154,7 +171,13 @@ test('the connection goes to the checked address: a DNS answer that changes afte
 });
 
 test('every redirect is checked again: a redirect to a private or metadata address is refused', async () => {
-  for (const to of ['http://10.0.0.1/doc.pdf', 'http://169.254.169.254/latest/meta-data/iam', `http://[::1]:${port}/doc.png`, 'file:///etc/passwd', 'http://rebound.example/x']) {
+  for (const to of [
+    'http://10.0.0.1/doc.pdf',
+    'http://169.254.169.254/latest/meta-data/iam',
+    `http://[::1]:${port}/doc.png`,
+    'file:///etc/passwd',
+    'http://rebound.example/x',
+  ]) {
     const lookup: LookupFn = async () => [{ address: '192.168.0.10', family: 4 }];
     const code = to.startsWith('file:') ? 'FOLIO_URL_INVALID' : 'FOLIO_URL_FORBIDDEN';
     await refused(fetchToFile(`${base}/redirect?to=${encodeURIComponent(to)}`, { ...onlyTestServer(), lookup }), code);
@@ -187,7 +210,11 @@ test('a fetch past its deadline is abandoned (FOLIO_FETCH_TIMEOUT); an error sta
 });
 
 test('FOLIO_FETCH_ALLOW_CIDRS must be addresses or CIDRs', () => {
-  assert.deepEqual(loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/16, 127.0.0.1,fd00::/8' }).ingest.fetch.allowCidrs, ['10.20.0.0/16', '127.0.0.1', 'fd00::/8']);
+  assert.deepEqual(loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/16, 127.0.0.1,fd00::/8' }).ingest.fetch.allowCidrs, [
+    '10.20.0.0/16',
+    '127.0.0.1',
+    'fd00::/8',
+  ]);
   assert.throws(() => loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: '10.20.0.0/33' }), ConfigError);
   assert.throws(() => loadConfig({ FOLIO_FETCH_ALLOW_CIDRS: 'intranet.local' }), ConfigError);
 });

@@ -23,7 +23,11 @@ mkdirSync(binDir);
 /** The stack's FOLIO_SOFFICE_BIN: absent at first, linked to the real soffice for the conversion tests. */
 const sofficeLink = path.join(binDir, 'soffice');
 const realSoffice = await findConverter('soffice');
-const NO_SOFFICE = outsideTool('soffice (LibreOffice)', realSoffice ? ['true'] : ['false'], 'Debian packages libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui').skip;
+const NO_SOFFICE = outsideTool(
+  'soffice (LibreOffice)',
+  realSoffice ? ['true'] : ['false'],
+  'Debian packages libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui',
+).skip;
 const SENTENCE = 'Folio converts Office documents before reading them.';
 
 let stack: TestStack;
@@ -96,16 +100,33 @@ test('a conversion past its deadline is killed with its whole process group (FOL
     }
   })();
   assert.ok(state === '' || state.startsWith('Z'), `the converter’s child was killed too (state "${state}")`);
-  assert.deepEqual(readdirSync(work).filter((n) => n.startsWith('folio-office-')), [], 'its temp dir is removed');
+  assert.deepEqual(
+    readdirSync(work).filter((n) => n.startsWith('folio-office-')),
+    [],
+    'its temp dir is removed',
+  );
 });
 
 test('LibreOffice converts docx, xlsx and odt to PDFs holding their text', { skip: NO_SOFFICE }, async () => {
   for (const [format, bytes, text] of [
     ['docx', docx([SENTENCE]), SENTENCE],
-    ['xlsx', xlsx([['Fruit', 'Quantity'], ['Apples', '42']]), 'Apples'],
+    [
+      'xlsx',
+      xlsx([
+        ['Fruit', 'Quantity'],
+        ['Apples', '42'],
+      ]),
+      'Apples',
+    ],
     ['odt', odt(['An OpenDocument text, converted.']), 'OpenDocument'],
   ] as const) {
-    const pdf = await convertToPdf(file(`doc.${format}`, bytes), format, { bin: realSoffice!, timeoutMs: 120_000, tmpDir: work, maxBytes: 50 << 20, concurrency: 2 });
+    const pdf = await convertToPdf(file(`doc.${format}`, bytes), format, {
+      bin: realSoffice!,
+      timeoutMs: 120_000,
+      tmpDir: work,
+      maxBytes: 50 << 20,
+      concurrency: 2,
+    });
     try {
       const doc = await openPdf({ path: pdf.path });
       const page = await doc.getPage(1);
@@ -118,28 +139,48 @@ test('LibreOffice converts docx, xlsx and odt to PDFs holding their text', { ski
   }
 });
 
-test('an uploaded docx becomes a job on its PDF: the status says what was sent; the same file again is answered from the cache', { skip: NO_SOFFICE }, async () => {
-  symlinkSync(realSoffice!, sofficeLink);
-  const bytes = docx([SENTENCE, 'A second paragraph.']);
-  const res = await upload(stack.url, '/v1/jobs', bytes, { filename: 'report.docx' });
-  const accepted = await res.json();
-  assert.equal(res.status, 202, JSON.stringify(accepted));
-  const end = await waitForTerminal(stack.url, accepted.id, 120_000);
-  assert.equal(end.status, 'completed', JSON.stringify(end));
-  assert.equal(end.pages.total, 1);
-  assert.equal(end.source.name, 'report.docx');
-  assert.equal(end.source.mediaType, 'application/pdf');
-  assert.deepEqual(end.source.convertedFrom, { format: 'docx', mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', bytes: bytes.length });
-  const image = await fetch(`${stack.url}/v1/jobs/${accepted.id}/pages/1/image`);
-  assert.equal(image.status, 200);
+test(
+  'an uploaded docx becomes a job on its PDF: the status says what was sent; the same file again is answered from the cache',
+  { skip: NO_SOFFICE },
+  async () => {
+    symlinkSync(realSoffice!, sofficeLink);
+    const bytes = docx([SENTENCE, 'A second paragraph.']);
+    const res = await upload(stack.url, '/v1/jobs', bytes, { filename: 'report.docx' });
+    const accepted = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(accepted));
+    const end = await waitForTerminal(stack.url, accepted.id, 120_000);
+    assert.equal(end.status, 'completed', JSON.stringify(end));
+    assert.equal(end.pages.total, 1);
+    assert.equal(end.source.name, 'report.docx');
+    assert.equal(end.source.mediaType, 'application/pdf');
+    assert.deepEqual(end.source.convertedFrom, {
+      format: 'docx',
+      mediaType: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      bytes: bytes.length,
+    });
+    const image = await fetch(`${stack.url}/v1/jobs/${accepted.id}/pages/1/image`);
+    assert.equal(image.status, 200);
 
-  const again = await (await upload(stack.url, '/v1/jobs', bytes, { filename: 'same.docx' })).json();
-  assert.equal(again.cached, true);
-  assert.equal(again.id, accepted.id);
+    const again = await (await upload(stack.url, '/v1/jobs', bytes, { filename: 'same.docx' })).json();
+    assert.equal(again.cached, true);
+    assert.equal(again.id, accepted.id);
 
-  const damaged = await upload(stack.url, '/v1/jobs', zip([{ name: '[Content_Types].xml', data: 'garbage' }, { name: 'word/document.xml', data: '<<<not xml' }]), { filename: 'broken.docx' });
-  const body = await damaged.json();
-  assert.equal(damaged.status, 422, JSON.stringify(body));
-  assert.equal(body.error.code, 'FOLIO_CONVERSION_FAILED');
-  assert.deepEqual(readdirSync(stack.env.FOLIO_TMP_DIR).filter((n) => n.startsWith('folio-')), [], 'no temp file or dir left');
-});
+    const damaged = await upload(
+      stack.url,
+      '/v1/jobs',
+      zip([
+        { name: '[Content_Types].xml', data: 'garbage' },
+        { name: 'word/document.xml', data: '<<<not xml' },
+      ]),
+      { filename: 'broken.docx' },
+    );
+    const body = await damaged.json();
+    assert.equal(damaged.status, 422, JSON.stringify(body));
+    assert.equal(body.error.code, 'FOLIO_CONVERSION_FAILED');
+    assert.deepEqual(
+      readdirSync(stack.env.FOLIO_TMP_DIR).filter((n) => n.startsWith('folio-')),
+      [],
+      'no temp file or dir left',
+    );
+  },
+);

@@ -7,7 +7,15 @@ import { startNats, type TestNats } from './helpers/nats-server.ts';
 
 let nats: TestNats;
 let nc: NatsConnection;
-const base: JetStreamSettings = { ackWaitMs: 5000, maxAckPending: 100, resultTtlS: 3600, rateLimitWindowS: 60, replicas: 1, duplicateWindowS: 600, manage: true };
+const base: JetStreamSettings = {
+  ackWaitMs: 5000,
+  maxAckPending: 100,
+  resultTtlS: 3600,
+  rateLimitWindowS: 60,
+  replicas: 1,
+  duplicateWindowS: 600,
+  manage: true,
+};
 const seconds = (ns: number) => ns / 1e9;
 
 before(async () => {
@@ -26,7 +34,10 @@ test('every work stream has the configured duplicate window, and consumers have 
     assert.equal(seconds(info.config.duplicate_window), 600, name);
     assert.equal(info.config.num_replicas, 1, name);
   }
-  for (const [stream, durable] of [[Streams.jobs, Consumers.rasterizer], [Streams.pageResults, Consumers.assembler]]) {
+  for (const [stream, durable] of [
+    [Streams.jobs, Consumers.rasterizer],
+    [Streams.pageResults, Consumers.assembler],
+  ]) {
     assert.equal((await bus.jsm.consumers.info(stream, durable)).config.max_deliver, -1, durable);
   }
 });
@@ -45,7 +56,7 @@ test('a changed setting updates existing streams, KV buckets and the object stor
   assert.equal(seconds((await bus.jsm.streams.info(`KV_${Buckets.rateLimit}`)).config.max_age), 120);
 });
 
-test('the duplicate window never exceeds a stream\'s max age (nats-server refuses that)', async () => {
+test("the duplicate window never exceeds a stream's max age (nats-server refuses that)", async () => {
   const bus = await setupJetStream(nc, { ...base, resultTtlS: 120, duplicateWindowS: 600 });
   assert.equal(seconds((await bus.jsm.streams.info(Streams.events)).config.duplicate_window), 120);
 });

@@ -32,8 +32,14 @@ describe('columns and their notes in OCR boxes', () => {
       ...column('three', 1000, 1410, 100, 14),
     ];
     const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
-    assert.ok(ascending(order(markdown, ['one line 0', 'one line 11', 'two line 0', 'two line 8', 'three line 0', 'three line 13', 'n1 0', 'n1 5', 'n2 0', 'n2 7'])), markdown);
-    assert.ok(blocks.filter((b) => b.type === 'footnote').some((b) => b.text.includes('n1 0')), JSON.stringify(blocks.map((b) => b.type)));
+    assert.ok(
+      ascending(order(markdown, ['one line 0', 'one line 11', 'two line 0', 'two line 8', 'three line 0', 'three line 13', 'n1 0', 'n1 5', 'n2 0', 'n2 7'])),
+      markdown,
+    );
+    assert.ok(
+      blocks.filter((b) => b.type === 'footnote').some((b) => b.text.includes('n1 0')),
+      JSON.stringify(blocks.map((b) => b.type)),
+    );
   });
 
   it('does not take the last lines of a column for notes when they are set as the body is', () => {

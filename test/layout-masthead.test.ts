@@ -30,7 +30,22 @@ describe('a masthead band over the columns', () => {
       ...column('three', 1000, 1410, 196, 30),
     ];
     const { markdown } = layoutPage(lines, { joinGap: -Infinity });
-    assert.ok(ascending(order(markdown, ['Proposed Rules', 'Federal Register', 'Vol. 85', 'Thursday', 'one line 0', 'one line 29', 'two line 0', 'three line 0', 'three line 29'])), markdown);
+    assert.ok(
+      ascending(
+        order(markdown, [
+          'Proposed Rules',
+          'Federal Register',
+          'Vol. 85',
+          'Thursday',
+          'one line 0',
+          'one line 29',
+          'two line 0',
+          'three line 0',
+          'three line 29',
+        ]),
+      ),
+      markdown,
+    );
   });
 
   it('reads an agency block beside a notice number with them, before the columns', () => {
@@ -43,7 +58,21 @@ describe('a masthead band over the columns', () => {
       ...column('right', 760, 1340, 190, 36),
     ];
     const { markdown } = layoutPage(lines, { joinGap: -Infinity });
-    assert.ok(ascending(order(markdown, ['Notice 1036', 'Rev. December', 'Department of the Treasury', 'Internal Revenue', 'left line 0', 'left line 35', 'right line 0', 'right line 35'])), markdown);
+    assert.ok(
+      ascending(
+        order(markdown, [
+          'Notice 1036',
+          'Rev. December',
+          'Department of the Treasury',
+          'Internal Revenue',
+          'left line 0',
+          'left line 35',
+          'right line 0',
+          'right line 35',
+        ]),
+      ),
+      markdown,
+    );
   });
 
   it('still reads columns whole when each opens with a heading set a normal gap above its text', () => {

@@ -32,7 +32,12 @@ describe('reading order', () => {
   });
 
   it('still reads running columns whole when paragraph breaks line up across them', () => {
-    const lines = [...column('left', 60, 470, 100, 6), ...column('left-b', 60, 470, 300, 6), ...column('right', 530, 940, 100, 6), ...column('right-b', 530, 940, 300, 6)];
+    const lines = [
+      ...column('left', 60, 470, 100, 6),
+      ...column('left-b', 60, 470, 300, 6),
+      ...column('right', 530, 940, 100, 6),
+      ...column('right-b', 530, 940, 300, 6),
+    ];
     const { markdown } = layoutPage(lines);
     assert.ok(ascending(order(markdown, ['left line 0', 'left-b line 5', 'right line 0', 'right-b line 5'])), markdown);
   });
@@ -150,7 +155,10 @@ describe('text clean-up', () => {
   });
 
   it('joins hyphens in plain text the same way (for scoring against truths that keep them)', () => {
-    assert.equal(joinLineEndHyphens('an impor-\ntant factor in disabil-\nity and a well-\nknown one'), 'an important\nfactor in disability\nand a well-known\none');
+    assert.equal(
+      joinLineEndHyphens('an impor-\ntant factor in disabil-\nity and a well-\nknown one'),
+      'an important\nfactor in disability\nand a well-known\none',
+    );
   });
 
   it('composes accents on both paths: combining marks and spacing accents beside their letter', () => {

@@ -23,11 +23,7 @@ describe('tables beside text columns', () => {
     // the page pair a table row with a prose line: the text column must not become a table column.
     const states = ['Ohio', 'Texas', 'Florida', 'Vermont', 'Iowa', 'Maine', 'Utah', 'Idaho'];
     const lines = [
-      ...tableRows(
-        [['State', 'No.', 'Rate'], ...states.map((s, i) => [s, `${1000 + i * 37}`, `${(120.5 - i).toFixed(1)}`])],
-        [60, 200, 300],
-        100,
-      ),
+      ...tableRows([['State', 'No.', 'Rate'], ...states.map((s, i) => [s, `${1000 + i * 37}`, `${(120.5 - i).toFixed(1)}`])], [60, 200, 300], 100),
       ...column(450, 96, 12, 'right'),
     ];
     const { markdown, blocks } = layoutPage(lines);
@@ -37,7 +33,10 @@ describe('tables beside text columns', () => {
     assert.ok(!tables[0].text.includes('prose'), tables[0].text);
     assert.deepEqual(pipeRows(tables[0].text)[0], '| State | No. | Rate |');
     assert.equal(pipeRows(tables[0].text).length, 9);
-    const text = blocks.filter((b) => b.type === 'text').map((b) => b.text).join(' ');
+    const text = blocks
+      .filter((b) => b.type === 'text')
+      .map((b) => b.text)
+      .join(' ');
     assert.ok(text.includes('right prose line 0 runs on') && text.includes('right prose line 11 runs on'), markdown);
     assert.ok(markdown.indexOf('Idaho') < markdown.indexOf('right prose line 0'), 'the table is read before the column beside it');
   });
@@ -72,7 +71,12 @@ describe('cells', () => {
     assert.ok(!markdown.includes('Orders\n'), markdown);
     const table = blocks.find((b) => b.type === 'table');
     assert.ok(table, markdown);
-    assert.deepEqual(pipeRows(table.text), ['| Region | Revenue (USD) | Orders |', '| North | 1,200,000 | 340 |', '| South | 950,000 | 280 |', '| West | 1,010,000 | 301 |']);
+    assert.deepEqual(pipeRows(table.text), [
+      '| Region | Revenue (USD) | Orders |',
+      '| North | 1,200,000 | 340 |',
+      '| South | 950,000 | 280 |',
+      '| West | 1,010,000 | 301 |',
+    ]);
     assert.equal(blocks[0].text, 'Quarterly Sales by Region');
   });
 
@@ -90,7 +94,12 @@ describe('cells', () => {
     const { blocks } = layoutPage(lines);
     const table = blocks.find((b) => b.type === 'table');
     assert.ok(table, JSON.stringify(blocks));
-    assert.deepEqual(pipeRows(table.text), ['| Sample | Mean | Max | Min |', '| alpha | 0.12 | 0.45 | 0.02 |', '| beta | 0.27 | 0.33 | 0.11 |', '| gamma | 0.31 | 0.52 | 0.09 |']);
+    assert.deepEqual(pipeRows(table.text), [
+      '| Sample | Mean | Max | Min |',
+      '| alpha | 0.12 | 0.45 | 0.02 |',
+      '| beta | 0.27 | 0.33 | 0.11 |',
+      '| gamma | 0.31 | 0.52 | 0.09 |',
+    ]);
   });
 
   it('a header wrapped over two lines is one header row inside the table, under its group row', () => {
@@ -169,7 +178,13 @@ describe('cells wrapped over lines', () => {
   const listing = (): LayoutLine[] =>
     records.flatMap(([key, date, first, second, amount], r) => {
       const y = 100 + r * 40;
-      return [line(key, 60, y, 160, 16), line(date, 200, y, 290, 16), line(first, 330, y, 330 + first.length * 8, 16), line(second, 330, y + 19, 330 + second.length * 8, 16), line(amount, 760, y, 810, 16)];
+      return [
+        line(key, 60, y, 160, 16),
+        line(date, 200, y, 290, 16),
+        line(first, 330, y, 330 + first.length * 8, 16),
+        line(second, 330, y + 19, 330 + second.length * 8, 16),
+        line(amount, 760, y, 810, 16),
+      ];
     });
 
   it('the lines of a wrapped cell are one cell of their record, read before the amount beside its first line', () => {
@@ -240,6 +255,9 @@ describe('cells wrapped over lines', () => {
       line('JURY TRIAL DEMANDED', 540, 196, 730),
     ];
     const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity });
-    assert.ok(blocks.every((b) => b.type !== 'table'), markdown);
+    assert.ok(
+      blocks.every((b) => b.type !== 'table'),
+      markdown,
+    );
   });
 });

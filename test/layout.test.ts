@@ -31,7 +31,10 @@ test('a tall line becomes a heading, a taller one a title', () => {
     line('Revenue grew in every region this year and costs stayed flat.', 50, 130, 900),
     line('The board proposes a higher dividend for the coming year.', 50, 156, 880),
   ]);
-  assert.equal(markdown, '# Annual Report\n\n## Summary of results\n\nRevenue grew in every region this year and costs stayed flat. The board proposes a higher dividend for the coming year.');
+  assert.equal(
+    markdown,
+    '# Annual Report\n\n## Summary of results\n\nRevenue grew in every region this year and costs stayed flat. The board proposes a higher dividend for the coming year.',
+  );
   assert.deepEqual(
     blocks.map((b) => b.type),
     ['title', 'sub_title', 'text'],
@@ -53,7 +56,13 @@ test('an aligned grid becomes a pipe table between paragraphs', () => {
   });
   lines.push(line('Figures are unaudited.', 50, 200, 300));
   const { markdown, blocks } = layoutPage(lines);
-  const table = ['| Region | Revenue | Orders |', '| --- | --- | --- |', '| North | 1,245 | 8,412 |', '| Europe | 987 | 6,903 |', '| Asia Pacific | 1,532 | 10,257 |'].join('\n');
+  const table = [
+    '| Region | Revenue | Orders |',
+    '| --- | --- | --- |',
+    '| North | 1,245 | 8,412 |',
+    '| Europe | 987 | 6,903 |',
+    '| Asia Pacific | 1,532 | 10,257 |',
+  ].join('\n');
   assert.equal(markdown, `Sales by region for the third quarter of the year.\n\n${table}\n\nFigures are unaudited.`);
   assert.deepEqual(
     blocks.map((b) => b.type),

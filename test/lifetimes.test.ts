@@ -10,7 +10,10 @@ const WORK_STREAMS = [Streams.jobs, Streams.pages, Streams.pageResults];
 
 async function keysOf(stack: TestStack, jobId: string): Promise<string[]> {
   const all = await Promise.all(['sources/', 'pages/', 'results/'].map((p) => stack.rt.blobs.list(p)));
-  return all.flat().map((o) => o.key).filter((k) => k.includes(jobId));
+  return all
+    .flat()
+    .map((o) => o.key)
+    .filter((k) => k.includes(jobId));
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {

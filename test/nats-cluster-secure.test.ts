@@ -9,7 +9,12 @@ import { connect } from '@nats-io/transport-node';
 import { freePort } from './helpers/nats-server.ts';
 
 const SECURE_CONF = fileURLToPath(new URL('../deploy/nats-cluster-secure.conf', import.meta.url));
-const PASSWORDS = { NATS_INGEST_PASSWORD: 'ingestpw1', NATS_RASTERIZER_PASSWORD: 'rasterpw1', NATS_OCR_PASSWORD: 'ocrpw1', NATS_ASSEMBLER_PASSWORD: 'assemblerpw1' };
+const PASSWORDS = {
+  NATS_INGEST_PASSWORD: 'ingestpw1',
+  NATS_RASTERIZER_PASSWORD: 'rasterpw1',
+  NATS_OCR_PASSWORD: 'ocrpw1',
+  NATS_ASSEMBLER_PASSWORD: 'assemblerpw1',
+};
 
 async function nodeEnv() {
   const [client, route] = [await freePort(), await freePort()];
@@ -42,7 +47,7 @@ test('the production cluster config (cluster + Folio users) is valid, keeps the 
   try {
     const until = Date.now() + 10_000;
     while (!/Server is ready/.test(log) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-    assert.match(log, new RegExp(`Store Directory: "${storeDir}`), 'JetStream keeps the node\'s own store');
+    assert.match(log, new RegExp(`Store Directory: "${storeDir}`), "JetStream keeps the node's own store");
     assert.match(log, /Starting JetStream cluster/);
     await assert.rejects(connect({ servers: `127.0.0.1:${client}`, reconnect: false }), /Authorization/i);
     const nc = await connect({ servers: `127.0.0.1:${client}`, user: 'ingest', pass: PASSWORDS.NATS_INGEST_PASSWORD, reconnect: false });

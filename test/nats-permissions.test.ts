@@ -106,7 +106,10 @@ describe('each service as its own NATS user', () => {
 
   test('a PDF and an image go through the pipeline, every service connected as its own user, with no permission refused', async () => {
     for (const rt of runtimes) assert.equal(rt.config.nats.auth.method, 'password');
-    assert.deepEqual(runtimes.map((rt) => rt.config.nats.auth.user), ['ingest', 'rasterizer', 'ocr', 'assembler']);
+    assert.deepEqual(
+      runtimes.map((rt) => rt.config.nats.auth.user),
+      ['ingest', 'rasterizer', 'ocr', 'assembler'],
+    );
 
     // Tenant A's event subscriber, a NATS client of its own, hears its job complete.
     const subscriber = await asTenant('tenantA');
@@ -117,7 +120,12 @@ describe('each service as its own NATS user', () => {
     const png = await upload(url, '/v1/jobs', fixture('english.png'), { filename: 'english.png', headers: auth });
     assert.equal(png.status, 202);
     const ids = [(await pdf.json()).id, (await png.json()).id];
-    const refused = () => nats.log().split('\n').filter((l) => / Violation - /.test(l)).join('\n');
+    const refused = () =>
+      nats
+        .log()
+        .split('\n')
+        .filter((l) => / Violation - /.test(l))
+        .join('\n');
     for (const id of ids) {
       const job = await waitForTerminal(url, id, 60_000, auth).catch((err: Error) => assert.fail(`${err.message}\nrefused by nats-server:\n${refused()}`));
       assert.equal(job.status, 'completed', `${JSON.stringify(job)}\nrefused by nats-server:\n${refused()}`);
@@ -157,7 +165,7 @@ describe('what each user is refused', () => {
     await js.publish(Subjects.pageFailed('tenantA', 'unrenderable'), '{}', { timeout: 5000 });
   });
 
-  test('the ocr user cannot pull the rasterizer\'s or the assembler\'s work, nor read the result cache', async () => {
+  test("the ocr user cannot pull the rasterizer's or the assembler's work, nor read the result cache", async () => {
     const nc = await as('ocr');
     const js = jetstream(nc);
     await assert.rejects(js.consumers.get(Streams.jobs, 'rasterizer'), PERMISSION);
@@ -166,7 +174,7 @@ describe('what each user is refused', () => {
     await assert.rejects(cache.get('anything'), PERMISSION);
   });
 
-  test('a service cannot listen on another service\'s inbox', async () => {
+  test("a service cannot listen on another service's inbox", async () => {
     const err = await subscriptionRefused(await as('ocr'), '_INBOX_ingest.>');
     assert.match(String(err), PERMISSION);
   });
@@ -185,7 +193,7 @@ describe('what each user is refused', () => {
     await assert.rejects(jsm.streams.delete(Streams.events), PERMISSION, 'ingest deletes a stream');
   });
 
-  test('a tenant\'s subscriber cannot subscribe to another tenant\'s events, nor to all events', async () => {
+  test("a tenant's subscriber cannot subscribe to another tenant's events, nor to all events", async () => {
     const a = await asTenant('tenantA');
     assert.match(String(await subscriptionRefused(a, Subjects.eventsOfTenant('tenantB'))), PERMISSION);
     assert.match(String(await subscriptionRefused(a, Subjects.allEvents)), PERMISSION);
@@ -193,7 +201,7 @@ describe('what each user is refused', () => {
     assert.equal(await subscriptionRefused(a, Subjects.eventsOfTenant('tenantA')), undefined, 'its own events it may');
   });
 
-  test('a tenant\'s subscriber cannot read the job bucket or the object store, nor publish anything', async () => {
+  test("a tenant's subscriber cannot read the job bucket or the object store, nor publish anything", async () => {
     const a = await asTenant('tenantA');
     const jobs = await new Kvm(a).open(Buckets.jobs);
     await assert.rejects(jobs.get('anything'), PERMISSION);
@@ -204,7 +212,10 @@ describe('what each user is refused', () => {
   test('without credentials, with a wrong password or an unknown nkey, nobody connects', async () => {
     await assert.rejects(connect({ servers: nats.url, reconnect: false }), /Authorization Violation/);
     await assert.rejects(connect({ servers: nats.url, reconnect: false, user: 'ingest', pass: 'wrong-password-123' }), /Authorization Violation/);
-    await assert.rejects(connect({ servers: nats.url, reconnect: false, authenticator: nkeyAuthenticator(nkeys.createUser().getSeed()) }), /Authorization Violation/);
+    await assert.rejects(
+      connect({ servers: nats.url, reconnect: false, authenticator: nkeyAuthenticator(nkeys.createUser().getSeed()) }),
+      /Authorization Violation/,
+    );
   });
 });
 
@@ -226,7 +237,7 @@ describe('one-machine mode (npm start)', () => {
       assert.equal(stack.rt.config.nats.auth.user, ONE_PROCESS_USER);
       await assert.rejects(connect({ servers: stack.natsUrl, reconnect: false }), /Authorization Violation/);
       const creds = JSON.parse(readFileSync(path.join(dataDir, 'nats', 'subscribers.json'), 'utf8'));
-      assert.equal((statSync(path.join(dataDir, 'nats', 'subscribers.json')).mode & 0o077), 0, 'only the owner may read the passwords');
+      assert.equal(statSync(path.join(dataDir, 'nats', 'subscribers.json')).mode & 0o077, 0, 'only the owner may read the passwords');
       const mine = creds.subscribers.find((s: { user: string }) => s.user === 'default');
       const sub = await connect({ servers: stack.natsUrl, user: mine.user, pass: mine.password });
       open.push(sub);
@@ -300,7 +311,13 @@ describe('credentials from configuration', () => {
 
 describe('deployment files', () => {
   const root = new URL('..', import.meta.url);
-  const servicePasswords = { PATH: process.env.PATH ?? '', NATS_INGEST_PASSWORD: 'pa1111111111', NATS_RASTERIZER_PASSWORD: 'pb1111111111', NATS_OCR_PASSWORD: 'pc1111111111', NATS_ASSEMBLER_PASSWORD: 'pd1111111111' };
+  const servicePasswords = {
+    PATH: process.env.PATH ?? '',
+    NATS_INGEST_PASSWORD: 'pa1111111111',
+    NATS_RASTERIZER_PASSWORD: 'pb1111111111',
+    NATS_OCR_PASSWORD: 'pc1111111111',
+    NATS_ASSEMBLER_PASSWORD: 'pd1111111111',
+  };
   /** `nats-server -t`: parses the config as the server would start with it, and says so on stderr. */
   const natsCheck = (conf: string, env: Record<string, string>) => {
     const r = spawnSync('nats-server', ['-c', conf, '-t'], { env, encoding: 'utf8' });
@@ -315,14 +332,20 @@ describe('deployment files', () => {
       assert.match(conf, new RegExp(`STREAM\\.CREATE\\.${stream}"`), `${stream} is created by ingest`);
       assert.ok(conf.includes(bucket === Buckets.blobs ? `"$O.${bucket}.>"` : `"$KV.${bucket}.>"`), `${bucket} is written by someone`);
     }
-    for (const [stream, durable] of [[Streams.jobs, Consumers.rasterizer], [Streams.pageResults, Consumers.assembler]]) {
+    for (const [stream, durable] of [
+      [Streams.jobs, Consumers.rasterizer],
+      [Streams.pageResults, Consumers.assembler],
+    ]) {
       assert.ok(conf.includes(`"$JS.API.CONSUMER.MSG.NEXT.${stream}.${durable}"`), `${durable} pulls`);
       assert.ok(conf.includes(`"$JS.ACK.${stream}.${durable}.>"`), `${durable} acks`);
     }
   });
 
   test('nats.conf refuses to start without the service passwords (no open bus by omission)', () => {
-    assert.match(natsCheck(new URL('nats.conf', root).pathname, { PATH: process.env.PATH ?? '' }), /variable reference for 'NATS_INGEST_PASSWORD'.*can not be found/);
+    assert.match(
+      natsCheck(new URL('nats.conf', root).pathname, { PATH: process.env.PATH ?? '' }),
+      /variable reference for 'NATS_INGEST_PASSWORD'.*can not be found/,
+    );
     assert.match(natsCheck(new URL('nats.conf', root).pathname, servicePasswords), /configuration file .* is valid/);
   });
 
@@ -336,7 +359,8 @@ describe('deployment files', () => {
     assert.match(compose, /FOLIO_API_KEYS_FILE: \/run\/secrets\/api_keys/);
     assert.match(natsCheck(new URL('deploy/nats-users.conf', root).pathname, servicePasswords), /configuration file .* is valid/);
     const example = readFileSync(new URL('deploy/.env.example', root), 'utf8');
-    for (const v of ['NATS_INGEST_PASSWORD', 'NATS_RASTERIZER_PASSWORD', 'NATS_OCR_PASSWORD', 'NATS_ASSEMBLER_PASSWORD', 'S3_SECRET_KEY']) assert.match(example, new RegExp(`^${v}=$`, 'm'), `${v} is left for the operator`);
+    for (const v of ['NATS_INGEST_PASSWORD', 'NATS_RASTERIZER_PASSWORD', 'NATS_OCR_PASSWORD', 'NATS_ASSEMBLER_PASSWORD', 'S3_SECRET_KEY'])
+      assert.match(example, new RegExp(`^${v}=$`, 'm'), `${v} is left for the operator`);
   });
 
   test('npm run nats:users gives each tenant of the keys file an nkey subscriber, keeps existing keys, and the file is valid', async () => {
@@ -347,7 +371,8 @@ describe('deployment files', () => {
     assert.deepEqual(first.created, ['acme', 'globex']);
     assert.equal(statSync(first.seeds.acme).mode & 0o077, 0, 'seeds are private');
     writeFileSync(out, first.conf);
-    for (const file of Object.values(first.seeds)) assert.ok(!first.conf.includes(readFileSync(file, 'utf8').trim()), 'the server config holds public keys only');
+    for (const file of Object.values(first.seeds))
+      assert.ok(!first.conf.includes(readFileSync(file, 'utf8').trim()), 'the server config holds public keys only');
     assert.match(natsCheck(out, servicePasswords), /configuration file .* is valid/);
     const again = buildNatsUsers({ tenants: ['acme'], out, natsConf: new URL('nats.conf', root).pathname, seedsDir });
     assert.deepEqual(again.created, []);

@@ -92,7 +92,10 @@ describe('a handler that hangs (never returns, never throws)', () => {
     const page2 = job.pageDetails.find((p: { page: number }) => p.page === 2);
     assert.equal(page2.status, 'failed');
     assert.equal(page2.error.code, 'FOLIO_STEP_TIMEOUT');
-    assert.deepEqual(job.pageDetails.filter((p: { status: string }) => p.status === 'done').map((p: { page: number }) => p.page), [1, 3]);
+    assert.deepEqual(
+      job.pageDetails.filter((p: { status: string }) => p.status === 'done').map((p: { page: number }) => p.page),
+      [1, 3],
+    );
   });
 });
 
@@ -103,7 +106,11 @@ describe('the sweeper and the assembler budget', () => {
 
   before(async () => {
     nats = await startNats();
-    rt = await createRuntime(loadConfig({ NATS_URL: nats.url, LOG_LEVEL: 'silent', FOLIO_RETRY_BASE_MS: '50', FOLIO_MAX_DELIVER: '2' }), 'sweeper-test', nats.url);
+    rt = await createRuntime(
+      loadConfig({ NATS_URL: nats.url, LOG_LEVEL: 'silent', FOLIO_RETRY_BASE_MS: '50', FOLIO_MAX_DELIVER: '2' }),
+      'sweeper-test',
+      nats.url,
+    );
   });
   after(async () => {
     await rt?.bus.nc.drain();
@@ -123,7 +130,16 @@ describe('the sweeper and the assembler budget', () => {
     createdAt: longAgo,
     updatedAt: longAgo,
   });
-  const deps = () => ({ js: rt.bus.js, jsm: rt.bus.jsm, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: createMetrics(), log, stuckAfterMs: 60_000 });
+  const deps = () => ({
+    js: rt.bus.js,
+    jsm: rt.bus.jsm,
+    cache: rt.bus.cache,
+    jobs: rt.jobs,
+    blobs: rt.blobs,
+    metrics: createMetrics(),
+    log,
+    stuckAfterMs: 60_000,
+  });
 
   test('a job with no progress and no work waiting anywhere is ended: its missing pages fail with FOLIO_STALLED, one event', async () => {
     const job = newJob('ocr', 3);
@@ -138,11 +154,14 @@ describe('the sweeper and the assembler budget', () => {
     assert.equal(await sweepOnce(deps()), 0, 'a second pass finds nothing left to end');
     const ended = (await rt.jobs.get(job.id))!.status;
     assert.equal(ended.status, 'partial');
-    assert.deepEqual(ended.pageDetails?.map((p) => [p.page, p.status, p.error?.code]), [
-      [1, 'done', undefined],
-      [2, 'failed', 'FOLIO_STALLED'],
-      [3, 'failed', 'FOLIO_STALLED'],
-    ]);
+    assert.deepEqual(
+      ended.pageDetails?.map((p) => [p.page, p.status, p.error?.code]),
+      [
+        [1, 'done', undefined],
+        [2, 'failed', 'FOLIO_STALLED'],
+        [3, 'failed', 'FOLIO_STALLED'],
+      ],
+    );
     await rt.bus.nc.flush();
     assert.deepEqual(events, [Subjects.event(job.tenant, job.id, 'partial')]);
     sub.unsubscribe();

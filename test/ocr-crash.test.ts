@@ -57,7 +57,10 @@ test('killing the OCR service (SIGKILL) mid-job and starting it again completes 
     const job = await waitForTerminal(stack.url, id, 90_000);
     assert.equal(job.status, 'completed');
     assert.deepEqual(job.pages, { total: pageCount, done: pageCount, failed: 0 });
-    assert.deepEqual(job.pageDetails.map((p: { page: number }) => p.page), texts.map((_, i) => i + 1));
+    assert.deepEqual(
+      job.pageDetails.map((p: { page: number }) => p.page),
+      texts.map((_, i) => i + 1),
+    );
     const doc = await (await fetch(`${stack.url}/v1/jobs/${id}/result?format=json`)).json();
     assert.equal(doc.pages.length, pageCount, 'every page exactly once');
     const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).text();

@@ -3,7 +3,17 @@
 // cells beside their neighbours and headings, on Markdown and HTML tables.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeText, partialRatio, ratio, nearMatchStarts, parseMarkdownTables, parseHtmlTables, runTest, scoreTests, type PageTest } from '../bench/olmocr-rules.ts';
+import {
+  normalizeText,
+  partialRatio,
+  ratio,
+  nearMatchStarts,
+  parseMarkdownTables,
+  parseHtmlTables,
+  runTest,
+  scoreTests,
+  type PageTest,
+} from '../bench/olmocr-rules.ts';
 
 type Spec<T> = T extends unknown ? Omit<T, 'id' | 'page'> : never;
 const pass = (t: Spec<PageTest>, md: string) => runTest({ id: 'x', page: 'p', ...t } as PageTest, md).passed;
@@ -74,7 +84,9 @@ describe('order', () => {
 });
 
 describe('tables', () => {
-  const md = ['Some text | not a table', '', '| Region | Revenue (USD) | Orders |', '|---|---|---|', '| North | 1,200 | 34 |', '| South | 980 | 21 |'].join('\n');
+  const md = ['Some text | not a table', '', '| Region | Revenue (USD) | Orders |', '|---|---|---|', '| North | 1,200 | 34 |', '| South | 980 | 21 |'].join(
+    '\n',
+  );
   it('parses pipe tables with their first row and column as headings', () => {
     const tables = parseMarkdownTables(md);
     assert.equal(tables.length, 1);
@@ -88,7 +100,8 @@ describe('tables', () => {
     assert.ok(!pass({ type: 'table', cell: '34', top_heading: 'Orders' }, merged));
   });
   it('reads HTML tables with th, thead and spans', () => {
-    const html = '<table><thead><tr><th>Item</th><th colspan="2">2019</th></tr></thead><tr><td rowspan="2">Wheat</td><td>4</td><td>5</td></tr><tr><td>6</td><td>7</td></tr></table>';
+    const html =
+      '<table><thead><tr><th>Item</th><th colspan="2">2019</th></tr></thead><tr><td rowspan="2">Wheat</td><td>4</td><td>5</td></tr><tr><td>6</td><td>7</td></tr></table>';
     const [t] = parseHtmlTables(html);
     assert.equal(t.text.get('1,0'), 'Wheat');
     assert.ok(pass({ type: 'table', cell: '7', top_heading: '2019', left_heading: 'Wheat', up: '5' }, html));

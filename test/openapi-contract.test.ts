@@ -35,7 +35,8 @@ const RATE_LIMIT = 40;
 /** Documented responses no test here provokes, and why. Everything else documented must be seen. */
 const UNPROVOKED: Record<string, string> = {
   '*/500': 'an internal error: no input provokes one',
-  '*/503': 'a dependency down (NATS, object store): stopping NATS under every route is the chaos tests’ work; /readyz and the webhook secret’s 503 are provoked',
+  '*/503':
+    'a dependency down (NATS, object store): stopping NATS under every route is the chaos tests’ work; /readyz and the webhook secret’s 503 are provoked',
   'submitJob/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
   'ocrSync/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
   'compatOcr/504': 'a URL fetch past its deadline (inputs-fetch.test.ts)',
@@ -128,8 +129,12 @@ test('the app serves exactly the documented routes, and the document carries no 
   const documented = Object.entries<any>(doc.paths).flatMap(([p, item]) => Object.keys(item).map((m) => [m.toUpperCase(), p.replace(/\{(\w+)\}/g, ':$1')]));
   const key = ([m, u]: string[]) => `${m} ${u}`;
   assert.deepEqual(api.map(key).sort(), documented.map(key).sort(), 'served routes (GET/POST/DELETE; HEAD follows GET) = documented operations');
-  assert.ok(served.some(([, u]) => u === '/docs/json'), 'the route table was read (the document route is in it)');
-  for (const [p, item] of Object.entries<any>(doc.paths)) for (const [m, op] of Object.entries<any>(item)) assert.ok(!op['x-folio-undocumented'], `${m} ${p} has no table entry in openapi.ts`);
+  assert.ok(
+    served.some(([, u]) => u === '/docs/json'),
+    'the route table was read (the document route is in it)',
+  );
+  for (const [p, item] of Object.entries<any>(doc.paths))
+    for (const [m, op] of Object.entries<any>(item)) assert.ok(!op['x-folio-undocumented'], `${m} ${p} has no table entry in openapi.ts`);
 });
 
 /** [method, url] of every route in Fastify's printRoutes({commonPrefix: false}) tree, HEAD left out (Fastify adds it to every GET). */
@@ -151,16 +156,20 @@ function routesOf(printed: string): Array<[string, string]> {
 /** A raw-body upload that announces 100 kB, sends 10 bytes and stalls: the answer, as a fetch Response. */
 function stalledUpload(url: string, headers: Record<string, string>): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': '100000' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        req.destroy();
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
-        resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode, headers: h }));
-      });
-    });
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': '100000' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          req.destroy();
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h.set(k, v);
+          resolve(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode, headers: h }));
+        });
+      },
+    );
     req.on('error', reject);
     req.write(png.subarray(0, 10));
   });
@@ -191,11 +200,30 @@ test('every operation, walked: each answer has a documented status, content type
   await c.check(accepted.clone(), P.jobs, 'post');
   assert.equal(accepted.status, 202);
   const id: string = (await accepted.json()).id;
-  assert.equal((await c.check(await uploadMany(A, P.jobs, [['a.png', png], ['b.png', png]]), P.jobs, 'post')).length > 0, true);
-  const partial = await uploadMany(A, P.jobs, [['a.png', png], ['notes.txt', Buffer.from('plain text, not a document')]]);
+  assert.equal(
+    (
+      await c.check(
+        await uploadMany(A, P.jobs, [
+          ['a.png', png],
+          ['b.png', png],
+        ]),
+        P.jobs,
+        'post',
+      )
+    ).length > 0,
+    true,
+  );
+  const partial = await uploadMany(A, P.jobs, [
+    ['a.png', png],
+    ['notes.txt', Buffer.from('plain text, not a document')],
+  ]);
   assert.equal(partial.status, 207);
   await c.check(partial, P.jobs, 'post');
-  const raw = await fetch(`${A}${P.jobs}?filename=raw.png&cache=bypass`, { method: 'POST', headers: { ...acme, 'content-type': 'application/octet-stream' }, body: new Uint8Array(png) });
+  const raw = await fetch(`${A}${P.jobs}?filename=raw.png&cache=bypass`, {
+    method: 'POST',
+    headers: { ...acme, 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(png),
+  });
   assert.equal(raw.status, 202);
   await c.check(raw, P.jobs, 'post');
   const byUrl = await json(A, P.jobs, { url: `${siteUrl}/doc.png` });
@@ -207,7 +235,15 @@ test('every operation, walked: each answer has a documented status, content type
     [401, () => upload(A, P.jobs, png, { headers: { authorization: 'Bearer wrong-key-AAAAAAAAAAAAAAAA' } })],
     [400, () => upload(A, P.jobs, png, { headers: acme, fields: { dpi: '5000' } })],
     [400, () => upload(A, P.jobs, Buffer.alloc(0), { headers: acme })],
-    [400, () => uploadMany(A, P.jobs, [['1.png', png], ['2.png', png], ['3.png', png]])],
+    [
+      400,
+      () =>
+        uploadMany(A, P.jobs, [
+          ['1.png', png],
+          ['2.png', png],
+          ['3.png', png],
+        ]),
+    ],
     [400, () => json(A, P.jobs, { url: 'ftp://example.com/doc.pdf' })],
     [403, () => json(A, P.jobs, { url: 'http://10.1.2.3/doc.pdf' })],
     [403, () => upload(A, P.jobs, png, { headers: { ...acme, origin: 'https://evil.example' } })],
@@ -239,7 +275,15 @@ test('every operation, walked: each answer has a documented status, content type
   }
 
   // The result in every format, and its refusals.
-  const formats: Record<string, string> = { markdown: 'text/markdown', json: 'application/json', html: 'text/html', chunks: 'application/json', pdf: 'application/pdf', hocr: 'application/xhtml+xml', alto: 'application/xml' };
+  const formats: Record<string, string> = {
+    markdown: 'text/markdown',
+    json: 'application/json',
+    html: 'text/html',
+    chunks: 'application/json',
+    pdf: 'application/pdf',
+    hocr: 'application/xhtml+xml',
+    alto: 'application/xml',
+  };
   for (const [format, type] of Object.entries(formats)) {
     const res = await get(A, `/v1/jobs/${id}/result?format=${format}`);
     assert.equal(res.status, 200, format);
@@ -247,7 +291,11 @@ test('every operation, walked: each answer has a documented status, content type
     await c.check(res, P.result);
   }
   const markdown = (await c.check(await get(A, `/v1/jobs/${id}/result`), P.result)).toString('utf8');
-  for (const [status, url] of [[400, `/v1/jobs/${id}/result?format=docx`], [400, `/v1/jobs/${id}/result?format=chunks&maxTokens=1`], [404, '/v1/jobs/no-such-job/result']] as const) {
+  for (const [status, url] of [
+    [400, `/v1/jobs/${id}/result?format=docx`],
+    [400, `/v1/jobs/${id}/result?format=chunks&maxTokens=1`],
+    [404, '/v1/jobs/no-such-job/result'],
+  ] as const) {
     const res = await get(A, url);
     assert.equal(res.status, status, url);
     await c.check(res, P.result);
@@ -257,12 +305,20 @@ test('every operation, walked: each answer has a documented status, content type
   // Figures and page images.
   const figure = markdown.match(/images\/(\d+_\d+\.jpg)/)?.[1];
   assert.ok(figure, 'the simulated page has a figure linked from its Markdown');
-  for (const [status, url] of [[200, `/v1/jobs/${id}/images/${figure}`], [404, `/v1/jobs/${id}/images/9_9.jpg`], [404, `/v1/jobs/${id}/images/..%2fsecret`]] as const) {
+  for (const [status, url] of [
+    [200, `/v1/jobs/${id}/images/${figure}`],
+    [404, `/v1/jobs/${id}/images/9_9.jpg`],
+    [404, `/v1/jobs/${id}/images/..%2fsecret`],
+  ] as const) {
     const res = await get(A, url);
     assert.equal(res.status, status, url);
     await c.check(res, P.figure);
   }
-  for (const [status, url] of [[200, `/v1/jobs/${id}/pages/1/image`], [404, `/v1/jobs/${id}/pages/9/image`], [400, `/v1/jobs/${id}/pages/x/image`]] as const) {
+  for (const [status, url] of [
+    [200, `/v1/jobs/${id}/pages/1/image`],
+    [404, `/v1/jobs/${id}/pages/9/image`],
+    [400, `/v1/jobs/${id}/pages/x/image`],
+  ] as const) {
     const res = await get(A, url);
     assert.equal(res.status, status, url);
     await c.check(res, P.page);
@@ -285,7 +341,11 @@ test('every operation, walked: each answer has a documented status, content type
     await c.check(res, P.table);
   }
   await c.check(await get(A, `/v1/jobs/${id}/tables/1`), P.table);
-  for (const [status, url] of [[404, `/v1/jobs/${id}/tables/99`], [400, `/v1/jobs/${id}/tables/1?format=xlsx`], [404, '/v1/jobs/no-such-job/tables/1']] as const) {
+  for (const [status, url] of [
+    [404, `/v1/jobs/${id}/tables/99`],
+    [400, `/v1/jobs/${id}/tables/1?format=xlsx`],
+    [404, '/v1/jobs/no-such-job/tables/1'],
+  ] as const) {
     const res = await get(A, url);
     assert.equal(res.status, status, url);
     await c.check(res, P.table);
@@ -342,7 +402,11 @@ test('every operation, walked: each answer has a documented status, content type
     assert.equal(res.status, status, `POST /ocr ${status}: ${await res.clone().text()}`);
     await c.check(res, P.compat, 'post');
   }
-  for (const [status, url, headers] of [[200, `/result/${taskId}`, acme], [404, '/result/no-such-task', acme], [401, `/result/${taskId}`, {}]] as const) {
+  for (const [status, url, headers] of [
+    [200, `/result/${taskId}`, acme],
+    [404, '/result/no-such-task', acme],
+    [401, `/result/${taskId}`, {}],
+  ] as const) {
     const res = await get(A, url, headers);
     assert.equal(res.status, status, url);
     await c.check(res, P.compatResult);
@@ -352,14 +416,18 @@ test('every operation, walked: each answer has a documented status, content type
   for (const [p, item] of Object.entries<any>(doc.paths)) {
     for (const [method] of Object.entries<any>(item)) {
       if (!p.includes('{')) continue;
-      const url = p.replace(/\{(\w+)\}/, '%zz').replace('{name}', '1_0.jpg').replace('{page}', '1').replace('{n}', '1');
+      const url = p
+        .replace(/\{(\w+)\}/, '%zz')
+        .replace('{name}', '1_0.jpg')
+        .replace('{page}', '1')
+        .replace('{n}', '1');
       const res = await fetch(`${A}${url}`, { method: method.toUpperCase(), headers: acme });
       assert.equal(res.status, 400, `${method} ${url}`);
       await c.check(res, p, method);
     }
   }
   const tooLong = await get(A, `/v1/jobs/${'x'.repeat(300)}`);
-  assert.equal(tooLong.status, 400, 'a parameter past Fastify\'s maxParamLength');
+  assert.equal(tooLong.status, 400, "a parameter past Fastify's maxParamLength");
   await c.check(tooLong, P.job);
   for (const odd of ['a%00b', '..', 'a.b', '%2e%2e', '*', 'a>b']) {
     const res = await get(A, `/v1/jobs/${odd}`);
@@ -372,7 +440,13 @@ test('every operation, walked: each answer has a documented status, content type
   await sweep(A, id, { 'x-api-key': 'unknown-key-AAAAAAAAAAAAAAAAAAAA' }, 401);
 
   // DELETE of an ended job (204), then it is gone; refusals.
-  for (const [status, headers] of [[403, { ...acme, origin: 'https://evil.example' }], [401, {}], [404, globex], [204, acme], [404, acme]] as const) {
+  for (const [status, headers] of [
+    [403, { ...acme, origin: 'https://evil.example' }],
+    [401, {}],
+    [404, globex],
+    [204, acme],
+    [404, acme],
+  ] as const) {
     const res = await fetch(`${A}/v1/jobs/${id}`, { method: 'DELETE', headers });
     assert.equal(res.status, status);
     await c.check(res, P.job, 'delete');
@@ -382,7 +456,11 @@ test('every operation, walked: each answer has a documented status, content type
   const queued = await upload(B, P.jobs, png, { filename: 'english.png', headers: acme });
   assert.equal(queued.status, 202);
   const qid: string = (await queued.json()).id;
-  for (const [p, url] of [[P.result, `/v1/jobs/${qid}/result`], [P.tables, `/v1/jobs/${qid}/tables`], [P.table, `/v1/jobs/${qid}/tables/1`]] as const) {
+  for (const [p, url] of [
+    [P.result, `/v1/jobs/${qid}/result`],
+    [P.tables, `/v1/jobs/${qid}/tables`],
+    [P.table, `/v1/jobs/${qid}/tables/1`],
+  ] as const) {
     const res = await get(B, url);
     assert.equal(res.status, 409, url);
     await c.check(res, p);
@@ -425,7 +503,9 @@ test('every operation, walked: each answer has a documented status, content type
 
   // A tenant that spent its rate: every limited operation answers 429 with Retry-After and RateLimit-*.
   for (let i = 0; i < RATE_LIMIT; i++) await (await get(B, '/v1/jobs/warm-up', spent)).arrayBuffer();
-  await sweep(B, qid, spent, 429, (res, what) => assert.ok(res.headers.get('retry-after') && res.headers.get('ratelimit-remaining') === '0', `${what}: Retry-After and RateLimit-*`));
+  await sweep(B, qid, spent, 429, (res, what) =>
+    assert.ok(res.headers.get('retry-after') && res.headers.get('ratelimit-remaining') === '0', `${what}: Retry-After and RateLimit-*`),
+  );
 
   // Not ready: B's NATS stopped, /readyz answers 503 (and NATS comes back for the close).
   await b.nats.stop();

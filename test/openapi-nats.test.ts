@@ -49,7 +49,11 @@ test('a NATS client written from the documented schemas alone: progress events w
   assert.ok(kinds.includes('progress'), `progress events before the end: ${kinds.join(' ')}`);
   for (const p of seen.filter((s) => s.kind === 'progress')) assert.ok(p.data.pages.done < 6);
   const dones = seen.filter((s) => s.kind === 'progress').map((s) => s.data.pages.done);
-  assert.deepEqual(dones, [...dones].sort((a, b) => a - b), 'progress only goes forward');
+  assert.deepEqual(
+    dones,
+    [...dones].sort((a, b) => a - b),
+    'progress only goes forward',
+  );
 
   // The KV record, read with the plain KV API.
   const { Kvm } = await import('@nats-io/kv');

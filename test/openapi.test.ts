@@ -33,7 +33,10 @@ test('the document passes the Redocly linter (recommended-strict) with no proble
   // Probes and metrics have no 4xx answer; every other operation's 4xx answers are checked below.
   const config = await createConfig({ extends: ['recommended-strict'], rules: { 'operation-4xx-response': 'off' } } as never);
   const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: '/openapi.json', config });
-  assert.deepEqual(problems.map((p) => `${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer}`), []);
+  assert.deepEqual(
+    problems.map((p) => `${p.ruleId}: ${p.message} at ${p.location?.[0]?.pointer}`),
+    [],
+  );
 });
 
 test('every route is documented with an operation id, parameters, its responses and the error envelope; keys are a security scheme', () => {
@@ -45,7 +48,11 @@ test('every route is documented with an operation id, parameters, its responses 
     assert.ok(o, `${op.method} ${op.path}`);
     assert.ok(!ids.has(o.operationId), `operation ids are unique (${o.operationId})`);
     ids.add(o.operationId);
-    for (const name of op.path.match(/\{(\w+)\}/g) ?? []) assert.ok(o.parameters.some((p: any) => p.in === 'path' && `{${p.name}}` === name), `${op.path} documents ${name}`);
+    for (const name of op.path.match(/\{(\w+)\}/g) ?? [])
+      assert.ok(
+        o.parameters.some((p: any) => p.in === 'path' && `{${p.name}}` === name),
+        `${op.path} documents ${name}`,
+      );
     if (!op.open) {
       assert.ok(o.responses['401'], `${op.path} documents 401`);
       assert.equal(o.responses['401'].content['application/json'].schema.$ref, '#/components/schemas/Error');
@@ -56,7 +63,10 @@ test('every route is documented with an operation id, parameters, its responses 
   assert.equal(submit.responses['202'].headers.Location.schema.type, 'string');
   assert.ok(submit.requestBody.content['multipart/form-data'] && submit.requestBody.content['application/octet-stream']);
   assert.deepEqual(doc.components.schemas.UploadForm.properties.engine.enum, ['auto', 'cpu', 'vllm'], 'options come from the zod schema');
-  assert.ok(submit.parameters.some((p: any) => p.in === 'query' && p.name === 'pages'), 'raw-body uploads take the options in the query');
+  assert.ok(
+    submit.parameters.some((p: any) => p.in === 'query' && p.name === 'pages'),
+    'raw-body uploads take the options in the query',
+  );
   assert.ok(!('200' in submit.responses), 'POST /v1/jobs answers 202, not 200');
 });
 
@@ -78,7 +88,13 @@ test('real answers validate against the document: submit, status, SSE, result (M
   assert.match(await md.text(), /SIMULATED OUTPUT/);
   await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?format=json`, { headers: auth }), '/v1/jobs/{id}/result');
   // Every format of the result answers with a documented content type (issue 18's pdf, hocr and alto among them).
-  for (const [format, type] of [['html', 'text/html'], ['chunks', 'application/json'], ['pdf', 'application/pdf'], ['hocr', 'application/xhtml+xml'], ['alto', 'application/xml']]) {
+  for (const [format, type] of [
+    ['html', 'text/html'],
+    ['chunks', 'application/json'],
+    ['pdf', 'application/pdf'],
+    ['hocr', 'application/xhtml+xml'],
+    ['alto', 'application/xml'],
+  ]) {
     const res = await conforms(await fetch(`${stack.url}/v1/jobs/${id}/result?format=${format}`, { headers: auth }), '/v1/jobs/{id}/result');
     assert.equal(res.status, 200, format);
     assert.equal(res.headers.get('content-type')!.split(';')[0], type);

@@ -38,13 +38,19 @@ interface K8sObject {
 function yamlDocs(file: string): unknown[] {
   const docs = YAML.parseAllDocuments(readFileSync(file, 'utf8'), { uniqueKeys: true });
   for (const d of docs) {
-    assert.deepEqual([...d.errors, ...d.warnings].map((e) => e.message), [], file);
+    assert.deepEqual(
+      [...d.errors, ...d.warnings].map((e) => e.message),
+      [],
+      file,
+    );
   }
   return docs.map((d) => d.toJS({ maxAliasCount: 100 }));
 }
 
 const manifestFiles = readdirSync(K8S).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml' && f !== 'nats-values.yaml');
-const objects: Array<K8sObject & { file: string }> = manifestFiles.flatMap((file) => yamlDocs(path.join(K8S, file)).map((o) => ({ ...(o as K8sObject), file })));
+const objects: Array<K8sObject & { file: string }> = manifestFiles.flatMap((file) =>
+  yamlDocs(path.join(K8S, file)).map((o) => ({ ...(o as K8sObject), file })),
+);
 const ofKind = (kind: string) => objects.filter((o) => o.kind === kind);
 const byName = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const selects = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
@@ -72,7 +78,8 @@ const folioNames = (expr: string) => [...expr.matchAll(/\bfolio_[a-z0-9_]+\b/g)]
 test('every Kubernetes manifest parses and validates against its Kubernetes or KEDA schema', async () => {
   assert.ok(objects.length >= 20, `${objects.length} objects`);
   const kinds = new Set(objects.map((o) => `${o.apiVersion}/${o.kind}`));
-  for (const k of ['apps/v1/Deployment', 'policy/v1/PodDisruptionBudget', 'v1/Service', 'v1/ConfigMap', 'keda.sh/v1alpha1/ScaledObject']) assert.ok(kinds.has(k), k);
+  for (const k of ['apps/v1/Deployment', 'policy/v1/PodDisruptionBudget', 'v1/Service', 'v1/ConfigMap', 'keda.sh/v1alpha1/ScaledObject'])
+    assert.ok(kinds.has(k), k);
   for (const o of objects) {
     const Model = await modelOf(o.apiVersion, o.kind);
     assert.doesNotThrow(() => new Model(o).validate(), `${o.file}: ${o.kind} ${o.metadata.name}`);
@@ -136,7 +143,10 @@ test('vLLM backends are Deployments with their own Services, each listed in VLLM
     assert.equal(namespace, 'folio');
     const svc = byName('Service', name);
     assert.ok(svc, `Service ${name}`);
-    assert.ok(svc.spec.ports.some((p: { port: number }) => p.port === Number(u.port)), `${name} serves port ${u.port}`);
+    assert.ok(
+      svc.spec.ports.some((p: { port: number }) => p.port === Number(u.port)),
+      `${name} serves port ${u.port}`,
+    );
     const d = ofKind('Deployment').find((x) => selects(svc.spec.selector, x.spec.template.metadata.labels))!;
     assert.equal(d.spec.replicas, 1, `${d.metadata.name}: one server per backend (a window per backend)`);
     assert.equal(d.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu'], 1);
@@ -172,7 +182,14 @@ test('the Grafana dashboard parses and every panel queries metrics Folio exports
   const used = new Set(exprs.flatMap(folioNames));
   for (const n of used) assert.ok(names.has(n), `dashboard: ${n} is exported`);
   // The operators' view of issue 11 is on it.
-  for (const n of ['folio_consumer_pending_messages', 'folio_consumer_ack_pending_messages', 'folio_job_duration_seconds_bucket', 'folio_message_outcomes_total', 'folio_ocr_backend_window', 'folio_ocr_backend_in_flight'])
+  for (const n of [
+    'folio_consumer_pending_messages',
+    'folio_consumer_ack_pending_messages',
+    'folio_job_duration_seconds_bucket',
+    'folio_message_outcomes_total',
+    'folio_ocr_backend_window',
+    'folio_ocr_backend_in_flight',
+  ])
     assert.ok(used.has(n), `dashboard shows ${n}`);
   checkPromql(exprs);
 });
@@ -182,11 +199,17 @@ test('the Prometheus scrape config and alert rules are valid and use exported me
   const rules = yamlDocs(deploy('folio-alerts.yml'))[0] as { groups: Array<{ rules: Array<{ expr: string }> }> };
   for (const r of rules.groups.flatMap((g) => g.rules)) for (const n of folioNames(r.expr)) assert.ok(names.has(n), `alert: ${n} is exported`);
   const prom = yamlDocs(deploy('prometheus.yml'))[0] as { scrape_configs: Array<{ job_name: string }> };
-  assert.deepEqual(prom.scrape_configs.map((s) => s.job_name), ['folio-ingest', 'folio-workers', 'vllm']);
+  assert.deepEqual(
+    prom.scrape_configs.map((s) => s.job_name),
+    ['folio-ingest', 'folio-workers', 'vllm'],
+  );
   const k8sScrape = yamlDocs(path.join(K8S, 'prometheus-scrape.yml'))[0] as { scrape_configs: Array<{ kubernetes_sd_configs: unknown[] }> };
   assert.ok(k8sScrape.scrape_configs[0].kubernetes_sd_configs.length > 0);
   if (!promtool) return void console.log('# promtool not installed: Prometheus files checked as YAML only');
-  for (const args of [['check', 'config', deploy('prometheus.yml')], ['check', 'rules', deploy('folio-alerts.yml')]]) {
+  for (const args of [
+    ['check', 'config', deploy('prometheus.yml')],
+    ['check', 'rules', deploy('folio-alerts.yml')],
+  ]) {
     const r = spawnSync('promtool', args, { encoding: 'utf8' });
     assert.equal(r.status, 0, `promtool ${args.join(' ')}\n${r.stdout}${r.stderr}`);
   }
@@ -203,7 +226,13 @@ function checkPromql(exprs: string[]) {
 
 test('the NATS chart values run a 3-node JetStream cluster with exactly the users and permissions of nats.conf', () => {
   const values = yamlDocs(path.join(K8S, 'nats-values.yaml'))[0] as {
-    config: { cluster: { enabled: boolean; replicas: number }; jetstream: { enabled: boolean; fileStore: { pvc: { size: string } } }; merge: { authorization: { users: Array<{ user: string; password: string; permissions: { publish: { allow: string[] }; subscribe: { allow: string[] } } }> } } };
+    config: {
+      cluster: { enabled: boolean; replicas: number };
+      jetstream: { enabled: boolean; fileStore: { pvc: { size: string } } };
+      merge: {
+        authorization: { users: Array<{ user: string; password: string; permissions: { publish: { allow: string[] }; subscribe: { allow: string[] } } }> };
+      };
+    };
     container: { env: Record<string, { valueFrom: { secretKeyRef: { name: string; key: string } } }> };
   };
   assert.deepEqual(values.config.cluster, { enabled: true, replicas: 3 });
@@ -214,7 +243,11 @@ test('the NATS chart values run a 3-node JetStream cluster with exactly the user
   const users = values.config.merge.authorization.users;
   assert.deepEqual(users.map((u) => u.user).sort(), Object.keys(expected).sort());
   for (const u of users) {
-    assert.deepEqual({ publish: u.permissions.publish.allow, subscribe: u.permissions.subscribe.allow }, expected[u.user], `${u.user}: same permissions as nats.conf`);
+    assert.deepEqual(
+      { publish: u.permissions.publish.allow, subscribe: u.permissions.subscribe.allow },
+      expected[u.user],
+      `${u.user}: same permissions as nats.conf`,
+    );
     const variable = `NATS_${u.user.toUpperCase()}_PASSWORD`;
     // "<< >>": the chart writes it unquoted, so nats-server expands the variable.
     assert.equal(u.password, `<< $${variable} >>`);
@@ -243,11 +276,24 @@ test('the compose file renders and validates against the Compose Specification, 
   const envExample = readFileSync(deploy('.env.example'), 'utf8');
   const env = Object.fromEntries([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map(([, k]) => [k, `p${k.toLowerCase().replace(/_/g, '')}`]));
   const doc = YAML.parseDocument(interpolate(text, env), { merge: true, uniqueKeys: true });
-  assert.deepEqual(doc.errors.map((e) => e.message), []);
-  const compose = doc.toJS({ maxAliasCount: 100 }) as { services: Record<string, { image?: string; ports?: string[]; healthcheck?: unknown; profiles?: string[] }> };
+  assert.deepEqual(
+    doc.errors.map((e) => e.message),
+    [],
+  );
+  const compose = doc.toJS({ maxAliasCount: 100 }) as {
+    services: Record<string, { image?: string; ports?: string[]; healthcheck?: unknown; profiles?: string[] }>;
+  };
   // The package's schema predates the top-level `name` and uses draft-04 `id`s (refs are JSON pointers, so they can go).
   const dropIds = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(dropIds) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'id' && typeof x === 'string')).map(([k, x]) => [k, dropIds(x)])) : v;
+    Array.isArray(v)
+      ? v.map(dropIds)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([k, x]) => !(k === 'id' && typeof x === 'string'))
+              .map(([k, x]) => [k, dropIds(x)]),
+          )
+        : v;
   const schema = dropIds(composeSchema) as { properties: Record<string, unknown>; $schema?: string };
   schema.properties.name ??= { type: 'string' };
   delete schema.$schema;
@@ -266,6 +312,7 @@ test('the compose file renders and validates against the Compose Specification, 
   assert.equal(compose.services.ingest.ports, undefined);
   assert.deepEqual(compose.services.proxy.ports, ['8080:8080']);
   assert.match(compose.services.minio.image!, /^pgsty\/minio:RELEASE\.2026-08-04T00-00-00Z$/);
-  for (const w of ['rasterizer', 'ocr', 'assembler']) assert.equal((compose.services[w] as { environment: Record<string, string> }).environment.metricsPort, '9464');
+  for (const w of ['rasterizer', 'ocr', 'assembler'])
+    assert.equal((compose.services[w] as { environment: Record<string, string> }).environment.metricsPort, '9464');
   assert.deepEqual(compose.services.prometheus.profiles, ['monitoring']);
 });

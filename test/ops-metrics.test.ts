@@ -111,72 +111,88 @@ const maxOf = (s: Samples, re: RegExp) => Math.max(-1, ...[...s].filter(([k]) =>
 
 const promtool = outsideTool('promtool', ['promtool', '--version'], "Debian package 'prometheus'").present;
 
-test('every service serves promtool-clean /metrics, and lag, latency, outcomes by code and per-backend series move during a job', { timeout: 180_000 }, async () => {
-  try {
-    const before = await scrapeAll();
-    assert.equal(maxOf(before.assembler.samples, /^folio_job_duration_seconds_count\{status="completed"\}/), -1, 'no job finished yet');
+test(
+  'every service serves promtool-clean /metrics, and lag, latency, outcomes by code and per-backend series move during a job',
+  { timeout: 180_000 },
+  async () => {
+    try {
+      const before = await scrapeAll();
+      assert.equal(maxOf(before.assembler.samples, /^folio_job_duration_seconds_count\{status="completed"\}/), -1, 'no job finished yet');
 
-    // The first page's first attempt fails at the backend: a retry with its code.
-    sim.setFaults({ next: ['500'] });
-    const res = await upload(ingestUrl, '/v1/jobs', makePdf(Array.from({ length: PAGES }, (_, i) => `Ops page ${i + 1}`)), { filename: 'ops.pdf', headers: auth });
-    assert.equal(res.status, 202, await res.clone().text());
-    const { id } = await res.json();
+      // The first page's first attempt fails at the backend: a retry with its code.
+      sim.setFaults({ next: ['500'] });
+      const res = await upload(ingestUrl, '/v1/jobs', makePdf(Array.from({ length: PAGES }, (_, i) => `Ops page ${i + 1}`)), {
+        filename: 'ops.pdf',
+        headers: auth,
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      const { id } = await res.json();
 
-    // Sample while the job runs.
-    const seen = { pagesWaiting: 0, pagesLag: 0, backendInFlight: 0, backendWindow: 0 };
-    let ended = false;
-    const job = waitForTerminal(ingestUrl, id, 120_000, auth).finally(() => (ended = true));
-    while (!ended) {
-      const s = await scrapeAll();
-      seen.pagesWaiting = Math.max(seen.pagesWaiting, maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/));
-      seen.pagesLag = Math.max(
-        seen.pagesLag,
-        maxOf(s.ocr.samples, /^folio_consumer_pending_messages\{stream="FOLIO_PAGES",consumer="ocr-\w+-ops"\}/) +
-          maxOf(s.ocr.samples, /^folio_consumer_ack_pending_messages\{stream="FOLIO_PAGES",consumer="ocr-\w+-ops"\}/),
+      // Sample while the job runs.
+      const seen = { pagesWaiting: 0, pagesLag: 0, backendInFlight: 0, backendWindow: 0 };
+      let ended = false;
+      const job = waitForTerminal(ingestUrl, id, 120_000, auth).finally(() => (ended = true));
+      while (!ended) {
+        const s = await scrapeAll();
+        seen.pagesWaiting = Math.max(seen.pagesWaiting, maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/));
+        seen.pagesLag = Math.max(
+          seen.pagesLag,
+          maxOf(s.ocr.samples, /^folio_consumer_pending_messages\{stream="FOLIO_PAGES",consumer="ocr-\w+-ops"\}/) +
+            maxOf(s.ocr.samples, /^folio_consumer_ack_pending_messages\{stream="FOLIO_PAGES",consumer="ocr-\w+-ops"\}/),
+        );
+        const backend = `backend="${new URL(sim.url).origin}`;
+        seen.backendInFlight = Math.max(seen.backendInFlight, maxOf(s.ocr.samples, new RegExp(`^folio_ocr_backend_in_flight\\{${backend}`)));
+        seen.backendWindow = Math.max(seen.backendWindow, maxOf(s.ocr.samples, new RegExp(`^folio_ocr_backend_window\\{${backend}`)));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await job).status, 'completed');
+      assert.ok(seen.pagesWaiting > 0, `ingest showed pages waiting in FOLIO_PAGES (${JSON.stringify(seen)})`);
+      assert.ok(seen.pagesLag > 0, `ocr showed its tenant consumer's pending + ack-pending (${JSON.stringify(seen)})`);
+      assert.ok(seen.backendInFlight > 0, `ocr showed pages in flight on the backend (${JSON.stringify(seen)})`);
+      assert.ok(seen.backendWindow >= 1, `ocr showed the backend's window (${JSON.stringify(seen)})`);
+
+      // After the job: lag drains to zero, the latency histogram has the job, outcomes carry codes.
+      let s = await scrapeAll();
+      for (let i = 0; i < 50 && maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/) !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        s = await scrapeAll();
+      }
+      assert.equal(maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/), 0, 'FOLIO_PAGES drained');
+      assert.equal(maxOf(s.ocr.samples, /^folio_consumer_pending_messages\{stream="FOLIO_PAGES"/), 0);
+      assert.ok(
+        maxOf(s.rasterizer.samples, /^folio_consumer_pending_messages\{stream="FOLIO_JOBS",consumer="rasterizer"\}/) >= 0,
+        'the rasterizer reports its consumer',
       );
-      const backend = `backend="${new URL(sim.url).origin}`;
-      seen.backendInFlight = Math.max(seen.backendInFlight, maxOf(s.ocr.samples, new RegExp(`^folio_ocr_backend_in_flight\\{${backend}`)));
-      seen.backendWindow = Math.max(seen.backendWindow, maxOf(s.ocr.samples, new RegExp(`^folio_ocr_backend_window\\{${backend}`)));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal((await job).status, 'completed');
-    assert.ok(seen.pagesWaiting > 0, `ingest showed pages waiting in FOLIO_PAGES (${JSON.stringify(seen)})`);
-    assert.ok(seen.pagesLag > 0, `ocr showed its tenant consumer's pending + ack-pending (${JSON.stringify(seen)})`);
-    assert.ok(seen.backendInFlight > 0, `ocr showed pages in flight on the backend (${JSON.stringify(seen)})`);
-    assert.ok(seen.backendWindow >= 1, `ocr showed the backend's window (${JSON.stringify(seen)})`);
+      assert.ok(
+        maxOf(s.assembler.samples, /^folio_consumer_ack_pending_messages\{stream="FOLIO_PAGE_RESULTS",consumer="assembler"\}/) >= 0,
+        'the assembler reports its consumer',
+      );
+      assert.equal(s.assembler.samples.get('folio_job_duration_seconds_count{status="completed"}'), 1, 'one job in the latency histogram');
+      assert.ok(s.assembler.samples.get('folio_job_duration_seconds_sum{status="completed"}')! > 0);
+      assert.equal(s.ocr.samples.get('folio_message_outcomes_total{consumer="ocr",outcome="ack",code="none"}'), PAGES);
+      assert.ok(
+        maxOf(s.ocr.samples, /^folio_message_outcomes_total\{consumer="ocr",outcome="retry",code="FOLIO_ENGINE_\w+"\}/) >= 1,
+        'the failed attempt is counted with its code',
+      );
+      assert.equal(s.assembler.samples.get('folio_message_outcomes_total{consumer="assembler",outcome="ack",code="none"}'), PAGES);
+      assert.equal(s.rasterizer.samples.get('folio_message_outcomes_total{consumer="rasterizer",outcome="ack",code="none"}'), 1);
+      // Existing names keep working.
+      assert.ok(s.ocr.samples.get('folio_pages_ocr_total{engine="vllm",outcome="ok"}')! >= PAGES);
 
-    // After the job: lag drains to zero, the latency histogram has the job, outcomes carry codes.
-    let s = await scrapeAll();
-    for (let i = 0; i < 50 && maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/) !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      s = await scrapeAll();
+      for (const [service, { text }] of Object.entries(s)) {
+        // promtool's first rule, checked even without promtool: only counters end in _total.
+        for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) if (name.endsWith('_total')) assert.equal(type, 'counter', `${service}: ${name}`);
+        if (!promtool) continue;
+        const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+        assert.equal(lint.status, 0, `${service}: promtool check metrics\n${lint.stdout}${lint.stderr}`);
+      }
+      if (!promtool) console.log('# promtool not installed (Debian package "prometheus"): only the _total rule was checked');
+    } catch (err) {
+      console.log(tailLogs(procs));
+      throw err;
     }
-    assert.equal(maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/), 0, 'FOLIO_PAGES drained');
-    assert.equal(maxOf(s.ocr.samples, /^folio_consumer_pending_messages\{stream="FOLIO_PAGES"/), 0);
-    assert.ok(maxOf(s.rasterizer.samples, /^folio_consumer_pending_messages\{stream="FOLIO_JOBS",consumer="rasterizer"\}/) >= 0, 'the rasterizer reports its consumer');
-    assert.ok(maxOf(s.assembler.samples, /^folio_consumer_ack_pending_messages\{stream="FOLIO_PAGE_RESULTS",consumer="assembler"\}/) >= 0, 'the assembler reports its consumer');
-    assert.equal(s.assembler.samples.get('folio_job_duration_seconds_count{status="completed"}'), 1, 'one job in the latency histogram');
-    assert.ok(s.assembler.samples.get('folio_job_duration_seconds_sum{status="completed"}')! > 0);
-    assert.equal(s.ocr.samples.get('folio_message_outcomes_total{consumer="ocr",outcome="ack",code="none"}'), PAGES);
-    assert.ok(maxOf(s.ocr.samples, /^folio_message_outcomes_total\{consumer="ocr",outcome="retry",code="FOLIO_ENGINE_\w+"\}/) >= 1, 'the failed attempt is counted with its code');
-    assert.equal(s.assembler.samples.get('folio_message_outcomes_total{consumer="assembler",outcome="ack",code="none"}'), PAGES);
-    assert.equal(s.rasterizer.samples.get('folio_message_outcomes_total{consumer="rasterizer",outcome="ack",code="none"}'), 1);
-    // Existing names keep working.
-    assert.ok(s.ocr.samples.get('folio_pages_ocr_total{engine="vllm",outcome="ok"}')! >= PAGES);
-
-    for (const [service, { text }] of Object.entries(s)) {
-      // promtool's first rule, checked even without promtool: only counters end in _total.
-      for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) if (name.endsWith('_total')) assert.equal(type, 'counter', `${service}: ${name}`);
-      if (!promtool) continue;
-      const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-      assert.equal(lint.status, 0, `${service}: promtool check metrics\n${lint.stdout}${lint.stderr}`);
-    }
-    if (!promtool) console.log('# promtool not installed (Debian package "prometheus"): only the _total rule was checked');
-  } catch (err) {
-    console.log(tailLogs(procs));
-    throw err;
-  }
-});
+  },
+);
 
 test('one trace follows a job through the four services, carried in NATS message headers', { timeout: 60_000 }, async () => {
   // Spans of the job before have been flushed (every second) by now; only later ones are this job's.
@@ -223,5 +239,5 @@ test('one trace follows a job through the four services, carried in NATS message
   }
   clearTimeout(timer);
   await subscriber.close();
-  assert.equal(traceparent?.split('-')[1], trace[0].traceId, 'the completion event carries the job\'s trace');
+  assert.equal(traceparent?.split('-')[1], trace[0].traceId, "the completion event carries the job's trace");
 });

@@ -18,7 +18,15 @@ before(async () => {
   s3 = await startS3();
   stack = await startTestStack({ env: { S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: s3.accessKey, S3_SECRET_KEY: s3.secretKey, S3_BUCKET: BUCKET } });
   const url = new URL(s3.endpoint);
-  client = new Client({ endPoint: url.hostname, port: Number(url.port), useSSL: false, accessKey: s3.accessKey, secretKey: s3.secretKey, region: 'us-east-1', pathStyle: true });
+  client = new Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: 'us-east-1',
+    pathStyle: true,
+  });
 });
 after(async () => {
   await stack?.close();
@@ -44,10 +52,16 @@ test('a 3-page PDF goes through the four services over S3: page images and the d
   assert.deepEqual(job.pages, { total: 3, done: 3, failed: 0 });
 
   const doc = await (await fetch(`${stack.url}/v1/jobs/${id}/result?format=json`)).json();
-  assert.deepEqual(doc.pages.map((p: { page: number }) => p.page), [1, 2, 3]);
+  assert.deepEqual(
+    doc.pages.map((p: { page: number }) => p.page),
+    [1, 2, 3],
+  );
   const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result`)).text();
   assert.match(md, /SIMULATED OUTPUT/);
-  assert.deepEqual([...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1])), [2, 3]);
+  assert.deepEqual(
+    [...md.matchAll(/<!-- page (\d+) -->/g)].map((m) => Number(m[1])),
+    [2, 3],
+  );
 
   // Under 64 KiB (INLINE_MAX_BYTES) the source rides in the job message and each page result in
   // its page.done message and page record: no object for either.

@@ -41,9 +41,15 @@ test('a 3-page PDF comes back with its pages in order, in Markdown and JSON', as
   const job = await waitForTerminal(stack.url, id);
   assert.equal(job.status, 'completed');
   assert.equal(job.pages.total, 3);
-  assert.deepEqual(job.pageDetails.map((p: { page: number }) => p.page), [1, 2, 3]);
+  assert.deepEqual(
+    job.pageDetails.map((p: { page: number }) => p.page),
+    [1, 2, 3],
+  );
   const doc = await (await fetch(`${stack.url}/v1/jobs/${id}/result?format=json`)).json();
-  assert.deepEqual(doc.pages.map((p: { page: number }) => p.page), [1, 2, 3]);
+  assert.deepEqual(
+    doc.pages.map((p: { page: number }) => p.page),
+    [1, 2, 3],
+  );
   for (const p of doc.pages) {
     assert.equal(p.status, 'done');
     assert.ok(p.blocks.length > 0, 'each page has layout blocks');
@@ -75,7 +81,11 @@ test('the job status in KV moves through its states to completed', async () => {
   assert.equal(seen.at(-1), 'completed');
   const order = ['queued', 'rasterizing', 'ocr', 'assembling', 'completed'];
   assert.ok(seen.includes('rasterizing') && seen.includes('assembling'), `saw ${seen.join(' → ')}`);
-  assert.deepEqual([...seen].sort((a, b) => order.indexOf(a) - order.indexOf(b)), seen, `states only move forward: ${seen.join(' → ')}`);
+  assert.deepEqual(
+    [...seen].sort((a, b) => order.indexOf(a) - order.indexOf(b)),
+    seen,
+    `states only move forward: ${seen.join(' → ')}`,
+  );
 });
 
 test('a NATS subscriber receives the completion event', async () => {
@@ -149,11 +159,18 @@ test('the type comes from the bytes: a PDF declared as image/png is processed as
 });
 
 test('a raw-body upload (curl --data-binary) is accepted like a multipart one', async () => {
-  const res = await fetch(`${stack.url}/v1/jobs?pages=2`, { method: 'POST', body: new Uint8Array(makePdf(['x', 'y', 'z'])), headers: { 'content-type': 'application/pdf' } });
+  const res = await fetch(`${stack.url}/v1/jobs?pages=2`, {
+    method: 'POST',
+    body: new Uint8Array(makePdf(['x', 'y', 'z'])),
+    headers: { 'content-type': 'application/pdf' },
+  });
   assert.equal(res.status, 202);
   const job = await waitForTerminal(stack.url, (await res.json()).id);
   assert.equal(job.status, 'completed');
-  assert.deepEqual(job.pageDetails.map((p: { page: number }) => p.page), [2]);
+  assert.deepEqual(
+    job.pageDetails.map((p: { page: number }) => p.page),
+    [2],
+  );
 });
 
 test('GET /v1/jobs/:id/events streams status events until the job ends', async () => {
@@ -271,7 +288,7 @@ async function jobCounters(): Promise<Record<string, number>> {
 /** jobCounters once two reads 300 ms apart agree (at most 5 s), so no earlier job's count is still on its way. */
 async function settledJobCounters(): Promise<Record<string, number>> {
   let last = await jobCounters();
-  for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline;) {
     await new Promise((r) => setTimeout(r, 300));
     const now = await jobCounters();
     if (JSON.stringify(now) === JSON.stringify(last)) return now;

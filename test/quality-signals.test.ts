@@ -13,7 +13,10 @@ import { startTestStack, upload, waitForTerminal, type TestStack } from './helpe
 
 const prose =
   'The committee met on the fourth of March to review the budget.\nMembers asked for a breakdown of travel costs by region.\nThe chair agreed to circulate the figures before the next session.\n';
-const blank = (w: number, h: number) => sharp({ create: { width: w, height: h, channels: 3, background: 'white' } }).png().toBuffer();
+const blank = (w: number, h: number) =>
+  sharp({ create: { width: w, height: h, channels: 3, background: 'white' } })
+    .png()
+    .toBuffer();
 /** A page whose middle third is black: ink without text, as a page a model skipped. */
 const inked = (w: number, h: number) =>
   sharp({ create: { width: w, height: h, channels: 3, background: 'white' } })
@@ -37,7 +40,10 @@ describe('repetition score', () => {
 
 describe('confidence from token log-probabilities', () => {
   it('is the geometric mean probability, and the least likely token is reported', () => {
-    const c = tokenConfidence([{ token: 'a', logprob: Math.log(0.9) }, { token: 'b', logprob: Math.log(0.4) }]);
+    const c = tokenConfidence([
+      { token: 'a', logprob: Math.log(0.9) },
+      { token: 'b', logprob: Math.log(0.4) },
+    ]);
     assert.deepEqual(c, { mean: 0.6, min: 0.4 });
   });
   it('gives each block the tokens that wrote it; a block not found verbatim gets the page value', () => {
@@ -68,7 +74,14 @@ describe('suspect pages', () => {
     assert.equal(await inkShare(await blank(200, 300), 200, 300, []), 0);
     const ink = await inkShare(await inked(300, 300), 300, 300, []);
     assert.ok(ink > 0.3 && ink < 0.37, String(ink));
-    const q = await assessPage({ markdown: 'x', blocks: [{ type: 'text', bbox: [0, 0, 10, 10], text: 'x' }], image: await inked(300, 300), width: 300, height: 300, generative: true });
+    const q = await assessPage({
+      markdown: 'x',
+      blocks: [{ type: 'text', bbox: [0, 0, 10, 10], text: 'x' }],
+      image: await inked(300, 300),
+      width: 300,
+      height: 300,
+      generative: true,
+    });
     assert.deepEqual(q.reasons, ['little-text']);
     assert.equal(q.suspect, true);
   });
@@ -86,7 +99,14 @@ describe('suspect pages', () => {
     assert.deepEqual(few.reasons, ['little-text']);
   });
   it('ink inside a figure block does not ask for text', async () => {
-    const q = await assessPage({ markdown: '', blocks: [{ type: 'image', bbox: [0, 90, 300, 210], text: '![](f.jpg)' }], image: await inked(300, 300), width: 300, height: 300, generative: true });
+    const q = await assessPage({
+      markdown: '',
+      blocks: [{ type: 'image', bbox: [0, 90, 300, 210], text: '![](f.jpg)' }],
+      image: await inked(300, 300),
+      width: 300,
+      height: 300,
+      generative: true,
+    });
     assert.ok(q.ink < 0.01, String(q.ink));
     assert.equal(q.suspect, false);
   });
@@ -109,23 +129,43 @@ describe('quality signals through the pipeline (vLLM simulator with logprobs)', 
 
   it('document.json, front matter, job status and /metrics carry them; a low-confidence page is counted suspect', { timeout: 240_000 }, async () => {
     const pdf = makePdf(['first page', 'second page']);
-    const res = await upload(stack.url, '/v1/jobs', pdf, { filename: 'q.pdf', type: 'application/pdf', fields: { textLayer: 'never', frontMatter: 'quality' } });
+    const res = await upload(stack.url, '/v1/jobs', pdf, {
+      filename: 'q.pdf',
+      type: 'application/pdf',
+      fields: { textLayer: 'never', frontMatter: 'quality' },
+    });
     const job = await waitForTerminal(stack.url, (await res.json()).id, 100_000);
     assert.equal(job.status, 'completed');
     assert.equal((stack.sim!.stats().lastRequestBody as { logprobs?: unknown }).logprobs, true, 'log-probabilities are asked for');
     // The simulator's tokens all have log-probability -0.02: p = exp(-0.02) = 0.980.
     assert.deepEqual(job.quality, { suspectPages: 0, suspect: [] });
-    for (const d of job.pageDetails) assert.deepEqual(d.quality, { confidence: 0.98, repetition: d.quality.repetition, truncated: false, suspect: false, reasons: [] });
+    for (const d of job.pageDetails)
+      assert.deepEqual(d.quality, { confidence: 0.98, repetition: d.quality.repetition, truncated: false, suspect: false, reasons: [] });
     const doc = await (await fetch(`${stack.url}/v1/jobs/${job.id}/result?format=json`)).json();
     assert.equal(doc.pages[0].quality.confidence, 0.98);
     assert.ok(doc.pages[0].quality.repetition < 0.2, String(doc.pages[0].quality.repetition));
     assert.ok(doc.pages[0].blocks.length > 0 && doc.pages[0].blocks.every((b: { confidence?: number }) => b.confidence === 0.98));
     const md = await (await fetch(`${stack.url}/v1/jobs/${job.id}/result?format=markdown`)).text();
-    assert.match(md, /^---\nfolio_quality:\n {2}pages: 2\n {2}suspect_pages: \[\]\n {2}failed_pages: \[\]\n {2}page_quality:\n {4}- page: 1\n {6}status: done\n {6}engine: vllm\n {6}confidence: 0\.98\n/);
+    assert.match(
+      md,
+      /^---\nfolio_quality:\n {2}pages: 2\n {2}suspect_pages: \[\]\n {2}failed_pages: \[\]\n {2}page_quality:\n {4}- page: 1\n {6}status: done\n {6}engine: vllm\n {6}confidence: 0\.98\n/,
+    );
 
     stack.sim!.setFaults({ logprob: -1.5 });
     try {
-      const low = await waitForTerminal(stack.url, (await (await upload(stack.url, '/v1/jobs', makePdf(['unsure']), { filename: 'l.pdf', type: 'application/pdf', fields: { textLayer: 'never', cache: 'bypass' } })).json()).id, 100_000);
+      const low = await waitForTerminal(
+        stack.url,
+        (
+          await (
+            await upload(stack.url, '/v1/jobs', makePdf(['unsure']), {
+              filename: 'l.pdf',
+              type: 'application/pdf',
+              fields: { textLayer: 'never', cache: 'bypass' },
+            })
+          ).json()
+        ).id,
+        100_000,
+      );
       assert.equal(low.status, 'completed', 'a suspect page is kept, and said to be suspect');
       assert.deepEqual(low.quality, { suspectPages: 1, suspect: [1] });
       assert.deepEqual(low.pageDetails[0].quality.reasons, ['low-confidence']);

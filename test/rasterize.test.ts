@@ -25,7 +25,6 @@ async function collect(source: RenderSource, mediaType: string, opts: Partial<Re
   return out;
 }
 
-
 /** Greyscale pixels of a PNG, optionally shrunk, to compare images without trusting metadata. */
 async function grey(png: Buffer, width?: number, height?: number) {
   let img = sharp(png).greyscale();
@@ -37,7 +36,10 @@ const meanAbsDiff = (a: Buffer, b: Buffer) => a.reduce((s, v, i) => s + Math.abs
 
 test('doc10: 10 pages in order at 144 DPI, real PNGs, text layer in pixel space', async () => {
   const pages = await collect({ path: fixture('doc10.pdf') }, PDF);
-  assert.deepEqual(pages.map((p) => p.page), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    pages.map((p) => p.page),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   for (const p of pages) {
     assert.equal(p.count, 10);
     // A4 = 595.3×841.9 pt → ×2 at 144 DPI.
@@ -77,7 +79,14 @@ test('the text-layer boxes sit on the ink of the rendered page', async () => {
 
 test('page range "2-3,9" gives pages 2, 3, 9 with count 3', async () => {
   const pages = await collect({ path: fixture('doc10.pdf') }, PDF, { pages: '2-3,9' });
-  assert.deepEqual(pages.map((p) => [p.page, p.count]), [[2, 3], [3, 3], [9, 3]]);
+  assert.deepEqual(
+    pages.map((p) => [p.page, p.count]),
+    [
+      [2, 3],
+      [3, 3],
+      [9, 3],
+    ],
+  );
   assert.match(pages[2].text!.items.map((i) => i.text).join(' '), /Section 9/);
 });
 
@@ -109,7 +118,10 @@ test('non-embedded CJK font: Chinese text layer with missingFonts = true', async
 
 test('scanned PDF: 10 image pages, no text layer', async () => {
   const pages = await collect({ path: fixture('scan10.pdf') }, PDF);
-  assert.deepEqual(pages.map((p) => p.page), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    pages.map((p) => p.page),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   for (const p of pages) {
     assert.equal(p.text, undefined);
     assert.ok(p.width > 1000 && p.height > 1400, `${p.width}×${p.height}`);
@@ -157,7 +169,14 @@ test('skip: skipped pages are neither rendered nor yielded, count still covers t
       return p <= 7;
     },
   });
-  assert.deepEqual(pages.map((p) => [p.page, p.count]), [[8, 10], [9, 10], [10, 10]]);
+  assert.deepEqual(
+    pages.map((p) => [p.page, p.count]),
+    [
+      [8, 10],
+      [9, 10],
+      [10, 10],
+    ],
+  );
   assert.deepEqual(asked, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   // Skipping all but one scanned page must cost about one page, not ten.
   const t0 = performance.now();
@@ -193,7 +212,10 @@ test('stopping early releases the document and later renders still work', async 
 test('data sources work and the caller keeps its buffer (pdf.js detaches what it is given)', async () => {
   const data = readFileSync(fixture('doc10.pdf'));
   const pages = await collect({ data }, PDF, { pages: '1-2' });
-  assert.deepEqual(pages.map((p) => p.page), [1, 2]);
+  assert.deepEqual(
+    pages.map((p) => p.page),
+    [1, 2],
+  );
   assert.equal(data.length, 53241);
   const [img] = await collect({ data: readFileSync(fixture('chinese.png')) }, 'image/png');
   assert.deepEqual([img.width, img.height], [1241, 1754]);
@@ -218,14 +240,22 @@ test('a page pdf.js cannot draw fails alone, named, and the pages around it stil
   }
   assert.ok(got.includes('3:FOLIO_RENDER_FAILED'), got.join(' '));
   assert.deepEqual(got.slice(0, 2), ['1', '2']);
-  assert.deepEqual(got.map((g) => Number.parseInt(g)), [...got.keys()].map((i) => i + 1), 'every page once, in order');
+  assert.deepEqual(
+    got.map((g) => Number.parseInt(g)),
+    [...got.keys()].map((i) => i + 1),
+    'every page once, in order',
+  );
 });
 
 test('multi-page TIFF: one page per frame, each at its own size', async () => {
   const pages = await collect({ path: fixture('multipage_3frames.tif') }, 'image/tiff');
   assert.deepEqual(
     pages.map((p) => [p.page, p.count, p.width, p.height]),
-    [[1, 3, 400, 300], [2, 3, 300, 500], [3, 3, 600, 200]],
+    [
+      [1, 3, 400, 300],
+      [2, 3, 300, 500],
+      [3, 3, 600, 200],
+    ],
   );
   const levels = await Promise.all(pages.map(async (p) => (await grey(p.png)).data[0]));
   assert.deepEqual(levels, [64, 128, 192]);
@@ -234,7 +264,9 @@ test('multi-page TIFF: one page per frame, each at its own size', async () => {
 });
 
 test('transparent images are flattened onto white, not black', async () => {
-  const clear = await sharp({ create: { width: 20, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+  const clear = await sharp({ create: { width: 20, height: 10, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+    .png()
+    .toBuffer();
   const [page] = await collect({ data: clear }, 'image/png');
   const { data, info } = await sharp(page.png).raw().toBuffer({ resolveWithObject: true });
   assert.equal(info.channels, 3);

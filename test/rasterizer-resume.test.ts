@@ -85,7 +85,10 @@ test('a SIGKILLed rasterizer: the job resumes in another one after the last publ
     const job = await waitForTerminal(stack.url, id, 180_000);
     assert.equal(job.status, 'completed', JSON.stringify(job));
     assert.deepEqual(job.pages, { total: PAGES, done: PAGES, failed: 0 });
-    assert.deepEqual([...published.keys()].sort((a, b) => a - b), Array.from({ length: PAGES }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...published.keys()].sort((a, b) => a - b),
+      Array.from({ length: PAGES }, (_, i) => i + 1),
+    );
     // Each page published once: the second rasterizer started after the last page the first one
     // recorded. (A kill between a publish and its progress record could repeat that one page; the
     // stream's msg-id dedupe would drop the copy. Allow it for that page only.)

@@ -24,8 +24,14 @@ describe('the token bucket (GCRA)', () => {
 
   it('lets a burst of `limit` through at once, then one request per window/limit', () => {
     const d = run(Array(12).fill(1_000));
-    assert.deepEqual(d.map((x) => x.allowed), [...Array(10).fill(true), false, false]);
-    assert.deepEqual(d.slice(0, 10).map((x) => x.remaining), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    assert.deepEqual(
+      d.map((x) => x.allowed),
+      [...Array(10).fill(true), false, false],
+    );
+    assert.deepEqual(
+      d.slice(0, 10).map((x) => x.remaining),
+      [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    );
     assert.equal(d[10].retryAfterMs, 6_000, 'the next token comes after window/limit');
     assert.equal(run([...Array(10).fill(0), 6_000])[10].allowed, true);
   });
@@ -48,7 +54,7 @@ describe('KvTokenBucket shared through NATS KV', () => {
   async function replica(policy: BucketPolicy, extra: { timeoutMs?: number; cooldownMs?: number } = {}) {
     const nc = await connect({ servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     conns.push(nc);
-    const kv: KV = await new Kvm(nc).create(BUCKET, { history: 1, ttl: (policy.windowMs * 2) });
+    const kv: KV = await new Kvm(nc).create(BUCKET, { history: 1, ttl: policy.windowMs * 2 });
     const warnings: string[] = [];
     const b = new KvTokenBucket(kv, policy, { log: { warn: (_o, msg) => void warnings.push(msg) }, ...extra });
     buckets.push(b);
@@ -70,7 +76,10 @@ describe('KvTokenBucket shared through NATS KV', () => {
     const key = freshKey();
     const d = [];
     for (let i = 0; i < 30; i++) d.push(await (i % 2 ? b : a).b.take(key));
-    assert.deepEqual(d.map((x) => x.allowed), [...Array(10).fill(true), ...Array(20).fill(false)]);
+    assert.deepEqual(
+      d.map((x) => x.allowed),
+      [...Array(10).fill(true), ...Array(20).fill(false)],
+    );
     for (const x of d.slice(10)) assert.ok(x.retryAfterMs > 0 && x.retryAfterMs <= 6_000, String(x.retryAfterMs));
   });
 
@@ -126,7 +135,10 @@ describe('KvTokenBucket shared through NATS KV', () => {
       for (let i = 0; i < 6; i++) d.push(await a.b.take(key));
       assert.ok(d.every((x) => x.allowed));
       assert.ok(Date.now() - t0 < 5_000, `fail-open took ${Date.now() - t0} ms`);
-      assert.ok(a.warnings.some((w) => /failing open/.test(w)), a.warnings.join('; '));
+      assert.ok(
+        a.warnings.some((w) => /failing open/.test(w)),
+        a.warnings.join('; '),
+      );
     } finally {
       await nats.start();
     }

@@ -24,7 +24,17 @@ function runClient(cmd: string, args: string[]): Promise<Outcome[]> {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))) : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(
+            out
+              .trim()
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l)),
+          )
+        : reject(new Error(`${cmd} exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -55,7 +65,11 @@ async function assertEveryoneAnswered(stack: TestStack, client: string, outcomes
 }
 
 /** Writes a raw request and collects what comes back until the server closes (or `untilMs`). */
-function raw(url: string, head: string, o: { body?: (s: net.Socket) => void; untilMs?: number } = {}): Promise<{ text: string; closedAfterMs: number; wrote: number }> {
+function raw(
+  url: string,
+  head: string,
+  o: { body?: (s: net.Socket) => void; untilMs?: number } = {},
+): Promise<{ text: string; closedAfterMs: number; wrote: number }> {
   const { port } = new URL(url);
   const t0 = Date.now();
   return new Promise((resolve) => {
@@ -91,7 +105,8 @@ describe('refusals every HTTP client can read', () => {
   });
 
   test('Expect: 100-continue: a refused request is answered before its body is sent; an accepted one gets 100 Continue', async () => {
-    const head = (key: string) => `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\nContent-Type: image/png\r\nContent-Length: 92250\r\nExpect: 100-continue\r\n\r\n`;
+    const head = (key: string) =>
+      `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nx-api-key: ${key}\r\nContent-Type: image/png\r\nContent-Length: 92250\r\nExpect: 100-continue\r\n\r\n`;
     const refused = await raw(stack.url, head('wrong-key-wrong-key-wrong-key-wrong'));
     assert.match(refused.text, /^HTTP\/1\.1 401 /, 'the final answer comes first, with no 100 Continue before it');
     assert.doesNotMatch(refused.text, /100 Continue/);
@@ -99,12 +114,13 @@ describe('refusals every HTTP client can read', () => {
     let got = '';
     const accepted = await raw(stack.url, head(KEY), {
       untilMs: 15_000,
-      body: (s) => s.on('data', (d) => {
-        got += d;
-        // The body goes only after the go-ahead, as a client that sent Expect does.
-        if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(got)) s.write(png);
-        if (/HTTP\/1\.1 202/.test(got)) s.end();
-      }),
+      body: (s) =>
+        s.on('data', (d) => {
+          got += d;
+          // The body goes only after the go-ahead, as a client that sent Expect does.
+          if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(got)) s.write(png);
+          if (/HTTP\/1\.1 202/.test(got)) s.end();
+        }),
     });
     assert.match(accepted.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 202 /);
   });
@@ -112,18 +128,22 @@ describe('refusals every HTTP client can read', () => {
   test('the drain is bounded: a refused body past FOLIO_HTTP_REFUSAL_DRAIN_BYTES has its connection cut', async () => {
     const size = 20 * 1024 * 1024;
     const chunk = Buffer.alloc(64 * 1024);
-    const r = await raw(stack.url, `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nx-api-key: wrong-key-wrong-key-wrong-key-wrong\r\nContent-Type: image/png\r\nContent-Length: ${size}\r\n\r\n`, {
-      body: (s) => {
-        let sent = 0;
-        const pump = () => {
-          while (sent < size && !s.destroyed) {
-            sent += chunk.length;
-            if (!s.write(chunk)) return void s.once('drain', pump);
-          }
-        };
-        pump();
+    const r = await raw(
+      stack.url,
+      `POST /v1/jobs HTTP/1.1\r\nHost: x\r\nx-api-key: wrong-key-wrong-key-wrong-key-wrong\r\nContent-Type: image/png\r\nContent-Length: ${size}\r\n\r\n`,
+      {
+        body: (s) => {
+          let sent = 0;
+          const pump = () => {
+            while (sent < size && !s.destroyed) {
+              sent += chunk.length;
+              if (!s.write(chunk)) return void s.once('drain', pump);
+            }
+          };
+          pump();
+        },
       },
-    });
+    );
     assert.match(r.text, /^HTTP\/1\.1 401 /, 'the answer came first');
     assert.ok(r.wrote < size / 2, `the server read ${r.wrote} of ${size} bytes of a refused body before closing`);
     assert.equal((await fetch(`${stack.url}/healthz`)).status, 200);

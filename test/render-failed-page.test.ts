@@ -24,11 +24,24 @@ async function run(pdf: Buffer) {
 }
 
 test('a page that stalls the renderer: job partial, that page FOLIO_RENDER_TIMEOUT, the others done', async () => {
-  const job = await run(hostilePdf([{ kind: 'text', text: 'one' }, { kind: 'operator-bomb', ops: 400_000 }, { kind: 'text', text: 'three' }]));
+  const job = await run(
+    hostilePdf([
+      { kind: 'text', text: 'one' },
+      { kind: 'operator-bomb', ops: 400_000 },
+      { kind: 'text', text: 'three' },
+    ]),
+  );
   assert.equal(job.status, 'partial', JSON.stringify(job));
   assert.deepEqual(job.pages, { total: 3, done: 2, failed: 1 });
   const details = job.pageDetails as Detail[];
-  assert.deepEqual(details.map((p) => [p.page, p.status, p.error?.code]), [[1, 'done', undefined], [2, 'failed', 'FOLIO_RENDER_TIMEOUT'], [3, 'done', undefined]]);
+  assert.deepEqual(
+    details.map((p) => [p.page, p.status, p.error?.code]),
+    [
+      [1, 'done', undefined],
+      [2, 'failed', 'FOLIO_RENDER_TIMEOUT'],
+      [3, 'done', undefined],
+    ],
+  );
   const md = await (await fetch(`${stack.url}/v1/jobs/${job.id}/result`)).text();
   assert.match(md, /SIMULATED OUTPUT/, 'the rendered pages were read');
 });
@@ -38,7 +51,10 @@ test('a page pdf.js cannot draw: job partial, that page FOLIO_RENDER_FAILED, the
   assert.equal(job.status, 'partial', JSON.stringify(job));
   const details = job.pageDetails as Detail[];
   const failed = details.filter((p) => p.status === 'failed');
-  assert.deepEqual(failed.map((p) => [p.page, p.error?.code]), [[3, 'FOLIO_RENDER_FAILED']]);
+  assert.deepEqual(
+    failed.map((p) => [p.page, p.error?.code]),
+    [[3, 'FOLIO_RENDER_FAILED']],
+  );
   assert.equal(job.pages.done, job.pages.total - 1);
   assert.ok(details.filter((p) => p.status === 'done').length >= 2);
 });

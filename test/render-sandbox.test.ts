@@ -52,13 +52,20 @@ test('a renderer that dies on a page (test fault "exit") loses that page only, a
 });
 
 test('a renderer that hangs on a page (test fault "hang") is killed at the deadline', async () => {
-  assert.deepEqual(await outcomes(renderers, { path: fixture('doc10.pdf') }, { pages: '1-3', testFault: 'rasterizer:2:hang', pageTimeoutMs: 1000 }), ['1', '2:FOLIO_RENDER_TIMEOUT', '3']);
+  assert.deepEqual(await outcomes(renderers, { path: fixture('doc10.pdf') }, { pages: '1-3', testFault: 'rasterizer:2:hang', pageTimeoutMs: 1000 }), [
+    '1',
+    '2:FOLIO_RENDER_TIMEOUT',
+    '3',
+  ]);
 });
 
 test('resuming skips done pages and still counts them', async () => {
   const out: Array<[number, number]> = [];
   for await (const o of renderPages(renderers, { path: fixture('doc10.pdf') }, PDF, { ...base, skip: (p) => p <= 8 })) out.push([o.page, o.count]);
-  assert.deepEqual(out, [[9, 10], [10, 10]]);
+  assert.deepEqual(out, [
+    [9, 10],
+    [10, 10],
+  ]);
 });
 
 test('a document that cannot be opened in time fails as a whole with FOLIO_RENDER_TIMEOUT', async () => {

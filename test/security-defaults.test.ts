@@ -9,7 +9,10 @@ const KEY = 'acme-key-AAAAAAAAAAAAAAAAAAAAAAAA==';
 test('open (no keys) means loopback only: on the network it needs FOLIO_ALLOW_UNAUTHENTICATED_NETWORK=true', () => {
   assert.match(checkExposure(loadConfig({}), '127.0.0.1')!, /OPEN.*127\.0\.0\.1 only/);
   for (const host of ['0.0.0.0', '::', '10.1.2.3', 'folio.internal']) {
-    assert.throws(() => checkExposure(loadConfig({}), host), (e: Error) => e instanceof ExposureError && /FOLIO_ALLOW_UNAUTHENTICATED_NETWORK=true/.test(e.message) && /FOLIO_API_KEYS/.test(e.message));
+    assert.throws(
+      () => checkExposure(loadConfig({}), host),
+      (e: Error) => e instanceof ExposureError && /FOLIO_ALLOW_UNAUTHENTICATED_NETWORK=true/.test(e.message) && /FOLIO_API_KEYS/.test(e.message),
+    );
   }
   assert.match(checkExposure(loadConfig({ FOLIO_ALLOW_UNAUTHENTICATED_NETWORK: 'true' }), '0.0.0.0')!, /OPEN to anyone/);
   assert.equal(checkExposure(loadConfig({ FOLIO_API_KEYS: `acme=${KEY}` }), '0.0.0.0'), null);
@@ -20,7 +23,10 @@ test('open (no keys) means loopback only: on the network it needs FOLIO_ALLOW_UN
 /** Runs ingest's real entry point until it logs `until` or exits; returns its output and exit code. */
 function runIngest(env: Record<string, string>, until: RegExp): Promise<{ out: string; code: number | null }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingest/main.ts'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingest/main.ts'], {
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const onData = (d: Buffer) => {
@@ -40,7 +46,10 @@ test('ingest started without keys listens on 127.0.0.1 and says at start-up that
   const nats = await startNats();
   try {
     const open = await runIngest({ NATS_URL: nats.url, FOLIO_HTTP_PORT: '0' }, /ingest listening/);
-    const lines = open.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const lines = open.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
     const warn = lines.find((l) => /No API keys configured/.test(l.msg ?? ''));
     assert.ok(warn, open.out);
     assert.equal(warn.level, 40, 'a warning');

@@ -72,7 +72,10 @@ test('429 answers carry Retry-After and the RateLimit headers; the budget is the
     await res.body?.cancel();
     seen.push(res);
   }
-  assert.deepEqual(seen.map((r) => r.status), [...Array(LIMIT).fill(404), 429]);
+  assert.deepEqual(
+    seen.map((r) => r.status),
+    [...Array(LIMIT).fill(404), 429],
+  );
   assert.equal(seen[0].headers.get('ratelimit-limit'), String(LIMIT));
   assert.equal(seen[0].headers.get('ratelimit-remaining'), String(LIMIT - 1));
   assert.equal(seen[0].headers.get('ratelimit-policy'), `${LIMIT};w=600`);
@@ -144,7 +147,10 @@ test('an upload whose body stalls is cut after the idle timeout, and the service
 test('sync calls per tenant are capped, and a refused one has submitted nothing', async () => {
   const H = { 'x-api-key': KEY_E };
   // Nothing runs the job (ingest alone): this call waits, holding the tenant's one sync slot.
-  const waiting = upload(ingest.url, '/v1/ocr?wait=8', png, { headers: H }).then((r) => r, () => null);
+  const waiting = upload(ingest.url, '/v1/ocr?wait=8', png, { headers: H }).then(
+    (r) => r,
+    () => null,
+  );
   await new Promise((r) => setTimeout(r, 1_000));
   const before = lines.filter((l) => l.msg === 'job accepted').length;
   const refused = await upload(ingest.url, '/v1/ocr?wait=20', png, { headers: H });

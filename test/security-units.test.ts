@@ -9,7 +9,10 @@ test('edge caps are per tenant and per cap; a slot given back twice is counted o
   const caps = new TenantCaps({ uploads: 2, sync_waits: 1, streams: 1 });
   const a1 = caps.acquire('uploads', 'acme');
   caps.acquire('uploads', 'acme');
-  assert.throws(() => caps.acquire('uploads', 'acme'), (e: any) => e.code === 'FOLIO_QUOTA_EXCEEDED' && e.details.quota === 'uploads' && e.details.limit === 2);
+  assert.throws(
+    () => caps.acquire('uploads', 'acme'),
+    (e: any) => e.code === 'FOLIO_QUOTA_EXCEEDED' && e.details.quota === 'uploads' && e.details.limit === 2,
+  );
   caps.acquire('uploads', 'globex');
   caps.acquire('sync_waits', 'acme');
   a1();
@@ -21,7 +24,17 @@ test('edge caps are per tenant and per cap; a slot given back twice is counted o
 
 test('audit lines: refusals of one client for one reason are folded (with a count), key use is always written', () => {
   const lines: any[] = [];
-  const sink = new Writable({ write: (c, _e, cb) => (lines.push(...String(c).split('\n').filter(Boolean).map((l) => JSON.parse(l))), cb()) });
+  const sink = new Writable({
+    write: (c, _e, cb) => (
+      lines.push(
+        ...String(c)
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      ),
+      cb()
+    ),
+  });
   let now = 0;
   const audit = createAudit(pino(sink), 10_000, () => now);
   for (let i = 0; i < 50; i++) audit.record('auth.denied', { ip: '10.0.0.1', reason: 'unknown' });
@@ -30,7 +43,14 @@ test('audit lines: refusals of one client for one reason are folded (with a coun
   audit.record('auth.denied', { ip: '10.0.0.1', reason: 'unknown' });
   for (let i = 0; i < 3; i++) audit.record('key.used', { tenant: 'acme', keyId: 'abcd1234' });
   const denied = lines.filter((l) => l.event === 'auth.denied');
-  assert.deepEqual(denied.map((l) => [l.ip, l.suppressed]), [['10.0.0.1', undefined], ['10.0.0.2', undefined], ['10.0.0.1', 49]]);
+  assert.deepEqual(
+    denied.map((l) => [l.ip, l.suppressed]),
+    [
+      ['10.0.0.1', undefined],
+      ['10.0.0.2', undefined],
+      ['10.0.0.1', 49],
+    ],
+  );
   assert.ok(denied.every((l) => l.component === 'audit' && l.level === 40));
   assert.equal(lines.filter((l) => l.event === 'key.used').length, 3);
 });
@@ -50,5 +70,8 @@ test('load shedding: past the replica-wide cap every tenant gets 503 FOLIO_OVERL
   release();
   release();
   caps.acquire('uploads', 'initech');
-  assert.throws(() => caps.acquire('uploads', 'acme'), (e: any) => e.code === 'FOLIO_OVERLOADED');
+  assert.throws(
+    () => caps.acquire('uploads', 'acme'),
+    (e: any) => e.code === 'FOLIO_OVERLOADED',
+  );
 });

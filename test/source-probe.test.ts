@@ -31,7 +31,6 @@ after(async () => {
   await prober.close();
 });
 
-
 test('PDF page counts', async () => {
   assert.deepEqual(await probeSource(fixture('doc10.pdf'), PDF, limits), { pageCount: 10 });
   assert.deepEqual(await probeSource(fixture('scan10.pdf'), PDF, limits), { pageCount: 10 });
@@ -95,8 +94,13 @@ test('multi-page TIFF: one page per frame, each frame checked', async () => {
 });
 
 test('animated GIF counts as its first frame', async () => {
-  const frame = (c: string) => sharp({ create: { width: 40, height: 30, channels: 3, background: c } }).png().toBuffer();
-  const gif = await sharp([await frame('#000'), await frame('#fff')], { join: { animated: true } }).gif().toBuffer();
+  const frame = (c: string) =>
+    sharp({ create: { width: 40, height: 30, channels: 3, background: c } })
+      .png()
+      .toBuffer();
+  const gif = await sharp([await frame('#000'), await frame('#fff')], { join: { animated: true } })
+    .gif()
+    .toBuffer();
   assert.equal((await sharp(gif).metadata()).pages, 2);
   assert.deepEqual(await probeSource(tmpFile('anim.gif', gif), 'image/gif', limits), { pageCount: 1, pages: [{ width: 40, height: 30 }] });
 });

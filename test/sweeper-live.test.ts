@@ -37,7 +37,9 @@ test('a job whose page message was lost is ended by the running sweeper: failed 
   await waitForState(waiting, 'ocr');
   await waitForState(lost, 'ocr');
   const events: string[] = [];
-  const sub = stack.rt.bus.nc.subscribe(Subjects.allEvents, { callback: (_e, m) => void (m.subject.includes(lost) && events.push(m.subject.split('.').pop()!)) });
+  const sub = stack.rt.bus.nc.subscribe(Subjects.allEvents, {
+    callback: (_e, m) => void (m.subject.includes(lost) && events.push(m.subject.split('.').pop()!)),
+  });
   const [stream, filter] = Subjects.workOfJob(lost).find(([s]) => s === 'FOLIO_PAGES')!;
   await stack.rt.bus.jsm.streams.purge(stream, { filter });
   const t0 = Date.now();
@@ -54,7 +56,10 @@ test('a job whose page message was lost is ended by the running sweeper: failed 
   await new Promise((r) => setTimeout(r, 3_000));
   await stack.rt.bus.nc.flush();
   sub.unsubscribe();
-  assert.deepEqual(events.filter((k) => k !== 'progress'), ['failed']);
+  assert.deepEqual(
+    events.filter((k) => k !== 'progress'),
+    ['failed'],
+  );
   // The job with its page still queued is left alone, however old its last change.
   assert.equal((await (await fetch(`${stack.url}/v1/jobs/${waiting}`)).json()).status, 'ocr');
 });

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { ALONE, groupOf } from '../tools/test-groups.mjs';
 
-const files = readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => `test/${f}`);
+const files = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => `test/${f}`);
 
 describe('test groups', () => {
   it('names only test files that exist in the alone list', () => {

@@ -135,7 +135,12 @@ test('fragments of a line join with the spaces the PDF implied, CJK without', ()
 });
 
 test('text drawn twice for fake bold is kept once', () => {
-  const out = textLayerToOutput(page([['Bold heading text', 100, 100], ['Bold heading text', 100.5, 100.3]]));
+  const out = textLayerToOutput(
+    page([
+      ['Bold heading text', 100, 100],
+      ['Bold heading text', 100.5, 100.3],
+    ]),
+  );
   assert.equal(out.markdown, 'Bold heading text');
 });
 

@@ -49,5 +49,8 @@ test("the page's progress stream (SSE read over fetch, with the key in a header)
   assert.equal(seen.at(-1), 'completed', `${seen.join(' → ')}: ${JSON.stringify(end.error ?? end.pageDetails)}`);
 
   // Without the key the stream is refused with the JSON error the page shows.
-  await assert.rejects(new Function('auth', 'fetch', 'readStatusEvents', `${src}; return follow;`)(() => ({}), pageFetch, readStatusEvents)(job.links.events, async () => true), /FOLIO_UNAUTHORIZED/);
+  await assert.rejects(
+    new Function('auth', 'fetch', 'readStatusEvents', `${src}; return follow;`)(() => ({}), pageFetch, readStatusEvents)(job.links.events, async () => true),
+    /FOLIO_UNAUTHORIZED/,
+  );
 });

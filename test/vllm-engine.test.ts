@@ -11,7 +11,9 @@ const MODEL = 'deepseek-ai/DeepSeek-OCR';
 const FAST: VllmSimulatorOptions = { prefillMs: 2, msPerToken: 0.05, tokensPerPage: 200 };
 
 async function pageInput(width = 800, height = 1000, page = 1, background = 'white'): Promise<PageInput> {
-  const image = await sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+  const image = await sharp({ create: { width, height, channels: 3, background } })
+    .png()
+    .toBuffer();
   return { page, image, width, height, task: 'markdown' };
 }
 
@@ -130,7 +132,7 @@ test('the prompt-size guard counts a portrait page as vLLM does (903–933 visio
   await ok.close();
 });
 
-test('HTTP 400 (an image vLLM cannot load) → FOLIO_ENGINE_REJECTED with vLLM\'s message, not retryable', async (t) => {
+test("HTTP 400 (an image vLLM cannot load) → FOLIO_ENGINE_REJECTED with vLLM's message, not retryable", async (t) => {
   const { sim, engine } = await setup(t);
   const bad = { ...(await pageInput()), image: Buffer.from('not an image') };
   await assert.rejects(engine.recognize(bad, signal()), (err: unknown) => {
@@ -392,13 +394,20 @@ test("vLLM's gauges size the window: two unequal backends each settle on their b
     await small.close();
   });
   await feed(engine, 1500);
-  assert.deepEqual(engine.backends().map((b) => b.window), [13, 4]);
+  assert.deepEqual(
+    engine.backends().map((b) => b.window),
+    [13, 4],
+  );
   assert.equal(big.stats().maxRunning, 12);
   assert.equal(small.stats().maxRunning, 3);
 });
 
 test('a /metrics without request counts (older vLLM, a proxy) does not stop polling: it resumes when they appear', async (t) => {
-  const { sim, engine } = await setup(t, { metrics: 'none', maxNumSeqs: 2, msPerToken: 1, tokensPerPage: 200 }, { initialWindow: 16, maxWindow: 16, metricsIntervalMs: 10 });
+  const { sim, engine } = await setup(
+    t,
+    { metrics: 'none', maxNumSeqs: 2, msPerToken: 1, tokensPerPage: 200 },
+    { initialWindow: 16, maxWindow: 16, metricsIntervalMs: 10 },
+  );
   await waitFor(() => sim.stats().metricsScrapes >= 3, 3000);
   sim.setMetrics('vllm');
   const before = sim.stats().metricsScrapes;
@@ -410,7 +419,11 @@ test('a /metrics without request counts (older vLLM, a proxy) does not stop poll
 });
 
 test('the plain profile: a generic prompt, no DeepSeek-only fields, Markdown parsed into typed blocks', async (t) => {
-  const { sim, engine } = await setup(t, { profile: 'plain', model: 'allenai/olmOCR-7B-0825', maxModelLen: 32_768 }, { model: 'allenai/olmOCR-7B-0825', profiles: ['plain'] });
+  const { sim, engine } = await setup(
+    t,
+    { profile: 'plain', model: 'allenai/olmOCR-7B-0825', maxModelLen: 32_768 },
+    { model: 'allenai/olmOCR-7B-0825', profiles: ['plain'] },
+  );
   const out = await engine.recognize(await pageInput(800, 1000, 2), signal());
   const body = sim.stats().lastRequestBody as Record<string, unknown> & { messages: Array<{ content: Array<{ text?: string }> }> };
   assert.match(body.messages[0].content[1].text!, /^Convert this document page to Markdown/);

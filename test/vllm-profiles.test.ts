@@ -18,7 +18,9 @@ const W = 850;
 const H = 1100;
 
 async function pageInput(): Promise<PageInput> {
-  const image = await sharp({ create: { width: W, height: H, channels: 3, background: 'white' } }).png().toBuffer();
+  const image = await sharp({ create: { width: W, height: H, channels: 3, background: 'white' } })
+    .png()
+    .toBuffer();
   return { page: 1, image, width: W, height: H, task: 'markdown' };
 }
 
@@ -26,12 +28,25 @@ async function setup(t: { after: (fn: () => unknown) => void }, name: ProfileNam
   const model = PROFILES[name].hfModel;
   const s = await startVllmSimulator({ ...FAST, model, maxModelLen: name.startsWith('deepseek') ? 8192 : 32_768, ...sim });
   t.after(() => s.close());
-  const engine = await createVllmEngine({ baseUrls: [s.url], model, profiles: [name], apiKey: 'EMPTY', maxTokens: 4000, timeoutMs: 10_000, maxWindow: 8, minWindow: 1, metricsIntervalMs: 0 });
+  const engine = await createVllmEngine({
+    baseUrls: [s.url],
+    model,
+    profiles: [name],
+    apiKey: 'EMPTY',
+    maxTokens: 4000,
+    timeoutMs: 10_000,
+    maxWindow: 8,
+    minWindow: 1,
+    metricsIntervalMs: 0,
+  });
   t.after(() => engine.close());
   return { sim: s, engine };
 }
 
-type Body = { messages: Array<{ role: string; content: string | Array<{ type: string; text?: string; image_url?: { url: string } }> }> } & Record<string, unknown>;
+type Body = { messages: Array<{ role: string; content: string | Array<{ type: string; text?: string; image_url?: { url: string } }> }> } & Record<
+  string,
+  unknown
+>;
 const userParts = (b: Body) => b.messages.find((m) => m.role === 'user')!.content as Array<{ type: string; text?: string; image_url?: { url: string } }>;
 async function sentSize(b: Body) {
   const url = userParts(b).find((p) => p.type === 'image_url')!.image_url!.url;
@@ -59,7 +74,10 @@ describe('each profile against the simulator speaking its model', () => {
       types: ['title', 'text', 'text', 'table', 'equation'],
       requests: 1,
       check: async (b) => {
-        assert.deepEqual(userParts(b).map((p) => p.type), ['text', 'image_url']);
+        assert.deepEqual(
+          userParts(b).map((p) => p.type),
+          ['text', 'image_url'],
+        );
         assert.deepEqual(await sentSize(b), [Math.round((W * 1288) / H), 1288]);
       },
     },
@@ -76,7 +94,10 @@ describe('each profile against the simulator speaking its model', () => {
       types: ['header', 'title', 'text', 'text', 'table', 'image', 'text', 'page_number', 'watermark'],
       requests: 1,
       check: async (b) => {
-        assert.deepEqual(b.messages.map((m) => m.role), ['system', 'user']);
+        assert.deepEqual(
+          b.messages.map((m) => m.role),
+          ['system', 'user'],
+        );
         assert.deepEqual(await sentSize(b), [1280, Math.round((H * 1280) / W)]);
       },
     },
@@ -93,7 +114,10 @@ describe('each profile against the simulator speaking its model', () => {
       // One layout call, then one per block but the image.
       requests: 1 + 8,
       check: (b) => {
-        assert.deepEqual(b.messages.map((m) => m.role), ['system', 'user']);
+        assert.deepEqual(
+          b.messages.map((m) => m.role),
+          ['system', 'user'],
+        );
         assert.equal(b.skip_special_tokens, false);
       },
     },
@@ -104,8 +128,14 @@ describe('each profile against the simulator speaking its model', () => {
       const { sim, engine } = await setup(t, name);
       const out = await engine.recognize(await pageInput(), signal());
       assert.equal(sim.stats().received, c.requests);
-      assert.deepEqual(out.blocks.map((b) => b.type), c.types);
-      assert.ok(out.blocks.every((b) => b.bbox[2] <= W && b.bbox[3] <= H && b.bbox[0] < b.bbox[2] && b.bbox[1] < b.bbox[3]), JSON.stringify(out.blocks.map((b) => b.bbox)));
+      assert.deepEqual(
+        out.blocks.map((b) => b.type),
+        c.types,
+      );
+      assert.ok(
+        out.blocks.every((b) => b.bbox[2] <= W && b.bbox[3] <= H && b.bbox[0] < b.bbox[2] && b.bbox[1] < b.bbox[3]),
+        JSON.stringify(out.blocks.map((b) => b.bbox)),
+      );
       assert.ok(out.blocks.some((b) => b.text.includes(SIM_MARKER)));
       assert.doesNotMatch(out.markdown, /<\|[a-z_/]+\|>|<div\b|data-bbox|"bbox"|<page_number>|<watermark>/);
       const table = out.blocks.find((b) => b.type === 'table');
@@ -123,7 +153,10 @@ describe('each profile against the simulator speaking its model', () => {
     }
     // The simulator puts the table at 6–94 % × 28–42 % of the page and the formula at 20–80 % × 44–48 %.
     for (const name of Object.keys(boxes)) {
-      for (const [i, want] of [[0.06 * W, 0.28 * H, 0.94 * W, 0.42 * H], [0.2 * W, 0.44 * H, 0.8 * W, 0.48 * H]].entries()) {
+      for (const [i, want] of [
+        [0.06 * W, 0.28 * H, 0.94 * W, 0.42 * H],
+        [0.2 * W, 0.44 * H, 0.8 * W, 0.48 * H],
+      ].entries()) {
         boxes[name][i].forEach((v, k) => assert.ok(Math.abs(v - want[k]) <= 3, `${name} block ${i}: ${boxes[name][i]} vs ${want}`));
       }
     }
@@ -137,9 +170,15 @@ describe('each profile against the simulator speaking its model', () => {
         await assert.rejects(engine.recognize(await pageInput(), signal()), (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_TRUNCATED');
         assert.equal(sim.stats().received, 2, name);
         const last = sim.stats().lastRequestBody as Body;
-        assert.ok(userParts(last).some((x) => x.text?.endsWith(p.fallbackPrompt!)), `${name} retried with its fallback prompt`);
+        assert.ok(
+          userParts(last).some((x) => x.text?.endsWith(p.fallbackPrompt!)),
+          `${name} retried with its fallback prompt`,
+        );
       } else {
-        await assert.rejects(engine.recognize(await pageInput(), signal()), (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_TRUNCATED' && e.details?.fallback === false);
+        await assert.rejects(
+          engine.recognize(await pageInput(), signal()),
+          (e: unknown) => e instanceof FolioError && e.code === 'FOLIO_ENGINE_TRUNCATED' && e.details?.fallback === false,
+        );
         assert.equal(sim.stats().received, 1, name);
       }
       assert.equal(sim.stats().finished.length, sim.stats().received);

@@ -39,7 +39,6 @@ test('defaults: 1,000 tokens a page, 100 tokens/s single-stream, ~2,500 tokens/s
   // 150 ms prefill + 1,000 × 10 ms = 10.15 s unscaled; HTTP and a loaded machine only add.
   const singleRealS = single.seconds * SCALE;
   assert.ok(singleRealS >= 10.1 && singleRealS < 14, `single page took ${singleRealS.toFixed(2)} s (model time)`);
-
 });
 
 test('a full batch: 100 sequences of 1,000 tokens make ~2,500 tokens/s of model time (the scheduler alone, clock ×40)', async () => {
@@ -50,7 +49,7 @@ test('a full batch: 100 sequences of 1,000 tokens make ~2,500 tokens/s of model 
   const b = s.integrals();
   s.close();
   // 150 ms + 1,000 × 10 × (1 + 0.03 × 99) ms = 39.85 s of model time for 100,000 tokens: 2,509 tokens/s.
-  const tokensPerS = ((b.generatedTokens - a.generatedTokens) / (b.atMs - a.atMs)) * 1000 / SCALE;
+  const tokensPerS = (((b.generatedTokens - a.generatedTokens) / (b.atMs - a.atMs)) * 1000) / SCALE;
   assert.ok(tokensPerS > 2300 && tokensPerS < 2520, `model-time throughput ${tokensPerS.toFixed(0)} tokens/s`);
   const meanRunning = (b.runningMs - a.runningMs) / (b.atMs - a.atMs);
   assert.ok(meanRunning > 95 && meanRunning <= 100, `mean running ${meanRunning.toFixed(1)}`);

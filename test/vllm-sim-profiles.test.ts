@@ -21,16 +21,27 @@ async function ask(url: string, body: Record<string, unknown>) {
   return { content: j.choices[0].message.content, finish: j.choices[0].finish_reason };
 }
 
-const image = () => sharp({ create: { width: 600, height: 800, channels: 3, background: 'white' } }).png().toBuffer();
+const image = () =>
+  sharp({ create: { width: 600, height: 800, channels: 3, background: 'white' } })
+    .png()
+    .toBuffer();
 
 describe('vllm-sim: one answer shape per model', () => {
   it("reads which model a profile's request is for from the request alone", () => {
     for (const name of PROFILE_NAMES.filter((n) => n !== 'plain')) {
       const p = PROFILES[name];
-      const body = p.body({ model: p.hfModel, image: Buffer.alloc(0), prompt: p.prompts.markdown, maxTokens: 10 }) as { messages: Array<{ role: string; content: unknown }> };
-      const system = body.messages.filter((m) => m.role === 'system').map((m) => m.content as string).join('');
+      const body = p.body({ model: p.hfModel, image: Buffer.alloc(0), prompt: p.prompts.markdown, maxTokens: 10 }) as {
+        messages: Array<{ role: string; content: unknown }>;
+      };
+      const system = body.messages
+        .filter((m) => m.role === 'system')
+        .map((m) => m.content as string)
+        .join('');
       const user = body.messages.find((m) => m.role === 'user')!.content as Array<{ type: string; text?: string }>;
-      const prompt = user.filter((x) => x.type === 'text').map((x) => x.text).join('');
+      const prompt = user
+        .filter((x) => x.type === 'text')
+        .map((x) => x.text)
+        .join('');
       assert.equal(detectProfile({ model: p.hfModel, prompt, system }), name);
     }
     assert.equal(detectProfile({ model: 'x', prompt: 'Read this page.', system: '' }), undefined);

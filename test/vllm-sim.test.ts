@@ -6,7 +6,10 @@ import { buildRequestBody, TASK_PROMPTS } from '../services/ocr/engines/vllm/dee
 import { readVllmMetrics } from '../services/ocr/engines/vllm/metrics.ts';
 
 const MODEL = 'deepseek-ai/DeepSeek-OCR';
-const page = (width = 800, height = 1000, background = 'white') => sharp({ create: { width, height, channels: 3, background } }).png().toBuffer();
+const page = (width = 800, height = 1000, background = 'white') =>
+  sharp({ create: { width, height, channels: 3, background } })
+    .png()
+    .toBuffer();
 
 async function complete(url: string, body: unknown) {
   const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -162,7 +165,10 @@ test('the OCR prompt is answered with the text inside the refs, as the real mode
   const sim = await startVllmSimulator({ prefillMs: 1, msPerToken: 0, tokensPerPage: 50 });
   t.after(() => sim.close());
   const r = (await complete(sim.url, ocrBody(await page(), 2000, TASK_PROMPTS.ocr))).json();
-  assert.match(r.choices[0].message.content, /^<\|ref\|>SIMULATED OUTPUT \(vllm-sim\): [^<]+<\|\/ref\|><\|det\|>\[\[62, 40, 938, 88\]\]<\|\/det\|>\n<\|ref\|>Image 800x1000/);
+  assert.match(
+    r.choices[0].message.content,
+    /^<\|ref\|>SIMULATED OUTPUT \(vllm-sim\): [^<]+<\|\/ref\|><\|det\|>\[\[62, 40, 938, 88\]\]<\|\/det\|>\n<\|ref\|>Image 800x1000/,
+  );
 });
 
 test('plain profile: Markdown without grounding, still marked as simulated', async (t) => {

@@ -42,7 +42,10 @@ describe('real answers: every golden page parses to its reviewed result', () => 
         assert.deepEqual(out, { markdown: expected.markdown, blocks: expected.blocks });
         if (model !== 'nemotron-parse') assert.doesNotMatch(out.markdown, TAG);
         for (const b of out.blocks) {
-          assert.ok(b.bbox[0] >= 0 && b.bbox[1] >= 0 && b.bbox[2] <= W && b.bbox[3] <= H && b.bbox[0] <= b.bbox[2] && b.bbox[1] <= b.bbox[3], `${model} ${b.type} box ${b.bbox} off the page`);
+          assert.ok(
+            b.bbox[0] >= 0 && b.bbox[1] >= 0 && b.bbox[2] <= W && b.bbox[3] <= H && b.bbox[0] <= b.bbox[2] && b.bbox[1] <= b.bbox[3],
+            `${model} ${b.type} box ${b.bbox} off the page`,
+          );
         }
       });
     }
@@ -148,7 +151,8 @@ describe('Nemotron-Parse (real): a repetition loop', () => {
   });
   it('no other real page is cut', () => {
     for (const model of ['glm-ocr', 'paddleocr-vl', 'olmocr-2', 'chandra-2', 'deepseek-ocr', 'nanonets-ocr2']) {
-      for (const page of ['p07', 'p20']) assert.equal(truncateRepetitive(readFileSync(path.join(DIR, model, `plos-${page}.txt`), 'utf8')).cut, false, `${model} ${page}`);
+      for (const page of ['p07', 'p20'])
+        assert.equal(truncateRepetitive(readFileSync(path.join(DIR, model, `plos-${page}.txt`), 'utf8')).cut, false, `${model} ${page}`);
     }
   });
 });

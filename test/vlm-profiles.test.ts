@@ -41,7 +41,10 @@ describe('DeepSeek-OCR-2: v1 grammar, its own tiling and n-gram window', () => {
   it('asks like v1 (no system message, special tokens kept) with the image script n-gram settings 20/90', () => {
     const b = body('deepseek-ocr-2', '<|grounding|>Convert the document to markdown.');
     assert.equal(b.messages.length, 1);
-    assert.deepEqual(b.messages[0].content.map((c: { type: string }) => c.type), ['image_url', 'text']);
+    assert.deepEqual(
+      b.messages[0].content.map((c: { type: string }) => c.type),
+      ['image_url', 'text'],
+    );
     assert.equal(b.skip_special_tokens, false);
     assert.deepEqual(b.vllm_xargs, { ngram_size: 20, window_size: 90, whitelist_token_ids: [128821, 128822] });
   });
@@ -52,8 +55,19 @@ describe('DeepSeek-OCR-2: v1 grammar, its own tiling and n-gram window', () => {
   });
   it('parses the v1 grammar with /999 boxes', () => {
     const p = profileByName('deepseek-ocr-2');
-    const out = p.parse('<|ref|>title<|/ref|><|det|>[[0, 0, 999, 99]]<|/det|>\n# Report\n\n<|ref|>text<|/ref|><|det|>[[0, 100, 999, 200]]<|/det|>\nBody.', 999, 999, { page: 1, task: 'markdown', prompt: p.prompts.markdown });
-    assert.deepEqual(out.blocks.map((b) => [b.type, b.bbox, b.text]), [['title', [0, 0, 999, 99], 'Report'], ['text', [0, 100, 999, 200], 'Body.']]);
+    const out = p.parse(
+      '<|ref|>title<|/ref|><|det|>[[0, 0, 999, 99]]<|/det|>\n# Report\n\n<|ref|>text<|/ref|><|det|>[[0, 100, 999, 200]]<|/det|>\nBody.',
+      999,
+      999,
+      { page: 1, task: 'markdown', prompt: p.prompts.markdown },
+    );
+    assert.deepEqual(
+      out.blocks.map((b) => [b.type, b.bbox, b.text]),
+      [
+        ['title', [0, 0, 999, 99], 'Report'],
+        ['text', [0, 100, 999, 200], 'Body.'],
+      ],
+    );
   });
 });
 
@@ -81,12 +95,23 @@ describe('dots.ocr: JSON cells with boxes in pixels of the smart-resized image',
     ]);
     const out = parseDotsOutput(raw, 1700, 2200);
     assert.equal(out.repaired, false);
-    assert.deepEqual(out.blocks.map((b) => b.type), ['header', 'title', 'text', 'caption', 'table', 'equation', 'image', 'list_item', 'footnote', 'footer']);
-    assert.deepEqual(out.blocks[1].bbox, [Math.round((100 * 1700) / 1708), Math.round((120 * 2200) / 2212), Math.round((1600 * 1700) / 1708), Math.round((200 * 2200) / 2212)]);
+    assert.deepEqual(
+      out.blocks.map((b) => b.type),
+      ['header', 'title', 'text', 'caption', 'table', 'equation', 'image', 'list_item', 'footnote', 'footer'],
+    );
+    assert.deepEqual(out.blocks[1].bbox, [
+      Math.round((100 * 1700) / 1708),
+      Math.round((120 * 2200) / 2212),
+      Math.round((1600 * 1700) / 1708),
+      Math.round((200 * 2200) / 2212),
+    ]);
     assert.ok(!out.markdown.includes('Annual report') && !out.markdown.includes('\n3'));
     assert.match(out.markdown, /^# Results\n\nRevenue grew by \*\*12%\*\* in \$Q_3\$\./);
     assert.match(out.markdown, /\$\$\nE = mc\^2\n\$\$/);
-    assert.deepEqual(parseHtmlTable(out.blocks[4].html!).grid, [['Year', 'Revenue'], ['2025', '12']]);
+    assert.deepEqual(parseHtmlTable(out.blocks[4].html!).grid, [
+      ['Year', 'Revenue'],
+      ['2025', '12'],
+    ]);
     assert.equal(out.blocks[4].text, 'Year\tRevenue\n2025\t12');
   });
   it('repairs JSON cut off at max_tokens inside a looping cell: every complete cell kept, duplicates dropped', () => {
@@ -95,14 +120,25 @@ describe('dots.ocr: JSON cells with boxes in pixels of the smart-resized image',
     const cut = full.slice(0, full.length - 30);
     const out = parseDotsOutput(cut, 1000, 1000);
     assert.equal(out.repaired, true);
-    assert.deepEqual(out.blocks.map((b) => [b.type, b.text]), [['title', 'Form'], ['text', '______']]);
+    assert.deepEqual(
+      out.blocks.map((b) => [b.type, b.text]),
+      [
+        ['title', 'Form'],
+        ['text', '______'],
+      ],
+    );
   });
   it('repairs a missing delimiter between cells (`}{`) and drops a box without four numbers', () => {
-    const raw = '[{"bbox": [1, 2, 300, 40], "category": "Text", "text": "one"}{"bbox": [1, 50, 300], "category": "Text", "text": "bad box"}, {"bbox": [1, 90, 300, 120], "category": "Text", "text": "two"}]';
-    assert.deepEqual(readCells(raw).cells.map((c) => c.text), ['one', 'two']);
+    const raw =
+      '[{"bbox": [1, 2, 300, 40], "category": "Text", "text": "one"}{"bbox": [1, 50, 300], "category": "Text", "text": "bad box"}, {"bbox": [1, 90, 300, 120], "category": "Text", "text": "two"}]';
+    assert.deepEqual(
+      readCells(raw).cells.map((c) => c.text),
+      ['one', 'two'],
+    );
   });
   it('reads a cell whose string was cut by the next cell starting (`"text": "abc{"bbox": …`) as lost, the next kept', () => {
-    const raw = '[{"bbox": [1, 2, 300, 40], "category": "Text", "text": "one"}, {"bbox": [1, 50, 300, 80], "category": "Text", "text": "cut here {"bbox": [1, 90, 300, 120], "category": "Text", "text": "two"}]';
+    const raw =
+      '[{"bbox": [1, 2, 300, 40], "category": "Text", "text": "one"}, {"bbox": [1, 50, 300, 80], "category": "Text", "text": "cut here {"bbox": [1, 90, 300, 120], "category": "Text", "text": "two"}]';
     const texts = readCells(raw).cells.map((c) => c.text);
     assert.equal(texts[0], 'one');
   });
@@ -110,11 +146,17 @@ describe('dots.ocr: JSON cells with boxes in pixels of the smart-resized image',
     const raw = '```json\n[{"bbox": [1, 2, 300, 40], "category": "Table", "text": "<table>\n<tr><td>a</td></tr>\n</table>"}]\n```';
     const { cells, repaired } = readCells(raw);
     assert.equal(repaired, true);
-    assert.deepEqual(cells.map((c) => c.text), ['<table>\n<tr><td>a</td></tr>\n</table>']);
+    assert.deepEqual(
+      cells.map((c) => c.text),
+      ['<table>\n<tr><td>a</td></tr>\n</table>'],
+    );
   });
   it('the text-only prompt (prompt_ocr) answers Markdown, read as such', () => {
     const out = parseDotsOutput('# Title\n\nSome text.', 800, 1000, { textOnly: true });
-    assert.deepEqual(out.blocks.map((b) => b.type), ['title', 'text']);
+    assert.deepEqual(
+      out.blocks.map((b) => b.type),
+      ['title', 'text'],
+    );
   });
   it('asks with the image placeholder before the layout prompt, temperature 0.1, top_p 1.0', () => {
     const b = body('dots-ocr', DOTS_LAYOUT_PROMPT);
@@ -138,7 +180,10 @@ describe('Chandra: HTML layout divs on a 0–1024 grid', () => {
       '<div data-bbox="460 1000 560 1024" data-label="Page-Footer">3</div>',
     ].join('');
     const out = parseChandraOutput(raw, 2048, 1024);
-    assert.deepEqual(out.blocks.map((b) => b.type), ['header', 'title', 'text', 'list_item', 'caption', 'table', 'image', 'text', 'footer']);
+    assert.deepEqual(
+      out.blocks.map((b) => b.type),
+      ['header', 'title', 'text', 'list_item', 'caption', 'table', 'image', 'text', 'footer'],
+    );
     assert.deepEqual(out.blocks[1].bbox, [100, 60, 1948, 110]);
     assert.match(out.markdown, /^# Quarterly results\n\nSales rose \*\*8%\*\*; see \*Table 2\*\.\nNew line\.\n\n- East\n- West\n\nTable 2: Sales\n\n<table>/);
     assert.match(out.markdown, /<td>\$\\alpha\$<\/td>/);
@@ -148,13 +193,26 @@ describe('Chandra: HTML layout divs on a 0–1024 grid', () => {
     assert.deepEqual(parseHtmlTable(out.blocks[5].html!).grid[0], ['Region', 'Sales', 'Sales']);
   });
   it('a loop cut inside an open div and a div without a box: text kept, the box the page', () => {
-    const out = parseChandraOutput('<div data-label="Text"><p>no box</p></div><div data-bbox="0 0 512 512" data-label="Text"><p>' + 'again '.repeat(50), 1024, 1024);
-    assert.deepEqual(out.blocks.map((b) => b.bbox), [[0, 0, 1024, 1024], [0, 0, 512, 512]]);
+    const out = parseChandraOutput(
+      '<div data-label="Text"><p>no box</p></div><div data-bbox="0 0 512 512" data-label="Text"><p>' + 'again '.repeat(50),
+      1024,
+      1024,
+    );
+    assert.deepEqual(
+      out.blocks.map((b) => b.bbox),
+      [
+        [0, 0, 1024, 1024],
+        [0, 0, 512, 512],
+      ],
+    );
     assert.match(out.blocks[1].text, /^again again/);
   });
   it('"OCR this image to HTML." without layout: one block over the page', () => {
     const out = parseChandraOutput('<p>Hello <math>x^2</math></p>', 800, 600);
-    assert.deepEqual(out.blocks.map((b) => [b.type, b.bbox]), [['text', [0, 0, 800, 600]]]);
+    assert.deepEqual(
+      out.blocks.map((b) => [b.type, b.bbox]),
+      [['text', [0, 0, 800, 600]]],
+    );
     assert.equal(out.markdown, 'Hello $x^2$');
   });
   it('sends pages with the short side at least 1536 px and at most 3072 × 2048 px in area', () => {
@@ -167,7 +225,10 @@ describe('Chandra: HTML layout divs on a 0–1024 grid', () => {
     assert.match(CHANDRA_LAYOUT_PROMPT, /Bboxes are normalized 0-1024\./);
     const b = body('chandra', CHANDRA_LAYOUT_PROMPT);
     assert.deepEqual([b.temperature, b.top_p], [0, 0.1]);
-    assert.deepEqual(b.messages[0].content.map((c: { type: string }) => c.type), ['image_url', 'text']);
+    assert.deepEqual(
+      b.messages[0].content.map((c: { type: string }) => c.type),
+      ['image_url', 'text'],
+    );
   });
 });
 
@@ -175,7 +236,10 @@ describe('olmOCR-2: front matter, text before image', () => {
   it('sends the prompt text before the image, temperature 0.1, no system message', () => {
     const b = body('olmocr-2', profileByName('olmocr-2').prompts.markdown);
     assert.equal(b.messages.length, 1);
-    assert.deepEqual(b.messages[0].content.map((c: { type: string }) => c.type), ['text', 'image_url']);
+    assert.deepEqual(
+      b.messages[0].content.map((c: { type: string }) => c.type),
+      ['text', 'image_url'],
+    );
     assert.equal(b.temperature, 0.1);
   });
   it('an answer cut inside the front matter has no page text; one without front matter is all page', () => {
@@ -183,7 +247,11 @@ describe('olmOCR-2: front matter, text before image', () => {
     assert.equal(parseOlmOcrOutput('Just text.', 100, 100).markdown, 'Just text.');
   });
   it('reads a rotated page and the "null" page', () => {
-    const r = parseOlmOcrOutput('---\nprimary_language: null\nis_rotation_valid: false\nrotation_correction: 90\nis_table: false\nis_diagram: false\n---\nnull', 100, 100);
+    const r = parseOlmOcrOutput(
+      '---\nprimary_language: null\nis_rotation_valid: false\nrotation_correction: 90\nis_table: false\nis_diagram: false\n---\nnull',
+      100,
+      100,
+    );
     assert.deepEqual(r.front, { primary_language: null, is_rotation_valid: false, rotation_correction: 90, is_table: false, is_diagram: false });
     assert.equal(r.markdown, '');
   });
@@ -191,20 +259,30 @@ describe('olmOCR-2: front matter, text before image', () => {
 
 describe('Nanonets-OCR2: tagged Markdown', () => {
   it('<img>, <watermark>, <signature>, a lone <page_number>, checkboxes', () => {
-    const out = parseNanonetsOutput('# Lease\n\nSigned: <signature>J. Doe</signature>\n\n<img>A floor plan of the flat</img>\n\n<watermark>COPY</watermark>\n\n☑ Pets allowed ☐ Smoking\n\n<page_number>9/22</page_number>', 1000, 1400);
-    assert.deepEqual(out.blocks.map((b) => [b.type, b.text]), [
-      ['title', 'Lease'],
-      ['text', 'Signed: J. Doe'],
-      ['image', '![A floor plan of the flat]()'],
-      ['text', '☑ Pets allowed ☐ Smoking'],
-      ['watermark', 'COPY'],
-      ['page_number', '9/22'],
-    ]);
+    const out = parseNanonetsOutput(
+      '# Lease\n\nSigned: <signature>J. Doe</signature>\n\n<img>A floor plan of the flat</img>\n\n<watermark>COPY</watermark>\n\n☑ Pets allowed ☐ Smoking\n\n<page_number>9/22</page_number>',
+      1000,
+      1400,
+    );
+    assert.deepEqual(
+      out.blocks.map((b) => [b.type, b.text]),
+      [
+        ['title', 'Lease'],
+        ['text', 'Signed: J. Doe'],
+        ['image', '![A floor plan of the flat]()'],
+        ['text', '☑ Pets allowed ☐ Smoking'],
+        ['watermark', 'COPY'],
+        ['page_number', '9/22'],
+      ],
+    );
     assert.ok(!/COPY|9\/22|<\w+>/.test(out.markdown));
   });
   it('asks with a system message and the cookbook prompt, greedy', () => {
     const b = body('nanonets-ocr2', profileByName('nanonets-ocr2').prompts.markdown);
-    assert.deepEqual(b.messages.map((m: { role: string }) => m.role), ['system', 'user']);
+    assert.deepEqual(
+      b.messages.map((m: { role: string }) => m.role),
+      ['system', 'user'],
+    );
     assert.equal(b.temperature, 0);
   });
 });
@@ -212,7 +290,10 @@ describe('Nanonets-OCR2: tagged Markdown', () => {
 describe('OTSL tables (MinerU2.5, PaddleOCR-VL) → HTML', () => {
   it('spans from lcel (left), ucel (up) and xcel (both); rows padded to the widest', () => {
     const html = otslToHtml('<fcel>Name<fcel>Score<lcel><nl><fcel>A<fcel>1<fcel>2<nl><ucel><fcel>3<fcel>4<nl><fcel>B<ecel><nl>');
-    assert.equal(html, '<table><tr><td>Name</td><td colspan="2">Score</td></tr><tr><td rowspan="2">A</td><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr><tr><td>B</td><td></td><td></td></tr></table>');
+    assert.equal(
+      html,
+      '<table><tr><td>Name</td><td colspan="2">Score</td></tr><tr><td rowspan="2">A</td><td>1</td><td>2</td></tr><tr><td>3</td><td>4</td></tr><tr><td>B</td><td></td><td></td></tr></table>',
+    );
     assert.equal(otslToHtml('<fcel>a<lcel><nl><ucel><xcel><nl>'), '<table><tr><td rowspan="2" colspan="2">a</td></tr><tr></tr></table>');
   });
   it('escapes cell text and keeps a table cut mid-row', () => {
@@ -223,11 +304,17 @@ describe('OTSL tables (MinerU2.5, PaddleOCR-VL) → HTML', () => {
 describe('PaddleOCR-VL: whole-page task prompts', () => {
   it('"Table Recognition:" answers OTSL → one table block', () => {
     const out = parsePaddleOutput('<fcel>Item<fcel>Qty<nl><fcel>Pen<fcel>2<nl>', 600, 400, 'Table Recognition:');
-    assert.deepEqual(out.blocks.map((b) => [b.type, b.text]), [['table', 'Item\tQty\nPen\t2']]);
+    assert.deepEqual(
+      out.blocks.map((b) => [b.type, b.text]),
+      [['table', 'Item\tQty\nPen\t2']],
+    );
   });
   it('"Formula Recognition:" answers LaTeX → one equation block', () => {
     const out = parsePaddleOutput('\\[ \\frac{a}{b} \\]', 600, 400, 'Formula Recognition:');
-    assert.deepEqual(out.blocks.map((b) => [b.type, b.text]), [['equation', '$$\n\\frac{a}{b}\n$$']]);
+    assert.deepEqual(
+      out.blocks.map((b) => [b.type, b.text]),
+      [['equation', '$$\n\\frac{a}{b}\n$$']],
+    );
   });
   it('a phrase loop is cut to the text before it plus one unit (truncate_repetitive_content), and says so', () => {
     const out = parsePaddleOutput('Total amount due\n' + 'see the next page. '.repeat(60), 600, 400, 'OCR:');
@@ -270,24 +357,57 @@ describe('MinerU2.5: layout on 0–1000, then one answer per block', () => {
 
   it('reads the layout: page pixels, corners fixed, bad boxes and types dropped, angles kept, a prompt per block', () => {
     const blocks = parseMinerULayout(layout, 2000, 3000);
-    assert.deepEqual(blocks.map((b) => b.type), ['header', 'title', 'text', 'table_caption', 'table', 'equation', 'aside_text', 'image', 'page_number']);
+    assert.deepEqual(
+      blocks.map((b) => b.type),
+      ['header', 'title', 'text', 'table_caption', 'table', 'equation', 'aside_text', 'image', 'page_number'],
+    );
     assert.deepEqual(blocks[2].bbox, [200, 360, 1800, 900]);
     assert.equal(blocks[6].angle, 90);
-    assert.deepEqual(blocks.map((b) => b.prompt), [
-      MINERU_PROMPTS.text, MINERU_PROMPTS.text, MINERU_PROMPTS.text, MINERU_PROMPTS.text, MINERU_PROMPTS.table, MINERU_PROMPTS.equation, MINERU_PROMPTS.text, null, MINERU_PROMPTS.text,
-    ]);
+    assert.deepEqual(
+      blocks.map((b) => b.prompt),
+      [
+        MINERU_PROMPTS.text,
+        MINERU_PROMPTS.text,
+        MINERU_PROMPTS.text,
+        MINERU_PROMPTS.text,
+        MINERU_PROMPTS.table,
+        MINERU_PROMPTS.equation,
+        MINERU_PROMPTS.text,
+        null,
+        MINERU_PROMPTS.text,
+      ],
+    );
   });
   it('assembles the answers: OTSL → HTML, LaTeX → $$, paratext typed and out of the Markdown', () => {
     const blocks = parseMinerULayout(layout, 2000, 3000);
-    const answers = ['Journal of Tests', 'Results', 'We measured \\(x\\).', 'Table 1: Data', '<fcel>k<fcel>v<nl><fcel>a<fcel>1<nl>', '\\[E=mc^2\\]', 'arXiv:2501.00001', null, '7'];
+    const answers = [
+      'Journal of Tests',
+      'Results',
+      'We measured \\(x\\).',
+      'Table 1: Data',
+      '<fcel>k<fcel>v<nl><fcel>a<fcel>1<nl>',
+      '\\[E=mc^2\\]',
+      'arXiv:2501.00001',
+      null,
+      '7',
+    ];
     const out = assembleMinerU(blocks, answers);
-    assert.equal(out.markdown, '# Results\n\nWe measured \\(x\\).\n\nTable 1: Data\n\n<table><tr><td>k</td><td>v</td></tr><tr><td>a</td><td>1</td></tr></table>\n\n$$\nE=mc^2\n$$\n\n![]()');
-    assert.deepEqual(out.blocks.map((b) => b.type), ['header', 'title', 'text', 'table_caption', 'table', 'equation', 'aside_text', 'image', 'page_number']);
+    assert.equal(
+      out.markdown,
+      '# Results\n\nWe measured \\(x\\).\n\nTable 1: Data\n\n<table><tr><td>k</td><td>v</td></tr><tr><td>a</td><td>1</td></tr></table>\n\n$$\nE=mc^2\n$$\n\n![]()',
+    );
+    assert.deepEqual(
+      out.blocks.map((b) => b.type),
+      ['header', 'title', 'text', 'table_caption', 'table', 'equation', 'aside_text', 'image', 'page_number'],
+    );
     assert.equal(out.blocks[4].text, 'k\tv\na\t1');
   });
   it('asks with the system message, special tokens kept, the n-gram guard and the per-type penalties', () => {
     const l = body('mineru-2.5', MINERU_PROMPTS.layout);
-    assert.deepEqual(l.messages.map((m: { role: string }) => m.role), ['system', 'user']);
+    assert.deepEqual(
+      l.messages.map((m: { role: string }) => m.role),
+      ['system', 'user'],
+    );
     assert.deepEqual([l.skip_special_tokens, l.vllm_xargs.no_repeat_ngram_size, l.presence_penalty, l.top_k], [false, 100, 0, 1]);
     const t = body('mineru-2.5', MINERU_PROMPTS.table);
     assert.deepEqual([t.presence_penalty, t.frequency_penalty], [1.0, 0.005]);

@@ -40,7 +40,15 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
 describe('webhooks, allowed to reach loopback (FOLIO_WEBHOOK_ALLOW_PRIVATE)', () => {
   let stack: TestStack;
   before(async () => {
-    stack = await startTestStack({ env: { FOLIO_API_KEYS: `acme=${KEY}`, FOLIO_WEBHOOK_SECRET: 'a-master-secret-for-tests', FOLIO_WEBHOOK_ALLOW_PRIVATE: 'true', FOLIO_WEBHOOK_BASE_BACKOFF_MS: '50', FOLIO_WEBHOOK_MAX_ATTEMPTS: '4' } });
+    stack = await startTestStack({
+      env: {
+        FOLIO_API_KEYS: `acme=${KEY}`,
+        FOLIO_WEBHOOK_SECRET: 'a-master-secret-for-tests',
+        FOLIO_WEBHOOK_ALLOW_PRIVATE: 'true',
+        FOLIO_WEBHOOK_BASE_BACKOFF_MS: '50',
+        FOLIO_WEBHOOK_MAX_ATTEMPTS: '4',
+      },
+    });
   });
   after(async () => stack?.close());
 
@@ -55,7 +63,14 @@ describe('webhooks, allowed to reach loopback (FOLIO_WEBHOOK_ALLOW_PRIVATE)', ()
         const s = await (await fetch(`${stack.url}/v1/jobs/${id}`, { headers: auth })).json();
         return s.webhook?.deliveries?.length >= 3 ? s : undefined;
       });
-      assert.deepEqual(job.webhook.deliveries.map((d: any) => [d.attempt, d.outcome, d.httpStatus]), [[1, 'failed', 500], [2, 'failed', 503], [3, 'delivered', 200]]);
+      assert.deepEqual(
+        job.webhook.deliveries.map((d: any) => [d.attempt, d.outcome, d.httpStatus]),
+        [
+          [1, 'failed', 500],
+          [2, 'failed', 503],
+          [3, 'delivered', 200],
+        ],
+      );
       assert.equal(job.webhook.url, hook.url);
 
       assert.equal(hook.got.length, 3);
@@ -67,7 +82,10 @@ describe('webhooks, allowed to reach loopback (FOLIO_WEBHOOK_ALLOW_PRIVATE)', ()
       assert.equal(payload.data.id, id);
       assert.equal(payload.data.links.markdown, `/v1/jobs/${id}/result?format=markdown`);
       assert.throws(() => verifyWebhook(secret, hook.got[2].headers, hook.got[2].body.replace(id, 'x')), /no matching signature/);
-      assert.throws(() => verifyWebhook('whsec_' + Buffer.from('another tenant').toString('base64'), hook.got[2].headers, hook.got[2].body), /no matching signature/);
+      assert.throws(
+        () => verifyWebhook('whsec_' + Buffer.from('another tenant').toString('base64'), hook.got[2].headers, hook.got[2].body),
+        /no matching signature/,
+      );
     } finally {
       await hook.close();
     }
@@ -112,7 +130,10 @@ describe('webhooks with the default SSRF protection', () => {
         const s = await (await fetch(`${stack.url}/v1/jobs/${id}`)).json();
         return s.webhook?.deliveries?.length ? s : undefined;
       });
-      assert.deepEqual(job.webhook.deliveries.map((d: any) => [d.event, d.outcome]), [['job.cancelled', 'refused']]);
+      assert.deepEqual(
+        job.webhook.deliveries.map((d: any) => [d.event, d.outcome]),
+        [['job.cancelled', 'refused']],
+      );
       assert.match(job.webhook.deliveries[0].error, /private, loopback or link-local/);
       await new Promise((r) => setTimeout(r, 500));
       assert.equal(hook.got.length, 0);
@@ -123,7 +144,20 @@ describe('webhooks with the default SSRF protection', () => {
 });
 
 test('private, loopback, link-local and mapped addresses are refused; public ones pass; names are checked after resolution', async () => {
-  for (const a of ['127.0.0.1', '10.1.2.3', '172.20.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+  for (const a of [
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.20.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    'fe80::1',
+    'fd00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+  ]) {
     assert.equal(isPrivateAddress(a), true, a);
   }
   for (const a of ['93.184.216.34', '1.1.1.1', '2606:4700:4700::1111']) assert.equal(isPrivateAddress(a), false, a);
@@ -174,7 +208,26 @@ test('signatures follow Standard Webhooks (the spec’s own example verifies); b
   const ts = 1614265330;
   const body = '{"test": 2432232314}';
   assert.equal(signWebhook(secret, id, ts, body), 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
-  verifyWebhook(secret, { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': 'v1,bad v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' }, body, 300, ts + 10);
-  assert.throws(() => verifyWebhook(secret, { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' }, body, 300, ts + 3600), /tolerance/);
-  assert.deepEqual([1, 2, 3, 4, 10].map((n) => backoffMs(n, 1000, 5000)), [1000, 2000, 4000, 5000, 5000]);
+  verifyWebhook(
+    secret,
+    { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': 'v1,bad v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' },
+    body,
+    300,
+    ts + 10,
+  );
+  assert.throws(
+    () =>
+      verifyWebhook(
+        secret,
+        { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=' },
+        body,
+        300,
+        ts + 3600,
+      ),
+    /tolerance/,
+  );
+  assert.deepEqual(
+    [1, 2, 3, 4, 10].map((n) => backoffMs(n, 1000, 5000)),
+    [1000, 2000, 4000, 5000, 5000],
+  );
 });

@@ -33,7 +33,14 @@ function optionPaths(): Map<string, string> {
     else if (m[3] && !paths.has(m[3])) paths.set(m[3], [...stack.filter(Boolean), m[1]].join('.'));
   }
   // Derived in the transform, not copied: the S3 block (present when an endpoint is set) and the edge.
-  for (const [name, key] of [['S3_ENDPOINT', 'endpoint'], ['S3_ACCESS_KEY', 'accessKey'], ['S3_SECRET_KEY', 'secretKey'], ['S3_BUCKET', 'bucket'], ['S3_REGION', 'region']]) paths.set(name, `blobs.s3.${key}`);
+  for (const [name, key] of [
+    ['S3_ENDPOINT', 'endpoint'],
+    ['S3_ACCESS_KEY', 'accessKey'],
+    ['S3_SECRET_KEY', 'secretKey'],
+    ['S3_BUCKET', 'bucket'],
+    ['S3_REGION', 'region'],
+  ])
+    paths.set(name, `blobs.s3.${key}`);
   paths.set('FOLIO_HTTP_HOST', 'ingest.host');
   paths.set('FOLIO_API_KEYS', 'ingest.apiKeys');
   paths.set('FOLIO_API_KEYS_FILE', 'ingest.apiKeys');
@@ -42,7 +49,9 @@ function optionPaths(): Map<string, string> {
 }
 
 function defaultOf(name: string): string {
-  const schema = ConfigSchema.in.shape[name as keyof typeof ConfigSchema.in.shape] as unknown as { _zod: { def: { defaultValue?: unknown; type: string; in?: unknown } } };
+  const schema = ConfigSchema.in.shape[name as keyof typeof ConfigSchema.in.shape] as unknown as {
+    _zod: { def: { defaultValue?: unknown; type: string; in?: unknown } };
+  };
   let def = schema._zod.def;
   // A list is a string with a default piped into a transform: its default is on the input side.
   while (def.defaultValue === undefined && def.in) def = (def.in as typeof schema)._zod.def;

@@ -27,7 +27,10 @@ const env = {
 const config = loadConfig(env);
 const started = Date.now();
 const stack = await startStack(config, { port: 0 });
-const engine = config.ocr.engine === 'vllm' ? `vLLM at ${config.ocr.vllm.baseUrls.join(', ')}` : `embedded CPU engine (PaddleOCR PP-OCRv4 on onnxruntime, ${config.ocr.cpu.workers} worker(s))`;
+const engine =
+  config.ocr.engine === 'vllm'
+    ? `vLLM at ${config.ocr.vllm.baseUrls.join(', ')}`
+    : `embedded CPU engine (PaddleOCR PP-OCRv4 on onnxruntime, ${config.ocr.cpu.workers} worker(s))`;
 console.error(`Folio up at ${stack.url} in ${Date.now() - started} ms — OCR engine: ${engine}; blob store: ${stack.rt.blobs.kind}`);
 
 try {

@@ -11,9 +11,24 @@ import { JobEventPayload, JobRecord, ProgressEvent } from '../shared/document/in
 const DIR = new URL('../shared/json-schemas/', import.meta.url);
 
 export const PUBLISHED = [
-  { file: 'job-event.v1.schema.json', schema: JobEventPayload, title: 'Folio job event v1', description: 'folio.events.<tenant>.<job>.<completed|partial|failed|cancelled>: once per job end (a cached answer publishes one again)' },
-  { file: 'progress-event.v1.schema.json', schema: ProgressEvent, title: 'Folio progress event v1', description: 'folio.events.<tenant>.<job>.progress: at most one a second per job, only while pages remain' },
-  { file: 'job-status.v1.schema.json', schema: JobRecord, title: 'Folio job status v1 (KV folio_jobs[<job>])', description: 'The job record in the folio_jobs KV bucket, key = job id' },
+  {
+    file: 'job-event.v1.schema.json',
+    schema: JobEventPayload,
+    title: 'Folio job event v1',
+    description: 'folio.events.<tenant>.<job>.<completed|partial|failed|cancelled>: once per job end (a cached answer publishes one again)',
+  },
+  {
+    file: 'progress-event.v1.schema.json',
+    schema: ProgressEvent,
+    title: 'Folio progress event v1',
+    description: 'folio.events.<tenant>.<job>.progress: at most one a second per job, only while pages remain',
+  },
+  {
+    file: 'job-status.v1.schema.json',
+    schema: JobRecord,
+    title: 'Folio job status v1 (KV folio_jobs[<job>])',
+    description: 'The job record in the folio_jobs KV bucket, key = job id',
+  },
 ];
 
 /** Readers must accept fields added later within v1: no `additionalProperties: false` in published schemas. */
@@ -26,7 +41,10 @@ function open(node: unknown): unknown {
 }
 
 export function render(p: (typeof PUBLISHED)[number]): string {
-  const s = z.toJSONSchema(p.schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown> & { $defs?: Record<string, Record<string, unknown>>; $ref?: string };
+  const s = z.toJSONSchema(p.schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown> & {
+    $defs?: Record<string, Record<string, unknown>>;
+    $ref?: string;
+  };
   // Registered schemas come out as a $ref into $defs: inline the root for readers.
   const id = s.$ref?.replace('#/$defs/', '');
   const { [id ?? '']: root, ...defs } = s.$defs ?? {};
@@ -42,8 +60,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const url = new URL(p.file, DIR);
     const text = render(p);
     if (check) {
-      const cur = (() => { try { return readFileSync(url, 'utf8'); } catch { return ''; } })();
-      if (cur !== text) { stale++; console.error(`${p.file} is out of date: run node --import tsx tools/json-schemas.ts`); }
+      const cur = (() => {
+        try {
+          return readFileSync(url, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      if (cur !== text) {
+        stale++;
+        console.error(`${p.file} is out of date: run node --import tsx tools/json-schemas.ts`);
+      }
     } else writeFileSync(url, text);
   }
   process.exit(stale ? 1 : 0);

@@ -68,7 +68,9 @@ if (!flags.has('--unit') && !flags.has('--no-lint') && filter.length === 0) {
       child.stdout.on('data', (c) => chunks.push(c));
       child.stderr.on('data', (c) => chunks.push(c));
       child.on('close', (code) => {
-        process.stdout.write(`── ${name} (${((Date.now() - started) / 1000).toFixed(0)} s${code === 0 ? '' : ', FAILED'})\n${Buffer.concat(chunks).toString()}`);
+        process.stdout.write(
+          `── ${name} (${((Date.now() - started) / 1000).toFixed(0)} s${code === 0 ? '' : ', FAILED'})\n${Buffer.concat(chunks).toString()}`,
+        );
         resolve(code === 0);
       });
     });
@@ -139,10 +141,22 @@ for (const g of ORDER) {
   if (groups[g].length === 0) continue;
   const started = Date.now();
   console.log(`\n═══ ${g}: ${groups[g].length} files, ${CONCURRENCY[g]} at a time`);
-  const results = await pool([...groups[g]].sort((a, b) => lastMs(b) - lastMs(a) || 0), CONCURRENCY[g]);
+  const results = await pool(
+    [...groups[g]].sort((a, b) => lastMs(b) - lastMs(a) || 0),
+    CONCURRENCY[g],
+  );
   all.push(...results);
   const sum = (k) => results.reduce((s, r) => s + r[k], 0);
-  summary.push({ group: g, files: results.length, tests: sum('tests'), pass: sum('pass'), fail: sum('fail'), skip: sum('skip'), failedFiles: results.filter((r) => !r.ok).length, s: (Date.now() - started) / 1000 });
+  summary.push({
+    group: g,
+    files: results.length,
+    tests: sum('tests'),
+    pass: sum('pass'),
+    fail: sum('fail'),
+    skip: sum('skip'),
+    failedFiles: results.filter((r) => !r.ok).length,
+    s: (Date.now() - started) / 1000,
+  });
 }
 
 try {
@@ -151,14 +165,25 @@ try {
 } catch {
   // Only an ordering hint.
 }
-const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(1))
+  .join(' ');
 console.log(`\n═══ summary (load average ${load}, ${os.cpus().length} cores)`);
 console.log('group        files  tests   pass   fail   skip   time');
 for (const s of summary) {
-  console.log(`${s.group.padEnd(12)} ${String(s.files).padStart(5)} ${String(s.tests).padStart(6)} ${String(s.pass).padStart(6)} ${String(s.fail).padStart(6)} ${String(s.skip).padStart(6)} ${s.s.toFixed(0).padStart(5)} s`);
+  console.log(
+    `${s.group.padEnd(12)} ${String(s.files).padStart(5)} ${String(s.tests).padStart(6)} ${String(s.pass).padStart(6)} ${String(s.fail).padStart(6)} ${String(s.skip).padStart(6)} ${s.s.toFixed(0).padStart(5)} s`,
+  );
 }
 console.log(`total        ${String(all.length).padStart(5)}${' '.repeat(30)} ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s`);
-console.log(`slowest: ${[...all].sort((a, b) => b.ms - a.ms).slice(0, 8).map((r) => `${r.file.replace(/^test\//, '')} ${(r.ms / 1000).toFixed(0)} s`).join(', ')}`);
+console.log(
+  `slowest: ${[...all]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 8)
+    .map((r) => `${r.file.replace(/^test\//, '')} ${(r.ms / 1000).toFixed(0)} s`)
+    .join(', ')}`,
+);
 const failed = all.filter((r) => !r.ok);
 if (failed.length > 0) console.log(`FAILED: ${failed.map((r) => r.file).join(' ')}`);
 process.exit(failed.length > 0 ? 1 : 0);

@@ -34,7 +34,7 @@ export const ALONE = {
   // Timings asserted near their value.
   'vllm-sim-calibration.test.ts': 'simulator latencies asserted two-sided',
   'vllm-sim.test.ts': 'simulated batching: throughput and queue depth under concurrency',
-  'vllm-engine.test.ts': 'routing and window sizing from the backends\' timed gauges',
+  'vllm-engine.test.ts': "routing and window sizing from the backends' timed gauges",
   'render-sandbox.test.ts': 'renderer page and open deadlines (FOLIO_RENDER_TIMEOUT vs a slow but good page)',
   'refusals-clients.test.ts': 'client retry timing',
   'cli-limits.test.ts': 'CLI concurrency and retry timing',
@@ -52,7 +52,16 @@ const REEXPORT = /^export \* from '(\.[^']+)';$/gm;
 function namesOf(clause) {
   const braces = /\{([^}]*)\}/.exec(clause ?? '');
   if (!braces || /\*|^\s*(type\s+)?\w+\s*,/.test(clause)) return null;
-  return braces[1].split(',').map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]).filter(Boolean);
+  return braces[1]
+    .split(',')
+    .map(
+      (n) =>
+        n
+          .trim()
+          .replace(/^type\s+/, '')
+          .split(/\s+as\s+/)[0],
+    )
+    .filter(Boolean);
 }
 
 /**
@@ -63,11 +72,22 @@ function namesOf(clause) {
 function throughEntry(entry, names) {
   const src = readFileSync(entry, 'utf8');
   const modules = [...src.matchAll(REEXPORT)].map((m) => normalize(join(dirname(entry), m[1])));
-  if (modules.length === 0 || src.replace(REEXPORT, '').replace(/\/\*[\s\S]*?\*\//g, '').trim() !== '') return [entry];
+  if (
+    modules.length === 0 ||
+    src
+      .replace(REEXPORT, '')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .trim() !== ''
+  )
+    return [entry];
   if (!names) return modules;
   return modules.filter((m) => {
     const text = readFileSync(m, 'utf8');
-    return names.some((n) => new RegExp(`export\\s+(?:declare\\s+)?(?:async\\s+)?(?:function\\*?|class|const|let|var|type|interface|enum)\\s+${n}\\b|export\\s*\\{[^}]*\\b${n}\\b`).test(text));
+    return names.some((n) =>
+      new RegExp(
+        `export\\s+(?:declare\\s+)?(?:async\\s+)?(?:function\\*?|class|const|let|var|type|interface|enum)\\s+${n}\\b|export\\s*\\{[^}]*\\b${n}\\b`,
+      ).test(text),
+    );
   });
 }
 

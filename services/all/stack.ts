@@ -34,7 +34,13 @@ export async function startStack(config: Readonly<Config>, opts: { services?: Se
   let localNats: Awaited<ReturnType<typeof startLocalNats>> | undefined;
   if (!natsUrl) {
     // Authenticated too: fresh random passwords per start, handed to the in-process services (shared/bus/local-nats.ts).
-    localNats = await startLocalNats({ bin: config.nats.serverBin, confPath: path.join(projectRoot(), 'nats.conf'), dataDir: config.dataDir, port: config.nats.localPort, tenants: config.ingest.apiKeys.tenants });
+    localNats = await startLocalNats({
+      bin: config.nats.serverBin,
+      confPath: path.join(projectRoot(), 'nats.conf'),
+      dataDir: config.dataDir,
+      port: config.nats.localPort,
+      tenants: config.ingest.apiKeys.tenants,
+    });
     natsUrl = localNats.url;
     config = { ...config, nats: { ...config.nats, auth: localNats.auth } };
   }

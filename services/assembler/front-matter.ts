@@ -8,7 +8,14 @@ import type { DocumentResult } from '../../shared/bus/index.ts';
 export function qualityFrontMatter(pages: DocumentResult['pages']): string {
   const suspect = pages.filter((p) => p.quality?.suspect).map((p) => p.page);
   const failed = pages.filter((p) => p.status === 'failed').map((p) => p.page);
-  const lines = ['---', 'folio_quality:', `  pages: ${pages.length}`, `  suspect_pages: [${suspect.join(', ')}]`, `  failed_pages: [${failed.join(', ')}]`, '  page_quality:'];
+  const lines = [
+    '---',
+    'folio_quality:',
+    `  pages: ${pages.length}`,
+    `  suspect_pages: [${suspect.join(', ')}]`,
+    `  failed_pages: [${failed.join(', ')}]`,
+    '  page_quality:',
+  ];
   for (const p of pages) {
     lines.push(`    - page: ${p.page}`, `      status: ${p.status}`);
     if (p.engine) lines.push(`      engine: ${yamlWord(p.engine)}`);
@@ -16,7 +23,12 @@ export function qualityFrontMatter(pages: DocumentResult['pages']): string {
     const q = p.quality;
     if (q) {
       if (q.confidence !== undefined) lines.push(`      confidence: ${q.confidence}`);
-      lines.push(`      repetition: ${q.repetition}`, `      truncated: ${q.truncated}`, `      suspect: ${q.suspect}`, `      reasons: [${q.reasons.map(yamlWord).join(', ')}]`);
+      lines.push(
+        `      repetition: ${q.repetition}`,
+        `      truncated: ${q.truncated}`,
+        `      suspect: ${q.suspect}`,
+        `      reasons: [${q.reasons.map(yamlWord).join(', ')}]`,
+      );
     }
     const fellBack = p.attempts?.filter((a) => a.outcome !== 'ok') ?? [];
     if (fellBack.length > 0) lines.push(`      retried: [${fellBack.map((a) => yamlWord(`${a.engine}:${a.outcome}`)).join(', ')}]`);

@@ -53,7 +53,11 @@ export function markRunningFurniture(results: Map<number, PageResult>): Map<numb
   return out;
 }
 
-const plainOf = (md: string) => md.replace(/^#{1,6}\s+/, '').replace(/\\([\\`*_{}[\]()#+\-.!|])/g, '$1').trim();
+const plainOf = (md: string) =>
+  md
+    .replace(/^#{1,6}\s+/, '')
+    .replace(/\\([\\`*_{}[\]()#+\-.!|])/g, '$1')
+    .trim();
 
 /**
  * The page's Markdown without its furniture blocks. Engines that lay out lines write one

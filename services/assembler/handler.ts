@@ -1,7 +1,18 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { cacheKey, rememberJob, type BlobStore, getJson, type JobRead, type JobStore } from '../../shared/stores/index.ts';
-import { type AttemptContext, ensureJobEvent, finishJob, PageResult, isTerminal, type JobStatus, type PageOutcome, type PageRecord, type PageSummary, BlobKeys } from '../../shared/bus/index.ts';
+import {
+  type AttemptContext,
+  ensureJobEvent,
+  finishJob,
+  PageResult,
+  isTerminal,
+  type JobStatus,
+  type PageOutcome,
+  type PageRecord,
+  type PageSummary,
+  BlobKeys,
+} from '../../shared/bus/index.ts';
 import { FolioError, publicError, type Logger, type Metrics } from '../../shared/operations/index.ts';
 import { assembleDocument } from './assemble.ts';
 
@@ -61,7 +72,10 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
   );
   const { markdown, json } = assembleDocument({ jobId: job.id, source: job.source, options: job.options, records, results });
   const keys = { markdown: BlobKeys.markdown(job.id), json: BlobKeys.json(job.id) };
-  await Promise.all([deps.blobs.put(keys.markdown, Buffer.from(markdown), 'text/markdown; charset=utf-8'), deps.blobs.put(keys.json, Buffer.from(JSON.stringify(json)), 'application/json')]);
+  await Promise.all([
+    deps.blobs.put(keys.markdown, Buffer.from(markdown), 'text/markdown; charset=utf-8'),
+    deps.blobs.put(keys.json, Buffer.from(JSON.stringify(json)), 'application/json'),
+  ]);
 
   const done = records.filter((r) => r.status === 'done').length;
   const failed = records.length - done;
@@ -70,15 +84,20 @@ export async function assembleJob(deps: AssemblerDeps, job: JobStatus, known: { 
   // Counted only where pages were assessed (results from before quality signals carry none).
   const suspectPages = details.filter((d) => d.quality?.suspect).map((d) => d.page);
   const quality = details.some((d) => d.quality) ? { quality: { suspectPages: suspectPages.length, suspect: suspectPages } } : {};
-  const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, job.id, (s) => ({
-    ...s,
-    status,
-    pages: { total: s.pages.total, done, failed },
-    ...quality,
-    pageDetails: details,
-    result: keys,
-    ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
-  }), assembling);
+  const finished = await finishJob(
+    { jobs: deps.jobs, js: deps.js, metrics: deps.metrics },
+    job.id,
+    (s) => ({
+      ...s,
+      status,
+      pages: { total: s.pages.total, done, failed },
+      ...quality,
+      pageDetails: details,
+      result: keys,
+      ...(status === 'failed' ? { error: records[0]?.error ?? { code: 'FOLIO_ENGINE_FAILED', message: 'Every page failed' } } : {}),
+    }),
+    assembling,
+  );
   if (finished) {
     if (status === 'completed') await rememberJob(deps.cache, cacheKey(job.tenant, job.source.sha256, job.options), job.id);
     deps.metrics.jobsFinished.inc({ status });
@@ -97,7 +116,17 @@ function pageDetails(records: PageRecord[], results: Map<number, PageResult>): P
       status: r.status,
       engine: r.engine,
       error: r.error,
-      ...(q ? { quality: { ...(q.confidence !== undefined ? { confidence: q.confidence } : {}), repetition: q.repetition, truncated: q.truncated, suspect: q.suspect, reasons: q.reasons } } : {}),
+      ...(q
+        ? {
+            quality: {
+              ...(q.confidence !== undefined ? { confidence: q.confidence } : {}),
+              repetition: q.repetition,
+              truncated: q.truncated,
+              suspect: q.suspect,
+              reasons: q.reasons,
+            },
+          }
+        : {}),
       ...(attempts ? { attempts } : {}),
     };
   });

@@ -14,7 +14,15 @@ const ASSEMBLER_CONCURRENCY = 8;
 const ASSEMBLER_ATTEMPTS_FACTOR = 2;
 
 export function startAssembler(rt: Runtime): Stoppable {
-  const deps = { js: rt.bus.js, jsm: rt.bus.jsm, cache: rt.bus.cache, jobs: rt.jobs, blobs: rt.blobs, metrics: rt.metrics, log: rt.log.child({ service: 'assembler' }) };
+  const deps = {
+    js: rt.bus.js,
+    jsm: rt.bus.jsm,
+    cache: rt.bus.cache,
+    jobs: rt.jobs,
+    blobs: rt.blobs,
+    metrics: rt.metrics,
+    log: rt.log.child({ service: 'assembler' }),
+  };
   const consumer = runConsumer({
     ...consumerSettings(rt, Consumers.assembler),
     maxDeliver: rt.config.jetstream.maxDeliver * ASSEMBLER_ATTEMPTS_FACTOR,
@@ -32,7 +40,10 @@ export function startAssembler(rt: Runtime): Stoppable {
       : undefined;
   const orphans =
     rt.config.assembler.orphanSweepIntervalS > 0
-      ? setInterval(() => void sweepOrphans(deps).catch((err) => deps.log.warn({ err: (err as Error).message }, 'orphan sweep failed')), rt.config.assembler.orphanSweepIntervalS * 1000).unref()
+      ? setInterval(
+          () => void sweepOrphans(deps).catch((err) => deps.log.warn({ err: (err as Error).message }, 'orphan sweep failed')),
+          rt.config.assembler.orphanSweepIntervalS * 1000,
+        ).unref()
       : undefined;
   const lag = startServiceLag(rt, [{ stream: Streams.pageResults, consumers: [Consumers.assembler] }]);
   return {

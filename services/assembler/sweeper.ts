@@ -32,7 +32,11 @@ export async function endIfStuck(deps: SweeperDeps, job: JobStatus, now = Date.n
   const recorded = new Set(records.map((r) => r.page));
   const selected = selectPages(job.options.pages, job.source.pageCount ?? job.pages.total);
   for (const page of selected.filter((p) => !recorded.has(p))) {
-    await deps.jobs.recordPage(job.id, { page, status: 'failed', error: { code: 'FOLIO_STALLED', message: 'The page made no progress and had no work waiting' } });
+    await deps.jobs.recordPage(job.id, {
+      page,
+      status: 'failed',
+      error: { code: 'FOLIO_STALLED', message: 'The page made no progress and had no work waiting' },
+    });
   }
   deps.log.warn({ jobId: job.id, status: job.status, missing: selected.length - recorded.size }, 'stuck job ended by the sweeper');
   await assembleJob(deps, job);

@@ -24,7 +24,10 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
     audit: given.audit ?? createAudit(given.log),
     caps:
       given.caps ??
-      new TenantCaps({ uploads: c.ingest.perTenant.uploads, sync_waits: c.ingest.perTenant.syncWaits, streams: c.ingest.perTenant.streams }, { uploads: c.ingest.perReplica.uploads, sync_waits: c.ingest.perReplica.syncWaits }),
+      new TenantCaps(
+        { uploads: c.ingest.perTenant.uploads, sync_waits: c.ingest.perTenant.syncWaits, streams: c.ingest.perTenant.streams },
+        { uploads: c.ingest.perReplica.uploads, sync_waits: c.ingest.perReplica.syncWaits },
+      ),
   };
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
@@ -60,7 +63,12 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
   // Authentication, rate limit (per tenant, else per address), cross-site refusal: see edge.ts.
-  const limiter = createRateLimiter({ kv: deps.bus.rateLimit, max: deps.config.ingest.rateLimit.max, windowS: deps.config.ingest.rateLimit.windowS, log: deps.log });
+  const limiter = createRateLimiter({
+    kv: deps.bus.rateLimit,
+    max: deps.config.ingest.rateLimit.max,
+    windowS: deps.config.ingest.rateLimit.windowS,
+    log: deps.log,
+  });
   app.addHook('onClose', async () => limiter.close());
   installEdge(app, { keys: deps.config.ingest.apiKeys, limiter, audit: deps.audit! });
   app.addHook('onResponse', async (req, reply) => {
@@ -72,7 +80,9 @@ export async function buildApp(given: IngestDeps): Promise<FastifyInstance> {
   // Issue 10: progress events on NATS and webhooks, started with the server and stopped with it.
   const notifiers: Array<{ stop(): Promise<void> }> = [];
   app.addHook('onReady', async () => {
-    notifiers.push(await startProgressEvents(deps).catch((err) => (deps.log.warn({ err }, 'progress events off: cannot watch page records'), { stop: async () => {} })));
+    notifiers.push(
+      await startProgressEvents(deps).catch((err) => (deps.log.warn({ err }, 'progress events off: cannot watch page records'), { stop: async () => {} })),
+    );
     if (deps.config.ingest.webhooks.secret) notifiers.push(await startWebhooks(deps));
   });
   app.addHook('onClose', async () => void (await Promise.allSettled(notifiers.map((n) => n.stop()))));

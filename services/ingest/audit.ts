@@ -29,10 +29,13 @@ export interface Audit {
 export function createAudit(log: Logger, everyMs = 10_000, now = Date.now): Audit {
   const audit = log.child({ component: 'audit' });
   const last = new Map<string, { at: number; suppressed: number }>();
-  const sweeper = setInterval(() => {
-    const before = now() - everyMs;
-    for (const [k, v] of last) if (v.at < before && v.suppressed === 0) last.delete(k);
-  }, Math.max(1000, everyMs)).unref();
+  const sweeper = setInterval(
+    () => {
+      const before = now() - everyMs;
+      for (const [k, v] of last) if (v.at < before && v.suppressed === 0) last.delete(k);
+    },
+    Math.max(1000, everyMs),
+  ).unref();
   void sweeper;
   return {
     record(event, fields) {

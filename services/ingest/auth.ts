@@ -1,9 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyring } from '../../shared/config/index.ts';
 
-export type AuthResult =
-  | { ok: true; tenant: string; keyId?: string }
-  | { ok: false; reason: 'missing' | 'unknown' };
+export type AuthResult = { ok: true; tenant: string; keyId?: string } | { ok: false; reason: 'missing' | 'unknown' };
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;

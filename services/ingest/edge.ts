@@ -16,7 +16,8 @@ declare module 'fastify' {
 /** Routes anyone may read: the upload page and the script it imports, probes, metrics and the API docs. */
 const isOpenRoute = (route: string | undefined) => route === '/' || route === '/client/sse.js' || isUnlimitedRoute(route);
 /** Probes, metrics and docs answer even a client that spent its budget. */
-const isUnlimitedRoute = (route: string | undefined) => route === '/healthz' || route === '/readyz' || route === '/metrics' || route === '/docs' || !!route?.startsWith('/docs/');
+const isUnlimitedRoute = (route: string | undefined) =>
+  route === '/healthz' || route === '/readyz' || route === '/metrics' || route === '/docs' || !!route?.startsWith('/docs/');
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -60,14 +61,22 @@ export function installEdge(app: FastifyInstance, o: { keys: ApiKeyring; limiter
     if (decision) {
       setRateLimitHeaders(reply, decision, o.limiter.windowS);
       if (!decision.allowed) {
-        o.audit.record('rate.limited', { ...where, tenant: auth?.ok ? auth.tenant : undefined, keyId: auth?.ok ? auth.keyId : undefined, reason: auth && !auth.ok ? `auth ${auth.reason}` : undefined });
+        o.audit.record('rate.limited', {
+          ...where,
+          tenant: auth?.ok ? auth.tenant : undefined,
+          keyId: auth?.ok ? auth.keyId : undefined,
+          reason: auth && !auth.ok ? `auth ${auth.reason}` : undefined,
+        });
         throw new FolioError('FOLIO_RATE_LIMITED', `Rate limit exceeded, retry in ${Math.max(1, Math.ceil(decision.retryAfterMs / 1000))} s`);
       }
     }
     if (!auth) return;
     if (!auth.ok) {
       o.audit.record('auth.denied', { ...where, reason: auth.reason });
-      throw new FolioError('FOLIO_UNAUTHORIZED', auth.reason === 'unknown' ? 'Unknown API key' : 'Send an API key as "Authorization: Bearer <key>" or "x-api-key"');
+      throw new FolioError(
+        'FOLIO_UNAUTHORIZED',
+        auth.reason === 'unknown' ? 'Unknown API key' : 'Send an API key as "Authorization: Bearer <key>" or "x-api-key"',
+      );
     }
     if (!SAFE_METHODS.has(req.method)) {
       const crossSite = crossSiteReason(req);

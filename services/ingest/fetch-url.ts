@@ -69,7 +69,8 @@ export function parseFetchUrl(raw: string): URL {
   } catch {
     throw new FolioError('FOLIO_URL_INVALID', 'The url is not a valid absolute URL', { url: raw.slice(0, 200) });
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FolioError('FOLIO_URL_INVALID', `Only http and https URLs are fetched, not ${url.protocol}`, { url: raw.slice(0, 200) });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new FolioError('FOLIO_URL_INVALID', `Only http and https URLs are fetched, not ${url.protocol}`, { url: raw.slice(0, 200) });
   if (url.username || url.password) throw new FolioError('FOLIO_URL_INVALID', 'Credentials in the URL are not allowed', { url: url.origin });
   if (!url.hostname) throw new FolioError('FOLIO_URL_INVALID', 'The url has no host', { url: raw.slice(0, 200) });
   return url;
@@ -92,7 +93,11 @@ async function resolveChecked(url: URL, p: FetchPolicy): Promise<{ address: stri
   if (addrs.length === 0) throw new FolioError('FOLIO_FETCH_FAILED', `The host ${host} does not resolve`, { url: url.origin, reason: 'dns' });
   const bad = addrs.find((a) => isForbiddenAddress(a.address, p));
   if (bad) {
-    throw new FolioError('FOLIO_URL_FORBIDDEN', `${host} resolves to ${bad.address}, a private, loopback, link-local, multicast or unspecified address; Folio does not fetch from inside its network`, { url: url.origin, address: bad.address });
+    throw new FolioError(
+      'FOLIO_URL_FORBIDDEN',
+      `${host} resolves to ${bad.address}, a private, loopback, link-local, multicast or unspecified address; Folio does not fetch from inside its network`,
+      { url: url.origin, address: bad.address },
+    );
   }
   return addrs[0];
 }
@@ -130,7 +135,11 @@ function fileName(res: IncomingMessage, url: URL): string {
     name = '';
   }
   // A name only: no directories, no control characters.
-  name = name.replace(/[\\/]/g, '_').replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 200);
+  name = name
+    .replace(/[\\/]/g, '_')
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .trim()
+    .slice(0, 200);
   return name || url.hostname;
 }
 
@@ -143,7 +152,8 @@ export async function fetchToFile(raw: string, p: FetchPolicy): Promise<Fetched>
     timedOut = true;
     controller.abort();
   }, p.timeoutMs);
-  const timeout = () => new FolioError('FOLIO_FETCH_TIMEOUT', `Fetching ${url.origin} took longer than ${p.timeoutMs} ms`, { url: url.origin, timeoutMs: p.timeoutMs });
+  const timeout = () =>
+    new FolioError('FOLIO_FETCH_TIMEOUT', `Fetching ${url.origin} took longer than ${p.timeoutMs} ms`, { url: url.origin, timeoutMs: p.timeoutMs });
   try {
     for (let hop = 0; ; hop++) {
       const target = await withAbort(resolveChecked(url, p), controller.signal, timeout);
@@ -157,7 +167,8 @@ export async function fetchToFile(raw: string, p: FetchPolicy): Promise<Fetched>
       const status = res.statusCode ?? 0;
       if (REDIRECTS.has(status) && res.headers.location) {
         res.resume();
-        if (hop >= p.maxRedirects) throw new FolioError('FOLIO_FETCH_FAILED', `More than ${p.maxRedirects} redirects`, { url: url.origin, reason: 'redirects' });
+        if (hop >= p.maxRedirects)
+          throw new FolioError('FOLIO_FETCH_FAILED', `More than ${p.maxRedirects} redirects`, { url: url.origin, reason: 'redirects' });
         let next: URL;
         try {
           next = new URL(res.headers.location, url);
@@ -175,7 +186,9 @@ export async function fetchToFile(raw: string, p: FetchPolicy): Promise<Fetched>
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > p.maxBytes) {
         res.destroy();
-        throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The document at the URL is ${declared} bytes, over the ${p.maxBytes}-byte limit`, { maxBytes: p.maxBytes });
+        throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The document at the URL is ${declared} bytes, over the ${p.maxBytes}-byte limit`, {
+          maxBytes: p.maxBytes,
+        });
       }
       try {
         const file = await receiveUpload(res, { tmpDir: p.tmpDir, maxBytes: p.maxBytes });

@@ -40,7 +40,8 @@ export function toHttpError(err: unknown): FolioError {
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new FolioError('FOLIO_INVALID_OPTIONS', fe.message);
   }
-  if (isDependencyDown(err)) return new FolioError('FOLIO_UNAVAILABLE', 'A dependency (NATS or the object store) is unavailable; try again', undefined, { cause: err });
+  if (isDependencyDown(err))
+    return new FolioError('FOLIO_UNAVAILABLE', 'A dependency (NATS or the object store) is unavailable; try again', undefined, { cause: err });
   return new FolioError('FOLIO_INTERNAL', 'Internal error', undefined, { cause: err });
 }
 
@@ -56,7 +57,13 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics, aud
     if (folio.code === 'FOLIO_RATE_LIMITED' && !reply.getHeader('retry-after')) reply.header('retry-after', '1');
     if (folio.code === 'FOLIO_QUOTA_EXCEEDED') quotaHeaders(folio, reply);
     if (folio.code === 'FOLIO_QUOTA_EXCEEDED' || (folio.code === 'FOLIO_TOO_MANY_PAGES' && folio.details?.quota)) {
-      audit?.record('quota.refused', { tenant: req.tenant || undefined, keyId: req.keyId, method: req.method, route: req.routeOptions.url, reason: String(folio.details?.quota ?? '') });
+      audit?.record('quota.refused', {
+        tenant: req.tenant || undefined,
+        keyId: req.keyId,
+        method: req.method,
+        route: req.routeOptions.url,
+        reason: String(folio.details?.quota ?? ''),
+      });
     }
     if (folio.code === 'FOLIO_UNAVAILABLE') reply.header('retry-after', '5');
     if (folio.code === 'FOLIO_OVERLOADED') reply.header('retry-after', String(Math.max(1, Number(folio.details?.retryAfterS ?? 1))));
@@ -65,14 +72,14 @@ export function installErrorHandling(app: FastifyInstance, metrics: Metrics, aud
     // (refusal-drain.ts). An upload refused half-way must not keep the socket reading the rest of
     // a huge body: that connection is closed.
     const drained = !!drainLimits && bodyUntouched(req.raw) && drainRefusedBody(req.raw, drainLimits);
-    if (!drained && (folio.code === 'FOLIO_UPLOAD_TOO_LARGE' || folio.code === 'FOLIO_REQUEST_TIMEOUT' || !req.raw.complete)) reply.header('connection', 'close');
+    if (!drained && (folio.code === 'FOLIO_UPLOAD_TOO_LARGE' || folio.code === 'FOLIO_REQUEST_TIMEOUT' || !req.raw.complete))
+      reply.header('connection', 'close');
     reply.status(folio.status).send({ error: folio.toJSON() });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ error: { code: 'FOLIO_ROUTE_NOT_FOUND', message: `No route ${req.method} ${req.url}` } });
   });
 }
-
 
 /** A quota refusal says which quota, how much is left and when to come back, as a rate limit does. */
 function quotaHeaders(folio: FolioError, reply: FastifyReply) {

@@ -1,6 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { publishWork, publishJobEvent, INLINE_MAX_BYTES, JobStatus, isTerminal, type JobOptions, type JobSubmitted, type SourceInfo, selectPages, BlobKeys, MsgIds, Subjects, type Priority } from '../../shared/bus/index.ts';
+import {
+  publishWork,
+  publishJobEvent,
+  INLINE_MAX_BYTES,
+  JobStatus,
+  isTerminal,
+  type JobOptions,
+  type JobSubmitted,
+  type SourceInfo,
+  selectPages,
+  BlobKeys,
+  MsgIds,
+  Subjects,
+  type Priority,
+} from '../../shared/bus/index.ts';
 import { FolioError, type Runtime } from '../../shared/operations/index.ts';
 import { detectMediaType } from '../../shared/document/index.ts';
 import { cacheKey, lookupCachedJob } from '../../shared/stores/index.ts';
@@ -49,7 +63,13 @@ export async function submitJob(deps: IngestDeps, upload: ReceivedFile, sub: Sub
     if (hit) return answeredFromCache(deps, hit, started);
   }
   const c = deps.config;
-  const pdf = await convertToPdf(upload, office, { bin: c.ingest.office.bin, timeoutMs: c.ingest.office.timeoutMs, tmpDir: c.tmpDir, maxBytes: c.limits.maxUploadBytes, concurrency: c.ingest.office.concurrency });
+  const pdf = await convertToPdf(upload, office, {
+    bin: c.ingest.office.bin,
+    timeoutMs: c.ingest.office.timeoutMs,
+    tmpDir: c.tmpDir,
+    maxBytes: c.limits.maxUploadBytes,
+    concurrency: c.ingest.office.concurrency,
+  });
   try {
     const convertedFrom = { format: office, mediaType: OFFICE_MEDIA_TYPES[office], bytes: upload.bytes };
     deps.log.info({ format: office, bytes: upload.bytes, pdfBytes: pdf.bytes }, 'office document converted to PDF');
@@ -59,13 +79,27 @@ export async function submitJob(deps: IngestDeps, upload: ReceivedFile, sub: Sub
   }
 }
 
-async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submission, started: number, convertedFrom?: SourceInfo['convertedFrom']): Promise<JobStatus & { cached?: true }> {
+async function submitDocument(
+  deps: IngestDeps,
+  file: ReceivedFile,
+  sub: Submission,
+  started: number,
+  convertedFrom?: SourceInfo['convertedFrom'],
+): Promise<JobStatus & { cached?: true }> {
   const mediaType = detectMediaType(file.head);
-  if (!mediaType) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file (or an Office document: docx, xlsx, pptx, odt, ods, odp)');
+  if (!mediaType)
+    throw new FolioError(
+      'FOLIO_UNSUPPORTED_MEDIA_TYPE',
+      'Unsupported file type: send a PDF, PNG, JPEG, WebP, TIFF, GIF or BMP file (or an Office document: docx, xlsx, pptx, odt, ods, odp)',
+    );
   // In a renderer process (pdf.js and sharp never run on ingest's event loop): shared/render/probe.ts.
-  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, { maxPages: deps.config.limits.maxPages, maxInputPixels: deps.config.limits.maxInputPixels });
+  const { pageCount } = await sharedProber(deps).probe(file.path, mediaType, {
+    maxPages: deps.config.limits.maxPages,
+    maxInputPixels: deps.config.limits.maxInputPixels,
+  });
   const selected = selectPages(sub.options.pages, pageCount);
-  if (selected.length === 0) throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
+  if (selected.length === 0)
+    throw new FolioError('FOLIO_PAGE_RANGE_EMPTY', `The page range "${sub.options.pages}" selects no page of this ${pageCount}-page document`, { pageCount });
 
   if (sub.options.cache === 'use') {
     const hit = await findCachedJob(deps, sub.tenant, file.sha256, sub.options);
@@ -83,7 +117,15 @@ async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submiss
     id,
     tenant: sub.tenant,
     status: 'queued',
-    source: { name: sub.name, mediaType, bytes: file.bytes, sha256: file.sha256, pageCount, ...(convertedFrom ? { convertedFrom } : {}), ...(sub.url ? { url: sub.url } : {}) },
+    source: {
+      name: sub.name,
+      mediaType,
+      bytes: file.bytes,
+      sha256: file.sha256,
+      pageCount,
+      ...(convertedFrom ? { convertedFrom } : {}),
+      ...(sub.url ? { url: sub.url } : {}),
+    },
     options: sub.options,
     priority,
     pages: { total: selected.length, done: 0, failed: 0 },
@@ -104,12 +146,28 @@ async function submitDocument(deps: IngestDeps, file: ReceivedFile, sub: Submiss
     await deps.quota?.release(sub.tenant, id).catch(() => {});
     throw err;
   }
-  const msg: JobSubmitted = { v: 1, jobId: id, tenant: sub.tenant, sourceKey, ...(inline !== undefined ? { source: inline } : {}), mediaType, options: sub.options, priority };
+  const msg: JobSubmitted = {
+    v: 1,
+    jobId: id,
+    tenant: sub.tenant,
+    sourceKey,
+    ...(inline !== undefined ? { source: inline } : {}),
+    mediaType,
+    options: sub.options,
+    priority,
+  };
   try {
     await publishWork(deps.bus.js, Subjects.jobSubmitted(sub.tenant, id), msg, MsgIds.job(id));
   } catch (err) {
     // Not queued means not accepted: record it so the id never shows a job stuck in "queued".
-    await deps.jobs.update(id, (s) => ({ ...s, status: 'failed', error: { code: 'FOLIO_UNAVAILABLE', message: 'The job could not be queued' }, finishedAt: new Date().toISOString() })).catch(() => {});
+    await deps.jobs
+      .update(id, (s) => ({
+        ...s,
+        status: 'failed',
+        error: { code: 'FOLIO_UNAVAILABLE', message: 'The job could not be queued' },
+        finishedAt: new Date().toISOString(),
+      }))
+      .catch(() => {});
     await deps.quota?.release(sub.tenant, id).catch(() => {});
     throw new FolioError('FOLIO_UNAVAILABLE', 'The job queue is unavailable, try again', undefined, { cause: err });
   }
@@ -164,4 +222,3 @@ export async function deleteJobData(deps: IngestDeps, jobId: string): Promise<vo
   await deps.blobs.deletePrefixes(BlobKeys.jobPrefix(jobId));
   await deps.jobs.remove(jobId);
 }
-

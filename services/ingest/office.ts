@@ -27,9 +27,7 @@ export const OFFICE_MEDIA_TYPES: Readonly<Record<OfficeFormat, string>> = {
   odp: 'application/vnd.oasis.opendocument.presentation',
 };
 
-const ODF_BY_MIMETYPE = new Map<string, OfficeFormat>(
-  (['odt', 'ods', 'odp'] as const).map((f) => [OFFICE_MEDIA_TYPES[f], f]),
-);
+const ODF_BY_MIMETYPE = new Map<string, OfficeFormat>((['odt', 'ods', 'odp'] as const).map((f) => [OFFICE_MEDIA_TYPES[f], f]));
 const OOXML_MAIN_PARTS: Array<[string, OfficeFormat]> = [
   ['word/document.xml', 'docx'],
   ['xl/workbook.xml', 'xlsx'],
@@ -80,7 +78,7 @@ export async function zipEntryNames(file: string): Promise<string[] | null> {
     const dir = Buffer.alloc(dirSize);
     await fh.read(dir, 0, dirSize, dirOffset);
     const names: string[] = [];
-    for (let at = 0; at + 46 <= dir.length && dir.readUInt32LE(at) === ZIP_CENTRAL; ) {
+    for (let at = 0; at + 46 <= dir.length && dir.readUInt32LE(at) === ZIP_CENTRAL;) {
       const nameLen = dir.readUInt16LE(at + 28);
       const extraLen = dir.readUInt16LE(at + 30);
       const commentLen = dir.readUInt16LE(at + 32);
@@ -109,9 +107,19 @@ export async function detectOffice(file: { path: string; head: Buffer }): Promis
  * LibreOffice takes effect without a restart.
  */
 export async function findConverter(bin: string, envPath = process.env.PATH ?? ''): Promise<string | null> {
-  const candidates = bin.includes('/') ? [bin] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, bin));
+  const candidates = bin.includes('/')
+    ? [bin]
+    : envPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.join(d, bin));
   for (const c of candidates) {
-    const ok = await access(c, constants.X_OK).then(() => stat(c)).then((s) => s.isFile(), () => false);
+    const ok = await access(c, constants.X_OK)
+      .then(() => stat(c))
+      .then(
+        (s) => s.isFile(),
+        () => false,
+      );
     if (ok) return c;
   }
   return null;
@@ -146,7 +154,11 @@ async function slot(limit: number): Promise<() => void> {
 export async function convertToPdf(input: { path: string }, format: OfficeFormat, o: ConvertOptions): Promise<ReceivedFile> {
   const bin = await findConverter(o.bin);
   if (!bin) {
-    throw new FolioError('FOLIO_CONVERTER_MISSING', `This is an Office document (${format}); converting it needs LibreOffice (soffice), which is not installed on this server. Send a PDF, or ask the operator to install LibreOffice.`, { converter: 'soffice', format });
+    throw new FolioError(
+      'FOLIO_CONVERTER_MISSING',
+      `This is an Office document (${format}); converting it needs LibreOffice (soffice), which is not installed on this server. Send a PDF, or ask the operator to install LibreOffice.`,
+      { converter: 'soffice', format },
+    );
   }
   const release = await slot(o.concurrency);
   const dir = await mkdtemp(path.join(o.tmpDir, 'folio-office-'));
@@ -155,21 +167,50 @@ export async function convertToPdf(input: { path: string }, format: OfficeFormat
     const source = path.join(dir, `document.${format}`);
     await copyFile(input.path, source);
     const outDir = path.join(dir, 'out');
-    const { code, timedOut, stderr } = await run(bin, [
-      `-env:UserInstallation=${pathToFileURL(path.join(dir, 'profile')).href}`,
-      '--headless', '--invisible', '--norestore', '--nolockcheck', '--nodefault', '--nologo',
-      '--convert-to', 'pdf', '--outdir', outDir, source,
-    ], { cwd: dir, timeoutMs: o.timeoutMs, home: dir });
-    if (timedOut) throw new FolioError('FOLIO_CONVERSION_FAILED', `Converting the ${format} document to PDF took longer than ${o.timeoutMs} ms`, { format, reason: 'timeout' });
+    const { code, timedOut, stderr } = await run(
+      bin,
+      [
+        `-env:UserInstallation=${pathToFileURL(path.join(dir, 'profile')).href}`,
+        '--headless',
+        '--invisible',
+        '--norestore',
+        '--nolockcheck',
+        '--nodefault',
+        '--nologo',
+        '--convert-to',
+        'pdf',
+        '--outdir',
+        outDir,
+        source,
+      ],
+      { cwd: dir, timeoutMs: o.timeoutMs, home: dir },
+    );
+    if (timedOut)
+      throw new FolioError('FOLIO_CONVERSION_FAILED', `Converting the ${format} document to PDF took longer than ${o.timeoutMs} ms`, {
+        format,
+        reason: 'timeout',
+      });
     const pdf = path.join(outDir, 'document.pdf');
-    const head = await readFile(pdf).then((b) => b.subarray(0, 5).toString('latin1'), () => '');
+    const head = await readFile(pdf).then(
+      (b) => b.subarray(0, 5).toString('latin1'),
+      () => '',
+    );
     if (head !== '%PDF-') {
-      throw new FolioError('FOLIO_CONVERSION_FAILED', `LibreOffice could not convert the ${format} document to PDF (damaged or password protected?)`, { format, reason: 'no-output', exitCode: code }, { cause: new Error(stderr.slice(-2000)) });
+      throw new FolioError(
+        'FOLIO_CONVERSION_FAILED',
+        `LibreOffice could not convert the ${format} document to PDF (damaged or password protected?)`,
+        { format, reason: 'no-output', exitCode: code },
+        { cause: new Error(stderr.slice(-2000)) },
+      );
     }
     try {
       return await receiveUpload(createReadStream(pdf), { tmpDir: o.tmpDir, maxBytes: o.maxBytes });
     } catch (err) {
-      if (err instanceof FolioError && err.code === 'FOLIO_UPLOAD_TOO_LARGE') throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The ${format} document converts to a PDF over the ${o.maxBytes}-byte limit`, { maxBytes: o.maxBytes, format });
+      if (err instanceof FolioError && err.code === 'FOLIO_UPLOAD_TOO_LARGE')
+        throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The ${format} document converts to a PDF over the ${o.maxBytes}-byte limit`, {
+          maxBytes: o.maxBytes,
+          format,
+        });
       throw err;
     }
   } finally {
@@ -179,7 +220,11 @@ export async function convertToPdf(input: { path: string }, format: OfficeFormat
 }
 
 /** Runs soffice in its own process group, so the deadline kills soffice.bin too, not just the wrapper script. */
-function run(bin: string, args: string[], o: { cwd: string; timeoutMs: number; home: string }): Promise<{ code: number | null; timedOut: boolean; stderr: string }> {
+function run(
+  bin: string,
+  args: string[],
+  o: { cwd: string; timeoutMs: number; home: string },
+): Promise<{ code: number | null; timedOut: boolean; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, {
       cwd: o.cwd,

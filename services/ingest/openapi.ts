@@ -7,7 +7,26 @@
  * says plus the common error responses (see withFallbacks), so the document is never missing one.
  */
 import { z } from 'zod';
-import { BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, UploadForm, WebhookSecret, DocumentView, NATS_SCHEMA_IDS, WebhookPayload, UrlSubmission, TableList, TableData, ChunkList } from '../../shared/document/index.ts';
+import {
+  BatchAccepted,
+  CompatResult,
+  ErrorBody,
+  Health,
+  JobAccepted,
+  JobView,
+  ProgressEvent,
+  Ready,
+  SyncResult,
+  UploadForm,
+  WebhookSecret,
+  DocumentView,
+  NATS_SCHEMA_IDS,
+  WebhookPayload,
+  UrlSubmission,
+  TableList,
+  TableData,
+  ChunkList,
+} from '../../shared/document/index.ts';
 import { ErrorTable, type ErrorCode } from '../../shared/operations/index.ts';
 import { LAYOUT_SCHEMA_PATH } from './formats/layout-schema.ts';
 
@@ -52,12 +71,32 @@ const RATE_HEADERS = {
 };
 const RETRY_AFTER = { 'Retry-After': { required: true, schema: { type: 'integer', minimum: 1 }, description: 'Seconds to wait before trying again' } };
 const UPLOAD_ERRORS: ErrorCode[] = [
-  'FOLIO_INVALID_OPTIONS', 'FOLIO_MULTIPART_MALFORMED', 'FOLIO_FILE_MISSING', 'FOLIO_FILE_EMPTY', 'FOLIO_FORBIDDEN_ORIGIN',
-  'FOLIO_REQUEST_TIMEOUT', 'FOLIO_UPLOAD_TOO_LARGE', 'FOLIO_UNSUPPORTED_MEDIA_TYPE', 'FOLIO_PDF_CORRUPT', 'FOLIO_QUOTA_EXCEEDED',
+  'FOLIO_INVALID_OPTIONS',
+  'FOLIO_MULTIPART_MALFORMED',
+  'FOLIO_FILE_MISSING',
+  'FOLIO_FILE_EMPTY',
+  'FOLIO_FORBIDDEN_ORIGIN',
+  'FOLIO_REQUEST_TIMEOUT',
+  'FOLIO_UPLOAD_TOO_LARGE',
+  'FOLIO_UNSUPPORTED_MEDIA_TYPE',
+  'FOLIO_PDF_CORRUPT',
+  'FOLIO_QUOTA_EXCEEDED',
   // Issue 10's inputs: documents per request, URLs to fetch, Office conversion.
-  'FOLIO_TOO_MANY_FILES', 'FOLIO_URL_INVALID', 'FOLIO_URL_FORBIDDEN', 'FOLIO_FETCH_FAILED', 'FOLIO_FETCH_TIMEOUT', 'FOLIO_CONVERTER_MISSING', 'FOLIO_CONVERSION_FAILED',
+  'FOLIO_TOO_MANY_FILES',
+  'FOLIO_URL_INVALID',
+  'FOLIO_URL_FORBIDDEN',
+  'FOLIO_FETCH_FAILED',
+  'FOLIO_FETCH_TIMEOUT',
+  'FOLIO_CONVERTER_MISSING',
+  'FOLIO_CONVERSION_FAILED',
   // The document itself, probed before the 202 (shared/render/source-probe.ts, in a sandboxed renderer); a quota counted in pages.
-  'FOLIO_PDF_ENCRYPTED', 'FOLIO_IMAGE_CORRUPT', 'FOLIO_IMAGE_TOO_LARGE', 'FOLIO_RENDER_TIMEOUT', 'FOLIO_RENDER_CRASHED', 'FOLIO_TOO_MANY_PAGES', 'FOLIO_PAGE_RANGE_EMPTY',
+  'FOLIO_PDF_ENCRYPTED',
+  'FOLIO_IMAGE_CORRUPT',
+  'FOLIO_IMAGE_TOO_LARGE',
+  'FOLIO_RENDER_TIMEOUT',
+  'FOLIO_RENDER_CRASHED',
+  'FOLIO_TOO_MANY_PAGES',
+  'FOLIO_PAGE_RANGE_EMPTY',
 ];
 
 /** The upload form's input side (strings accepted for numbers), inlined: it is registered under an id, which would make it a bare $ref. */
@@ -87,38 +126,67 @@ function optionQuery(): Record<string, { schema: Json; description: string }> {
 
 export const OPERATIONS: Operation[] = [
   {
-    method: 'post', path: '/v1/jobs', operationId: 'submitJob', tag: 'jobs', upload: true,
+    method: 'post',
+    path: '/v1/jobs',
+    operationId: 'submitJob',
+    tag: 'jobs',
+    upload: true,
     summary: 'Submit documents for asynchronous OCR',
-    description: 'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most the configured files-per-request limit), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
+    description:
+      'Multipart (`file` parts and/or `url` fields, options as fields), a JSON body (`url` or `urls`, options as members), or the raw body (options in the query). One document answers a JobAccepted; several make a batch (at most the configured files-per-request limit), a job each under one batch id, each accepted or refused on its own: 202 when all were accepted, 207 when some were refused (their errors listed), the first error when none was. Office documents are converted to PDF first when LibreOffice is installed.',
     responses: {
-      202: { description: 'Accepted: one job (one document), or a batch when several documents were sent', content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } }, headers: LOCATION },
+      202: {
+        description: 'Accepted: one job (one document), or a batch when several documents were sent',
+        content: { 'application/json': { schema: { oneOf: [ref('JobAccepted'), ref('BatchAccepted')] } } },
+        headers: LOCATION,
+      },
       207: { description: 'A batch of which some documents were refused: `jobs` has the accepted ones, `errors` the others', json: BatchAccepted },
     },
     errors: UPLOAD_ERRORS,
   },
   {
-    method: 'post', path: '/v1/ocr', operationId: 'ocrSync', tag: 'jobs', upload: true,
+    method: 'post',
+    path: '/v1/ocr',
+    operationId: 'ocrSync',
+    tag: 'jobs',
+    upload: true,
     summary: 'OCR a document and wait for the Markdown',
     description: '`Accept: text/markdown` answers with the Markdown alone. 202 with the job when it takes longer than the wait.',
     query: { wait: { schema: { type: 'integer', minimum: 0, maximum: 3600 }, description: 'Seconds to wait (at most the server’s sync timeout)' } },
     responses: {
-      200: { description: 'The job ended within the wait', content: { 'application/json': { schema: ref('SyncResult') }, 'text/markdown': { schema: { type: 'string' } } } },
+      200: {
+        description: 'The job ended within the wait',
+        content: { 'application/json': { schema: ref('SyncResult') }, 'text/markdown': { schema: { type: 'string' } } },
+      },
       202: { description: 'Still running after the wait', json: JobAccepted, headers: LOCATION },
     },
     errors: UPLOAD_ERRORS,
   },
   {
-    method: 'get', path: '/v1/jobs/{id}', operationId: 'getJob', tag: 'jobs', summary: 'Job status, progress (with ETA), per-page details, webhook deliveries and links',
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    operationId: 'getJob',
+    tag: 'jobs',
+    summary: 'Job status, progress (with ETA), per-page details, webhook deliveries and links',
     params: jobId,
     responses: { 200: { description: 'The job', json: JobView } },
     errors: ['FOLIO_JOB_NOT_FOUND'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/result', operationId: 'getResult', tag: 'jobs', summary: 'The result: Markdown (default), the layout JSON, HTML, chunks, a searchable PDF, hOCR or ALTO',
-    description: 'pdf: the page images with the text invisible over them, each word at its box (like OCRmyPDF), so viewers show the scan and search, copy and text extraction read the text in place; hocr: hOCR 1.2 XHTML (ocr_page, ocr_carea, ocr_par, ocr_line, ocrx_word with bbox titles in page-image pixels); alto: ALTO 4.4 XML (pixel units). Line boxes are the engine’s where it reports lines (CPU engine, PDF text layers); blocks from vision models are wrapped into lines within their box. Word boxes are estimated within their line.',
+    method: 'get',
+    path: '/v1/jobs/{id}/result',
+    operationId: 'getResult',
+    tag: 'jobs',
+    summary: 'The result: Markdown (default), the layout JSON, HTML, chunks, a searchable PDF, hOCR or ALTO',
+    description:
+      'pdf: the page images with the text invisible over them, each word at its box (like OCRmyPDF), so viewers show the scan and search, copy and text extraction read the text in place; hocr: hOCR 1.2 XHTML (ocr_page, ocr_carea, ocr_par, ocr_line, ocrx_word with bbox titles in page-image pixels); alto: ALTO 4.4 XML (pixel units). Line boxes are the engine’s where it reports lines (CPU engine, PDF text layers); blocks from vision models are wrapped into lines within their box. Word boxes are estimated within their line.',
     params: jobId,
     query: {
-      format: { schema: { type: 'string', enum: ['markdown', 'json', 'html', 'chunks', 'pdf', 'hocr', 'alto'], default: 'markdown' }, description: 'markdown: document.md; json: document.json; html: one HTML document; chunks: retrieval chunks (JSON); pdf: searchable PDF; hocr: hOCR XHTML; alto: ALTO v4 XML' },
+      format: {
+        schema: { type: 'string', enum: ['markdown', 'json', 'html', 'chunks', 'pdf', 'hocr', 'alto'], default: 'markdown' },
+        description:
+          'markdown: document.md; json: document.json; html: one HTML document; chunks: retrieval chunks (JSON); pdf: searchable PDF; hocr: hOCR XHTML; alto: ALTO v4 XML',
+      },
       maxTokens: { schema: { type: 'integer', minimum: 16, maximum: 8192, default: 512 }, description: 'format=chunks: the most tokens in a chunk' },
       overlap: { schema: { type: 'integer', minimum: 0, maximum: 4096, default: 64 }, description: 'format=chunks: tokens repeated from the previous chunk' },
     },
@@ -127,7 +195,12 @@ export const OPERATIONS: Operation[] = [
         description: 'The document in the format asked for',
         content: {
           'text/markdown': { schema: { type: 'string' } },
-          'application/json': { schema: { anyOf: [ref(idOf(DocumentView)), ref(idOf(ChunkList))], description: 'format=json: the layout JSON (Document); format=chunks: ChunkList' } },
+          'application/json': {
+            schema: {
+              anyOf: [ref(idOf(DocumentView)), ref(idOf(ChunkList))],
+              description: 'format=json: the layout JSON (Document); format=chunks: ChunkList',
+            },
+          },
           'text/html': { schema: { type: 'string' } },
           'application/pdf': { schema: { type: 'string', format: 'binary' } },
           'application/xhtml+xml': { schema: { type: 'string' } },
@@ -138,36 +211,71 @@ export const OPERATIONS: Operation[] = [
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_RESULT_NOT_READY', 'FOLIO_INVALID_OPTIONS'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/images/{name}', operationId: 'getFigure', tag: 'jobs', summary: 'A figure cropped from a page, as the Markdown links it',
+    method: 'get',
+    path: '/v1/jobs/{id}/images/{name}',
+    operationId: 'getFigure',
+    tag: 'jobs',
+    summary: 'A figure cropped from a page, as the Markdown links it',
     params: { ...jobId, name: { schema: { type: 'string', pattern: '^\\d+_\\d+\\.jpg$' }, description: '`<page>_<k>.jpg`' } },
     responses: { 200: { description: 'The figure', content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } } } } },
     errors: ['FOLIO_JOB_NOT_FOUND'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/pages/{page}/image', operationId: 'getPageImage', tag: 'jobs', summary: 'A page as the OCR engine saw it (layout boxes are in its pixels)',
+    method: 'get',
+    path: '/v1/jobs/{id}/pages/{page}/image',
+    operationId: 'getPageImage',
+    tag: 'jobs',
+    summary: 'A page as the OCR engine saw it (layout boxes are in its pixels)',
     params: { ...jobId, page: { schema: { type: 'integer', minimum: 1 }, description: 'Page number in the job’s numbering' } },
     responses: { 200: { description: 'The page image', content: { 'image/png': { schema: { type: 'string', format: 'binary' } } } } },
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_INVALID_OPTIONS'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/events', operationId: 'streamJobEvents', tag: 'jobs',
+    method: 'get',
+    path: '/v1/jobs/{id}/events',
+    operationId: 'streamJobEvents',
+    tag: 'jobs',
     summary: 'Server-Sent Events until the job ends',
     description: 'Each change is `event: status` with a Job (progress and ETA included) as `data`; the stream ends after the terminal one.',
     params: jobId,
     // OpenAPI 3.1 has no schema for an event's data (3.2's itemSchema): `x-event-data` names it, and the contract test validates each event against it.
-    responses: { 200: { description: 'An event stream; each `data:` is a Job', content: { 'text/event-stream': { schema: { type: 'string', description: 'event: status, data: <Job JSON> (see the Job schema); `: keep-alive` comments every 15 s' }, 'x-event-data': ref(idOf(JobView)) } } } },
+    responses: {
+      200: {
+        description: 'An event stream; each `data:` is a Job',
+        content: {
+          'text/event-stream': {
+            schema: { type: 'string', description: 'event: status, data: <Job JSON> (see the Job schema); `: keep-alive` comments every 15 s' },
+            'x-event-data': ref(idOf(JobView)),
+          },
+        },
+      },
+    },
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_QUOTA_EXCEEDED'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/tables', operationId: 'listTables', tag: 'jobs', summary: 'The tables of a document: page, box, caption, shape and columns of each, with links to each as data',
+    method: 'get',
+    path: '/v1/jobs/{id}/tables',
+    operationId: 'listTables',
+    tag: 'jobs',
+    summary: 'The tables of a document: page, box, caption, shape and columns of each, with links to each as data',
     params: jobId,
     responses: { 200: { description: 'The tables (none: an empty list)', json: TableList } },
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_RESULT_NOT_READY'],
   },
   {
-    method: 'get', path: '/v1/jobs/{id}/tables/{n}', operationId: 'getTable', tag: 'jobs', summary: 'One table as data: CSV (default), JSON or Parquet; header row detected, spans expanded',
+    method: 'get',
+    path: '/v1/jobs/{id}/tables/{n}',
+    operationId: 'getTable',
+    tag: 'jobs',
+    summary: 'One table as data: CSV (default), JSON or Parquet; header row detected, spans expanded',
     params: { ...jobId, n: { schema: { type: 'integer', minimum: 1 }, description: 'The table’s number (`n` in the list), 1-based in document order' } },
-    query: { format: { schema: { type: 'string', enum: ['csv', 'json', 'parquet'], default: 'csv' }, description: 'csv: RFC 4180 with a header line; json: TableData; parquet: Apache Parquet, every column a string (csv and parquet are sent as attachments)' } },
+    query: {
+      format: {
+        schema: { type: 'string', enum: ['csv', 'json', 'parquet'], default: 'csv' },
+        description:
+          'csv: RFC 4180 with a header line; json: TableData; parquet: Apache Parquet, every column a string (csv and parquet are sent as attachments)',
+      },
+    },
     responses: {
       200: {
         description: 'The table in the format asked for',
@@ -182,40 +290,93 @@ export const OPERATIONS: Operation[] = [
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_TABLE_NOT_FOUND', 'FOLIO_RESULT_NOT_READY', 'FOLIO_INVALID_OPTIONS'],
   },
   {
-    method: 'get', path: LAYOUT_SCHEMA_PATH, operationId: 'getLayoutSchema', tag: 'schemas', summary: 'The JSON Schema (draft 2020-12) of the layout JSON, document.json, version 1',
-    responses: { 200: { description: 'A JSON Schema', content: { 'application/schema+json': { schema: { type: 'object', required: ['$schema', '$id'], properties: { $schema: { const: 'https://json-schema.org/draft/2020-12/schema' }, $id: { type: 'string' } } } } } } },
+    method: 'get',
+    path: LAYOUT_SCHEMA_PATH,
+    operationId: 'getLayoutSchema',
+    tag: 'schemas',
+    summary: 'The JSON Schema (draft 2020-12) of the layout JSON, document.json, version 1',
+    responses: {
+      200: {
+        description: 'A JSON Schema',
+        content: {
+          'application/schema+json': {
+            schema: {
+              type: 'object',
+              required: ['$schema', '$id'],
+              properties: { $schema: { const: 'https://json-schema.org/draft/2020-12/schema' }, $id: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
   },
   {
-    method: 'delete', path: '/v1/jobs/{id}', operationId: 'cancelJob', tag: 'jobs', summary: 'Cancel a running job (202), or delete a finished one and its results (204)',
+    method: 'delete',
+    path: '/v1/jobs/{id}',
+    operationId: 'cancelJob',
+    tag: 'jobs',
+    summary: 'Cancel a running job (202), or delete a finished one and its results (204)',
     params: jobId,
     responses: { 202: { description: 'Cancelled; every stage drops its work', json: JobView }, 204: { description: 'Deleted' } },
     errors: ['FOLIO_JOB_NOT_FOUND', 'FOLIO_FORBIDDEN_ORIGIN'],
   },
   {
-    method: 'get', path: '/v1/webhook-secret', operationId: 'getWebhookSecret', tag: 'webhooks',
+    method: 'get',
+    path: '/v1/webhook-secret',
+    operationId: 'getWebhookSecret',
+    tag: 'webhooks',
     summary: 'This tenant’s webhook signing secret (Standard Webhooks `whsec_…`)',
     responses: { 200: { description: 'The secret', json: WebhookSecret } },
     errors: ['FOLIO_UNAVAILABLE'],
   },
   {
-    method: 'post', path: '/ocr', operationId: 'compatOcr', tag: 'compat', upload: true,
+    method: 'post',
+    path: '/ocr',
+    operationId: 'compatOcr',
+    tag: 'compat',
+    upload: true,
     summary: 'Seed-compatible OCR: an image answers with its Markdown, a PDF with a task id',
     responses: { 200: { description: 'The Markdown', json: CompatResult }, 202: { description: 'Pending (a PDF, or past the wait)', json: CompatResult } },
     errors: UPLOAD_ERRORS,
   },
   {
-    method: 'get', path: '/result/{task_id}', operationId: 'compatResult', tag: 'compat', summary: 'Seed-compatible result polling',
+    method: 'get',
+    path: '/result/{task_id}',
+    operationId: 'compatResult',
+    tag: 'compat',
+    summary: 'Seed-compatible result polling',
     params: { task_id: { schema: { type: 'string' }, description: 'The task (job) id' } },
     responses: { 200: { description: 'pending, completed (with markdown) or failed', json: CompatResult } },
     errors: ['FOLIO_JOB_NOT_FOUND'],
   },
-  { method: 'get', path: '/healthz', operationId: 'healthz', tag: 'ops', open: true, summary: 'Liveness', responses: { 200: { description: 'Alive', json: Health } } },
   {
-    method: 'get', path: '/readyz', operationId: 'readyz', tag: 'ops', open: true, summary: 'Readiness: NATS and the object store answer',
-    responses: { 200: { description: 'Ready', json: Ready }, 503: { description: 'Not ready (`details` has each check)', json: ErrorBody, headers: RETRY_AFTER } },
+    method: 'get',
+    path: '/healthz',
+    operationId: 'healthz',
+    tag: 'ops',
+    open: true,
+    summary: 'Liveness',
+    responses: { 200: { description: 'Alive', json: Health } },
   },
   {
-    method: 'get', path: '/metrics', operationId: 'metrics', tag: 'ops', open: true, summary: 'Prometheus metrics',
+    method: 'get',
+    path: '/readyz',
+    operationId: 'readyz',
+    tag: 'ops',
+    open: true,
+    summary: 'Readiness: NATS and the object store answer',
+    responses: {
+      200: { description: 'Ready', json: Ready },
+      503: { description: 'Not ready (`details` has each check)', json: ErrorBody, headers: RETRY_AFTER },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    tag: 'ops',
+    open: true,
+    summary: 'Prometheus metrics',
     responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
   },
 ];
@@ -223,7 +384,12 @@ export const OPERATIONS: Operation[] = [
 function errorResponse(codes: ErrorCode[]): Json {
   return {
     description: `Error (${codes.join(', ')})`,
-    content: { 'application/json': { schema: ref('Error'), examples: Object.fromEntries(codes.map((c) => [c, { value: { error: { code: c, message: ErrorTable[c].message } } }])) } },
+    content: {
+      'application/json': {
+        schema: ref('Error'),
+        examples: Object.fromEntries(codes.map((c) => [c, { value: { error: { code: c, message: ErrorTable[c].message } } }])),
+      },
+    },
   };
 }
 
@@ -249,7 +415,12 @@ function errorResponses(op: Pick<Operation, 'open' | 'errors' | 'method' | 'para
 function operationObject(op: Operation): Json {
   const parameters = [
     ...Object.entries(op.params ?? {}).map(([name, p]) => ({ name, in: 'path', required: true, ...p })),
-    ...Object.entries(op.upload ? { ...optionQuery(), ...(op.query ?? {}) } : (op.query ?? {})).map(([name, p]) => ({ name, in: 'query', required: false, ...p })),
+    ...Object.entries(op.upload ? { ...optionQuery(), ...(op.query ?? {}) } : (op.query ?? {})).map(([name, p]) => ({
+      name,
+      in: 'query',
+      required: false,
+      ...p,
+    })),
   ];
   const responses: Json = {};
   for (const [code, r] of Object.entries(op.responses)) {
@@ -287,8 +458,25 @@ function operationObject(op: Operation): Json {
 /** Component schemas: every schema with a `.meta({id})`, each once, referencing each other. */
 function componentSchemas(): Record<string, Json> {
   // Touch the imports so their registrations exist before the registry is read.
-  void [BatchAccepted, CompatResult, ErrorBody, Health, JobAccepted, JobView, ProgressEvent, Ready, SyncResult, WebhookSecret, DocumentView, TableList, TableData, ChunkList];
-  const out = z.toJSONSchema(z.globalRegistry, { io: 'output', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as { schemas: Record<string, Json> };
+  void [
+    BatchAccepted,
+    CompatResult,
+    ErrorBody,
+    Health,
+    JobAccepted,
+    JobView,
+    ProgressEvent,
+    Ready,
+    SyncResult,
+    WebhookSecret,
+    DocumentView,
+    TableList,
+    TableData,
+    ChunkList,
+  ];
+  const out = z.toJSONSchema(z.globalRegistry, { io: 'output', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as {
+    schemas: Record<string, Json>;
+  };
   const schemas: Record<string, Json> = {};
   for (const [id, s] of Object.entries(out.schemas)) {
     if (NATS_SCHEMA_IDS.includes(id)) continue;
@@ -309,7 +497,8 @@ export function buildOpenApi(version = '1'): Json {
     info: {
       title: 'Folio OCR API',
       version,
-      description: 'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see docs/nats-api.md.',
+      description:
+        'Images and PDFs in; Markdown and layout JSON out. Every error is `{error: {code, message, details?}}` with a stable code. NATS event payloads: see docs/nats-api.md.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [{ url: '/' }],
@@ -327,7 +516,8 @@ export function buildOpenApi(version = '1'): Json {
         post: {
           operationId: 'jobEnded',
           summary: 'A job ended: sent to its `webhook` URL (or the tenant’s default), retried with backoff until a 2xx',
-          description: 'Headers `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds), `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the tenant’s secret (GET /v1/webhook-secret).',
+          description:
+            'Headers `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds), `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">` keyed with the tenant’s secret (GET /v1/webhook-secret).',
           security: [],
           requestBody: { required: true, content: { 'application/json': { schema: ref(idOf(WebhookPayload)) } } },
           responses: { 200: { description: 'Any 2xx ends the retries' }, 400: { description: 'Any other answer (or none within the timeout) is retried' } },
@@ -366,7 +556,10 @@ export function withFallbacks(doc: Json, discovered: { paths?: Record<string, Re
         tags: (found.tags as string[] | undefined) ?? ['jobs'],
         ...(params.length ? { parameters: params } : {}),
         security: [{ bearerAuth: [] }, { apiKeyHeader: [] }],
-        responses: { 200: { description: 'Success' }, ...errorResponses({ method: method as Operation['method'], errors: params.length ? ['FOLIO_JOB_NOT_FOUND', 'FOLIO_INVALID_OPTIONS'] : [] }) },
+        responses: {
+          200: { description: 'Success' },
+          ...errorResponses({ method: method as Operation['method'], errors: params.length ? ['FOLIO_JOB_NOT_FOUND', 'FOLIO_INVALID_OPTIONS'] : [] }),
+        },
       };
       (paths[p] ??= {})[method] = op;
     }

@@ -17,7 +17,12 @@ const RELEASE_CONCURRENCY = 4;
  * the shared consumer loop, so each end is handled by one replica; a redelivery (crash before the
  * ack) is harmless because release is idempotent. Runs only when a quota is configured.
  */
-export async function startQuotaRelease(deps: { js: JetStreamClient; jsm: JetStreamManager; quota: QuotaStore; log: Logger }): Promise<{ stop(): Promise<void> }> {
+export async function startQuotaRelease(deps: {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  quota: QuotaStore;
+  log: Logger;
+}): Promise<{ stop(): Promise<void> }> {
   await ensureQuotaConsumer(deps.jsm);
   const consumer = runConsumer({
     js: deps.js,
@@ -35,7 +40,12 @@ export async function startQuotaRelease(deps: { js: JetStreamClient; jsm: JetStr
         if (await deps.quota.release(tenant, jobId)) deps.log.debug({ tenant, jobId, kind }, 'quota released');
       } catch (err) {
         // Whatever failed is retried (the loop logs each attempt): a quota held by an ended job would never come back.
-        throw new FolioError('FOLIO_UNAVAILABLE', `quota release failed for job ${jobId} of ${tenant}: ${(err as Error).message}`, { tenant, jobId }, { cause: err, public: false });
+        throw new FolioError(
+          'FOLIO_UNAVAILABLE',
+          `quota release failed for job ${jobId} of ${tenant}: ${(err as Error).message}`,
+          { tenant, jobId },
+          { cause: err, public: false },
+        );
       }
     },
     // Never given up on (no attempt budget, every failure retryable).
@@ -58,5 +68,11 @@ function jobEnd(subject: string) {
 
 async function ensureQuotaConsumer(jsm: JetStreamManager) {
   // New events only: jobs that ended before the first ingest with quotas held nothing.
-  await ensureConsumer(jsm, Streams.events, { durable: QUOTA_CONSUMER, filter: Subjects.allEvents, ackWaitMs: ACK_WAIT_MS, maxAckPending: 1000, deliverNew: true });
+  await ensureConsumer(jsm, Streams.events, {
+    durable: QUOTA_CONSUMER,
+    filter: Subjects.allEvents,
+    ackWaitMs: ACK_WAIT_MS,
+    maxAckPending: 1000,
+    deliverNew: true,
+  });
 }

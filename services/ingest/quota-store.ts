@@ -30,7 +30,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const isConflict = (err: unknown) =>
   err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const secondsToMidnightUtc = (ms: number) => Math.ceil((Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), new Date(ms).getUTCDate() + 1) - ms) / 1000);
+const secondsToMidnightUtc = (ms: number) =>
+  Math.ceil((Date.UTC(new Date(ms).getUTCFullYear(), new Date(ms).getUTCMonth(), new Date(ms).getUTCDate() + 1) - ms) / 1000);
 /** Concurrency quotas free up when a job ends; when is unknown, so suggest a short wait. */
 const CONCURRENCY_RETRY_S = 5;
 const MAX_ATTEMPTS = 30;
@@ -66,7 +67,11 @@ export class QuotaStore {
     if (!this.enabled) return;
     const { pagesPerDay, concurrentJobs, pagesInFlight } = this.limits;
     if (pagesPerDay > 0 && pages > pagesPerDay) {
-      throw new FolioError('FOLIO_TOO_MANY_PAGES', `The job has ${pages} pages; the daily quota is ${pagesPerDay}`, { quota: 'pages_per_day', limit: pagesPerDay, requested: pages });
+      throw new FolioError('FOLIO_TOO_MANY_PAGES', `The job has ${pages} pages; the daily quota is ${pagesPerDay}`, {
+        quota: 'pages_per_day',
+        limit: pagesPerDay,
+        requested: pages,
+      });
     }
     await this.change(tenant, (u) => {
       const now = this.now();
@@ -77,7 +82,8 @@ export class QuotaStore {
         throw quotaError('pages_per_day', pagesPerDay, u.pagesToday, pages, retryAfterS, retryAfterS);
       }
       if (concurrentJobs > 0 && held.length >= concurrentJobs) throw quotaError('concurrent_jobs', concurrentJobs, held.length, 1, CONCURRENCY_RETRY_S);
-      if (pagesInFlight > 0 && inFlight > 0 && inFlight + pages > pagesInFlight) throw quotaError('pages_in_flight', pagesInFlight, inFlight, pages, CONCURRENCY_RETRY_S);
+      if (pagesInFlight > 0 && inFlight > 0 && inFlight + pages > pagesInFlight)
+        throw quotaError('pages_in_flight', pagesInFlight, inFlight, pages, CONCURRENCY_RETRY_S);
       return { ...u, pagesToday: u.pagesToday + pages, jobs: { ...u.jobs, [jobId]: [pages, now] } };
     });
   }
@@ -127,5 +133,12 @@ export class QuotaStore {
 
 function quotaError(quota: QuotaName, limit: number, used: number, requested: number, retryAfterS: number, resetS = retryAfterS): FolioError {
   const what = { pages_per_day: 'pages per day', concurrent_jobs: 'concurrent jobs', pages_in_flight: 'pages in flight' }[quota];
-  return new FolioError('FOLIO_QUOTA_EXCEEDED', `Quota of ${limit} ${what} reached (${used} used); retry in ${retryAfterS} s`, { quota, limit, used, requested, retryAfterS, resetS });
+  return new FolioError('FOLIO_QUOTA_EXCEEDED', `Quota of ${limit} ${what} reached (${used} used); retry in ${retryAfterS} s`, {
+    quota,
+    limit,
+    used,
+    requested,
+    retryAfterS,
+    resetS,
+  });
 }

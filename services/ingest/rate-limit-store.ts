@@ -118,10 +118,13 @@ export class KvTokenBucket {
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.now = opts.now ?? Date.now;
     // Forget clients idle for two windows: their buckets are full again and the KV entry expires.
-    this.sweeper = setInterval(() => {
-      const before = this.now() - 2 * policy.windowMs;
-      for (const [k, st] of this.states) if (!st.busy && st.queue.length === 0 && st.touched < before) this.states.delete(k);
-    }, Math.max(1000, policy.windowMs)).unref();
+    this.sweeper = setInterval(
+      () => {
+        const before = this.now() - 2 * policy.windowMs;
+        for (const [k, st] of this.states) if (!st.busy && st.queue.length === 0 && st.touched < before) this.states.delete(k);
+      },
+      Math.max(1000, policy.windowMs),
+    ).unref();
   }
 
   close() {

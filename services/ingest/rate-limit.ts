@@ -45,14 +45,21 @@ export function clientAddress(ip: string): string {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  return `${groups.slice(0, 4).map((g) => parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /**
  * RateLimit-Limit / -Remaining / -Reset (seconds) and RateLimit-Policy as the IETF draft spells
  * them, on every limited answer; Retry-After on a refusal.
  */
-export function setRateLimitHeaders(reply: FastifyReply, d: { limit: number; remaining: number; resetMs: number; retryAfterMs: number; allowed: boolean }, windowS: number) {
+export function setRateLimitHeaders(
+  reply: FastifyReply,
+  d: { limit: number; remaining: number; resetMs: number; retryAfterMs: number; allowed: boolean },
+  windowS: number,
+) {
   reply.header('ratelimit-limit', String(d.limit));
   reply.header('ratelimit-remaining', String(Math.max(0, d.remaining)));
   reply.header('ratelimit-reset', String(Math.ceil(d.resetMs / 1000)));

@@ -28,7 +28,13 @@ const MAX_URL_BYTES = 8192;
 const queryOf = (req: FastifyRequest) => Object.fromEntries(Object.entries((req.query ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 
 const tooMany = (max: number) =>
-  new FolioError('FOLIO_TOO_MANY_FILES', max === 1 ? 'This route takes one document per request (POST /v1/jobs takes several)' : `At most ${max} documents per request (${settingNames.maxFilesPerRequest})`, { maxFiles: max });
+  new FolioError(
+    'FOLIO_TOO_MANY_FILES',
+    max === 1
+      ? 'This route takes one document per request (POST /v1/jobs takes several)'
+      : `At most ${max} documents per request (${settingNames.maxFilesPerRequest})`,
+    { maxFiles: max },
+  );
 
 /**
  * Reads every document of a request, in one of three shapes:
@@ -51,7 +57,10 @@ export async function readInputs(req: FastifyRequest, opts: ReadOptions): Promis
       return { inputs: [{ kind: 'file', name: filename ?? 'upload', file }], fields };
     }
     if (body && typeof body === 'object' && !Array.isArray(body)) return jsonInputs(body as Record<string, unknown>, query, opts.maxInputs);
-    throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'Send the document as multipart/form-data (field "file"), as the raw request body, or a JSON body {"url": …}');
+    throw new FolioError(
+      'FOLIO_UNSUPPORTED_MEDIA_TYPE',
+      'Send the document as multipart/form-data (field "file"), as the raw request body, or a JSON body {"url": …}',
+    );
   }
 
   const fields: Record<string, string> = { ...query };
@@ -68,7 +77,8 @@ export async function readInputs(req: FastifyRequest, opts: ReadOptions): Promis
         if (part.valueTruncated) throw new FolioError('FOLIO_URL_INVALID', `The url is longer than ${MAX_URL_BYTES} bytes`);
         inputs.push({ kind: 'url', name: String(part.value), url: String(part.value) });
       } else {
-        if (part.valueTruncated || String(part.value).length > MAX_FIELD_BYTES) throw new FolioError('FOLIO_INVALID_OPTIONS', `Field "${part.fieldname}" is longer than ${MAX_FIELD_BYTES} bytes`);
+        if (part.valueTruncated || String(part.value).length > MAX_FIELD_BYTES)
+          throw new FolioError('FOLIO_INVALID_OPTIONS', `Field "${part.fieldname}" is longer than ${MAX_FIELD_BYTES} bytes`);
         fields[part.fieldname] = String(part.value);
       }
       if (inputs.length > opts.maxInputs) throw tooMany(opts.maxInputs);
@@ -78,7 +88,11 @@ export async function readInputs(req: FastifyRequest, opts: ReadOptions): Promis
     if ((err as { code?: string })?.code === 'FST_FILES_LIMIT') throw tooMany(opts.maxInputs);
     throw err;
   }
-  if (inputs.length === 0) throw new FolioError('FOLIO_FILE_MISSING', 'The multipart body has no file part: send the document in a field named "file" (or its address in a field named "url")');
+  if (inputs.length === 0)
+    throw new FolioError(
+      'FOLIO_FILE_MISSING',
+      'The multipart body has no file part: send the document in a field named "file" (or its address in a field named "url")',
+    );
   if (query.url !== undefined) {
     await discardAll();
     throw new FolioError('FOLIO_INVALID_OPTIONS', 'Send the url as a form field, not in the query', { field: 'url' });
@@ -90,8 +104,15 @@ function jsonInputs(body: Record<string, unknown>, query: Record<string, string>
   const { url, urls, ...rest } = body;
   const list = [...(url === undefined ? [] : [url]), ...(Array.isArray(urls) ? urls : urls === undefined ? [] : [urls])];
   // A JSON body is only ever a list of addresses; anything else is a client that meant to send the document itself.
-  if (list.length === 0) throw new FolioError('FOLIO_UNSUPPORTED_MEDIA_TYPE', 'A JSON body must name the document by URL ({"url": "https://…"} or {"urls": […]}); send the document itself as multipart/form-data (field "file") or as the raw request body');
-  if (urls !== undefined && !Array.isArray(urls)) throw new FolioError('FOLIO_INVALID_OPTIONS', 'Invalid options: urls: must be an array of URLs', { issues: [{ field: 'urls', message: 'must be an array of URLs' }] });
+  if (list.length === 0)
+    throw new FolioError(
+      'FOLIO_UNSUPPORTED_MEDIA_TYPE',
+      'A JSON body must name the document by URL ({"url": "https://…"} or {"urls": […]}); send the document itself as multipart/form-data (field "file") or as the raw request body',
+    );
+  if (urls !== undefined && !Array.isArray(urls))
+    throw new FolioError('FOLIO_INVALID_OPTIONS', 'Invalid options: urls: must be an array of URLs', {
+      issues: [{ field: 'urls', message: 'must be an array of URLs' }],
+    });
   if (list.length > maxInputs) throw tooMany(maxInputs);
   const inputs: Input[] = list.map((u) => {
     if (typeof u !== 'string' || u.length > MAX_URL_BYTES) throw new FolioError('FOLIO_URL_INVALID', 'Each url must be a string of at most 8192 characters');

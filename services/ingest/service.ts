@@ -7,7 +7,10 @@ import { QuotaStore } from './quota-store.ts';
 import { QUOTA_CONSUMER, startQuotaRelease } from './quota-release.ts';
 import { WorkStreams, startServiceLag, Streams } from '../../shared/bus/index.ts';
 
-export async function startIngest(rt: Runtime, listen = { host: rt.config.ingest.host, port: rt.config.ingest.port }): Promise<{ app: FastifyInstance; url: string; stop(): Promise<void> }> {
+export async function startIngest(
+  rt: Runtime,
+  listen = { host: rt.config.ingest.host, port: rt.config.ingest.port },
+): Promise<{ app: FastifyInstance; url: string; stop(): Promise<void> }> {
   const log = rt.log.child({ service: 'ingest' });
   const openWarning = checkExposure(rt.config, listen.host);
   const c = rt.config;
@@ -23,7 +26,8 @@ export async function startIngest(rt: Runtime, listen = { host: rt.config.ingest
   const lag = startServiceLag(rt, quota.enabled ? [{ stream: Streams.events, consumers: [QUOTA_CONSUMER] }] : [], WorkStreams);
   const address = await app.listen(listen);
   if (openWarning) log.warn({ host: listen.host }, openWarning);
-  else if (c.ingest.apiKeys.size > 0) log.info({ tenants: c.ingest.apiKeys.tenants.length, keys: c.ingest.apiKeys.size }, 'API keys loaded; every request must carry one');
+  else if (c.ingest.apiKeys.size > 0)
+    log.info({ tenants: c.ingest.apiKeys.tenants.length, keys: c.ingest.apiKeys.size }, 'API keys loaded; every request must carry one');
   return {
     app,
     url: address.replace('0.0.0.0', '127.0.0.1'),

@@ -29,7 +29,11 @@ export class TenantCaps {
     const all = this.total.get(cap) ?? 0;
     const replicaLimit = this.replicaLimits[cap] ?? Infinity;
     if (all >= replicaLimit) {
-      throw new FolioError('FOLIO_OVERLOADED', `This server is receiving its maximum of ${replicaLimit} at once; retry shortly`, { cap, limit: replicaLimit, retryAfterS: 1 });
+      throw new FolioError('FOLIO_OVERLOADED', `This server is receiving its maximum of ${replicaLimit} at once; retry shortly`, {
+        cap,
+        limit: replicaLimit,
+        retryAfterS: 1,
+      });
     }
     if (n >= limit) {
       const what = { uploads: 'concurrent uploads', sync_waits: 'concurrent synchronous calls', streams: 'open event streams' }[cap];

@@ -24,7 +24,10 @@ const HEAD_BYTES = 2048;
  * Streams an upload to a temp file while hashing and counting: memory stays flat whatever the
  * size, and the byte limit is enforced here because @fastify/multipart only flags truncation.
  */
-export async function receiveUpload(stream: Readable, opts: { tmpDir: string; maxBytes: number; truncated?: () => boolean; idleTimeoutMs?: number }): Promise<ReceivedFile> {
+export async function receiveUpload(
+  stream: Readable,
+  opts: { tmpDir: string; maxBytes: number; truncated?: () => boolean; idleTimeoutMs?: number },
+): Promise<ReceivedFile> {
   const file = path.join(opts.tmpDir, `folio-upload-${randomUUID()}`);
   const hash = createHash('sha256');
   const headChunks: Buffer[] = [];
@@ -63,7 +66,9 @@ export async function receiveUpload(stream: Readable, opts: { tmpDir: string; ma
     await discard();
     if (err instanceof FolioError) throw err;
     // The cause goes to the log (error handler), not to the client: it may name local paths.
-    throw new FolioError('FOLIO_MULTIPART_MALFORMED', 'The upload could not be read (the client stopped sending, or the body is malformed)', undefined, { cause: err });
+    throw new FolioError('FOLIO_MULTIPART_MALFORMED', 'The upload could not be read (the client stopped sending, or the body is malformed)', undefined, {
+      cause: err,
+    });
   } finally {
     clearTimeout(idle);
   }
@@ -71,5 +76,12 @@ export async function receiveUpload(stream: Readable, opts: { tmpDir: string; ma
     await discard();
     throw new FolioError('FOLIO_UPLOAD_TOO_LARGE', `The upload exceeds ${opts.maxBytes} bytes`, { maxBytes: opts.maxBytes });
   }
-  return { path: file, bytes, sha256: hash.digest('hex'), head: Buffer.concat(headChunks).subarray(0, HEAD_BYTES), ...(small ? { data: Buffer.concat(small) } : {}), discard };
+  return {
+    path: file,
+    bytes,
+    sha256: hash.digest('hex'),
+    head: Buffer.concat(headChunks).subarray(0, HEAD_BYTES),
+    ...(small ? { data: Buffer.concat(small) } : {}),
+    discard,
+  };
 }

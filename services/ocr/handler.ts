@@ -1,6 +1,18 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { type BlobStore, getJson, storeJsonUnlessSmall, type JobStore } from '../../shared/stores/index.ts';
-import { type AttemptContext, publishWork, PageAttempt, PageText, type PageDone, type PageFailed, type PageReady, type PageResult, BlobKeys, MsgIds, Subjects } from '../../shared/bus/index.ts';
+import {
+  type AttemptContext,
+  publishWork,
+  PageAttempt,
+  PageText,
+  type PageDone,
+  type PageFailed,
+  type PageReady,
+  type PageResult,
+  BlobKeys,
+  MsgIds,
+  Subjects,
+} from '../../shared/bus/index.ts';
 import { publicError, type FolioError, type Logger, type Metrics } from '../../shared/operations/index.ts';
 import type { PageInput } from './engine.ts';
 import { chooseEngines, type EngineSet } from './engine-choice.ts';
@@ -64,12 +76,19 @@ export function createOcrHandler(deps: OcrDeps) {
   };
 }
 
-
 /** The last attempt failed: the page is reported failed so the job can still end (partial or failed). */
 export function createOcrGiveUp(deps: Pick<OcrDeps, 'js' | 'log'>) {
   return async (msg: PageReady, err: FolioError): Promise<void> => {
     const tries = PageAttempt.array().safeParse(err.details?.attempts);
-    const failed: PageFailed = { v: 1, jobId: msg.jobId, tenant: msg.tenant, page: msg.page, count: msg.count, error: publicError(err), ...(tries.success && tries.data.length > 0 ? { attempts: tries.data } : {}) };
+    const failed: PageFailed = {
+      v: 1,
+      jobId: msg.jobId,
+      tenant: msg.tenant,
+      page: msg.page,
+      count: msg.count,
+      error: publicError(err),
+      ...(tries.success && tries.data.length > 0 ? { attempts: tries.data } : {}),
+    };
     await publishWork(deps.js, Subjects.pageFailed(msg.tenant, msg.jobId), failed, MsgIds.pageFailed(msg.jobId, msg.page));
   };
 }

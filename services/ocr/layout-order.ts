@@ -35,20 +35,31 @@ export function readingOrder(units: Unit[], line: number, body: number): Leaf[] 
   const inner = units.filter((u) => !isSideways({ bbox: u.bbox, text: textOf(u), size: sizeOf(u) }));
   const innerLeft = Math.min(...inner.map((u) => u.bbox[0]));
   const innerRight = Math.max(...inner.map((u) => u.bbox[2]));
-  const margin = units.filter((u) => (!inner.includes(u) && inner.length >= 3 && (cx(u.bbox) < innerLeft || cx(u.bbox) > innerRight)) || (u.kind === 'seg' && isStamp(u.seg.text)));
+  const margin = units.filter(
+    (u) => (!inner.includes(u) && inner.length >= 3 && (cx(u.bbox) < innerLeft || cx(u.bbox) > innerRight)) || (u.kind === 'seg' && isStamp(u.seg.text)),
+  );
   const rest = units.filter((u) => !margin.includes(u));
   const middle = (Math.min(...units.map((u) => u.bbox[1])) + Math.max(...units.map((u) => u.bbox[3]))) / 2;
   if (rest.length === 0) return [{ units }];
 
   const piece = (u: Unit) => ({ bbox: u.bbox, text: textOf(u), size: sizeOf(u) });
   // Body size by characters can be the footnotes' on a page of long notes: the larger of it and the line size.
-  const furniture = (us: Unit[]) => us.length > 0 && !us.some((u) => u.kind === 'table') && bandIsFurniture(us.map(piece), Math.max(ctx.body, ctx.line), right - left);
+  const furniture = (us: Unit[]) =>
+    us.length > 0 && !us.some((u) => u.kind === 'table') && bandIsFurniture(us.map(piece), Math.max(ctx.body, ctx.line), right - left);
   const found = bands(rest, ctx);
   // A top band that is not furniture (a title, a banner) is still read first, and a bottom one
   // (a last line under the columns) last, unless the band heads the columns below it: the
   // headings of a grid's first row, each flush with a column, are read with their sections.
-  const heads = (band: Unit[], below: Unit[]) => band.length >= 2 && band.every((u) => below.some((v) => v.bbox[1] > u.bbox[3] && Math.abs(v.bbox[0] - u.bbox[0]) < ctx.line));
-  const header = furniture(found.header) || !heads(found.header, rest.filter((u) => !found.header.includes(u))) ? found.header : [];
+  const heads = (band: Unit[], below: Unit[]) =>
+    band.length >= 2 && band.every((u) => below.some((v) => v.bbox[1] > u.bbox[3] && Math.abs(v.bbox[0] - u.bbox[0]) < ctx.line));
+  const header =
+    furniture(found.header) ||
+    !heads(
+      found.header,
+      rest.filter((u) => !found.header.includes(u)),
+    )
+      ? found.header
+      : [];
   const footer = found.footer;
   const main = rest.filter((u) => !header.includes(u) && !footer.includes(u));
   const band = (us: Unit[], top: boolean): Leaf[] => {
@@ -68,7 +79,10 @@ export function readingOrder(units: Unit[], line: number, body: number): Leaf[] 
 }
 
 /** Row by row, left to right. */
-const sortReading = (us: Unit[]) => [...us].sort((p, q) => (Math.abs(cy(p.bbox) - cy(q.bbox)) > 0.5 * Math.min(p.bbox[3] - p.bbox[1], q.bbox[3] - q.bbox[1]) ? cy(p.bbox) - cy(q.bbox) : p.bbox[0] - q.bbox[0]));
+const sortReading = (us: Unit[]) =>
+  [...us].sort((p, q) =>
+    Math.abs(cy(p.bbox) - cy(q.bbox)) > 0.5 * Math.min(p.bbox[3] - p.bbox[1], q.bbox[3] - q.bbox[1]) ? cy(p.bbox) - cy(q.bbox) : p.bbox[0] - q.bbox[0],
+  );
 
 /**
  * Running header and footer bands: at most two lines at the top or bottom of the text, apart
@@ -141,8 +155,16 @@ const widest = (gs: Array<{ at: number; to: number }>) => gs.reduce((p, q) => (q
 
 /** Cut across at y: the notes of the columns above are read before what comes below. */
 function across(units: Unit[], at: number, ctx: Ctx): Cut {
-  const a = xyCut(units.filter((u) => u.bbox[3] <= at), ctx, false);
-  const b = xyCut(units.filter((u) => u.bbox[3] > at), ctx, false);
+  const a = xyCut(
+    units.filter((u) => u.bbox[3] <= at),
+    ctx,
+    false,
+  );
+  const b = xyCut(
+    units.filter((u) => u.bbox[3] > at),
+    ctx,
+    false,
+  );
   return { main: [...a.main, ...a.notes, ...b.main], notes: b.notes, side: [...a.side, ...b.side] };
 }
 
@@ -222,7 +244,8 @@ function footOfColumn(units: Unit[], ctx: Ctx): { rest: Unit[]; notes: Unit[] } 
   // The notes open below a gap with a line that shows its type. By height every line under it
   // must be small (a text layer's sizes are exact); by pitch most of them must be set closer,
   // for a scan's OCR drops letters from some lines and so stretches them.
-  const opens = (i: number) => (smallSize(sorted[i]) || closer(sorted[i])) && sorted[i].bbox[1] - Math.max(...sorted.slice(0, i).map((u) => u.bbox[3])) >= 0.5 * ctx.line;
+  const opens = (i: number) =>
+    (smallSize(sorted[i]) || closer(sorted[i])) && sorted[i].bbox[1] - Math.max(...sorted.slice(0, i).map((u) => u.bbox[3])) >= 0.5 * ctx.line;
   const inNoteType = (notes: Unit[]) => {
     if (notes.every((u) => smallSize(u) || unsure(u))) return true;
     const measured = notes.filter((u) => pitchOf(u) !== undefined);
@@ -273,7 +296,15 @@ function sectionBreak(units: Unit[], x: number, ys: Array<{ at: number; to: numb
       units.filter((u) => u.bbox[3] > g.at && u.bbox[2] > x),
     ];
     if (parts.some((p) => p.length < 2)) continue;
-    if (parts.every((p) => isHeading(p.reduce((a, b) => (b.bbox[1] < a.bbox[1] ? b : a)), ctx))) return g.at;
+    if (
+      parts.every((p) =>
+        isHeading(
+          p.reduce((a, b) => (b.bbox[1] < a.bbox[1] ? b : a)),
+          ctx,
+        ),
+      )
+    )
+      return g.at;
   }
   return null;
 }
@@ -330,7 +361,8 @@ function gutter(units: Unit[], line: number): number | null {
     const count = width >= 0.3 * line ? 2 : 4;
     // A table is many lines in one unit: a table beside a text column is a column of its own.
     const tall = (us: Unit[]) => us.some((u) => u.kind === 'table' && u.bbox[3] - u.bbox[1] >= (rows + 1) * line);
-    const lines = (us: Unit[]) => tall(us) || (us.length >= count && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * line);
+    const lines = (us: Unit[]) =>
+      tall(us) || (us.length >= count && Math.max(...us.map((u) => cy(u.bbox))) - Math.min(...us.map((u) => cy(u.bbox))) >= rows * line);
     if (lines(side(true)) && lines(side(false))) return g.at;
   }
   return null;

@@ -39,7 +39,10 @@ export function continuesParagraph(p: Paragraph, row: Row): boolean {
   if (gap > 0.7 * size || gap < -0.3 * size) return false;
   if (gappy(last) || gappy(row)) return false; // a form line or table-like row, not prose
   // OCR box heights wobble by ±15% between lines of one paragraph; a heading differs by more.
-  const para = style(p.rows.flatMap((r) => r.segs), medianOf(p.rows.map((r) => r.size)));
+  const para = style(
+    p.rows.flatMap((r) => r.segs),
+    medianOf(p.rows.map((r) => r.size)),
+  );
   const next = style(row.segs, row.size);
   // Short lines ("entry.") have no ascenders or descenders to speak of: allow them more.
   if (ratio(para.size, next.size) > (next.pitch ? 1.3 : 1.5)) return false;
@@ -71,7 +74,10 @@ function weightedMedian(pairs: Array<[value: number, weight: number]>): number {
 /** 1 = title (#), 2 = heading (##), 0 = body text. */
 function headingLevel(p: Paragraph, chars: number, body: Style): number {
   if (p.rows.length > 3 || chars > 150) return 0;
-  const own = style(p.rows.flatMap((r) => r.segs), medianOf(p.rows.map((r) => r.size)));
+  const own = style(
+    p.rows.flatMap((r) => r.segs),
+    medianOf(p.rows.map((r) => r.size)),
+  );
   const bySize = own.size / body.size;
   const byPitch = own.pitch && body.pitch ? own.pitch / body.pitch : 1;
   if (bySize >= 1.4 || byPitch >= 1.6) return 1;

@@ -380,7 +380,10 @@ function looksLikeProse(cells: string[][]): boolean {
   };
   const long = cells[0]
     .map((_, k) => {
-      const lens = cells.map((r) => [...r[k]].length).filter((n) => n > 0).sort((p, q) => p - q);
+      const lens = cells
+        .map((r) => [...r[k]].length)
+        .filter((n) => n > 0)
+        .sort((p, q) => p - q);
       return lens.length && lowerCase(k) ? lens[Math.floor(lens.length / 2)] : 0;
     })
     .filter((median) => median >= 20).length;

@@ -31,7 +31,10 @@ const NGRAM = 6;
  * runs of words whose 6-word window was already seen. A loop scores near 1, prose near 0.
  */
 export function repetitionScore(text: string): number {
-  const lines = text.split('\n').map((l) => l.trim().replace(/\s+/g, ' ')).filter((l) => l.length > 0);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .filter((l) => l.length > 0);
   const total = lines.reduce((n, l) => n + l.length, 0);
   if (total === 0) return 0;
   // Lines: a short line said again (a table cell, a bullet) repeats little; a long one repeats a lot.

@@ -37,7 +37,12 @@ export async function readPage(deps: ReadPageDeps, engines: EngineRef[], input: 
   for (const [i, ref] of engines.entries()) {
     const engine = await ref.get();
     if (!engine) {
-      attempts.push({ engine: ref.name, outcome: 'skipped', code: 'FOLIO_ENGINE_REJECTED', message: `Engine "${ref.name}" is not configured on this deployment` });
+      attempts.push({
+        engine: ref.name,
+        outcome: 'skipped',
+        code: 'FOLIO_ENGINE_REJECTED',
+        message: `Engine "${ref.name}" is not configured on this deployment`,
+      });
       continue;
     }
     const tries: Array<RecognizeOptions | undefined> = generative(engine) ? [undefined, { mitigation: 'loop' }] : [undefined];
@@ -48,7 +53,13 @@ export async function readPage(deps: ReadPageDeps, engines: EngineRef[], input: 
         output = await engine.recognize(input, signal, options);
       } catch (err) {
         if (!(err instanceof FolioError) || !PAGE_ERRORS.has(err.code) || signal.aborted) throw err;
-        attempts.push({ engine: engine.name, outcome: err.code === 'FOLIO_ENGINE_TRUNCATED' ? 'truncated' : 'error', code: err.code, message: err.message, ...mitigation });
+        attempts.push({
+          engine: engine.name,
+          outcome: err.code === 'FOLIO_ENGINE_TRUNCATED' ? 'truncated' : 'error',
+          code: err.code,
+          message: err.message,
+          ...mitigation,
+        });
         deps.metrics.pageRetries.inc({ engine: engine.name, reason: err.code === 'FOLIO_ENGINE_TRUNCATED' ? 'truncated' : 'error' });
         lastError = err;
         lastBad = err.code === 'FOLIO_ENGINE_TRUNCATED' ? 'truncated' : lastBad;
@@ -58,7 +69,14 @@ export async function readPage(deps: ReadPageDeps, engines: EngineRef[], input: 
       }
       attempts.push(...(output.attempts ?? []));
       const blocks = output.tokens ? blocksWithTokenConfidence(output.blocks, output.raw, output.tokens) : output.blocks;
-      const quality = await assessPage({ ...input, markdown: output.markdown, blocks, tokens: output.tokens, truncated: output.truncated, generative: generative(engine) });
+      const quality = await assessPage({
+        ...input,
+        markdown: output.markdown,
+        blocks,
+        tokens: output.tokens,
+        truncated: output.truncated,
+        generative: generative(engine),
+      });
       if (quality.reasons.includes('looping')) {
         attempts.push({ engine: output.engine, outcome: 'looping', message: `repetition ${quality.repetition}`, ...mitigation });
         deps.metrics.pageRetries.inc({ engine: output.engine, reason: 'looping' });

@@ -1,5 +1,15 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import { type RunningConsumer, ensureTenantPageConsumer, type JetStreamSettings, Consumers, Priority, Streams, Subjects, parsePageSubject, type Priority as PriorityName } from '../../shared/bus/index.ts';
+import {
+  type RunningConsumer,
+  ensureTenantPageConsumer,
+  type JetStreamSettings,
+  Consumers,
+  Priority,
+  Streams,
+  Subjects,
+  parsePageSubject,
+  type Priority as PriorityName,
+} from '../../shared/bus/index.ts';
 import type { Logger } from '../../shared/operations/index.ts';
 
 /** A tenant's consumer is re-created if missing (e.g. removed after an idle hour) within this long. */

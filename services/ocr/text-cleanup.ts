@@ -48,7 +48,8 @@ export function composeAccents(text: string): string {
       continue;
     }
     // An acute between a word and an English ending is an apostrophe typed wrong (it´s, don´t).
-    const apostrophe = cs[i] === '\u00b4' && out.length > 0 && /\p{L}/u.test(out[out.length - 1]) && /^(?:s|t|d|m|ll|re|ve)(?!\p{L})/u.test(cs.slice(i + 1, i + 4).join(''));
+    const apostrophe =
+      cs[i] === '\u00b4' && out.length > 0 && /\p{L}/u.test(out[out.length - 1]) && /^(?:s|t|d|m|ll|re|ve)(?!\p{L})/u.test(cs.slice(i + 1, i + 4).join(''));
     const next = !apostrophe && i + 1 < cs.length && /\p{L}/u.test(cs[i + 1]) ? composed(cs[i + 1], mark) : null;
     if (next) {
       out.push(next);
@@ -77,7 +78,7 @@ function dictionary() {
   const starts: number[] = [];
   const extra = new Set<string>(); // the few words out of code-point order (binary search would miss them)
   let prev = '';
-  for (let at = 0; at < text.length; ) {
+  for (let at = 0; at < text.length;) {
     let end = text.indexOf('\n', at);
     if (end < 0) end = text.length;
     const w = text.slice(at, end);

@@ -6,7 +6,20 @@ import { pipeline } from 'node:stream/promises';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { type BlobStore, storeJsonUnlessSmall, type JobRead, type JobStore } from '../../shared/stores/index.ts';
-import { type AttemptContext, publishWork, finishJob, INLINE_MAX_BYTES, isTerminal, type JobSubmitted, type PageFailed, type PageReady, BlobKeys, JobKeys, MsgIds, Subjects } from '../../shared/bus/index.ts';
+import {
+  type AttemptContext,
+  publishWork,
+  finishJob,
+  INLINE_MAX_BYTES,
+  isTerminal,
+  type JobSubmitted,
+  type PageFailed,
+  type PageReady,
+  BlobKeys,
+  JobKeys,
+  MsgIds,
+  Subjects,
+} from '../../shared/bus/index.ts';
 import { publicError, type FolioError, type Logger, type Metrics } from '../../shared/operations/index.ts';
 import type { HostPool } from '../../shared/render/index.ts';
 import { isFailedRender, renderPages, type FailedRender, type RenderedPage } from './rasterize.ts';
@@ -42,7 +55,10 @@ export function createRasterizeHandler(deps: RasterizerDeps) {
     if (!read || isTerminal(read.status.status)) return;
     // 'rasterizing' is written while the document opens and its first page renders; the first
     // publish waits for it. Awaited there (or caught here if the attempt ends before).
-    const marking = read.status.status === 'queued' ? deps.jobs.change(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null), read) : Promise.resolve(read);
+    const marking =
+      read.status.status === 'queued'
+        ? deps.jobs.change(msg.jobId, (s) => (s.status === 'queued' ? { ...s, status: 'rasterizing' } : null), read)
+        : Promise.resolve(read);
     marking.catch(() => {});
     let cur: JobRead | null | undefined;
 
@@ -124,7 +140,11 @@ async function publishFailed(deps: RasterizerDeps, msg: JobSubmitted, p: FailedR
 /** A document that cannot be opened fails the whole job (pages already queued are ignored later). */
 export function createRasterizeGiveUp(deps: Pick<RasterizerDeps, 'jobs' | 'js' | 'metrics'>) {
   return async (msg: JobSubmitted, err: FolioError): Promise<void> => {
-    const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, msg.jobId, (s) => ({ ...s, status: 'failed', error: publicError(err) }));
+    const finished = await finishJob({ jobs: deps.jobs, js: deps.js, metrics: deps.metrics }, msg.jobId, (s) => ({
+      ...s,
+      status: 'failed',
+      error: publicError(err),
+    }));
     if (finished) deps.metrics.jobsFinished.inc({ status: 'failed' });
   };
 }

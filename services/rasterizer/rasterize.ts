@@ -69,11 +69,16 @@ export async function* renderPages(renderers: HostPool, source: RenderSource, me
       let reply: NextReply;
       try {
         if (host.generation() !== openIn) throw host.lastLoss() ?? new FolioError('FOLIO_RENDER_CRASHED', 'The renderer process was lost');
-        reply = await host.call<NextReply>('next', {}, {
-          timeoutMs: opts.pageTimeoutMs,
-          timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', `Page ${culprit()} took longer than ${opts.pageTimeoutMs} ms to render`, { page: culprit() }),
-          onEvent: (e) => started.push((e as StartedEvent).started),
-        });
+        reply = await host.call<NextReply>(
+          'next',
+          {},
+          {
+            timeoutMs: opts.pageTimeoutMs,
+            timeoutError: () =>
+              new FolioError('FOLIO_RENDER_TIMEOUT', `Page ${culprit()} took longer than ${opts.pageTimeoutMs} ms to render`, { page: culprit() }),
+            onEvent: (e) => started.push((e as StartedEvent).started),
+          },
+        );
       } catch (raw) {
         const err = toFolioError(raw);
         if (!LOSS_CODES.has(err.code)) throw err;
@@ -109,7 +114,9 @@ export async function* renderPages(renderers: HostPool, source: RenderSource, me
     opts.signal?.removeEventListener('abort', onAbort);
     // The renderer drops the document (and any page drawn ahead) before it serves someone else.
     if (host.generation() === openIn && host.pid() !== undefined) {
-      await host.call('close', {}, { timeoutMs: 10_000, timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', 'Closing the document timed out') }).catch(() => {});
+      await host
+        .call('close', {}, { timeoutMs: 10_000, timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', 'Closing the document timed out') })
+        .catch(() => {});
     }
     renderers.release(host);
   }
@@ -125,5 +132,8 @@ function openDocument(host: WorkerHost, source: RenderSource, mediaType: string,
 
 function begin(host: WorkerHost, selected: number[], todo: number[], opts: RenderOptions): Promise<void> {
   const req: BeginRequest = { selected, todo, dpi: opts.dpi, maxLongSide: opts.maxLongSide, maxInputPixels: opts.maxInputPixels, testFault: opts.testFault };
-  return host.call<void>('begin', req, { timeoutMs: opts.pageTimeoutMs, timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', 'The renderer did not answer') });
+  return host.call<void>('begin', req, {
+    timeoutMs: opts.pageTimeoutMs,
+    timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', 'The renderer did not answer'),
+  });
 }

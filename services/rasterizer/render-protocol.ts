@@ -26,10 +26,7 @@ export interface BeginRequest {
   testFault?: string;
 }
 
-export type NextReply =
-  | { kind: 'page'; page: RenderedPage }
-  | { kind: 'failed'; page: number; error: SerializedError }
-  | { kind: 'done' };
+export type NextReply = { kind: 'page'; page: RenderedPage } | { kind: 'failed'; page: number; error: SerializedError } | { kind: 'done' };
 
 /** Progress events sent during a `next` call. */
 export interface StartedEvent {

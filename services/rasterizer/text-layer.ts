@@ -103,12 +103,22 @@ function placeItem(item: TextItemLike, style: StyleLike, viewport: Matrix, width
   if (style.vertical) {
     // Vertical fonts advance downwards from the origin; the column is about one em wide.
     const len = item.height / (Math.hypot(c, d) || 1);
-    corners = [[-0.5, 0], [0.5, 0], [-0.5, -len], [0.5, -len]];
+    corners = [
+      [-0.5, 0],
+      [0.5, 0],
+      [-0.5, -len],
+      [0.5, -len],
+    ];
   } else {
     const len = item.width / (Math.hypot(a, b) || 1);
     const ascent = style.ascent ?? 0.8;
     const descent = style.descent ?? -0.2;
-    corners = [[0, descent], [len, descent], [0, ascent], [len, ascent]];
+    corners = [
+      [0, descent],
+      [len, descent],
+      [0, ascent],
+      [len, ascent],
+    ];
   }
   const xs = corners.map(([x, y]) => m[0] * x + m[2] * y + m[4]);
   const ys = corners.map(([x, y]) => m[1] * x + m[3] * y + m[5]);

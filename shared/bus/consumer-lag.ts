@@ -48,9 +48,11 @@ export function startConsumerLag(o: ConsumerLagOptions): { refresh(): Promise<vo
     const attempt = (p: Promise<void>) => p.catch((err) => void errors.push(err));
     for (const s of o.sources) {
       if (s.consumers === 'all') {
-        await attempt((async () => {
-          for await (const c of o.jsm.consumers.list(s.stream)) put(s.stream, c);
-        })());
+        await attempt(
+          (async () => {
+            for await (const c of o.jsm.consumers.list(s.stream)) put(s.stream, c);
+          })(),
+        );
       } else {
         for (const name of s.consumers) await attempt(o.jsm.consumers.info(s.stream, name).then((c) => put(s.stream, c)));
       }

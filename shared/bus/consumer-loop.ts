@@ -153,7 +153,12 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
     }
     if (deliveryCount > o.maxDeliver) return giveUp(m, body, exhausted(deliveryCount - 1));
     try {
-      await runWithDeadline(m, (c) => o.handler(body, { ...c, deliveryCount, subject: m.subject, seq: m.seq, lastAttempt: deliveryCount >= o.maxDeliver }), o.stepDeadlineMs, heartbeatMs);
+      await runWithDeadline(
+        m,
+        (c) => o.handler(body, { ...c, deliveryCount, subject: m.subject, seq: m.seq, lastAttempt: deliveryCount >= o.maxDeliver }),
+        o.stepDeadlineMs,
+        heartbeatMs,
+      );
       await m.ackAck().catch(() => m.ack());
       return 'ack';
     } catch (raw) {
@@ -189,12 +194,25 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
         clearInterval(beat);
         const started = Date.now();
         // The message's trace (if it carries one) continues here; what the handler publishes carries it on.
-        const traced = inSpan(`${o.stream} process`, { kind: SpanKind.consumer, parent: extractTrace(m.headers), attributes: { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'messaging.consumer.group.name': name, 'folio.delivery_count': m.info.deliveryCount } }, async (span) => {
-          const outcome = await settle(m);
-          span?.setAttribute('folio.outcome', outcome);
-          span?.setAttribute('error.type', codes.get(m));
-          return outcome;
-        });
+        const traced = inSpan(
+          `${o.stream} process`,
+          {
+            kind: SpanKind.consumer,
+            parent: extractTrace(m.headers),
+            attributes: {
+              'messaging.system': 'nats',
+              'messaging.destination.name': m.subject,
+              'messaging.consumer.group.name': name,
+              'folio.delivery_count': m.info.deliveryCount,
+            },
+          },
+          async (span) => {
+            const outcome = await settle(m);
+            span?.setAttribute('folio.outcome', outcome);
+            span?.setAttribute('error.type', codes.get(m));
+            return outcome;
+          },
+        );
         const p = traced
           .then((outcome) => o.onSettled?.(outcome, Date.now() - started, codes.get(m)))
           .finally(() => {
@@ -242,9 +260,13 @@ export function runConsumer<S extends z.ZodType>(o: ConsumerLoopOptions<S>): Run
 /** Publish into a work-queue stream with a deterministic message id; resolves when the stream has it. */
 export async function publishWork(js: JetStreamClient, subject: string, payload: unknown, msgID: string): Promise<void> {
   // With tracing on, the current trace travels in the message's headers (W3C traceparent).
-  await inSpan(`${subject.split('.').slice(0, 3).join('.')} publish`, { kind: SpanKind.producer, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } }, async (span) => {
-    const h = span ? headers() : undefined;
-    if (h) injectTrace(h);
-    await js.publish(subject, JSON.stringify(payload), { msgID, ...(h ? { headers: h } : {}) });
-  });
+  await inSpan(
+    `${subject.split('.').slice(0, 3).join('.')} publish`,
+    { kind: SpanKind.producer, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+    async (span) => {
+      const h = span ? headers() : undefined;
+      if (h) injectTrace(h);
+      await js.publish(subject, JSON.stringify(payload), { msgID, ...(h ? { headers: h } : {}) });
+    },
+  );
 }

@@ -60,7 +60,15 @@ export async function startLocalNats(opts: { bin: string; confPath: string; data
   );
   // For `nats sub --user <tenant> --password ...` against the local server.
   const credentialsFile = path.join(natsDir, 'subscribers.json');
-  writeFileSync(credentialsFile, JSON.stringify({ url: `nats://127.0.0.1:${port}`, subscribers: tenants.map((t) => ({ user: t.tenant, password: t.password, subjects: `folio.events.${t.tenant}.>` })) }, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(
+    credentialsFile,
+    JSON.stringify(
+      { url: `nats://127.0.0.1:${port}`, subscribers: tenants.map((t) => ({ user: t.tenant, password: t.password, subjects: `folio.events.${t.tenant}.>` })) },
+      null,
+      2,
+    ) + '\n',
+    { mode: 0o600 },
+  );
 
   const child = spawn(opts.bin, ['-c', confFile, '-a', '127.0.0.1', '-p', String(port), '-m', '0', '-js', '-sd', storeDir], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -11,7 +11,10 @@ export const TaskMode = z.enum(['markdown', 'ocr', 'free', 'figure', 'describe']
 export type TaskMode = z.infer<typeof TaskMode>;
 
 const intFromForm = (min: number, max: number) =>
-  z.union([z.number(), z.string().regex(/^\d+$/, 'must be an integer')]).transform(Number).pipe(z.number().int().min(min).max(max));
+  z
+    .union([z.number(), z.string().regex(/^\d+$/, 'must be an integer')])
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 
 /** Options as sent by clients (multipart fields or query strings): strings are accepted and coerced. */
 export const JobOptions = z
@@ -33,7 +36,9 @@ export const JobOptions = z
     furniture: z
       .enum(['drop', 'keep'])
       .default('drop')
-      .describe('Page furniture (running headers and footers, page numbers, margin notes): always typed in document.json blocks; `drop` (default) leaves it out of the Markdown, `keep` writes it there'),
+      .describe(
+        'Page furniture (running headers and footers, page numbers, margin notes): always typed in document.json blocks; `drop` (default) leaves it out of the Markdown, `keep` writes it there',
+      ),
     /** `use`: an identical earlier upload (same bytes and options) answers at once; `bypass`: OCR again. */
     cache: z.enum(['use', 'bypass']).default('use'),
     /**
@@ -49,11 +54,19 @@ export const JobOptions = z
     fallback: z
       .union([z.string(), z.array(z.string())])
       .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s.length > 0))
-      .pipe(z.array(z.enum(['cpu', 'vllm'])).min(1).max(2))
+      .pipe(
+        z
+          .array(z.enum(['cpu', 'vllm']))
+          .min(1)
+          .max(2),
+      )
       .optional()
       .describe('Engines to read a page with, in order, when the one before fails it, loops or truncates, e.g. `vllm,cpu`'),
     /** Issue 18: `quality` writes each page's quality signals as YAML front matter at the top of document.md. */
-    frontMatter: z.enum(['none', 'quality']).optional().describe('`quality`: document.md starts with YAML front matter giving each page\'s confidence, repetition, truncation and suspect flag'),
+    frontMatter: z
+      .enum(['none', 'quality'])
+      .optional()
+      .describe("`quality`: document.md starts with YAML front matter giving each page's confidence, repetition, truncation and suspect flag"),
   })
   .strict();
 export type JobOptions = z.infer<typeof JobOptions>;
@@ -120,7 +133,9 @@ export const PageSummary = z.object({
   engine: z.string().optional(),
   error: ErrorInfo.optional(),
   /** Issue 18: confidence, suspect flag and reasons of the kept answer; each try when there was more than one. */
-  quality: z.object({ confidence: z.number().optional(), repetition: z.number(), truncated: z.boolean(), suspect: z.boolean(), reasons: z.array(z.string()) }).optional(),
+  quality: z
+    .object({ confidence: z.number().optional(), repetition: z.number(), truncated: z.boolean(), suspect: z.boolean(), reasons: z.array(z.string()) })
+    .optional(),
   attempts: z.array(PageAttempt).optional(),
 });
 export type PageSummary = z.infer<typeof PageSummary>;
@@ -232,19 +247,35 @@ export type TextLine = z.infer<typeof TextLine>;
 
 export const Block = z.object({
   /** title, sub_title, text, table, …; page furniture: page_header, page_footer, page_number, margin_note. */
-  type: z.string().describe('title, sub_title, text, table, table_caption, table_footnote, footnote, image, image_caption, equation; page furniture: page_header, page_footer, page_number, margin_note (left out of the Markdown unless furniture=keep); other values may appear'),
+  type: z
+    .string()
+    .describe(
+      'title, sub_title, text, table, table_caption, table_footnote, footnote, image, image_caption, equation; page furniture: page_header, page_footer, page_number, margin_note (left out of the Markdown unless furniture=keep); other values may appear',
+    ),
   /** [x1, y1, x2, y2] in page-image pixels. */
   bbox: BBox.describe('[x1, y1, x2, y2] in page-image pixels (origin top left)'),
   /** Plain text: no Markdown/HTML decoration; tables are rows of tab-separated cells, LaTeX kept as written. */
-  text: z.string().describe('Plain text without Markdown/HTML decoration; tables: rows of tab-separated cells; formulas: LaTeX as written; images: the Markdown link of the crop'),
+  text: z
+    .string()
+    .describe(
+      'Plain text without Markdown/HTML decoration; tables: rows of tab-separated cells; formulas: LaTeX as written; images: the Markdown link of the crop',
+    ),
   /** Recognition confidence, 0–1: the recogniser's (CPU engine), or the geometric mean probability of the tokens that wrote the block (vision models whose server returns log-probabilities). */
-  confidence: z.number().min(0).max(1).optional().describe('Confidence 0–1: the recogniser\'s (CPU engine), or the geometric mean probability of the block\'s tokens (vision models)'),
+  confidence: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe("Confidence 0–1: the recogniser's (CPU engine), or the geometric mean probability of the block's tokens (vision models)"),
   /** Reading-order index within the page, from 0 (the assembler fills it in where an engine did not). */
   order: z.number().int().nonnegative().optional().describe('Reading-order index within the page, from 0'),
   /** Tables from models that write HTML: the table as written, rowspan/colspan and <th> kept. */
   html: z.string().optional().describe('Tables from vision models: the table HTML as written (rowspan/colspan kept)'),
   /** Issue 18: the lines the block was read from, in reading order (engines that see lines: CPU, PDF text layers); placed by the PDF, hOCR and ALTO outputs. */
-  lines: z.array(TextLine).optional().describe('The lines the block was read from, each with its box in page-image pixels (CPU engine and PDF text layers; vision models give blocks only)'),
+  lines: z
+    .array(TextLine)
+    .optional()
+    .describe('The lines the block was read from, each with its box in page-image pixels (CPU engine and PDF text layers; vision models give blocks only)'),
 });
 export type Block = z.infer<typeof Block>;
 

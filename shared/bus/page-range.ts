@@ -5,7 +5,10 @@
 export type PageRange = Array<{ from: number; to: number | null }>;
 
 export function parsePageRange(spec: string): PageRange | null {
-  const parts = spec.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   if (parts.length === 0) return null;
   const out: PageRange = [];
   for (const part of parts) {

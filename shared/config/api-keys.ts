@@ -47,10 +47,15 @@ function parseEntries(entries: Entry[]): ApiKey[] {
     if (eq < 0) throw new ApiKeyError(`${where}: expected "tenant=key"`);
     const tenant = text.slice(0, eq).trim();
     const key = text.slice(eq + 1).trim();
-    if (!TENANT_NAME.test(tenant)) throw new ApiKeyError(`${where}: the tenant name must be 1-64 characters of A-Z a-z 0-9 _ - (it becomes a NATS subject token); the format is "tenant=key"`);
+    if (!TENANT_NAME.test(tenant))
+      throw new ApiKeyError(
+        `${where}: the tenant name must be 1-64 characters of A-Z a-z 0-9 _ - (it becomes a NATS subject token); the format is "tenant=key"`,
+      );
     if (!KEY_CHARS.test(key)) throw new ApiKeyError(`${where}: the key is empty or has spaces or non-ASCII characters`);
     if (key.length < MIN_KEY_LENGTH || key.length > MAX_KEY_LENGTH) {
-      throw new ApiKeyError(`${where}: the key must be ${MIN_KEY_LENGTH}-${MAX_KEY_LENGTH} characters (e.g. \`openssl rand -base64 32\`); the format is "tenant=key"`);
+      throw new ApiKeyError(
+        `${where}: the key must be ${MIN_KEY_LENGTH}-${MAX_KEY_LENGTH} characters (e.g. \`openssl rand -base64 32\`); the format is "tenant=key"`,
+      );
     }
     const hash = hashKey(key);
     const hex = hash.toString('hex');
@@ -58,7 +63,8 @@ function parseEntries(entries: Entry[]): ApiKey[] {
     if (earlier) throw new ApiKeyError(`${where}: the same key is already given at ${earlier}`);
     seen.set(hex, where);
     const n = (perTenant.get(tenant) ?? 0) + 1;
-    if (n > MAX_KEYS_PER_TENANT) throw new ApiKeyError(`${where}: tenant "${tenant}" has more than ${MAX_KEYS_PER_TENANT} keys (one current, one for rotation)`);
+    if (n > MAX_KEYS_PER_TENANT)
+      throw new ApiKeyError(`${where}: tenant "${tenant}" has more than ${MAX_KEYS_PER_TENANT} keys (one current, one for rotation)`);
     perTenant.set(tenant, n);
     keys.push({ tenant, keyId: keyIdOf(hash), hash });
   }
@@ -74,10 +80,12 @@ export function parseApiKeysEnv(value: string, name = 'FOLIO_API_KEYS'): ApiKey[
 /** A keys file: one `tenant=key` per line; blank lines and lines starting with `#` are skipped. */
 export function parseApiKeysFile(text: string, name: string): ApiKey[] {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  return parseEntries(lines.flatMap((line, i) => {
-    const t = line.trim();
-    return t && !t.startsWith('#') ? [{ text: t, where: `${name} line ${i + 1}` }] : [];
-  }));
+  return parseEntries(
+    lines.flatMap((line, i) => {
+      const t = line.trim();
+      return t && !t.startsWith('#') ? [{ text: t, where: `${name} line ${i + 1}` }] : [];
+    }),
+  );
 }
 
 /** The keys a process accepts. Empty means authentication is off (every request is tenant "default"). */

@@ -7,11 +7,19 @@ import { isCidr } from './cidr.ts';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
-  z.enum(['true', 'false', '1', '0', 'yes', 'no']).default(def ? 'true' : 'false').transform((v) => ['true', '1', 'yes'].includes(v));
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes'].includes(v));
 const list = z
   .string()
   .default('')
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 /**
  * "tenant=url,…" → tenant → URL, split on the first "=" (URLs may hold "="). A malformed entry is
@@ -96,183 +104,190 @@ function edgeSettings(c: { FOLIO_API_KEYS?: string; FOLIO_API_KEYS_FILE?: string
  * Nothing else in the codebase reads process.env.
  */
 const settingsShape = {
-    /** The NATS server(s) to join, e.g. nats://nats:4222. Unset: `npm start` runs its own nats-server (one-machine mode); a service run alone requires it. */
-    NATS_URL: z.string().optional(),
-    /** The nats-server binary one-machine mode starts. */
-    NATS_SERVER_BIN: z.string().default('nats-server'),
-    /** One-machine mode (no NATS_URL): the port of the nats-server that `npm start` runs. */
-    FOLIO_LOCAL_NATS_PORT: int(4223, 1),
-    /** One-machine mode's JetStream store directory. */
-    FOLIO_DATA_DIR: z.string().default('.data'),
-    /** Unset: 127.0.0.1 without API keys (open means local only), 0.0.0.0 with keys. */
-    FOLIO_HTTP_HOST: z.string().optional(),
-    /** The HTTP port of ingest (the API, the viewer, /metrics). */
-    FOLIO_HTTP_PORT: int(8080),
-    /** JSON logs (pino) at this level and above. */
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The NATS server(s) to join, e.g. nats://nats:4222. Unset: `npm start` runs its own nats-server (one-machine mode); a service run alone requires it. */
+  NATS_URL: z.string().optional(),
+  /** The nats-server binary one-machine mode starts. */
+  NATS_SERVER_BIN: z.string().default('nats-server'),
+  /** One-machine mode (no NATS_URL): the port of the nats-server that `npm start` runs. */
+  FOLIO_LOCAL_NATS_PORT: int(4223, 1),
+  /** One-machine mode's JetStream store directory. */
+  FOLIO_DATA_DIR: z.string().default('.data'),
+  /** Unset: 127.0.0.1 without API keys (open means local only), 0.0.0.0 with keys. */
+  FOLIO_HTTP_HOST: z.string().optional(),
+  /** The HTTP port of ingest (the API, the viewer, /metrics). */
+  FOLIO_HTTP_PORT: int(8080),
+  /** JSON logs (pino) at this level and above. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    /** An S3/MinIO endpoint for page images and results; unset: the JetStream object store. */
+  /** An S3/MinIO endpoint for page images and results; unset: the JetStream object store. */
 
-    S3_ENDPOINT: z.url().optional(),
-    /** S3 credentials, bucket and region (with S3_ENDPOINT). */
-    S3_ACCESS_KEY: z.string().default('minioadmin'),
-    S3_SECRET_KEY: z.string().default('minioadmin'),
-    S3_BUCKET: z.string().default('folio'),
-    S3_REGION: z.string().default('us-east-1'),
+  S3_ENDPOINT: z.url().optional(),
+  /** S3 credentials, bucket and region (with S3_ENDPOINT). */
+  S3_ACCESS_KEY: z.string().default('minioadmin'),
+  S3_SECRET_KEY: z.string().default('minioadmin'),
+  S3_BUCKET: z.string().default('folio'),
+  S3_REGION: z.string().default('us-east-1'),
 
-    /** Largest upload or fetched document (bytes): past it, 413. */
+  /** Largest upload or fetched document (bytes): past it, 413. */
 
-    FOLIO_MAX_UPLOAD_BYTES: int(100 * 1024 * 1024, 1),
-    /** Most pages in one document: past it, 413 at upload (checked again at render). */
-    FOLIO_MAX_PAGES: int(1000, 1),
-    /** Most pixels in one input image or rendered page (decompression bombs are refused). */
-    FOLIO_MAX_INPUT_PIXELS: int(100_000_000, 1),
-    /** Page images are rendered with at most this long side (px) for OCR. */
-    FOLIO_MAX_LONG_SIDE: int(2000, 256),
-    /** How long jobs, results, page images and events are kept. */
-    FOLIO_RESULT_TTL_S: int(7 * 24 * 3600, 60),
-    /** How long a synchronous call (`?wait=…`, compat routes) waits before answering 202 with the job. */
-    FOLIO_SYNC_TIMEOUT_MS: int(60_000, 0),
-    /** Upload spool and renderer scratch space. */
-    FOLIO_TMP_DIR: z.string().default(os.tmpdir()),
+  FOLIO_MAX_UPLOAD_BYTES: int(100 * 1024 * 1024, 1),
+  /** Most pages in one document: past it, 413 at upload (checked again at render). */
+  FOLIO_MAX_PAGES: int(1000, 1),
+  /** Most pixels in one input image or rendered page (decompression bombs are refused). */
+  FOLIO_MAX_INPUT_PIXELS: int(100_000_000, 1),
+  /** Page images are rendered with at most this long side (px) for OCR. */
+  FOLIO_MAX_LONG_SIDE: int(2000, 256),
+  /** How long jobs, results, page images and events are kept. */
+  FOLIO_RESULT_TTL_S: int(7 * 24 * 3600, 60),
+  /** How long a synchronous call (`?wait=…`, compat routes) waits before answering 202 with the job. */
+  FOLIO_SYNC_TIMEOUT_MS: int(60_000, 0),
+  /** Upload spool and renderer scratch space. */
+  FOLIO_TMP_DIR: z.string().default(os.tmpdir()),
 
-    /** Requests per tenant per window (0 = no rate limit). */
+  /** Requests per tenant per window (0 = no rate limit). */
 
-    FOLIO_RATE_LIMIT_MAX: int(120, 0),
-    /** The rate limit window (seconds). */
-    FOLIO_RATE_LIMIT_WINDOW_S: int(60, 1),
-    /** Take the client address from X-Forwarded-For (behind a trusted proxy only). */
-    FOLIO_TRUST_PROXY: bool(false),
+  FOLIO_RATE_LIMIT_MAX: int(120, 0),
+  /** The rate limit window (seconds). */
+  FOLIO_RATE_LIMIT_WINDOW_S: int(60, 1),
+  /** Take the client address from X-Forwarded-For (behind a trusted proxy only). */
+  FOLIO_TRUST_PROXY: bool(false),
 
-    /** The default engine: `vllm` when VLLM_BASE_URLS is set, else `cpu`. */
+  /** The default engine: `vllm` when VLLM_BASE_URLS is set, else `cpu`. */
 
-    FOLIO_ENGINE: z.enum(['cpu', 'vllm']).optional(),
-    /** OpenAI-compatible vLLM backends, comma-separated. */
-    VLLM_BASE_URLS: list,
-    /** The served model name (default for every backend). */
-    VLLM_MODEL: z.string().default('deepseek-ai/DeepSeek-OCR'),
-    /** The key sent to the vLLM backends. */
-    VLLM_API_KEY: z.string().default('EMPTY'),
-    /** Most tokens generated per page (prompt plus this must fit the model context). */
-    VLLM_MAX_TOKENS: int(6000, 16),
-    /** Deadline of one page request to a backend. */
-    VLLM_TIMEOUT_MS: int(180_000, 100),
-    // --- Model profiles per vLLM backend (issue 9) ---
-    /** The model each backend runs (docs/models.md; `plain`: another vision model answering Markdown): one for all backends, or one per VLLM_BASE_URLS entry. */
-    VLLM_PROFILES: list.pipe(z.array(z.enum(['deepseek-ocr', 'deepseek-ocr-2', 'dots-ocr', 'olmocr-2', 'chandra', 'nanonets-ocr2', 'paddleocr-vl', 'mineru-2.5', 'plain']))),
-    /** Served model names per backend (one for all, or one per URL); default VLLM_MODEL. */
-    VLLM_MODELS: list,
-    // --- end model profiles ---
-    /** Upper bound of each backend's adaptive concurrency window. */
-    FOLIO_OCR_MAX_WINDOW: int(32, 1),
-    /** Lower bound of each backend's adaptive concurrency window. */
-    FOLIO_OCR_MIN_WINDOW: int(1, 1),
-    /** The CPU engine's recogniser in 8 bits (faster); false on CPUs without AVX512-VNNI if it reads worse there. */
-    FOLIO_CPU_INT8: bool(true),
-    /** The CPU engine's worker threads (default: the machine's cores). */
-    FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
-    /** A CPU worker is retired (between pages) and replaced after this many pages; 0 = never. */
-    FOLIO_CPU_RECYCLE_PAGES: int(500),
-    /** A CPU worker is retired and replaced when the OCR process's RSS after a page is above this (MB); 0 = no ceiling. */
-    FOLIO_CPU_RECYCLE_RSS_MB: int(0),
+  FOLIO_ENGINE: z.enum(['cpu', 'vllm']).optional(),
+  /** OpenAI-compatible vLLM backends, comma-separated. */
+  VLLM_BASE_URLS: list,
+  /** The served model name (default for every backend). */
+  VLLM_MODEL: z.string().default('deepseek-ai/DeepSeek-OCR'),
+  /** The key sent to the vLLM backends. */
+  VLLM_API_KEY: z.string().default('EMPTY'),
+  /** Most tokens generated per page (prompt plus this must fit the model context). */
+  VLLM_MAX_TOKENS: int(6000, 16),
+  /** Deadline of one page request to a backend. */
+  VLLM_TIMEOUT_MS: int(180_000, 100),
+  // --- Model profiles per vLLM backend (issue 9) ---
+  /** The model each backend runs (docs/models.md; `plain`: another vision model answering Markdown): one for all backends, or one per VLLM_BASE_URLS entry. */
+  VLLM_PROFILES: list.pipe(
+    z.array(z.enum(['deepseek-ocr', 'deepseek-ocr-2', 'dots-ocr', 'olmocr-2', 'chandra', 'nanonets-ocr2', 'paddleocr-vl', 'mineru-2.5', 'plain'])),
+  ),
+  /** Served model names per backend (one for all, or one per URL); default VLLM_MODEL. */
+  VLLM_MODELS: list,
+  // --- end model profiles ---
+  /** Upper bound of each backend's adaptive concurrency window. */
+  FOLIO_OCR_MAX_WINDOW: int(32, 1),
+  /** Lower bound of each backend's adaptive concurrency window. */
+  FOLIO_OCR_MIN_WINDOW: int(1, 1),
+  /** The CPU engine's recogniser in 8 bits (faster); false on CPUs without AVX512-VNNI if it reads worse there. */
+  FOLIO_CPU_INT8: bool(true),
+  /** The CPU engine's worker threads (default: the machine's cores). */
+  FOLIO_CPU_WORKERS: int(Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1),
+  /** A CPU worker is retired (between pages) and replaced after this many pages; 0 = never. */
+  FOLIO_CPU_RECYCLE_PAGES: int(500),
+  /** A CPU worker is retired and replaced when the OCR process's RSS after a page is above this (MB); 0 = no ceiling. */
+  FOLIO_CPU_RECYCLE_RSS_MB: int(0),
 
-    /** Short, with heartbeats every third of it: a killed worker's message comes back within seconds. */
-    FOLIO_ACK_WAIT_MS: int(10_000, 1000),
-    /** Attempts per message, counted by JetStream before each delivery: past it the page (or job) fails with a code. */
-    FOLIO_MAX_DELIVER: int(5, 1),
-    /** First retry delay; each further attempt waits 3× longer (capped at a minute): 2, 6, 18, 54 s by default. */
-    FOLIO_RETRY_BASE_MS: int(2000, 10),
-    /** Pages in flight per consumer across replicas. */
-    FOLIO_MAX_ACK_PENDING: int(256, 1),
-    /** Documents rendered at once per rasterizer. */
-    FOLIO_RASTER_CONCURRENCY: int(1, 1),
-    /** A service running alone serves /metrics on this port (0 = off); ingest serves it on its HTTP port. */
-    FOLIO_METRICS_PORT: int(0, 0),
+  /** Short, with heartbeats every third of it: a killed worker's message comes back within seconds. */
+  FOLIO_ACK_WAIT_MS: int(10_000, 1000),
+  /** Attempts per message, counted by JetStream before each delivery: past it the page (or job) fails with a code. */
+  FOLIO_MAX_DELIVER: int(5, 1),
+  /** First retry delay; each further attempt waits 3× longer (capped at a minute): 2, 6, 18, 54 s by default. */
+  FOLIO_RETRY_BASE_MS: int(2000, 10),
+  /** Pages in flight per consumer across replicas. */
+  FOLIO_MAX_ACK_PENDING: int(256, 1),
+  /** Documents rendered at once per rasterizer. */
+  FOLIO_RASTER_CONCURRENCY: int(1, 1),
+  /** A service running alone serves /metrics on this port (0 = off); ingest serves it on its HTTP port. */
+  FOLIO_METRICS_PORT: int(0, 0),
 
-    // --- Cluster and never-stuck jobs ---
-    /** Replicas of every stream, KV bucket and object store: 1 on one machine, 3 on a 3-node cluster. */
-    FOLIO_REPLICAS: z.coerce.number().int().refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5').default(1),
-    /** Streams drop a repeated message id for this long; longer than any redelivered handler's republish. */
-    FOLIO_DUPLICATE_WINDOW_S: int(600, 10),
-    /** False when this service's NATS user may not create streams: it waits for them instead. */
-    FOLIO_NATS_MANAGE: bool(true),
-    /** A job with no progress and no work waiting in any stream for this long is ended by the sweeper. */
-    FOLIO_STUCK_AFTER_S: int(600, 1),
-    /** A rasterizer or assembler step (one page rendered, one result recorded) with no progress for this long is abandoned and retried. */
-    FOLIO_STEP_TIMEOUT_MS: int(300_000, 1000),
-    /** Deadline of one object-store call (an upload of the largest file included). */
-    FOLIO_BLOB_TIMEOUT_MS: int(120_000, 100),
-    /** How often the assembler removes objects of jobs that no longer exist (expired, deleted mid-flight); 0 = never. */
-    FOLIO_ORPHAN_SWEEP_INTERVAL_S: int(3600, 0),
-    /** How often the sweeper (in the assembler) looks for stuck jobs; 0 = never. */
-    FOLIO_SWEEP_INTERVAL_S: int(60, 0),
-    /** Test-only fault injection, "<stage>:<page>:<fault>" (e.g. "ocr:3:exit"): never set in production. */
-    FOLIO_TEST_FAULT: z.string().regex(/^(rasterizer|ocr|assembler):\d+:(exit|hang)$/).optional(),
-    // --- Sandboxed rendering (issue 6): pdf.js and image decoding in child processes ---
-    /** Deadline for opening a document (ingest's probe, the rasterizer's open); past it the renderer is killed. */
-    FOLIO_RENDER_OPEN_TIMEOUT_MS: int(60_000, 100),
-    /** Deadline for rendering one page; past it the renderer is killed and the page fails (FOLIO_RENDER_TIMEOUT). */
-    FOLIO_RENDER_PAGE_TIMEOUT_MS: int(60_000, 100),
-    /** Memory cap of one renderer process (V8 heap limit and resident size); past it the page fails (FOLIO_RENDER_CRASHED). */
-    FOLIO_RENDER_MEMORY_MB: int(2048, 128),
-    /** Renderer processes ingest keeps for probing uploads (started on demand). */
-    FOLIO_PROBE_WORKERS: int(2, 1),
-    // --- end sandboxed rendering ---
-    // --- Operations: consumer lag, tracing (issue 11) ---
-    /** How often each service reads its consumers' pending and ack-pending counts for /metrics (JetStream info; not on the hot path). */
-    FOLIO_LAG_INTERVAL_MS: int(5000, 100),
-    /** OTLP/HTTP collector (JSON): traces go to <endpoint>/v1/traces. Unset (and no traces endpoint): tracing is off. */
-    OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
-    /** The full traces URL, when it is not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces. */
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
-    /** Fraction of new traces (uploads) recorded, 0..1; a message that arrives sampled stays sampled. */
-    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
-    // --- end operations ---
-    // --- Webhooks (issue 10): signed callbacks from a durable consumer on FOLIO_EVENTS ---
-    /** Master secret (16+ chars); each tenant signs with whsec_ + HMAC(master, tenant), given by GET /v1/webhook-secret. Unset: webhooks off. */
-    FOLIO_WEBHOOK_SECRET: z.string().min(16).optional(),
-    /** Per-tenant default callback URLs, "tenant=url,…" (a job's own `webhook` field wins); a malformed entry or a tenant named twice refuses to start. */
-    FOLIO_WEBHOOK_DEFAULTS: tenantUrls,
-    /** Attempts per delivery; backoff 1, 2, 4 … s (×2, capped at FOLIO_WEBHOOK_MAX_BACKOFF_MS). */
-    FOLIO_WEBHOOK_MAX_ATTEMPTS: int(8, 1),
-    /** First webhook retry delay (doubles each attempt). */
-    FOLIO_WEBHOOK_BASE_BACKOFF_MS: int(1000, 10),
-    /** Longest webhook retry delay. */
-    FOLIO_WEBHOOK_MAX_BACKOFF_MS: int(300_000, 10),
-    /** Deadline of one webhook delivery. */
-    FOLIO_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
-    /** Let webhooks reach private, loopback and link-local addresses (refused by default, checked after DNS resolution). */
-    FOLIO_WEBHOOK_ALLOW_PRIVATE: bool(false),
-    /** Read by the `folio` CLI (server URL and key); the services ignore them, and accept them in their environment. */
-    FOLIO_URL: z.string().optional(),
-    FOLIO_API_KEY: z.string().optional(),
-    // --- end webhooks ---
-    // --- Inputs (issue 10): several files per request, URLs to fetch, Office documents ---
-    /** Files (or URLs) in one POST /v1/jobs; each becomes its own job under one batch id. */
-    FOLIO_MAX_FILES_PER_REQUEST: int(20, 1),
-    /** Deadline of one URL fetch (connect, redirects and the whole body). */
-    FOLIO_FETCH_TIMEOUT_MS: int(60_000, 100),
-    /** Redirects followed per fetch, each re-checked against the address rules. */
-    FOLIO_FETCH_MAX_REDIRECTS: int(5, 0),
-    /** Let URL fetches reach private, loopback and link-local addresses (tests, intranets). */
-    FOLIO_FETCH_ALLOW_PRIVATE: bool(false),
-    /** Addresses or CIDRs URL fetches may reach even though they are private ("10.20.0.0/16,fd00::/8"). */
-    FOLIO_FETCH_ALLOW_CIDRS: list.refine((a) => a.every(isCidr), 'must be a comma-separated list of addresses or CIDRs, e.g. 10.20.0.0/16,fd00::/8'),
-    /** LibreOffice's command for Office documents (docx, pptx, xlsx, odt, odp, ods → PDF); not found: such files are a 415. */
-    FOLIO_SOFFICE_BIN: z.string().default('soffice'),
-    /** Deadline of one conversion; past it soffice is killed and the file refused (FOLIO_CONVERSION_FAILED). */
-    FOLIO_OFFICE_TIMEOUT_MS: int(120_000, 1000),
-    /** Conversions at once per ingest replica (~300 MB of memory each). */
-    FOLIO_OFFICE_CONCURRENCY: int(2, 1),
-    // --- end inputs ---
-    ...edgeSchema,
-    // --- NATS credentials (user + password, password file, creds or nkey file; shared/config/nats-auth.ts): issue 7 ---
-    ...natsAuthSchema,
+  // --- Cluster and never-stuck jobs ---
+  /** Replicas of every stream, KV bucket and object store: 1 on one machine, 3 on a 3-node cluster. */
+  FOLIO_REPLICAS: z.coerce
+    .number()
+    .int()
+    .refine((n) => [1, 3, 5].includes(n), 'must be 1, 3 or 5')
+    .default(1),
+  /** Streams drop a repeated message id for this long; longer than any redelivered handler's republish. */
+  FOLIO_DUPLICATE_WINDOW_S: int(600, 10),
+  /** False when this service's NATS user may not create streams: it waits for them instead. */
+  FOLIO_NATS_MANAGE: bool(true),
+  /** A job with no progress and no work waiting in any stream for this long is ended by the sweeper. */
+  FOLIO_STUCK_AFTER_S: int(600, 1),
+  /** A rasterizer or assembler step (one page rendered, one result recorded) with no progress for this long is abandoned and retried. */
+  FOLIO_STEP_TIMEOUT_MS: int(300_000, 1000),
+  /** Deadline of one object-store call (an upload of the largest file included). */
+  FOLIO_BLOB_TIMEOUT_MS: int(120_000, 100),
+  /** How often the assembler removes objects of jobs that no longer exist (expired, deleted mid-flight); 0 = never. */
+  FOLIO_ORPHAN_SWEEP_INTERVAL_S: int(3600, 0),
+  /** How often the sweeper (in the assembler) looks for stuck jobs; 0 = never. */
+  FOLIO_SWEEP_INTERVAL_S: int(60, 0),
+  /** Test-only fault injection, "<stage>:<page>:<fault>" (e.g. "ocr:3:exit"): never set in production. */
+  FOLIO_TEST_FAULT: z
+    .string()
+    .regex(/^(rasterizer|ocr|assembler):\d+:(exit|hang)$/)
+    .optional(),
+  // --- Sandboxed rendering (issue 6): pdf.js and image decoding in child processes ---
+  /** Deadline for opening a document (ingest's probe, the rasterizer's open); past it the renderer is killed. */
+  FOLIO_RENDER_OPEN_TIMEOUT_MS: int(60_000, 100),
+  /** Deadline for rendering one page; past it the renderer is killed and the page fails (FOLIO_RENDER_TIMEOUT). */
+  FOLIO_RENDER_PAGE_TIMEOUT_MS: int(60_000, 100),
+  /** Memory cap of one renderer process (V8 heap limit and resident size); past it the page fails (FOLIO_RENDER_CRASHED). */
+  FOLIO_RENDER_MEMORY_MB: int(2048, 128),
+  /** Renderer processes ingest keeps for probing uploads (started on demand). */
+  FOLIO_PROBE_WORKERS: int(2, 1),
+  // --- end sandboxed rendering ---
+  // --- Operations: consumer lag, tracing (issue 11) ---
+  /** How often each service reads its consumers' pending and ack-pending counts for /metrics (JetStream info; not on the hot path). */
+  FOLIO_LAG_INTERVAL_MS: int(5000, 100),
+  /** OTLP/HTTP collector (JSON): traces go to <endpoint>/v1/traces. Unset (and no traces endpoint): tracing is off. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** The full traces URL, when it is not <OTEL_EXPORTER_OTLP_ENDPOINT>/v1/traces. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  /** Fraction of new traces (uploads) recorded, 0..1; a message that arrives sampled stays sampled. */
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  // --- end operations ---
+  // --- Webhooks (issue 10): signed callbacks from a durable consumer on FOLIO_EVENTS ---
+  /** Master secret (16+ chars); each tenant signs with whsec_ + HMAC(master, tenant), given by GET /v1/webhook-secret. Unset: webhooks off. */
+  FOLIO_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** Per-tenant default callback URLs, "tenant=url,…" (a job's own `webhook` field wins); a malformed entry or a tenant named twice refuses to start. */
+  FOLIO_WEBHOOK_DEFAULTS: tenantUrls,
+  /** Attempts per delivery; backoff 1, 2, 4 … s (×2, capped at FOLIO_WEBHOOK_MAX_BACKOFF_MS). */
+  FOLIO_WEBHOOK_MAX_ATTEMPTS: int(8, 1),
+  /** First webhook retry delay (doubles each attempt). */
+  FOLIO_WEBHOOK_BASE_BACKOFF_MS: int(1000, 10),
+  /** Longest webhook retry delay. */
+  FOLIO_WEBHOOK_MAX_BACKOFF_MS: int(300_000, 10),
+  /** Deadline of one webhook delivery. */
+  FOLIO_WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+  /** Let webhooks reach private, loopback and link-local addresses (refused by default, checked after DNS resolution). */
+  FOLIO_WEBHOOK_ALLOW_PRIVATE: bool(false),
+  /** Read by the `folio` CLI (server URL and key); the services ignore them, and accept them in their environment. */
+  FOLIO_URL: z.string().optional(),
+  FOLIO_API_KEY: z.string().optional(),
+  // --- end webhooks ---
+  // --- Inputs (issue 10): several files per request, URLs to fetch, Office documents ---
+  /** Files (or URLs) in one POST /v1/jobs; each becomes its own job under one batch id. */
+  FOLIO_MAX_FILES_PER_REQUEST: int(20, 1),
+  /** Deadline of one URL fetch (connect, redirects and the whole body). */
+  FOLIO_FETCH_TIMEOUT_MS: int(60_000, 100),
+  /** Redirects followed per fetch, each re-checked against the address rules. */
+  FOLIO_FETCH_MAX_REDIRECTS: int(5, 0),
+  /** Let URL fetches reach private, loopback and link-local addresses (tests, intranets). */
+  FOLIO_FETCH_ALLOW_PRIVATE: bool(false),
+  /** Addresses or CIDRs URL fetches may reach even though they are private ("10.20.0.0/16,fd00::/8"). */
+  FOLIO_FETCH_ALLOW_CIDRS: list.refine((a) => a.every(isCidr), 'must be a comma-separated list of addresses or CIDRs, e.g. 10.20.0.0/16,fd00::/8'),
+  /** LibreOffice's command for Office documents (docx, pptx, xlsx, odt, odp, ods → PDF); not found: such files are a 415. */
+  FOLIO_SOFFICE_BIN: z.string().default('soffice'),
+  /** Deadline of one conversion; past it soffice is killed and the file refused (FOLIO_CONVERSION_FAILED). */
+  FOLIO_OFFICE_TIMEOUT_MS: int(120_000, 1000),
+  /** Conversions at once per ingest replica (~300 MB of memory each). */
+  FOLIO_OFFICE_CONCURRENCY: int(2, 1),
+  // --- end inputs ---
+  ...edgeSchema,
+  // --- NATS credentials (user + password, password file, creds or nkey file; shared/config/nats-auth.ts): issue 7 ---
+  ...natsAuthSchema,
 };
 
-export const ConfigSchema = z
-  .object(settingsShape)
-  .transform((c, ctx) => toOptions(c, { ...edgeSettings(c, ctx), ...natsAuthSettings(c, ctx) }));
+export const ConfigSchema = z.object(settingsShape).transform((c, ctx) => toOptions(c, { ...edgeSettings(c, ctx), ...natsAuthSettings(c, ctx) }));
 
 type Settings = z.output<z.ZodObject<typeof settingsShape>>;
 
@@ -318,9 +333,19 @@ function toOptions(c: Settings, derived: ReturnType<typeof edgeSettings> & Retur
     },
     tracing: { tracesUrl: otlpTracesUrl(c), sampleRatio: c.OTEL_TRACES_SAMPLER_ARG },
     /** Limits on a document, checked by ingest (at upload) and by the rasterizer (at render). */
-    limits: { maxUploadBytes: c.FOLIO_MAX_UPLOAD_BYTES, maxPages: c.FOLIO_MAX_PAGES, maxInputPixels: c.FOLIO_MAX_INPUT_PIXELS, maxLongSide: c.FOLIO_MAX_LONG_SIDE },
+    limits: {
+      maxUploadBytes: c.FOLIO_MAX_UPLOAD_BYTES,
+      maxPages: c.FOLIO_MAX_PAGES,
+      maxInputPixels: c.FOLIO_MAX_INPUT_PIXELS,
+      maxLongSide: c.FOLIO_MAX_LONG_SIDE,
+    },
     /** Sandboxed rendering (ingest's probe, the rasterizer's pages). */
-    render: { openTimeoutMs: c.FOLIO_RENDER_OPEN_TIMEOUT_MS, pageTimeoutMs: c.FOLIO_RENDER_PAGE_TIMEOUT_MS, memoryMb: c.FOLIO_RENDER_MEMORY_MB, probeWorkers: c.FOLIO_PROBE_WORKERS },
+    render: {
+      openTimeoutMs: c.FOLIO_RENDER_OPEN_TIMEOUT_MS,
+      pageTimeoutMs: c.FOLIO_RENDER_PAGE_TIMEOUT_MS,
+      memoryMb: c.FOLIO_RENDER_MEMORY_MB,
+      probeWorkers: c.FOLIO_PROBE_WORKERS,
+    },
     ingest: {
       host: derived.FOLIO_HTTP_HOST,
       port: c.FOLIO_HTTP_PORT,
@@ -339,7 +364,12 @@ function toOptions(c: Settings, derived: ReturnType<typeof edgeSettings> & Retur
       quota: { pagesPerDay: c.FOLIO_QUOTA_PAGES_PER_DAY, concurrentJobs: c.FOLIO_QUOTA_CONCURRENT_JOBS, pagesInFlight: c.FOLIO_QUOTA_PAGES_IN_FLIGHT },
       perTenant: { uploads: c.FOLIO_MAX_UPLOADS_PER_TENANT, syncWaits: c.FOLIO_MAX_SYNC_WAITS_PER_TENANT, streams: c.FOLIO_MAX_STREAMS_PER_TENANT },
       perReplica: { uploads: c.FOLIO_MAX_UPLOADS, syncWaits: c.FOLIO_MAX_SYNC_WAITS },
-      fetch: { timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS, maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS, allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE, allowCidrs: c.FOLIO_FETCH_ALLOW_CIDRS },
+      fetch: {
+        timeoutMs: c.FOLIO_FETCH_TIMEOUT_MS,
+        maxRedirects: c.FOLIO_FETCH_MAX_REDIRECTS,
+        allowPrivate: c.FOLIO_FETCH_ALLOW_PRIVATE,
+        allowCidrs: c.FOLIO_FETCH_ALLOW_CIDRS,
+      },
       office: { bin: c.FOLIO_SOFFICE_BIN, timeoutMs: c.FOLIO_OFFICE_TIMEOUT_MS, concurrency: c.FOLIO_OFFICE_CONCURRENCY },
       webhooks: {
         secret: c.FOLIO_WEBHOOK_SECRET,
@@ -357,7 +387,15 @@ function toOptions(c: Settings, derived: ReturnType<typeof edgeSettings> & Retur
       engine: c.FOLIO_ENGINE ?? (c.VLLM_BASE_URLS.length > 0 ? ('vllm' as const) : ('cpu' as const)),
       maxWindow: c.FOLIO_OCR_MAX_WINDOW,
       minWindow: c.FOLIO_OCR_MIN_WINDOW,
-      vllm: { baseUrls: c.VLLM_BASE_URLS, model: c.VLLM_MODEL, apiKey: c.VLLM_API_KEY, maxTokens: c.VLLM_MAX_TOKENS, timeoutMs: c.VLLM_TIMEOUT_MS, profiles: c.VLLM_PROFILES, models: c.VLLM_MODELS },
+      vllm: {
+        baseUrls: c.VLLM_BASE_URLS,
+        model: c.VLLM_MODEL,
+        apiKey: c.VLLM_API_KEY,
+        maxTokens: c.VLLM_MAX_TOKENS,
+        timeoutMs: c.VLLM_TIMEOUT_MS,
+        profiles: c.VLLM_PROFILES,
+        models: c.VLLM_MODELS,
+      },
       cpu: { int8: c.FOLIO_CPU_INT8, workers: c.FOLIO_CPU_WORKERS, recyclePages: c.FOLIO_CPU_RECYCLE_PAGES, recycleRssMb: c.FOLIO_CPU_RECYCLE_RSS_MB },
     },
     assembler: { stuckAfterS: c.FOLIO_STUCK_AFTER_S, sweepIntervalS: c.FOLIO_SWEEP_INTERVAL_S, orphanSweepIntervalS: c.FOLIO_ORPHAN_SWEEP_INTERVAL_S },

@@ -128,8 +128,7 @@ export interface ExtraUser {
 }
 
 /** What a tenant's subscriber may do: subscribe to its own events, publish nothing. */
-export const tenantPermissions = (tenant: string) =>
-  `{ publish: { deny: [">"] }, subscribe: { allow: [${JSON.stringify(Subjects.eventsOfTenant(tenant))}] } }`;
+export const tenantPermissions = (tenant: string) => `{ publish: { deny: [">"] }, subscribe: { allow: [${JSON.stringify(Subjects.eventsOfTenant(tenant))}] } }`;
 
 /**
  * A nats-server config that includes nats.conf (settings, permissions, the service users) and

@@ -80,7 +80,11 @@ export const BatchAccepted = z
     /** Refused documents, in request order, each with the error a one-document request would have answered. */
     errors: z.array(z.object({ ...BatchPosition, error: ErrorBody.shape.error })),
   })
-  .meta({ id: 'BatchAccepted', description: 'A batch: 202 when every document was accepted, 207 when some were refused (see `errors`); when none is, the answer is the first error, with every document\'s in `details.errors`' });
+  .meta({
+    id: 'BatchAccepted',
+    description:
+      "A batch: 202 when every document was accepted, 207 when some were refused (see `errors`); when none is, the answer is the first error, with every document's in `details.errors`",
+  });
 export type BatchAccepted = z.infer<typeof BatchAccepted>;
 
 /** The JSON body of POST /v1/jobs for documents to fetch: `url` or `urls`, plus the options. */
@@ -112,7 +116,10 @@ export const WebhookSecret = z
 
 /** Multipart upload form: the file plus the options as fields. */
 export const UploadForm = JobOptions.extend({
-  file: z.string().optional().meta({ format: 'binary', description: 'The document (PDF, PNG, JPEG, WebP, TIFF, GIF, BMP; Office files when LibreOffice is installed); repeat the part for a batch (POST /v1/jobs)' }),
+  file: z.string().optional().meta({
+    format: 'binary',
+    description: 'The document (PDF, PNG, JPEG, WebP, TIFF, GIF, BMP; Office files when LibreOffice is installed); repeat the part for a batch (POST /v1/jobs)',
+  }),
   url: z.url().optional().meta({ description: 'Instead of (or beside) a file: an http(s) URL the server fetches; repeat for a batch (POST /v1/jobs)' }),
   webhook: z.url().optional().meta({ description: 'Callback URL for this job’s end (Standard Webhooks signature)' }),
 }).meta({ id: 'UploadForm' });
@@ -137,13 +144,20 @@ const TableInfoSchema = z.object({
 export const TableList = z
   .object({
     jobId: z.string(),
-    tables: z.array(TableInfoSchema.extend({ links: z.object({ csv: z.string(), json: z.string(), parquet: z.string() }).meta({ description: 'The table as CSV, JSON and Parquet' }) })),
+    tables: z.array(
+      TableInfoSchema.extend({
+        links: z.object({ csv: z.string(), json: z.string(), parquet: z.string() }).meta({ description: 'The table as CSV, JSON and Parquet' }),
+      }),
+    ),
   })
   .meta({ id: 'TableList', description: 'The tables of a document: page, box, caption, shape and columns of each' });
 export type TableList = z.infer<typeof TableList>;
 
 /** 200 of GET /v1/jobs/{id}/tables/{n}?format=json: columns and rows as arrays (order kept, any column name). */
-export const TableData = TableInfoSchema.extend({ rows: z.array(z.array(z.string())) }).meta({ id: 'TableData', description: 'One table: its columns and data rows (cells as strings)' });
+export const TableData = TableInfoSchema.extend({ rows: z.array(z.array(z.string())) }).meta({
+  id: 'TableData',
+  description: 'One table: its columns and data rows (cells as strings)',
+});
 
 /** 200 of GET /v1/jobs/{id}/result?format=chunks (services/ingest/formats/chunks.ts). */
 export const ChunkList = z

@@ -20,8 +20,7 @@ export const MEDIA_EXTENSIONS: Readonly<Record<string, string>> = {
 export const isSupportedMediaType = (mediaType: string): boolean => Object.hasOwn(MEDIA_EXTENSIONS, mediaType);
 export const isPdf = (mediaType: string): boolean => mediaType === 'application/pdf';
 
-const startsWith = (head: Buffer, sig: readonly number[], at = 0) =>
-  head.length >= at + sig.length && sig.every((b, i) => head[at + i] === b);
+const startsWith = (head: Buffer, sig: readonly number[], at = 0) => head.length >= at + sig.length && sig.every((b, i) => head[at + i] === b);
 const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

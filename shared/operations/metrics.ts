@@ -13,7 +13,12 @@ export function createMetrics(registry = new Registry()) {
   const r = [registry];
   return {
     registry,
-    httpRequests: new Counter({ name: 'folio_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: r }),
+    httpRequests: new Counter({
+      name: 'folio_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: r,
+    }),
     httpDuration: new Histogram({
       name: 'folio_http_request_duration_seconds',
       help: 'HTTP request latency',
@@ -27,7 +32,12 @@ export function createMetrics(registry = new Registry()) {
     jobsFinished: new Counter({ name: 'folio_jobs_finished_total', help: 'Jobs that reached a terminal status', labelNames: ['status'], registers: r }),
     uploadsRejected: new Counter({ name: 'folio_uploads_rejected_total', help: 'Uploads refused, by error code', labelNames: ['code'], registers: r }),
     pagesRendered: new Counter({ name: 'folio_pages_rendered_total', help: 'Pages rasterized', registers: r }),
-    renderDuration: new Histogram({ name: 'folio_page_render_seconds', help: 'Time to render and store one page', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10], registers: r }),
+    renderDuration: new Histogram({
+      name: 'folio_page_render_seconds',
+      help: 'Time to render and store one page',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+      registers: r,
+    }),
     pagesOcr: new Counter({ name: 'folio_pages_ocr_total', help: 'Pages recognised, by engine and outcome', labelNames: ['engine', 'outcome'], registers: r }),
     ocrDuration: new Histogram({
       name: 'folio_page_ocr_seconds',
@@ -38,16 +48,58 @@ export function createMetrics(registry = new Registry()) {
     }),
     ocrInFlight: new Gauge({ name: 'folio_ocr_pages_in_flight', help: 'Pages being recognised now', registers: r }),
     ocrWindow: new Gauge({ name: 'folio_ocr_window', help: 'Pages the OCR service lets in flight (flow-control window)', registers: r }),
-    messagesSettled: new Counter({ name: 'folio_messages_settled_total', help: 'Work-queue messages by consumer and outcome', labelNames: ['consumer', 'outcome'], registers: r }),
+    messagesSettled: new Counter({
+      name: 'folio_messages_settled_total',
+      help: 'Work-queue messages by consumer and outcome',
+      labelNames: ['consumer', 'outcome'],
+      registers: r,
+    }),
     // Sandboxed rendering (issue 6): renderer processes killed or lost, by cause (timeout | crash | memory).
-    renderersLost: new Counter({ name: 'folio_renderers_lost_total', help: 'Renderer processes killed or crashed, by cause', labelNames: ['cause'], registers: r }),
-    pagesRenderFailed: new Counter({ name: 'folio_pages_render_failed_total', help: 'Pages that could not be rendered, by error code', labelNames: ['code'], registers: r }),
+    renderersLost: new Counter({
+      name: 'folio_renderers_lost_total',
+      help: 'Renderer processes killed or crashed, by cause',
+      labelNames: ['cause'],
+      registers: r,
+    }),
+    pagesRenderFailed: new Counter({
+      name: 'folio_pages_render_failed_total',
+      help: 'Pages that could not be rendered, by error code',
+      labelNames: ['code'],
+      registers: r,
+    }),
     // --- Answer quality (issue 18): confidence, suspect pages, retries and fallbacks ---
-    pageConfidence: new Histogram({ name: 'folio_page_confidence', help: 'Confidence of each kept page answer (0-1), by engine', labelNames: ['engine'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1], registers: r }),
-    pageRepetition: new Histogram({ name: 'folio_page_repetition', help: 'Share of repeated text in each kept page answer (0-1), by engine', labelNames: ['engine'], buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1], registers: r }),
-    pagesSuspect: new Counter({ name: 'folio_pages_suspect_total', help: 'Kept page answers flagged suspect, by engine and reason', labelNames: ['engine', 'reason'], registers: r }),
-    pageRetries: new Counter({ name: 'folio_page_retries_total', help: 'Page reads that were not kept and led to another try, by engine and reason', labelNames: ['engine', 'reason'], registers: r }),
-    pageFallbacks: new Counter({ name: 'folio_page_fallbacks_total', help: 'Pages answered by a fallback engine, by the engine that answered and the first engine\'s reason', labelNames: ['engine', 'reason'], registers: r }),
+    pageConfidence: new Histogram({
+      name: 'folio_page_confidence',
+      help: 'Confidence of each kept page answer (0-1), by engine',
+      labelNames: ['engine'],
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1],
+      registers: r,
+    }),
+    pageRepetition: new Histogram({
+      name: 'folio_page_repetition',
+      help: 'Share of repeated text in each kept page answer (0-1), by engine',
+      labelNames: ['engine'],
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1],
+      registers: r,
+    }),
+    pagesSuspect: new Counter({
+      name: 'folio_pages_suspect_total',
+      help: 'Kept page answers flagged suspect, by engine and reason',
+      labelNames: ['engine', 'reason'],
+      registers: r,
+    }),
+    pageRetries: new Counter({
+      name: 'folio_page_retries_total',
+      help: 'Page reads that were not kept and led to another try, by engine and reason',
+      labelNames: ['engine', 'reason'],
+      registers: r,
+    }),
+    pageFallbacks: new Counter({
+      name: 'folio_page_fallbacks_total',
+      help: "Pages answered by a fallback engine, by the engine that answered and the first engine's reason",
+      labelNames: ['engine', 'reason'],
+      registers: r,
+    }),
     // --- Operators' view (issue 11): lag, end-to-end latency, outcomes by code, per-backend capacity ---
     ...operatorMetrics(r),
   };
@@ -77,12 +129,36 @@ function operatorMetrics(r: Registry[]) {
     });
   return {
     /** JetStream consumer info, read every options.jetstream.lagIntervalMs by the service that consumes (shared/bus/consumer-lag.ts). */
-    consumerPending: new Gauge({ name: 'folio_consumer_pending_messages', help: 'Messages waiting for a consumer, not yet delivered (JetStream num_pending)', labelNames: ['stream', 'consumer'], registers: r }),
-    consumerAckPending: new Gauge({ name: 'folio_consumer_ack_pending_messages', help: 'Messages delivered to a consumer and not yet acked (JetStream num_ack_pending)', labelNames: ['stream', 'consumer'], registers: r }),
-    consumerRedelivered: new Gauge({ name: 'folio_consumer_redelivered_messages', help: 'Messages being redelivered to a consumer (JetStream num_redelivered)', labelNames: ['stream', 'consumer'], registers: r }),
+    consumerPending: new Gauge({
+      name: 'folio_consumer_pending_messages',
+      help: 'Messages waiting for a consumer, not yet delivered (JetStream num_pending)',
+      labelNames: ['stream', 'consumer'],
+      registers: r,
+    }),
+    consumerAckPending: new Gauge({
+      name: 'folio_consumer_ack_pending_messages',
+      help: 'Messages delivered to a consumer and not yet acked (JetStream num_ack_pending)',
+      labelNames: ['stream', 'consumer'],
+      registers: r,
+    }),
+    consumerRedelivered: new Gauge({
+      name: 'folio_consumer_redelivered_messages',
+      help: 'Messages being redelivered to a consumer (JetStream num_redelivered)',
+      labelNames: ['stream', 'consumer'],
+      registers: r,
+    }),
     /** Work-queue streams hold exactly the work not yet done: what autoscalers scale on (any service reports it, so it exists at zero workers). */
-    streamMessages: new Gauge({ name: 'folio_stream_messages', help: 'Messages in a work-queue stream (waiting or in flight)', labelNames: ['stream'], registers: r }),
-    lagReadErrors: new Counter({ name: 'folio_lag_read_errors_total', help: 'Failed reads of JetStream consumer or stream info for the lag gauges', registers: r }),
+    streamMessages: new Gauge({
+      name: 'folio_stream_messages',
+      help: 'Messages in a work-queue stream (waiting or in flight)',
+      labelNames: ['stream'],
+      registers: r,
+    }),
+    lagReadErrors: new Counter({
+      name: 'folio_lag_read_errors_total',
+      help: 'Failed reads of JetStream consumer or stream info for the lag gauges',
+      registers: r,
+    }),
     /** Observed once per job by whoever ends it (shared/bus/job-finish.ts): upload accepted → completed, partial or failed. */
     jobDuration: new Histogram({
       name: 'folio_job_duration_seconds',
@@ -92,8 +168,15 @@ function operatorMetrics(r: Registry[]) {
       registers: r,
     }),
     /** Every settled work message (a page, for the ocr consumer) by outcome and the error code behind it ("none" for an ack). */
-    messageOutcomes: new Counter({ name: 'folio_message_outcomes_total', help: 'Work-queue messages by consumer, outcome and error code', labelNames: ['consumer', 'outcome', 'code'], registers: r }),
-    backendWindow: perBackend('folio_ocr_backend_window', 'Adaptive concurrency window of one OCR backend (0 while it is out of service)', (b) => (b.healthy ? b.window : 0)),
+    messageOutcomes: new Counter({
+      name: 'folio_message_outcomes_total',
+      help: 'Work-queue messages by consumer, outcome and error code',
+      labelNames: ['consumer', 'outcome', 'code'],
+      registers: r,
+    }),
+    backendWindow: perBackend('folio_ocr_backend_window', 'Adaptive concurrency window of one OCR backend (0 while it is out of service)', (b) =>
+      b.healthy ? b.window : 0,
+    ),
     backendInFlight: perBackend('folio_ocr_backend_in_flight', 'Pages being recognised on one OCR backend now', (b) => b.inFlight),
     backendUp: perBackend('folio_ocr_backend_up', 'Whether an OCR backend is in service (1) or taken out and being probed (0)', (b) => (b.healthy ? 1 : 0)),
     /** Binds the per-backend gauges to the engine's live state. */
@@ -118,7 +201,10 @@ export function serveMetrics(metrics: Metrics, port: number, host = '0.0.0.0', r
     }
     if (req.url === '/readyz') {
       const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref());
-      const ok = await Promise.race([ready(), deadline]).then(() => true, () => false);
+      const ok = await Promise.race([ready(), deadline]).then(
+        () => true,
+        () => false,
+      );
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(ok ? '{"status":"ready"}' : '{"status":"not ready"}');
       return;
     }

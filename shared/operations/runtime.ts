@@ -22,7 +22,13 @@ export async function createRuntime(config: Readonly<Config>, name: string, nats
   const log = createLogger(name, config.logLevel);
   // Off unless an OTLP endpoint is configured (issue 11).
   const tracesUrl = config.tracing.tracesUrl;
-  if (tracesUrl) startTracing({ url: tracesUrl, service: `folio-${name}`, ratio: config.tracing.sampleRatio, onError: (err) => log.warn({ err: err.message }, 'traces not sent') });
+  if (tracesUrl)
+    startTracing({
+      url: tracesUrl,
+      service: `folio-${name}`,
+      ratio: config.tracing.sampleRatio,
+      onError: (err) => log.warn({ err: err.message }, 'traces not sent'),
+    });
   const nc = await connectNats(natsUrl, `folio-${name}`, config.nats.auth);
   const bus = await setupJetStream(nc, jetStreamSettings(config));
   const blobs = await createBlobStore(config, nc);
@@ -70,7 +76,11 @@ export function consumerSettings(rt: Runtime, metricsLabel: string) {
  * port), stop on signals. A refused setting (one the service checks at start, such as listening open
  * on the network) is one line for the operator: exit code 2 for a bad setting, 1 for a refused start.
  */
-export async function runService(name: string, start: (rt: Runtime) => Promise<Stoppable & { url?: string }> | Stoppable, o: { ownMetricsPort: boolean }): Promise<void> {
+export async function runService(
+  name: string,
+  start: (rt: Runtime) => Promise<Stoppable & { url?: string }> | Stoppable,
+  o: { ownMetricsPort: boolean },
+): Promise<void> {
   const config = loadConfigOrExit();
   let natsUrl: string;
   try {

@@ -101,7 +101,16 @@ class Tracer {
   start(name: string, kind: number, parent: SpanContext | undefined, attributes: Record<string, AttrValue> = {}): Span {
     const sampled = parent ? parent.sampled : Math.random() < this.s.ratio;
     const context: SpanContext = { traceId: parent?.traceId ?? hex(16), spanId: hex(8), sampled };
-    const span: FinishedSpan = { traceId: context.traceId, spanId: context.spanId, parentSpanId: parent?.spanId, name, kind, start: nowNs(), end: 0n, attributes: { ...attributes } };
+    const span: FinishedSpan = {
+      traceId: context.traceId,
+      spanId: context.spanId,
+      parentSpanId: parent?.spanId,
+      name,
+      kind,
+      start: nowNs(),
+      end: 0n,
+      attributes: { ...attributes },
+    };
     let ended = false;
     return {
       context,
@@ -155,7 +164,14 @@ class Tracer {
 const attrs = (a: Record<string, AttrValue>) =>
   Object.entries(a).map(([key, v]) => ({
     key,
-    value: typeof v === 'string' ? { stringValue: v } : typeof v === 'boolean' ? { boolValue: v } : Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v },
+    value:
+      typeof v === 'string'
+        ? { stringValue: v }
+        : typeof v === 'boolean'
+          ? { boolValue: v }
+          : Number.isInteger(v)
+            ? { intValue: String(v) }
+            : { doubleValue: v },
   }));
 
 /** OTLP/HTTP JSON (ids as hex, times as decimal strings of nanoseconds). */

@@ -32,7 +32,16 @@ export function readBmpHeader(buf: Buffer): BmpHeader {
   const dibSize = buf.readUInt32LE(14);
   if (dibSize === 12) {
     // OS/2 BITMAPCOREHEADER: 16-bit sizes, always bottom-up, never compressed.
-    return { width: buf.readUInt16LE(18), height: buf.readUInt16LE(20), bitsPerPixel: buf.readUInt16LE(24), topDown: false, compression: BI_RGB, pixelOffset, dibSize, colorsUsed: 0 };
+    return {
+      width: buf.readUInt16LE(18),
+      height: buf.readUInt16LE(20),
+      bitsPerPixel: buf.readUInt16LE(24),
+      topDown: false,
+      compression: BI_RGB,
+      pixelOffset,
+      dibSize,
+      colorsUsed: 0,
+    };
   }
   if (dibSize < 40 || buf.length < 14 + 40) throw corrupt(`unknown header size ${dibSize}`);
   const rawHeight = buf.readInt32LE(22);

@@ -53,7 +53,11 @@ export function serveCalls(handlers: Record<string, OpHandler>, fallbackCode: Er
 }
 
 function serializeError(err: unknown, fallbackCode: ErrorCode): SerializedError {
-  const e = isFolioError(err) ? err : err instanceof Error ? new FolioError(fallbackCode, err.message, undefined, { cause: err, public: false }) : toFolioError(err);
+  const e = isFolioError(err)
+    ? err
+    : err instanceof Error
+      ? new FolioError(fallbackCode, err.message, undefined, { cause: err, public: false })
+      : toFolioError(err);
   const cause = e.cause as { name?: unknown } | undefined;
   return {
     code: e.code,

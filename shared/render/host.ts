@@ -95,7 +95,10 @@ export function createWorkerHost(o: HostOptions): WorkerHost {
     const c: Child = { proc, ready: Promise.resolve(), exited: Promise.resolve() };
     c.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     c.ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => kill(c, new FolioError('FOLIO_RENDER_CRASHED', 'The renderer did not start in time'), 'crash'), o.startTimeoutMs ?? 60_000);
+      const timer = setTimeout(
+        () => kill(c, new FolioError('FOLIO_RENDER_CRASHED', 'The renderer did not start in time'), 'crash'),
+        o.startTimeoutMs ?? 60_000,
+      );
       proc.on('message', (m: FromChild) => {
         if (m.type === 'ready') {
           clearTimeout(timer);
@@ -170,7 +173,11 @@ export function createWorkerHost(o: HostOptions): WorkerHost {
       const watchdog = setInterval(async () => {
         const mb = c.proc.pid ? await rssMb(c.proc.pid) : undefined;
         if (mb !== undefined && mb > o.memoryMb) {
-          kill(c, new FolioError('FOLIO_RENDER_CRASHED', `The renderer used ${Math.round(mb)} MiB, over its ${o.memoryMb} MiB limit`, { memoryMb: o.memoryMb }), 'memory');
+          kill(
+            c,
+            new FolioError('FOLIO_RENDER_CRASHED', `The renderer used ${Math.round(mb)} MiB, over its ${o.memoryMb} MiB limit`, { memoryMb: o.memoryMb }),
+            'memory',
+          );
         }
       }, o.memoryCheckMs ?? 200);
       try {
@@ -205,7 +212,9 @@ function crashError(code: number | null, signal: NodeJS.Signals | null): FolioEr
   const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
   // V8 aborts (SIGABRT / 134) when the heap limit is hit.
   const oom = signal === 'SIGABRT' || code === 134;
-  return new FolioError('FOLIO_RENDER_CRASHED', `The renderer process ${how}${oom ? ' (out of memory)' : ''}`, { ...(signal ? { signal } : { exitCode: code }) });
+  return new FolioError('FOLIO_RENDER_CRASHED', `The renderer process ${how}${oom ? ' (out of memory)' : ''}`, {
+    ...(signal ? { signal } : { exitCode: code }),
+  });
 }
 
 function deserializeError(e: SerializedError): FolioError {

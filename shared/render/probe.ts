@@ -38,10 +38,14 @@ export function createSourceProber(o: ProberOptions): SourceProber {
   });
   return {
     probe: (path, mediaType, limits) =>
-      pool.run<SourceProbe>('probe', { path, mediaType, limits }, {
-        timeoutMs: o.timeoutMs,
-        timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', `The document could not be checked within ${o.timeoutMs} ms`),
-      }),
+      pool.run<SourceProbe>(
+        'probe',
+        { path, mediaType, limits },
+        {
+          timeoutMs: o.timeoutMs,
+          timeoutError: () => new FolioError('FOLIO_RENDER_TIMEOUT', `The document could not be checked within ${o.timeoutMs} ms`),
+        },
+      ),
     close: () => pool.close(),
   };
 }
@@ -62,7 +66,14 @@ export function sharedProber(s: ProberSettings): SourceProber {
   const key = `${c.render.probeWorkers}/${c.render.memoryMb}/${c.render.openTimeoutMs}`;
   let prober = shared.get(key);
   if (!prober) {
-    prober = createSourceProber({ workers: c.render.probeWorkers, memoryMb: c.render.memoryMb, timeoutMs: c.render.openTimeoutMs, log: s.log, metrics: s.metrics, idleMs: 60_000 });
+    prober = createSourceProber({
+      workers: c.render.probeWorkers,
+      memoryMb: c.render.memoryMb,
+      timeoutMs: c.render.openTimeoutMs,
+      log: s.log,
+      metrics: s.metrics,
+      idleMs: 60_000,
+    });
     shared.set(key, prober);
   }
   return prober;

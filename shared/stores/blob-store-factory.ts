@@ -12,7 +12,9 @@ import type { Config } from '../config/load.ts';
  */
 export async function createBlobStore(config: Config, nc: NatsConnection): Promise<BlobStore> {
   const store = config.blobs.s3?.endpoint
-    ? await (await import('./blob-store-s3.ts')).createS3BlobStore({
+    ? await (
+        await import('./blob-store-s3.ts')
+      ).createS3BlobStore({
         endpoint: config.blobs.s3?.endpoint,
         accessKey: config.blobs.s3?.accessKey,
         secretKey: config.blobs.s3?.secretKey,

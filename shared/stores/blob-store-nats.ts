@@ -81,7 +81,18 @@ export async function createNatsBlobStore(nc: NatsConnection, bucket: string, tt
       if (data.length === 0 || data.length > size) return void (await os.putBlob({ name: key }, data));
       const id = nuid.next();
       await js.publish(chunkSubject(id), data);
-      const info = { bucket, nuid: id, size: data.length, chunks: 1, name: key, description: '', options: { max_chunk_size: size }, mtime: new Date().toISOString(), digest: digestOf(data), deleted: false };
+      const info = {
+        bucket,
+        nuid: id,
+        size: data.length,
+        chunks: 1,
+        name: key,
+        description: '',
+        options: { max_chunk_size: size },
+        mtime: new Date().toISOString(),
+        digest: digestOf(data),
+        deleted: false,
+      };
       const h = headers();
       h.set('Nats-Rollup', 'sub');
       h.set('Nats-Expected-Last-Subject-Sequence', '0');
@@ -119,7 +130,8 @@ export async function createNatsBlobStore(nc: NatsConnection, bucket: string, tt
         seq = m.seq + 1;
       }
       const data = Buffer.concat(parts);
-      if (data.length !== info.size || digestOf(data) !== info.digest) throw new FolioError('FOLIO_UNAVAILABLE', `Object ${key} read back corrupt (size or digest differs)`, { key });
+      if (data.length !== info.size || digestOf(data) !== info.digest)
+        throw new FolioError('FOLIO_UNAVAILABLE', `Object ${key} read back corrupt (size or digest differs)`, { key });
       return data;
     },
     async stream(key) {

@@ -82,7 +82,10 @@ export function createJobStore(kv: KV, jsm: JetStreamManager) {
     async create(status: JobStatus): Promise<void> {
       // The sweeper's index of unfinished jobs: it lists these few keys, not every job of the TTL
       // window. Written alongside the status (an index entry without its job is dropped by the sweeper).
-      await Promise.all([kv.create(JobKeys.status(status.id), encode(JobStatus.parse(status))), isTerminal(status.status) ? undefined : kv.put(JobKeys.active(status.id), '')]);
+      await Promise.all([
+        kv.create(JobKeys.status(status.id), encode(JobStatus.parse(status))),
+        isTerminal(status.status) ? undefined : kv.put(JobKeys.active(status.id), ''),
+      ]);
     },
 
     /** Ids of jobs not known to have ended (an entry may outlive its job by a crash; the sweeper drops it). */

@@ -13,7 +13,9 @@ function outputOptions(o: JobOptions) {
  * output options (+ tenant, so tenants never see each other's jobs) to a completed job id.
  */
 export function cacheKey(tenant: string, sha256: string, options: JobOptions): string {
-  return createHash('sha256').update(JSON.stringify([tenant, sha256, outputOptions(options)])).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify([tenant, sha256, outputOptions(options)]))
+    .digest('hex');
 }
 
 export async function lookupCachedJob(kv: KV, key: string): Promise<string | null> {

@@ -36,16 +36,18 @@ export function stripMarkdown(md: string): string {
       const l = line.trim();
       if (/^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$/.test(l)) return ''; // table separator row
       if (/^([-*_]\s*){3,}$/.test(l)) return ''; // thematic break
-      return l
-        // A figure link is a picture, not text the page reads: only its alt text counts.
-        .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
-        .replace(/^#{1,6}\s+/, '')
-        .replace(/^>\s?/, '')
-        .replace(/^[-*+]\s+/, '')
-        .replace(/\s*(?<!\\)\|\s*/g, ' ')
-        .replace(/(\*\*|__)(.+?)\1/g, '$2')
-        .replace(/\\([\\`*_{}[\]()#+\-.!|])/g, '$1')
-        .trim();
+      return (
+        l
+          // A figure link is a picture, not text the page reads: only its alt text counts.
+          .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+          .replace(/^#{1,6}\s+/, '')
+          .replace(/^>\s?/, '')
+          .replace(/^[-*+]\s+/, '')
+          .replace(/\s*(?<!\\)\|\s*/g, ' ')
+          .replace(/(\*\*|__)(.+?)\1/g, '$2')
+          .replace(/\\([\\`*_{}[\]()#+\-.!|])/g, '$1')
+          .trim()
+      );
     })
     .join('\n')
     .replace(/\n{3,}/g, '\n\n')

@@ -55,7 +55,11 @@ function streamObject(spec: PageSpec): Buffer {
     const raw = Buffer.from(Array.from({ length: Math.min(spec.ops, 1000) }, (_, k) => line(k)).join(''), 'latin1');
     const repeated = Buffer.concat(Array.from({ length: Math.ceil(spec.ops / 1000) }, () => raw));
     const packed = deflateSync(repeated, { level: 9 });
-    return Buffer.concat([Buffer.from(`<< /Length ${packed.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'), packed, Buffer.from('\nendstream', 'latin1')]);
+    return Buffer.concat([
+      Buffer.from(`<< /Length ${packed.length} /Filter /FlateDecode >>\nstream\n`, 'latin1'),
+      packed,
+      Buffer.from('\nendstream', 'latin1'),
+    ]);
   }
   if (spec.kind === 'inline-image') {
     const head = Buffer.from(`q 612 0 0 792 0 0 cm\nBI /W ${spec.width} /H ${spec.height} /BPC 8 /CS /G ID `, 'latin1');

@@ -4,7 +4,7 @@
  */
 export function makePdf(pageTexts: string[]): Buffer {
   const objects: string[] = [];
-  const add = (body: string) => objects.push(body) ;
+  const add = (body: string) => objects.push(body);
   add('<< /Type /Catalog /Pages 2 0 R >>');
   const kids = pageTexts.map((_, i) => `${4 + i * 2} 0 R`).join(' ');
   add(`<< /Type /Pages /Kids [${kids}] /Count ${pageTexts.length} >>`);

@@ -27,7 +27,12 @@ const isJson = (type: string) => type === 'application/json' || type.endsWith('+
 function rebase(schema: Json): Json {
   if (Array.isArray(schema)) return schema.map(rebase);
   if (!schema || typeof schema !== 'object') return schema;
-  return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', `${COMPONENTS}#/$defs/`) : rebase(v)]));
+  return Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [
+      k,
+      k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', `${COMPONENTS}#/$defs/`) : rebase(v),
+    ]),
+  );
 }
 
 export interface Seen {
@@ -110,7 +115,11 @@ export function openApiChecker(doc: Json) {
     assert.ok(media['x-event-data'], `${where}: the event stream documents its events' data`);
     const frames = text.split('\n\n').filter((f) => /^data: /m.test(f));
     for (const f of frames) {
-      const data = f.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      const data = f
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
       validate(`${where} event`, `${where} x-event-data`, media['x-event-data'], JSON.parse(data));
     }
     return frames.length;

@@ -17,13 +17,15 @@ export interface TestStack extends Stack {
  * A real nats-server on a free port, the services in this process (all, or the ones named), and
  * unless told otherwise the vLLM simulator as the OCR backend (fast and deterministic).
  */
-export async function startTestStack(o: {
-  env?: Record<string, string>;
-  services?: ServiceName[];
-  engine?: 'vllm-sim' | 'cpu';
-  nats?: TestNats;
-  sim?: Parameters<typeof startVllmSimulator>[0];
-} = {}): Promise<TestStack> {
+export async function startTestStack(
+  o: {
+    env?: Record<string, string>;
+    services?: ServiceName[];
+    engine?: 'vllm-sim' | 'cpu';
+    nats?: TestNats;
+    sim?: Parameters<typeof startVllmSimulator>[0];
+  } = {},
+): Promise<TestStack> {
   const nats = o.nats ?? (await startNats());
   const sim = (o.engine ?? 'vllm-sim') === 'vllm-sim' ? await startVllmSimulator({ prefillMs: 5, msPerToken: 0.05, ...o.sim }) : undefined;
   const env: Record<string, string> = {
@@ -64,7 +66,12 @@ export async function waitForTerminal(baseUrl: string, id: string, timeoutMs = 6
 }
 
 /** POSTs a file as multipart/form-data with optional fields. */
-export async function upload(baseUrl: string, route: string, file: Buffer, opts: { filename?: string; type?: string; fields?: Record<string, string>; headers?: Record<string, string> } = {}) {
+export async function upload(
+  baseUrl: string,
+  route: string,
+  file: Buffer,
+  opts: { filename?: string; type?: string; fields?: Record<string, string>; headers?: Record<string, string> } = {},
+) {
   const form = new FormData();
   for (const [k, v] of Object.entries(opts.fields ?? {})) form.append(k, v);
   form.append('file', new Blob([new Uint8Array(file)], { type: opts.type ?? 'application/octet-stream' }), opts.filename ?? 'upload.bin');

@@ -76,7 +76,10 @@ export class Faults {
   /** How this image loops for this request, if it does. */
   loopFor(image: { width: number; height: number; sha256: string }, body: Record<string, unknown>): 'repeat' | 'length' | null {
     const spec = this.#loops.find(
-      (l) => (l.width === undefined || l.width === image.width) && (l.height === undefined || l.height === image.height) && (l.sha256 === undefined || l.sha256 === image.sha256),
+      (l) =>
+        (l.width === undefined || l.width === image.width) &&
+        (l.height === undefined || l.height === image.height) &&
+        (l.sha256 === undefined || l.sha256 === image.sha256),
     );
     if (!spec || (spec.mitigable && isMitigated(body))) return null;
     return spec.kind ?? 'repeat';

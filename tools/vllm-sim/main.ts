@@ -53,7 +53,8 @@ function options(argv: string[], env: NodeJS.ProcessEnv): VllmSimulatorOptions {
     const raw = (values as Record<string, string | undefined>)[flag] ?? env[`VLLM_SIM_${flag.toUpperCase().replaceAll('-', '_')}`];
     if (raw === undefined) continue;
     if (key === 'faults') out.faults = JSON.parse(raw) as FaultPlan;
-    else if (flag === 'profile' && !(SIM_PROFILES as readonly string[]).includes(raw)) throw new Error(`--profile must be one of ${SIM_PROFILES.join(', ')}, got ${raw}`);
+    else if (flag === 'profile' && !(SIM_PROFILES as readonly string[]).includes(raw))
+      throw new Error(`--profile must be one of ${SIM_PROFILES.join(', ')}, got ${raw}`);
     if (key === 'faults') continue;
     if (stringFlags.has(flag)) out[key] = raw;
     else {

@@ -34,20 +34,22 @@ export function simulatedText(task: SimTask, img: ImageFacts): string {
     case 'markdown':
       // Shapes of the real model's answers: a table's header comes before its caption's, with the
       // caption text and the <table> after both; spans in the table; LaTeX; a figure with a caption.
-      return [
-        el('title', [62, 40, 938, 88], `# Simulated page ${id}`),
-        el('text', [62, 110, 938, 150], notice),
-        el('text', [62, 160, 938, 230], facts),
-        el('sub_title', [62, 245, 938, 270], '## Measurements'),
-        el('table', [62, 310, 938, 420], '') +
-          el('table_caption', [62, 280, 938, 305], `Table 1: simulated measurements of page ${id}\n`) +
-          `<table><tr><td rowspan="2">Property</td><td colspan="2">Value</td></tr><tr><td>pixels</td><td>note</td></tr>` +
-          `<tr><td>width</td><td>${img.width}</td><td>simulated</td></tr><tr><td>height</td><td>${img.height}</td><td>simulated</td></tr>` +
-          `<tr><td>sha256</td><td>${id}</td><td>simulated</td></tr></table>`,
-        el('equation', [62, 430, 938, 470], `\\[ A \\coloneqq ${img.width} \\times ${img.height} \\]`),
-        el('image', [100, 480, 600, 800], ''),
-        el('image_caption', [100, 805, 600, 830], `<center>Figure 1: simulated figure of page ${id}</center>`),
-      ].join('\n\n') + '\n';
+      return (
+        [
+          el('title', [62, 40, 938, 88], `# Simulated page ${id}`),
+          el('text', [62, 110, 938, 150], notice),
+          el('text', [62, 160, 938, 230], facts),
+          el('sub_title', [62, 245, 938, 270], '## Measurements'),
+          el('table', [62, 310, 938, 420], '') +
+            el('table_caption', [62, 280, 938, 305], `Table 1: simulated measurements of page ${id}\n`) +
+            `<table><tr><td rowspan="2">Property</td><td colspan="2">Value</td></tr><tr><td>pixels</td><td>note</td></tr>` +
+            `<tr><td>width</td><td>${img.width}</td><td>simulated</td></tr><tr><td>height</td><td>${img.height}</td><td>simulated</td></tr>` +
+            `<tr><td>sha256</td><td>${id}</td><td>simulated</td></tr></table>`,
+          el('equation', [62, 430, 938, 470], `\\[ A \\coloneqq ${img.width} \\times ${img.height} \\]`),
+          el('image', [100, 480, 600, 800], ''),
+          el('image_caption', [100, 805, 600, 830], `<center>Figure 1: simulated figure of page ${id}</center>`),
+        ].join('\n\n') + '\n'
+      );
     case 'ocr':
       // "OCR this image." answers with the text inside the refs, one line per element.
       return [ocrLine([62, 40, 938, 88], notice), ocrLine([62, 110, 938, 150], facts)].join('\n') + '\n';
@@ -71,14 +73,16 @@ export function loopingText(task: SimTask, img: ImageFacts): string {
 /** The answer of a model under the `plain` profile: Markdown only, no grounding, whatever was asked. */
 export function simulatedPlainText(img: ImageFacts): string {
   const id = img.sha256.slice(0, 16);
-  return [
-    `# Simulated page ${id}`,
-    `${SIM_MARKER}: written by the Folio vLLM simulator (plain Markdown profile), not by any model.`,
-    `Image ${img.width}x${img.height} px, ${img.bytes} bytes, sha256 ${id}.`,
-    '## Measurements',
-    `<table><tr><th>Property</th><th>Value</th></tr><tr><td>width</td><td>${img.width}</td></tr><tr><td>height</td><td>${img.height}</td></tr></table>`,
-    `\\[ A = ${img.width} \\times ${img.height} \\]`,
-  ].join('\n\n') + '\n';
+  return (
+    [
+      `# Simulated page ${id}`,
+      `${SIM_MARKER}: written by the Folio vLLM simulator (plain Markdown profile), not by any model.`,
+      `Image ${img.width}x${img.height} px, ${img.bytes} bytes, sha256 ${id}.`,
+      '## Measurements',
+      `<table><tr><th>Property</th><th>Value</th></tr><tr><td>width</td><td>${img.width}</td></tr><tr><td>height</td><td>${img.height}</td></tr></table>`,
+      `\\[ A = ${img.width} \\times ${img.height} \\]`,
+    ].join('\n\n') + '\n'
+  );
 }
 
 function ocrLine(box: [number, number, number, number], text: string): string {

@@ -8,7 +8,17 @@
  */
 import { SIM_MARKER, simulatedPlainText, simulatedText, taskOf, type ImageFacts } from './output.ts';
 
-export const SIM_PROFILES = ['deepseek-ocr', 'deepseek-ocr-2', 'dots-ocr', 'olmocr-2', 'chandra', 'nanonets-ocr2', 'paddleocr-vl', 'mineru-2.5', 'plain'] as const;
+export const SIM_PROFILES = [
+  'deepseek-ocr',
+  'deepseek-ocr-2',
+  'dots-ocr',
+  'olmocr-2',
+  'chandra',
+  'nanonets-ocr2',
+  'paddleocr-vl',
+  'mineru-2.5',
+  'plain',
+] as const;
 export type SimProfile = (typeof SIM_PROFILES)[number];
 
 export interface SimRequest {
@@ -21,7 +31,11 @@ export interface SimRequest {
 /** The profile a request speaks, from its prompt (and system message, and model name where prompts are shared). */
 export function detectProfile(r: SimRequest): SimProfile | undefined {
   const p = r.prompt;
-  if (/^\s*\n?(Layout Detection|Text Recognition|Table Recognition|Formula Recognition|Image Analysis):\s*$/.test(p) && (r.system !== '' || /mineru/i.test(r.model))) return 'mineru-2.5';
+  if (
+    /^\s*\n?(Layout Detection|Text Recognition|Table Recognition|Formula Recognition|Image Analysis):\s*$/.test(p) &&
+    (r.system !== '' || /mineru/i.test(r.model))
+  )
+    return 'mineru-2.5';
   if (/^(OCR|Table Recognition|Formula Recognition|Chart Recognition|Spotting|Seal Recognition):$/.test(p.trim())) return 'paddleocr-vl';
   if (p.includes('<|img|><|imgpad|><|endofimg|>') || p.includes('Please output the layout information from the PDF image')) return 'dots-ocr';
   if (p.includes('Attached is one page of a document')) return 'olmocr-2';
@@ -90,7 +104,12 @@ function smartResize(h: number, w: number): { height: number; width: number } {
 function dots(prompt: string, img: ImageFacts, looping: boolean): string {
   if (prompt.includes('Extract the text content from this image')) return withLoop(`${notice('dots.ocr')}\n\n${facts(img)}\n`, looping);
   const s = smartResize(img.height, img.width);
-  const px = (b: [number, number, number, number]) => [Math.round((b[0] / 1000) * s.width), Math.round((b[1] / 1000) * s.height), Math.round((b[2] / 1000) * s.width), Math.round((b[3] / 1000) * s.height)];
+  const px = (b: [number, number, number, number]) => [
+    Math.round((b[0] / 1000) * s.width),
+    Math.round((b[1] / 1000) * s.height),
+    Math.round((b[2] / 1000) * s.width),
+    Math.round((b[3] / 1000) * s.height),
+  ];
   const cells = [
     { bbox: px([60, 20, 940, 40]), category: 'Page-header', text: 'Folio simulator · running header' },
     { bbox: px([60, 60, 940, 100]), category: 'Title', text: `# Simulated page ${idOf(img)}` },
@@ -205,5 +224,8 @@ function mineru(prompt: string, img: ImageFacts, looping: boolean): string {
   }
   if (prompt.includes('Table Recognition')) return withLoop(otsl(img), looping);
   if (prompt.includes('Formula Recognition')) return withLoop(`A = ${img.width} \\times ${img.height}`, looping);
-  return withLoop(`${SIM_MARKER}: a ${img.width}x${img.height} px block read by the Folio vLLM simulator in MinerU2.5's answer shape (sha256 ${idOf(img)}).`, looping);
+  return withLoop(
+    `${SIM_MARKER}: a ${img.width}x${img.height} px block read by the Folio vLLM simulator in MinerU2.5's answer shape (sha256 ${idOf(img)}).`,
+    looping,
+  );
 }

@@ -174,9 +174,12 @@ export class BatchScheduler {
     const step = this.#stepMs(this.#running.size);
     let next = Infinity;
     for (const j of this.#running) next = Math.min(next, j.prefillLeft + j.tokensLeft * step);
-    this.#timer = setTimeout(() => {
-      this.#advance();
-      this.#settle();
-    }, Math.max(0, Math.ceil(next)));
+    this.#timer = setTimeout(
+      () => {
+        this.#advance();
+        this.#settle();
+      },
+      Math.max(0, Math.ceil(next)),
+    );
   }
 }

@@ -184,7 +184,8 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
       return;
     }
 
-    const profile: SimProfile = opts.profile ?? detectProfile({ model, prompt: v.text, system: v.system }) ?? (/deepseek/i.test(model) ? 'deepseek-ocr' : 'plain');
+    const profile: SimProfile =
+      opts.profile ?? detectProfile({ model, prompt: v.text, system: v.system }) ?? (/deepseek/i.test(model) ? 'deepseek-ocr' : 'plain');
     const full = v.task === 'markdown' || v.task === 'ocr' || (profile !== 'deepseek-ocr' && profile !== 'deepseek-ocr-2' && profile !== 'plain');
     const natural = Math.max(1, Math.ceil((full ? tokensPerPage : tokensPerPage / 2) * tokenShare(profile, v.text)));
     // A page chosen to loop: `length` runs into max_tokens, `repeat` says the same line over and over and stops.
@@ -211,8 +212,20 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
     counters.finished[finish]++;
     const content =
       pageLoop === 'repeat'
-        ? repeatLoop(profile === 'plain' ? plainAnswer(false, v.image) : profile === 'deepseek-ocr' ? simulatedText(v.task, v.image) : simulatedAnswer(profile, v.text, v.image, false))
-        : profile === 'plain' ? plainAnswer(looping, v.image) : profile === 'deepseek-ocr' ? (looping ? loopingText(v.task, v.image) : simulatedText(v.task, v.image)) : simulatedAnswer(profile, v.text, v.image, looping);
+        ? repeatLoop(
+            profile === 'plain'
+              ? plainAnswer(false, v.image)
+              : profile === 'deepseek-ocr'
+                ? simulatedText(v.task, v.image)
+                : simulatedAnswer(profile, v.text, v.image, false),
+          )
+        : profile === 'plain'
+          ? plainAnswer(looping, v.image)
+          : profile === 'deepseek-ocr'
+            ? looping
+              ? loopingText(v.task, v.image)
+              : simulatedText(v.task, v.image)
+            : simulatedAnswer(profile, v.text, v.image, looping);
     send(
       res,
       200,
@@ -221,7 +234,15 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content, reasoning_content: null, tool_calls: [] }, logprobs: body.logprobs === true ? simulatedLogprobs(content, faults.logprob) : null, finish_reason: finish, stop_reason: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content, reasoning_content: null, tool_calls: [] },
+            logprobs: body.logprobs === true ? simulatedLogprobs(content, faults.logprob) : null,
+            finish_reason: finish,
+            stop_reason: null,
+          },
+        ],
         usage: { prompt_tokens: v.promptTokens, completion_tokens: tokens, total_tokens: v.promptTokens + tokens },
         prompt_logprobs: null,
       }),
@@ -229,7 +250,9 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
   }
 
   /** The checks vLLM makes before scheduling, with its status codes and wording. */
-  async function validate(body: Record<string, unknown>): Promise<{ task: SimTask; image: ImageFacts; promptTokens: number; maxTokens: number; text: string; system: string }> {
+  async function validate(
+    body: Record<string, unknown>,
+  ): Promise<{ task: SimTask; image: ImageFacts; promptTokens: number; maxTokens: number; text: string; system: string }> {
     if (body.model !== model) throw new HttpError(404, `The model \`${String(body.model)}\` does not exist.`, 'NotFoundError');
     if (body.stream === true) throw new HttpError(400, 'vllm-sim does not simulate streaming', 'BadRequestError');
     const messages = body.messages;
@@ -282,7 +305,10 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
           return send(
             res,
             200,
-            JSON.stringify({ object: 'list', data: [{ id: model, object: 'model', created: 0, owned_by: 'vllm-sim', root: model, parent: null, max_model_len: maxModelLen }] }),
+            JSON.stringify({
+              object: 'list',
+              data: [{ id: model, object: 'model', created: 0, owned_by: 'vllm-sim', root: model, parent: null, max_model_len: maxModelLen }],
+            }),
           );
         case 'GET /health':
           return faults.down ? send(res, 503, '', 'text/plain') : send(res, 200, '', 'text/plain');
@@ -290,7 +316,13 @@ export async function startVllmSimulator(opts: VllmSimulatorOptions = {}): Promi
           return send(res, 200, JSON.stringify({ version: 'vllm-sim' }));
         case 'GET /metrics':
           counters.metricsScrapes++;
-          if (metricsMode === 'none') return send(res, 200, '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.0\n', 'text/plain; version=0.0.4');
+          if (metricsMode === 'none')
+            return send(
+              res,
+              200,
+              '# HELP process_cpu_seconds_total CPU time.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 1.0\n',
+              'text/plain; version=0.0.4',
+            );
           return send(
             res,
             200,

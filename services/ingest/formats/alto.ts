@@ -46,8 +46,12 @@ function engines(doc: DocumentResult): string {
 function renderPage(page: DocPage): string {
   const n = page.page;
   const size = page.width && page.height ? ` WIDTH="${num(page.width)}" HEIGHT="${num(page.height)}"` : '';
-  if (page.status === 'failed') return `<Page ID="page_${n}" PHYSICAL_IMG_NR="${n}"${size} QUALITY_DETAIL="${esc(`not read: ${page.error?.code ?? 'unknown'}`)}"/>`;
-  const out = [`<Page ID="page_${n}" PHYSICAL_IMG_NR="${n}"${size} PROCESSINGREFS="folio_ocr">`, `<PrintSpace${page.width && page.height ? ` HPOS="0" VPOS="0"${size}` : ''}>`];
+  if (page.status === 'failed')
+    return `<Page ID="page_${n}" PHYSICAL_IMG_NR="${n}"${size} QUALITY_DETAIL="${esc(`not read: ${page.error?.code ?? 'unknown'}`)}"/>`;
+  const out = [
+    `<Page ID="page_${n}" PHYSICAL_IMG_NR="${n}"${size} PROCESSINGREFS="folio_ocr">`,
+    `<PrintSpace${page.width && page.height ? ` HPOS="0" VPOS="0"${size}` : ''}>`,
+  ];
   let line = 0;
   let word = 0;
   for (const [b, region] of pageRegions(page).entries()) {
@@ -67,7 +71,9 @@ function renderPage(page: DocPage): string {
           const prev = l.words[i - 1].bbox;
           parts.push(`<SP HPOS="${num(prev[2])}" VPOS="${num(l.bbox[1])}" WIDTH="${num(Math.max(0, w.bbox[0] - prev[2]))}"/>`);
         }
-        parts.push(`<String ID="p${n}_w${++word}"${pos(w.bbox)} CONTENT="${esc(w.text)}"${w.confidence !== undefined ? ` WC="${w.confidence.toFixed(3)}"` : ''}/>`);
+        parts.push(
+          `<String ID="p${n}_w${++word}"${pos(w.bbox)} CONTENT="${esc(w.text)}"${w.confidence !== undefined ? ` WC="${w.confidence.toFixed(3)}"` : ''}/>`,
+        );
       }
       out.push(parts.join(''), '</TextLine>');
     }

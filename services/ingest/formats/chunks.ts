@@ -169,7 +169,8 @@ function splitToFit(text: string, limit: number): string[] {
   return pieces;
 }
 
-const TOKEN_WITH_SPACE = /(?:[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|[^\s\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+)\s*/gu;
+const TOKEN_WITH_SPACE =
+  /(?:[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|[^\s\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]+)\s*/gu;
 
 /** The end of a text worth about `n` tokens, cut at a word boundary. */
 function lastTokens(text: string, n: number): string {

@@ -54,7 +54,10 @@ function renderPage(page: DocPage, index: number): string {
       out.push(`<span class="ocr_line" id="line_${n}_${line}" title="${lineTitle(l)}">`);
       out.push(
         l.words
-          .map((w) => `<span class="ocrx_word" id="word_${n}_${++word}" title="${bboxOf(w.bbox)}${w.confidence !== undefined ? `; x_wconf ${Math.round(w.confidence * 100)}` : ''}">${esc(w.text)}</span>`)
+          .map(
+            (w) =>
+              `<span class="ocrx_word" id="word_${n}_${++word}" title="${bboxOf(w.bbox)}${w.confidence !== undefined ? `; x_wconf ${Math.round(w.confidence * 100)}` : ''}">${esc(w.text)}</span>`,
+          )
           .join(' '),
       );
       out.push('</span>');

@@ -67,7 +67,9 @@ function renderBlocks(blocks: Block[]): string {
         const src = /\]\((images\/\d+_\d+\.jpg)\)/.exec(b.text)?.[1];
         const caption = blocks[i + 1]?.type === 'image_caption' ? blocks[i + 1] : undefined;
         const img = src ? `<a href="${src}"><img src="${src}" alt="${esc(caption?.text ?? '')}"></a>` : '';
-        out.push(`<figure${data}>${img}${caption ? `<figcaption data-bbox="${caption.bbox.join(',')}" data-order="${caption.order ?? i + 1}">${esc(caption.text)}</figcaption>` : ''}</figure>`);
+        out.push(
+          `<figure${data}>${img}${caption ? `<figcaption data-bbox="${caption.bbox.join(',')}" data-order="${caption.order ?? i + 1}">${esc(caption.text)}</figcaption>` : ''}</figure>`,
+        );
         break;
       }
       case 'image_caption':
@@ -147,12 +149,16 @@ function renderMarkdownText(md: string): string {
       html.push(sanitizeTable(part.slice(1), ''));
       continue;
     }
-    for (const p of part.split(/\n[ \t]*\n/).map((x) => x.trim()).filter(Boolean)) {
+    for (const p of part
+      .split(/\n[ \t]*\n/)
+      .map((x) => x.trim())
+      .filter(Boolean)) {
       const h = /^(#{1,6})[ \t]+(.*)$/s.exec(p);
       const img = /^!\[[^\]]*\]\((images\/\d+_\d+\.jpg)\)$/.exec(p);
       if (h) html.push(`<h${h[1].length}>${esc(h[2])}</h${h[1].length}>`);
       else if (img) html.push(`<figure><a href="${img[1]}"><img src="${img[1]}" alt=""></a></figure>`);
-      else if (p.split('\n').every((l) => /^\s*\|.*\|\s*$/.test(l)) && p.includes('\n')) html.push(renderTable({ type: 'table', bbox: [0, 0, 0, 0], text: p }, ''));
+      else if (p.split('\n').every((l) => /^\s*\|.*\|\s*$/.test(l)) && p.includes('\n'))
+        html.push(renderTable({ type: 'table', bbox: [0, 0, 0, 0], text: p }, ''));
       else html.push(`<p>${escLines(p.replace(/<\/?center>/gi, ''))}</p>`);
     }
   }

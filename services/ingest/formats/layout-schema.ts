@@ -18,8 +18,8 @@ export function layoutJsonSchema(): Record<string, unknown> {
     $id: `folio:schemas/document-v${LAYOUT_SCHEMA_VERSION}.json`,
     title: `Folio document.json, version ${LAYOUT_SCHEMA_VERSION}`,
     description:
-      'GET /v1/jobs/{id}/result?format=json. Pages in order; each page\'s blocks in reading order (`order`), each with its type, ' +
-      'box [x1, y1, x2, y2] in page-image pixels (the page is width × height), plain text, and a confidence (the CPU recogniser\'s, or a vision model\'s token probabilities); each page has its quality signals (`quality`) and, when it took more than one try, its `attempts`. ' +
+      "GET /v1/jobs/{id}/result?format=json. Pages in order; each page's blocks in reading order (`order`), each with its type, " +
+      "box [x1, y1, x2, y2] in page-image pixels (the page is width × height), plain text, and a confidence (the CPU recogniser's, or a vision model's token probabilities); each page has its quality signals (`quality`) and, when it took more than one try, its `attempts`. " +
       'Tables from vision models keep their HTML in `html`. Blocks of the `plain` model profile have the whole page as their box.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };

@@ -129,7 +129,15 @@ function paragraphsOf(block: Block): string[] {
   if (block.type === 'table') {
     rows = rows
       .filter((r) => !/^\s*\|?\s*:?-{2,}/.test(r))
-      .map((r) => r.replace(/^\s*\|/, '').replace(/\|\s*$/, '').split(/\t|\s\|\s|\|/).map((c) => c.trim()).filter(Boolean).join(' '));
+      .map((r) =>
+        r
+          .replace(/^\s*\|/, '')
+          .replace(/\|\s*$/, '')
+          .split(/\t|\s\|\s|\|/)
+          .map((c) => c.trim())
+          .filter(Boolean)
+          .join(' '),
+      );
   }
   return rows.map((r) => r.replace(/\s+/g, ' ').trim()).filter(Boolean);
 }

@@ -163,8 +163,10 @@ function buildTtf(): Buffer {
   const os2 = cat(
     u16(4, GLYPH_WIDTH, 400, 5, 0), // version, xAvgCharWidth, weight, width, fsType (installable)
     u16(650, 600, 0, 75, 650, 600, 0, 350, 50, 250), // sub/superscript sizes and offsets, strikeout
-    u16(0), Buffer.alloc(10), // sFamilyClass, panose
-    u32(0, 0, 0, 0), Buffer.from('FOLI', 'latin1'), // unicode ranges, vendor
+    u16(0),
+    Buffer.alloc(10), // sFamilyClass, panose
+    u32(0, 0, 0, 0),
+    Buffer.from('FOLI', 'latin1'), // unicode ranges, vendor
     u16(0x40, 0x20, 0xffff, ASCENT, DESCENT, 0, ASCENT, -DESCENT), // fsSelection (regular), first/last char, typo metrics, win metrics
     u32(1, 0), // code page ranges (Latin 1)
     u16(ASCENT / 2, ASCENT, 0, 0x20, 0), // xHeight, capHeight, default char, break char, max context

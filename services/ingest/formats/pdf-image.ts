@@ -42,7 +42,8 @@ export function parsePng(buf: Buffer): Png | null {
     const type = buf.toString('latin1', at + 4, at + 8);
     const data = buf.subarray(at + 8, at + 8 + len);
     if (data.length !== len) return null;
-    if (type === 'IHDR') png = { ...png, width: data.readUInt32BE(0), height: data.readUInt32BE(4), bitDepth: data[8], colorType: data[9], interlace: data[12] };
+    if (type === 'IHDR')
+      png = { ...png, width: data.readUInt32BE(0), height: data.readUInt32BE(4), bitDepth: data[8], colorType: data[9], interlace: data[12] };
     else if (type === 'PLTE') png.palette = data;
     else if (type === 'tRNS') png.transparency = true;
     else if (type === 'IDAT') idat.push(data);
@@ -50,7 +51,8 @@ export function parsePng(buf: Buffer): Png | null {
       // Pixels per metre cannot say 150 or 300 dpi exactly (5906 ppm is 150.01): whole numbers within 0.1 are meant.
       const dpi = data.readUInt32BE(0) * 0.0254;
       const whole = Math.round(dpi);
-      if (dpi >= 10 && dpi <= 4800 && data.readUInt32BE(0) === data.readUInt32BE(4)) png.dpi = Math.abs(dpi - whole) < 0.1 ? whole : Math.round(dpi * 100) / 100;
+      if (dpi >= 10 && dpi <= 4800 && data.readUInt32BE(0) === data.readUInt32BE(4))
+        png.dpi = Math.abs(dpi - whole) < 0.1 ? whole : Math.round(dpi * 100) / 100;
     } else if (type === 'IEND') break;
     at += 12 + len;
   }
@@ -60,10 +62,20 @@ export function parsePng(buf: Buffer): Png | null {
 
 export async function pdfImageFromPng(buf: Buffer): Promise<PdfImage> {
   const png = parsePng(buf);
-  if (png && png.bitDepth === 8 && png.interlace === 0 && !png.transparency && (png.colorType === 0 || png.colorType === 2 || (png.colorType === 3 && png.palette))) {
+  if (
+    png &&
+    png.bitDepth === 8 &&
+    png.interlace === 0 &&
+    !png.transparency &&
+    (png.colorType === 0 || png.colorType === 2 || (png.colorType === 3 && png.palette))
+  ) {
     const colors = png.colorType === 2 ? 3 : 1;
     const space =
-      png.colorType === 2 ? '/DeviceRGB' : png.colorType === 0 ? '/DeviceGray' : `[/Indexed /DeviceRGB ${png.palette!.length / 3 - 1} <${png.palette!.toString('hex')}>]`;
+      png.colorType === 2
+        ? '/DeviceRGB'
+        : png.colorType === 0
+          ? '/DeviceGray'
+          : `[/Indexed /DeviceRGB ${png.palette!.length / 3 - 1} <${png.palette!.toString('hex')}>]`;
     return {
       width: png.width,
       height: png.height,

@@ -42,7 +42,10 @@ const FALLBACK_SIZE = { width: 612, height: 792 };
 export async function* renderPdf(doc: DocumentResult, loadImage: (page: number) => Promise<PdfImage | null>, opts: PdfOptions): AsyncGenerator<Buffer> {
   const codes = new CodeMap();
   // The text of every page is encoded first: the font's ToUnicode map must list every astral character.
-  const pages = doc.pages.map((p) => ({ page: p, lines: pageRegions(p).flatMap((r) => r.lines.map((l) => ({ line: l, codes: l.words.map((w) => codes.encode(w.text)) }))) }));
+  const pages = doc.pages.map((p) => ({
+    page: p,
+    lines: pageRegions(p).flatMap((r) => r.lines.map((l) => ({ line: l, codes: l.words.map((w) => codes.encode(w.text)) }))),
+  }));
   const w = new Writer();
   yield w.header();
 
@@ -50,7 +53,10 @@ export async function* renderPdf(doc: DocumentResult, loadImage: (page: number) 
   yield w.object(CATALOG, `<< /Type /Catalog /Pages ${PAGES} 0 R >>`);
   yield w.object(PAGES, `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`);
   const date = pdfDate(opts.date ?? new Date());
-  yield w.object(INFO, `<< /Title ${pdfText(opts.title ?? doc.source.name ?? doc.jobId)} /Producer (Folio) /Creator (Folio OCR) /CreationDate (${date}) /ModDate (${date}) >>`);
+  yield w.object(
+    INFO,
+    `<< /Title ${pdfText(opts.title ?? doc.source.name ?? doc.jobId)} /Producer (Folio) /Creator (Folio OCR) /CreationDate (${date}) /ModDate (${date}) >>`,
+  );
   const font = fontDicts(FONT);
   yield w.object(FONT.type0, font.type0);
   yield w.object(FONT.cid, font.cid);
@@ -76,7 +82,10 @@ export async function* renderPdf(doc: DocumentResult, loadImage: (page: number) 
     const size = pageSize(page, image, opts.dpi);
     const content = [image ? `q ${num(size.width)} 0 0 ${num(size.height)} 0 0 cm /Im0 Do Q` : '', textLayer(page, lines, size)].filter(Boolean).join('\n');
     const resources = `/Font << /F0 ${FONT.type0} 0 R >>${image ? ` /XObject << /Im0 ${id + 2} 0 R >>` : ''}`;
-    yield w.object(id, `<< /Type /Page /Parent ${PAGES} 0 R /MediaBox [0 0 ${num(size.width)} ${num(size.height)}] /Resources << ${resources} >> /Contents ${id + 1} 0 R >>`);
+    yield w.object(
+      id,
+      `<< /Type /Page /Parent ${PAGES} 0 R /MediaBox [0 0 ${num(size.width)} ${num(size.height)}] /Resources << ${resources} >> /Contents ${id + 1} 0 R >>`,
+    );
     yield w.stream(id + 1, '/Filter /FlateDecode', deflateSync(content));
     // Every page reserves its image's number; without an image it is a harmless empty object.
     yield image ? w.stream(id + 2, image.dict, image.data) : w.object(id + 2, 'null');
@@ -166,13 +175,20 @@ class Writer {
 
   stream(id: number, dict: string, data: Buffer): Buffer {
     this.offsets[id] = this.at;
-    return this.emit(Buffer.concat([Buffer.from(`${id} 0 obj\n<< ${dict} /Length ${data.length} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream\nendobj\n')]));
+    return this.emit(
+      Buffer.concat([Buffer.from(`${id} 0 obj\n<< ${dict} /Length ${data.length} >>\nstream\n`, 'latin1'), data, Buffer.from('\nendstream\nendobj\n')]),
+    );
   }
 
   trailer(size: number, id: string): Buffer {
     const xref = this.at;
     const rows = ['xref', `0 ${size}`, '0000000000 65535 f '];
     for (let i = 1; i < size; i++) rows.push(`${String(this.offsets[i] ?? 0).padStart(10, '0')} 00000 n `);
-    return this.emit(Buffer.from(`${rows.join('\n')}\ntrailer\n<< /Size ${size} /Root ${CATALOG} 0 R /Info ${INFO} 0 R /ID [<${id}> <${id}>] >>\nstartxref\n${xref}\n%%EOF\n`, 'latin1'));
+    return this.emit(
+      Buffer.from(
+        `${rows.join('\n')}\ntrailer\n<< /Size ${size} /Root ${CATALOG} 0 R /Info ${INFO} 0 R /ID [<${id}> <${id}>] >>\nstartxref\n${xref}\n%%EOF\n`,
+        'latin1',
+      ),
+    );
   }
 }

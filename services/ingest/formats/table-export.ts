@@ -25,7 +25,15 @@ export const TABLE_MEDIA_TYPES: Record<TableFormat, string> = {
 
 export function tableFrame(t: ExtractedTable): pl.DataFrame {
   const p = loadPolars();
-  return p.DataFrame(t.columns.map((name, k) => p.Series(name, t.rows.map((r) => r[k]), p.Utf8)));
+  return p.DataFrame(
+    t.columns.map((name, k) =>
+      p.Series(
+        name,
+        t.rows.map((r) => r[k]),
+        p.Utf8,
+      ),
+    ),
+  );
 }
 
 export function exportTable(t: ExtractedTable, format: TableFormat): Buffer {

@@ -38,7 +38,16 @@ export function extractTables(doc: DocumentResult): ExtractedTable[] {
       const columns = columnNames(grid.slice(0, depth), grid[0].length);
       const rows = grid.slice(depth);
       const caption = captionOf(blocks, i);
-      out.push({ n: out.length + 1, page: page.page, bbox: block.bbox, ...(caption ? { caption } : {}), shape: [rows.length, columns.length], columns, headerRows: depth, rows });
+      out.push({
+        n: out.length + 1,
+        page: page.page,
+        bbox: block.bbox,
+        ...(caption ? { caption } : {}),
+        shape: [rows.length, columns.length],
+        columns,
+        headerRows: depth,
+        rows,
+      });
     }
   }
   return out;

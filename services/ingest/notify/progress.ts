@@ -29,7 +29,15 @@ export async function startProgressEvents(deps: IngestDeps, intervalMs = 1000): 
     const finished = await deps.jobs.countFinishedPages(jobId);
     if (finished >= s.pages.total) return;
     const pages = { total: s.pages.total, done: finished, failed: s.pages.failed };
-    const event: ProgressEvent = { v: 1, jobId, tenant: s.tenant, kind: 'progress', pages, at: new Date().toISOString(), ...(progressOf({ ...s, pages })?.etaSeconds !== undefined ? { etaSeconds: progressOf({ ...s, pages })!.etaSeconds } : {}) };
+    const event: ProgressEvent = {
+      v: 1,
+      jobId,
+      tenant: s.tenant,
+      kind: 'progress',
+      pages,
+      at: new Date().toISOString(),
+      ...(progressOf({ ...s, pages })?.etaSeconds !== undefined ? { etaSeconds: progressOf({ ...s, pages })!.etaSeconds } : {}),
+    };
     await deps.bus.js.publish(Subjects.event(s.tenant, jobId, 'progress'), JSON.stringify(event), { msgID: `${jobId}.progress.${finished}` });
   }
 
@@ -38,7 +46,10 @@ export async function startProgressEvents(deps: IngestDeps, intervalMs = 1000): 
       const jobId = PAGE_KEY.exec(e.key)?.[1];
       if (!jobId || pending.has(jobId)) continue;
       const wait = Math.max(0, (lastAt.get(jobId) ?? 0) + intervalMs - Date.now());
-      pending.set(jobId, setTimeout(() => void publish(jobId).catch((err) => deps.log.debug({ err, jobId }, 'progress event not published')), wait));
+      pending.set(
+        jobId,
+        setTimeout(() => void publish(jobId).catch((err) => deps.log.debug({ err, jobId }, 'progress event not published')), wait),
+      );
       if (lastAt.size > 10_000) lastAt.clear();
     }
   })();

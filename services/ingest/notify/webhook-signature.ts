@@ -28,7 +28,13 @@ export class WebhookVerificationError extends Error {}
  * Checks a delivery: one of the space-separated `v1,` signatures matches, and the timestamp is
  * within `toleranceS` of now (a replayed old delivery is refused). Throws WebhookVerificationError.
  */
-export function verifyWebhook(secret: string, headers: Record<string, string | string[] | undefined>, body: string, toleranceS = 300, nowS = Math.floor(Date.now() / 1000)): void {
+export function verifyWebhook(
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  toleranceS = 300,
+  nowS = Math.floor(Date.now() / 1000),
+): void {
   const h = (name: string) => {
     const v = headers[name] ?? headers[name.toLowerCase()];
     return Array.isArray(v) ? v[0] : v;

@@ -1,6 +1,19 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ensureConsumer, runConsumer, Slots, JobEvent, TerminalStates, type AttemptContext, type JobState, type JobStatus, type WebhookDelivery, Streams, Subjects, parseEventSubject } from '../../../shared/bus/index.ts';
+import {
+  ensureConsumer,
+  runConsumer,
+  Slots,
+  JobEvent,
+  TerminalStates,
+  type AttemptContext,
+  type JobState,
+  type JobStatus,
+  type WebhookDelivery,
+  Streams,
+  Subjects,
+  parseEventSubject,
+} from '../../../shared/bus/index.ts';
 import { FolioError } from '../../../shared/operations/index.ts';
 import type { WebhookPayload } from '../../../shared/document/index.ts';
 import { resolveSafe, UnsafeUrlError } from '../ssrf.ts';
@@ -16,19 +29,31 @@ const KEEP_DELIVERIES = 20;
 export const backoffMs = (attempt: number, base: number, max: number) => Math.min(max, base * 2 ** Math.max(0, attempt - 1));
 
 /** POSTs the body to the address checked by resolveSafe (never a second DNS lookup); resolves the HTTP status. */
-export function postPinned(target: { url: URL; address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+export function postPinned(
+  target: { url: URL; address: string; family: 4 | 6 },
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const mod = target.url.protocol === 'https:' ? https : http;
-    const req = mod.request(target.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Folio-Webhooks/1', ...headers },
-      lookup: (_host, opts, cb) => ((opts as { all?: boolean }).all ? (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]) : cb(null, target.address, target.family)),
-      timeout: timeoutMs,
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
+    const req = mod.request(
+      target.url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Folio-Webhooks/1', ...headers },
+        lookup: (_host, opts, cb) =>
+          (opts as { all?: boolean }).all
+            ? (cb as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }])
+            : cb(null, target.address, target.family),
+        timeout: timeoutMs,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(body);
@@ -50,7 +75,9 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
   const log = deps.log;
 
   async function record(job: JobStatus, url: string, d: WebhookDelivery) {
-    await deps.jobs.update(job.id, (s) => ({ ...s, webhook: { url, deliveries: [...(s.webhook?.deliveries ?? []), d].slice(-KEEP_DELIVERIES) } })).catch((err) => log.warn({ err, jobId: job.id }, 'webhook attempt not recorded'));
+    await deps.jobs
+      .update(job.id, (s) => ({ ...s, webhook: { url, deliveries: [...(s.webhook?.deliveries ?? []), d].slice(-KEEP_DELIVERIES) } }))
+      .catch((err) => log.warn({ err, jobId: job.id }, 'webhook attempt not recorded'));
   }
 
   async function deliver(ev: JobEvent, ctx: AttemptContext) {
@@ -75,7 +102,11 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
     const body = JSON.stringify(payload);
     const id = `msg_${cur.id}_${kind}_${ctx.seq}`;
     const ts = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signWebhook(tenantWebhookSecret(master, cur.tenant), id, ts, body) };
+    const headers = {
+      'webhook-id': id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': signWebhook(tenantWebhookSecret(master, cur.tenant), id, ts, body),
+    };
     let httpStatus: number | undefined;
     let error: string | undefined;
     try {
@@ -84,10 +115,22 @@ export async function startWebhooks(deps: IngestDeps): Promise<{ stop(): Promise
       error = (err as Error).message;
     }
     const ok = httpStatus !== undefined && httpStatus >= 200 && httpStatus < 300;
-    await record(cur, url, { event, attempt, at, outcome: ok ? 'delivered' : 'failed', ...(httpStatus !== undefined ? { httpStatus } : {}), ...(error ? { error } : {}) });
+    await record(cur, url, {
+      event,
+      attempt,
+      at,
+      outcome: ok ? 'delivered' : 'failed',
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+      ...(error ? { error } : {}),
+    });
     if (ok) return;
     // Retryable: nak'ed with the webhook backoff, or given up on after the last attempt.
-    throw new FolioError('FOLIO_UNAVAILABLE', `webhook ${url} answered ${httpStatus ?? error}`, { jobId: cur.id, url, attempt, httpStatus, error }, { public: false });
+    throw new FolioError(
+      'FOLIO_UNAVAILABLE',
+      `webhook ${url} answered ${httpStatus ?? error}`,
+      { jobId: cur.id, url, attempt, httpStatus, error },
+      { public: false },
+    );
   }
 
   const consumer = runConsumer({

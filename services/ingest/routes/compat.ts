@@ -18,16 +18,18 @@ function seedStatus(s: JobState): 'pending' | 'completed' | 'failed' {
  * seed did.
  */
 export function registerCompatRoutes(app: FastifyInstance, deps: IngestDeps) {
-  app.post('/ocr', { schema: { summary: 'Seed-compatible OCR: image → Markdown; PDF → {task_id, status: "pending"}', tags: ['compat'] } }, async (req, reply) => withSyncSlot(deps, req, async () => {
-    const job = await acceptUpload(deps, req, true, false);
-    if (job.source.mediaType === 'application/pdf') {
-      return reply.status(202).send({ task_id: job.id, status: 'pending' });
-    }
-    const done = await waitForEnd(deps, job.id, job.tenant, deps.config.ingest.syncTimeoutMs);
-    if (!done) return reply.status(202).send({ task_id: job.id, status: 'pending' });
-    const markdown = done.result ? (await deps.blobs.get(done.result.markdown)).toString('utf8') : undefined;
-    return { task_id: job.id, status: seedStatus(done.status), markdown, ...(done.error ? { error: publicError(done.error) } : {}) };
-  }));
+  app.post('/ocr', { schema: { summary: 'Seed-compatible OCR: image → Markdown; PDF → {task_id, status: "pending"}', tags: ['compat'] } }, async (req, reply) =>
+    withSyncSlot(deps, req, async () => {
+      const job = await acceptUpload(deps, req, true, false);
+      if (job.source.mediaType === 'application/pdf') {
+        return reply.status(202).send({ task_id: job.id, status: 'pending' });
+      }
+      const done = await waitForEnd(deps, job.id, job.tenant, deps.config.ingest.syncTimeoutMs);
+      if (!done) return reply.status(202).send({ task_id: job.id, status: 'pending' });
+      const markdown = done.result ? (await deps.blobs.get(done.result.markdown)).toString('utf8') : undefined;
+      return { task_id: job.id, status: seedStatus(done.status), markdown, ...(done.error ? { error: publicError(done.error) } : {}) };
+    }),
+  );
 
   app.get<{ Params: { task_id: string } }>('/result/:task_id', { schema: { summary: 'Seed-compatible result polling', tags: ['compat'] } }, async (req) => {
     const job = await readJob(deps, req.params.task_id, req.tenant);

@@ -53,7 +53,13 @@ async function pageImage(deps: IngestDeps, jobId: string, page: number) {
 }
 
 /** The document's name for a download: its source's name without the extension, safe in a header. */
-const downloadName = (doc: DocumentResult, ext: string) => `${(doc.source.name || doc.jobId).replace(/\.[A-Za-z0-9]{1,5}$/, '').replace(/[^\w.-]+/g, '_').slice(0, 100) || doc.jobId}.${ext}`;
+const downloadName = (doc: DocumentResult, ext: string) =>
+  `${
+    (doc.source.name || doc.jobId)
+      .replace(/\.[A-Za-z0-9]{1,5}$/, '')
+      .replace(/[^\w.-]+/g, '_')
+      .slice(0, 100) || doc.jobId
+  }.${ext}`;
 
 /** format=html, chunks, pdf, hocr and alto of GET /v1/jobs/:id/result. */
 export async function sendRenderedResult(deps: IngestDeps, job: JobStatus, format: RenderedFormat, query: unknown, reply: FastifyReply) {
@@ -76,7 +82,12 @@ export async function sendRenderedResult(deps: IngestDeps, job: JobStatus, forma
   }
   const q = ChunkQuery.safeParse(query ?? {});
   if (!q.success) throw zodToFolio(q.error);
-  return { jobId: job.id, maxTokens: q.data.maxTokens, overlap: q.data.overlap, chunks: chunkDocument(forReading(doc, job.options.furniture), q.data) } satisfies ChunkList;
+  return {
+    jobId: job.id,
+    maxTokens: q.data.maxTokens,
+    overlap: q.data.overlap,
+    chunks: chunkDocument(forReading(doc, job.options.furniture), q.data),
+  } satisfies ChunkList;
 }
 
 export function registerFormatRoutes(app: FastifyInstance, deps: IngestDeps) {
@@ -100,7 +111,8 @@ export function registerFormatRoutes(app: FastifyInstance, deps: IngestDeps) {
       const tables = extractTables(await loadDocument(deps, job));
       const n = /^\d{1,6}$/.test(req.params.n) ? Number(req.params.n) : 0;
       const table = tables.find((t) => t.n === n);
-      if (!table) throw new FolioError('FOLIO_TABLE_NOT_FOUND', `Job ${job.id} has ${tables.length} table(s); no table "${req.params.n}"`, { tables: tables.length });
+      if (!table)
+        throw new FolioError('FOLIO_TABLE_NOT_FOUND', `Job ${job.id} has ${tables.length} table(s); no table "${req.params.n}"`, { tables: tables.length });
       reply.type(TABLE_MEDIA_TYPES[q.data.format]);
       if (q.data.format !== 'json') reply.header('content-disposition', `attachment; filename="${job.id}-table-${n}.${q.data.format}"`);
       return reply.send(exportTable(table, q.data.format));

@@ -13,7 +13,11 @@ const require = createRequire(import.meta.url);
 // Beside each package's main file (their `exports` do not list the browser builds).
 const beside = (pkg: string, file: string) => path.join(path.dirname(require.resolve(pkg)), file);
 const vendor = [beside('marked', 'marked.umd.js'), beside('dompurify', 'purify.min.js')]
-  .map((f) => readFileSync(f, 'utf8').replace(/\/\/# sourceMappingURL=.*$/gm, '').replace(/<\/script/gi, '<\\/script'))
+  .map((f) =>
+    readFileSync(f, 'utf8')
+      .replace(/\/\/# sourceMappingURL=.*$/gm, '')
+      .replace(/<\/script/gi, '<\\/script'),
+  )
   .join('\n;\n');
 const HOME = readFileSync(new URL('../public/index.html', import.meta.url), 'utf8').replace('/*VENDOR*/', () => vendor);
 /**
@@ -33,8 +37,14 @@ export function registerOpsRoutes(app: FastifyInstance, deps: IngestDeps) {
   app.get('/readyz', { schema: { summary: 'Readiness: NATS and the object store answer', tags: ['ops'] } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     const within = <T>(p: Promise<T>) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2000).unref())]);
-    await within(deps.bus.nc.flush()).then(() => (checks.nats = 'ok'), (e: Error) => (checks.nats = e.message));
-    await within(deps.blobs.ping()).then(() => (checks.blobs = 'ok'), (e: Error) => (checks.blobs = e.message));
+    await within(deps.bus.nc.flush()).then(
+      () => (checks.nats = 'ok'),
+      (e: Error) => (checks.nats = e.message),
+    );
+    await within(deps.blobs.ping()).then(
+      () => (checks.blobs = 'ok'),
+      (e: Error) => (checks.blobs = e.message),
+    );
     const ready = Object.values(checks).every((v) => v === 'ok');
     if (!ready) reply.status(503).header('retry-after', '5');
     return ready ? { status: 'ready', checks } : { error: { code: 'FOLIO_UNAVAILABLE', message: 'Not ready', details: checks } };

@@ -10,9 +10,7 @@ const MIN_REAL_CHARS = 10;
 
 export function textLayerToOutput(text: PageText): EngineOutput {
   const lines = dedupe(
-    text.items
-      .filter((i) => i.text.trim() !== '')
-      .map((i): LayoutLine => ({ text: i.text, bbox: i.bbox, size: i.fontSize > 0 ? i.fontSize : undefined })),
+    text.items.filter((i) => i.text.trim() !== '').map((i): LayoutLine => ({ text: i.text, bbox: i.bbox, size: i.fontSize > 0 ? i.fontSize : undefined })),
   );
   // PDF producers split lines at font changes and sometimes at every word (gaps ≈ 0.3 em).
   const { markdown, blocks } = layoutPage(lines, { joinGap: 0.4 });

@@ -49,7 +49,8 @@ export function createCpuEngine(opts: CpuEngineOptions): OcrEngine & { stats(): 
   return {
     name: 'cpu',
     concurrency: () => opts.workers,
-    recognize: (input, signal) => pool.run({ image: input.image, width: input.width, height: input.height, task: input.task, lang: input.lang, page: input.page }, signal),
+    recognize: (input, signal) =>
+      pool.run({ image: input.image, width: input.width, height: input.height, task: input.task, lang: input.lang, page: input.page }, signal),
     stats: () => pool.stats(),
     close: () => pool.close(),
   };

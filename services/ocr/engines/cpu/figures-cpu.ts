@@ -101,7 +101,7 @@ export function findFigures(img: RawImage, quads: Quad[], lineH: number, opts: F
   }
   // Parts of one picture (a drawing's pieces, a photo split by a white band) within three lines of each other: one figure.
   const near = 3 * lineH;
-  for (let merged = true; merged; ) {
+  for (let merged = true; merged;) {
     merged = false;
     for (let i = 0; i < figures.length && !merged; i++) {
       for (let j = i + 1; j < figures.length && !merged; j++) {

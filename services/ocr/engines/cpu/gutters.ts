@@ -112,7 +112,12 @@ const SPECK = 0.03;
  * by cutsToPieces).
  */
 /** `all`: every box on the page, in order of (top + bottom) / 2. */
-export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOptions = DEFAULT_GUTTERS): Array<{ from: number; to: number; kind: 'rule' | 'gutter' }> {
+export function findCuts(
+  m: InkMap,
+  box: MapBox,
+  all: MapBox[],
+  opts: GutterOptions = DEFAULT_GUTTERS,
+): Array<{ from: number; to: number; kind: 'rule' | 'gutter' }> {
   const { x0, x1, top, bottom } = box;
   const inkH = bottom - top;
   if (inkH < 4) return [];
@@ -140,7 +145,7 @@ export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOpti
   }
   // Gutters: blank runs between the first and last ink wide enough to be tested.
   const strip = Math.max(2, Math.round(opts.minStrip * inkH));
-  for (let x = first + 1; x < last; ) {
+  for (let x = first + 1; x < last;) {
     if (col[x - x0] > 0) {
       x++;
       continue;
@@ -165,7 +170,8 @@ export function findCuts(m: InkMap, box: MapBox, all: MapBox[], opts: GutterOpti
   const speck = SPECK * inkH * inkH;
   for (let i = 1; i < cuts.length; i++) {
     const [p, q] = [cuts[i - 1], cuts[i]];
-    if (p.kind === 'gutter' && q.kind === 'gutter' && inkIn(m, p.to, top, q.from, bottom) < speck) cuts.splice(--i, 2, { from: p.from, to: q.to, kind: 'gutter' });
+    if (p.kind === 'gutter' && q.kind === 'gutter' && inkIn(m, p.to, top, q.from, bottom) < speck)
+      cuts.splice(--i, 2, { from: p.from, to: q.to, kind: 'gutter' });
   }
   return cuts;
 }
@@ -243,7 +249,7 @@ function supportRows(m: InkMap, a: number, b: number, box: MapBox, all: MapBox[]
   const rows: number[] = [];
   // `all` is in order of the boxes' middles (planPage sorts it): the first within reach by bisection.
   let lo = 0;
-  for (let hi = all.length; lo < hi; ) {
+  for (let hi = all.length; lo < hi;) {
     const mid = (lo + hi) >> 1;
     if ((all[mid].top + all[mid].bottom) / 2 < ya) lo = mid + 1;
     else hi = mid;
@@ -307,7 +313,11 @@ export const WHOLE: Piece = { from: 0, to: 1, inkFrom: 0, inkTo: 1 };
  * Cuts → pieces of the box: a rule is left out, a gutter is split at its middle (the recogniser
  * reads a piece with paper around its words). Pieces with no ink read nothing and are dropped then.
  */
-export function cutsToPieces(box: MapBox, cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>, trim: { left: boolean; right: boolean } = { left: true, right: true }): Piece[] {
+export function cutsToPieces(
+  box: MapBox,
+  cuts: Array<{ from: number; to: number; kind: 'rule' | 'gutter' }>,
+  trim: { left: boolean; right: boolean } = { left: true, right: true },
+): Piece[] {
   const span = box.right - box.left || 1;
   const t = (x: number) => Math.min(1, Math.max(0, (x - box.left) / span));
   // Reported boxes end a little past the ink at an end `trim` names (where the detector's margin

@@ -28,17 +28,23 @@ export function inkMap(img: RawImage, skew = 0): InkMap {
   for (let i = 1; i < data.length; i += 3 * 7) hist[data[i]]++;
   const total = hist.reduce((a, b) => a + b, 0);
   let paper = 255;
-  for (let v = 0, seen = 0; v < 256; v++) if ((seen += hist[v]) >= 0.9 * total) { paper = v; break; }
+  for (let v = 0, seen = 0; v < 256; v++)
+    if ((seen += hist[v]) >= 0.9 * total) {
+      paper = v;
+      break;
+    }
   const cut = Math.max(40, paper * 0.55);
   const cos = Math.cos(skew);
   const sin = Math.sin(skew);
   const cx = width / 2;
   const cy = height / 2;
-  const turn = (a: number) => (p: Point): Point => {
-    const c = Math.cos(a);
-    const s = Math.sin(a);
-    return [cx + (p[0] - cx) * c - (p[1] - cy) * s, cy + (p[0] - cx) * s + (p[1] - cy) * c];
-  };
+  const turn =
+    (a: number) =>
+    (p: Point): Point => {
+      const c = Math.cos(a);
+      const s = Math.sin(a);
+      return [cx + (p[0] - cx) * c - (p[1] - cy) * s, cy + (p[0] - cx) * s + (p[1] - cy) * c];
+    };
   const W = width + 1;
   const sat = new Int32Array(W * (height + 1));
   for (let y = 0; y < height; y++) {

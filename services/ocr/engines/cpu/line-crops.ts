@@ -82,7 +82,20 @@ export function cropLine(img: RawImage, q: Quad, height: number, stretch = 1, se
  * with the same arithmetic in the same order (identical bytes), edge clamping only where the
  * 4×4 taps leave the image.
  */
-function cropCubic(data: Uint8Array, W: number, H: number, ox: number, oy: number, ux: number, uy: number, vx: number, vy: number, out: Uint8Array, width: number, height: number): void {
+function cropCubic(
+  data: Uint8Array,
+  W: number,
+  H: number,
+  ox: number,
+  oy: number,
+  ux: number,
+  uy: number,
+  vx: number,
+  vy: number,
+  out: Uint8Array,
+  width: number,
+  height: number,
+): void {
   const w = wts;
   for (let v = 0; v < height; v++) {
     for (let u = 0; u < width; u++) {
@@ -247,7 +260,10 @@ export function paintOutRules(crop: LineCrop): void {
     for (let y = 0; y < height; y++) if (dark(y * width + x)) n++;
     return n >= 0.85 * height;
   };
-  for (const [from, step] of [[0, 1], [width - 1, -1]] as const) {
+  for (const [from, step] of [
+    [0, 1],
+    [width - 1, -1],
+  ] as const) {
     for (let k = 0, x = from; k < edge && x >= 0 && x < width; k++, x += step) {
       if (!colDark(x)) continue;
       // The rule and everything outside it (the neighbouring cell's edge) goes.
@@ -260,7 +276,10 @@ export function paintOutRules(crop: LineCrop): void {
     for (let x = 0; x < width; x++) if (dark(y * width + x)) n++;
     return n >= 0.7 * width;
   };
-  for (const [from, step] of [[0, 1], [height - 1, -1]] as const) {
+  for (const [from, step] of [
+    [0, 1],
+    [height - 1, -1],
+  ] as const) {
     for (let k = 0, y = from; k < rowEdge; k++, y += step) {
       if (!rowDark(y)) continue;
       for (let yy = from; yy !== y + step; yy += step) for (let x = 0; x < width; x++) fill(yy * width + x);
@@ -334,7 +353,7 @@ export function enhance(crop: LineCrop, sharpen: number): void {
   const { data, width, height } = crop;
   const n = width * height;
   const grey = new Float32Array(n);
-  for (let i = 0; i < n; i++) grey[i] = (data[i * 3] * 0.299 + data[i * 3 + 1] * 0.587 + data[i * 3 + 2] * 0.114);
+  for (let i = 0; i < n; i++) grey[i] = data[i * 3] * 0.299 + data[i * 3 + 1] * 0.587 + data[i * 3 + 2] * 0.114;
   // Paper per window of about one line height, interpolated between window centres.
   const win = height;
   const centres: number[] = [];

@@ -9,12 +9,24 @@ const dec = new TextDecoder();
 const FLOAT = 1;
 const INT64 = 7;
 
-export const CTC_OUTPUTS = { best: 'ctc.best', bestP: 'ctc.bestP', spaceP: 'ctc.spaceP', subsetBest: 'ctc.subsetBest', subsetBestP: 'ctc.subsetBestP' } as const;
+export const CTC_OUTPUTS = {
+  best: 'ctc.best',
+  bestP: 'ctc.bestP',
+  spaceP: 'ctc.spaceP',
+  subsetBest: 'ctc.subsetBest',
+  subsetBestP: 'ctc.subsetBestP',
+} as const;
 
 const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 const intsAttr = (name: string, v: number[]) => concat([strField(1, name), ...v.map((x) => intField(8, x)), intField(20, 7)]);
 const node = (op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []) =>
-  concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op), ...attrs.map((a) => lenField(5, a))]);
+  concat([
+    ...inputs.map((i) => strField(1, i)),
+    ...outputs.map((o) => strField(2, o)),
+    strField(3, outputs[0]),
+    strField(4, op),
+    ...attrs.map((a) => lenField(5, a)),
+  ]);
 const valueInfo = (name: string, type: number) => concat([strField(1, name), lenField(2, lenField(1, intField(1, type)))]);
 
 /**
@@ -30,7 +42,19 @@ export function ctcOutputs(model: Uint8Array, classes: number, subset?: number[]
   const outputs = graph.filter((f) => f.field === 12);
   if (outputs.length !== 1) throw new Error(`ctcOutputs: expected one graph output, found ${outputs.length}`);
   const probs = dec.decode(readFields(outputs[0].bytes!).find((f) => f.field === 1)!.bytes);
-  const index = concat([strField(2, 'ctc.spaceIndex'), strField(3, 'ctc.spaceIndex'), strField(4, 'Constant'), lenField(5, concat([strField(1, 'value'), lenField(5, concat([intField(2, INT64), lenField(9, new Uint8Array(BigInt64Array.of(BigInt(classes - 1)).buffer))])), intField(20, 4)]))]);
+  const index = concat([
+    strField(2, 'ctc.spaceIndex'),
+    strField(3, 'ctc.spaceIndex'),
+    strField(4, 'Constant'),
+    lenField(
+      5,
+      concat([
+        strField(1, 'value'),
+        lenField(5, concat([intField(2, INT64), lenField(9, new Uint8Array(BigInt64Array.of(BigInt(classes - 1)).buffer))])),
+        intField(20, 4),
+      ]),
+    ),
+  ]);
   const added = [
     node('ArgMax', [probs], [CTC_OUTPUTS.best], [intAttr('axis', 2), intAttr('keepdims', 0)]),
     node('ReduceMax', [probs], [CTC_OUTPUTS.bestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
@@ -41,7 +65,12 @@ export function ctcOutputs(model: Uint8Array, classes: number, subset?: number[]
   if (subset) {
     const indices = concat([intField(1, subset.length), intField(2, INT64), lenField(9, new Uint8Array(BigInt64Array.from(subset, BigInt).buffer))]);
     added.push(
-      concat([strField(2, 'ctc.subset'), strField(3, 'ctc.subset'), strField(4, 'Constant'), lenField(5, concat([strField(1, 'value'), lenField(5, indices), intField(20, 4)]))]),
+      concat([
+        strField(2, 'ctc.subset'),
+        strField(3, 'ctc.subset'),
+        strField(4, 'Constant'),
+        lenField(5, concat([strField(1, 'value'), lenField(5, indices), intField(20, 4)])),
+      ]),
       node('Gather', [probs, 'ctc.subset'], ['ctc.subsetProbs'], [intAttr('axis', 2)]),
       node('ArgMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBest], [intAttr('axis', 2), intAttr('keepdims', 0)]),
       node('ReduceMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),

@@ -79,7 +79,8 @@ export const concat = (parts: Uint8Array[]) => {
   }
   return out;
 };
-export const lenField = (field: number, payload: Uint8Array) => concat([Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(payload.length)]), payload]);
+export const lenField = (field: number, payload: Uint8Array) =>
+  concat([Uint8Array.from([...varintBytes((field << 3) | 2), ...varintBytes(payload.length)]), payload]);
 export const intField = (field: number, v: number) => Uint8Array.from([...varintBytes(field << 3), ...varintBytes(v)]);
 const floatField = (field: number, v: number) => {
   const b = new Uint8Array(5);
@@ -127,7 +128,13 @@ export function linkNodes(nodes: Node[]): { producer: Map<string, Node>; consume
 }
 
 function encodeNode(op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []): Uint8Array {
-  return concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op), ...attrs.map((a) => lenField(5, a))]);
+  return concat([
+    ...inputs.map((i) => strField(1, i)),
+    ...outputs.map((o) => strField(2, o)),
+    strField(3, outputs[0]),
+    strField(4, op),
+    ...attrs.map((a) => lenField(5, a)),
+  ]);
 }
 
 const floatAttr = (name: string, v: number) => concat([strField(1, name), floatField(2, v), intField(20, ATTR_FLOAT)]);
@@ -137,7 +144,8 @@ function tensorBytes(t: Tensor): Uint8Array {
   return concat([...t.dims.map((d) => intField(1, d)), intField(2, 1), lenField(9, raw)]);
 }
 
-const constantNode = (name: string, t: Tensor) => encodeNode('Constant', [], [name], [concat([strField(1, 'value'), lenField(5, tensorBytes(t)), intField(20, ATTR_TENSOR)])]);
+const constantNode = (name: string, t: Tensor) =>
+  encodeNode('Constant', [], [name], [concat([strField(1, 'value'), lenField(5, tensorBytes(t)), intField(20, ATTR_TENSOR)])]);
 
 /** A float32 Constant node's tensor; undefined for anything else. */
 export function constantOf(node: Node): Tensor | undefined {
@@ -208,9 +216,7 @@ export function fuseAffineHardSwish(model: Uint8Array): { model: Uint8Array; rep
   const nodes = graphFields.filter((f) => f.field === 1).map((f) => parseNode(f.bytes!));
   const { producer, consumers } = linkNodes(nodes);
   // Graph outputs are consumed from outside: never fold them away.
-  const graphOutputs = new Set(
-    graphFields.filter((f) => f.field === 12).map((f) => dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes)),
-  );
+  const graphOutputs = new Set(graphFields.filter((f) => f.field === 12).map((f) => dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes)));
   const constant = (name: string) => {
     const p = producer.get(name);
     return p ? constantOf(p) : undefined;
@@ -274,15 +280,20 @@ export function fuseAffineHardSwish(model: Uint8Array): { model: Uint8Array; rep
     const wName = `${conv.inputs[1]}.fused${fresh}`;
     const bName = `${conv.outputs[0]}.fused_bias${fresh++}`;
     // The Conv keeps its attributes (strides, pads, group); only its inputs change.
-    const convBytes = concat([
-      ...[conv.inputs[0], wName, bName].map((i) => strField(1, i)),
-      ...conv.fields.filter((f) => f.field !== 1).map((f) => f.raw),
-    ]);
+    const convBytes = concat([...[conv.inputs[0], wName, bName].map((i) => strField(1, i)), ...conv.fields.filter((f) => f.field !== 1).map((f) => f.raw)]);
     const out: Uint8Array[] = [constantNode(wName, { dims: W.dims, data: w }), constantNode(bName, { dims: [outC], data: b }), convBytes];
     removed.add(m1);
     if (!isHardSwish) {
       // The folded Conv writes the Add's output name, so its users need no change.
-      replaced.set(conv, [out[0], out[1], concat([...[conv.inputs[0], wName, bName].map((i) => strField(1, i)), strField(2, a1.outputs[0]), ...conv.fields.filter((f) => f.field !== 1 && f.field !== 2).map((f) => f.raw)])]);
+      replaced.set(conv, [
+        out[0],
+        out[1],
+        concat([
+          ...[conv.inputs[0], wName, bName].map((i) => strField(1, i)),
+          strField(2, a1.outputs[0]),
+          ...conv.fields.filter((f) => f.field !== 1 && f.field !== 2).map((f) => f.raw),
+        ]),
+      ]);
       removed.add(a1);
       report.affineOnly++;
       continue;
@@ -364,7 +375,13 @@ export function hardSwishBlocks(model: Uint8Array): { model: Uint8Array; report:
   };
   const isPointwise = (c: Node) => {
     const W = constant(c.inputs[1]);
-    return !!W && W.dims[2] === 1 && W.dims[3] === 1 && (intsAttr(c, 'pads') ?? [0]).every((p) => p === 0) && !c.fields.some((f) => f.field === 5 && dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes) === 'auto_pad');
+    return (
+      !!W &&
+      W.dims[2] === 1 &&
+      W.dims[3] === 1 &&
+      (intsAttr(c, 'pads') ?? [0]).every((p) => p === 0) &&
+      !c.fields.some((f) => f.field === 5 && dec.decode(readFields(f.bytes!).find((x) => x.field === 1)!.bytes) === 'auto_pad')
+    );
   };
 
   const report: SwishReport = { blocks: 0, biasFolded: 0, rescaled: {} };
@@ -410,7 +427,11 @@ export function hardSwishBlocks(model: Uint8Array): { model: Uint8Array; report:
     if (foldBias) out.push(encodeNode('HardSwish', [y], [z]));
     else {
       const c = `${z}.b2`;
-      out.push(encodeNode('HardSwish', [y], [`${y}.hswish`]), constantNode(c, { dims: [], data: Float32Array.of(b2 / s) }), encodeNode('Add', [`${y}.hswish`, c], [z]));
+      out.push(
+        encodeNode('HardSwish', [y], [`${y}.hswish`]),
+        constantNode(c, { dims: [], data: Float32Array.of(b2 / s) }),
+        encodeNode('Add', [`${y}.hswish`, c], [z]),
+      );
     }
     replaced.set(conv, out);
     removed.add(hsig).add(mul);
@@ -482,7 +503,7 @@ export function intsAttr(n: Node, name: string): number[] | undefined {
       if (f.wire === 0) out.push(Number(BigInt.asIntN(64, f.int!)));
       else {
         const b = f.bytes!;
-        for (let p = 0; p < b.length; ) {
+        for (let p = 0; p < b.length;) {
           let r = 0n;
           let sh = 0n;
           for (;;) {

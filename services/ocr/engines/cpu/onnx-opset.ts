@@ -12,9 +12,30 @@ const INT64 = 7;
 
 /** Operators that these models use and that read the same at 9 and at 14. */
 const SAME = new Set([
-  'Add', 'AveragePool', 'BatchNormalization', 'Cast', 'Concat', 'Constant', 'Conv', 'Div', 'GlobalAveragePool', 'HardSigmoid',
-  'HardSwish', 'MatMul', 'Mul', 'Pow', 'ReduceMean', 'Relu', 'Reshape', 'Shape', 'Sigmoid', 'Sqrt', 'Sub', 'Transpose',
-  'QuantizeLinear', 'DequantizeLinear',
+  'Add',
+  'AveragePool',
+  'BatchNormalization',
+  'Cast',
+  'Concat',
+  'Constant',
+  'Conv',
+  'Div',
+  'GlobalAveragePool',
+  'HardSigmoid',
+  'HardSwish',
+  'MatMul',
+  'Mul',
+  'Pow',
+  'ReduceMean',
+  'Relu',
+  'Reshape',
+  'Shape',
+  'Sigmoid',
+  'Sqrt',
+  'Sub',
+  'Transpose',
+  'QuantizeLinear',
+  'DequantizeLinear',
 ]);
 
 const int64Const = (name: string, v: number[]) => {
@@ -22,7 +43,8 @@ const int64Const = (name: string, v: number[]) => {
   const t = concat([intField(1, v.length), intField(2, INT64), lenField(9, new Uint8Array(data.buffer))]);
   return concat([strField(2, name), strField(3, name), strField(4, 'Constant'), lenField(5, concat([strField(1, 'value'), lenField(5, t), intField(20, 4)]))]);
 };
-const plain = (op: string, inputs: string[], outputs: string[]) => concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op)]);
+const plain = (op: string, inputs: string[], outputs: string[]) =>
+  concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op)]);
 
 function domainOf(n: Node): string {
   const d = n.fields.find((f) => f.field === 7);

@@ -25,7 +25,14 @@ const tensorNode = (name: string, dims: number[], type: number, bytes: Uint8Arra
   return concat([strField(2, name), strField(3, name), strField(4, 'Constant'), lenField(5, concat([strField(1, 'value'), lenField(5, t), intField(20, 4)]))]);
 };
 const node = (op: string, inputs: string[], outputs: string[], domain?: string, attrs: Uint8Array[] = []) =>
-  concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, outputs[0]), strField(4, op), ...attrs.map((a) => lenField(5, a)), ...(domain ? [strField(7, domain)] : [])]);
+  concat([
+    ...inputs.map((i) => strField(1, i)),
+    ...outputs.map((o) => strField(2, o)),
+    strField(3, outputs[0]),
+    strField(4, op),
+    ...attrs.map((a) => lenField(5, a)),
+    ...(domain ? [strField(7, domain)] : []),
+  ]);
 const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 const bytesOf = (a: Float32Array | Int8Array | Int32Array | BigInt64Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -44,7 +51,10 @@ const isDepthwise = (n: Node) => (intsAttr(n, 'group')?.[0] ?? 1) > 1;
 /** The full (not depthwise) convolutions' input and output tensor names: what calibration measures. */
 export function convTensors(model: Uint8Array): string[] {
   const graph = readFields(readFields(model).find((f) => f.field === 7)!.bytes!);
-  const convs = graph.filter((f) => f.field === 1).map((f) => parseNode(f.bytes!)).filter((n) => n.op === 'Conv' && !isDepthwise(n));
+  const convs = graph
+    .filter((f) => f.field === 1)
+    .map((f) => parseNode(f.bytes!))
+    .filter((n) => n.op === 'Conv' && !isDepthwise(n));
   return [...new Set(convs.flatMap((c) => [c.inputs[0], c.outputs[0]]))];
 }
 
@@ -146,7 +156,13 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
       node('DequantizeLinear', [`${p}.xq`, `${p}.xs`, `${p}.xz`], [`${p}.xd`], MS),
       node('DequantizeLinear', [`${p}.wq`, `${p}.ws`, `${p}.wz`], [`${p}.wd`], MS, [intAttr('axis', 0)]),
       node('DequantizeLinear', [`${p}.bq`, `${p}.bs`, `${p}.bz`], [`${p}.bd`], MS, [intAttr('axis', 0)]),
-      concat([strField(1, `${p}.xd`), strField(1, `${p}.wd`), strField(1, `${p}.bd`), strField(2, `${p}.yf`), ...n.fields.filter((f) => f.field !== 1 && f.field !== 2).map((f) => f.raw)]),
+      concat([
+        strField(1, `${p}.xd`),
+        strField(1, `${p}.wd`),
+        strField(1, `${p}.bd`),
+        strField(2, `${p}.yf`),
+        ...n.fields.filter((f) => f.field !== 1 && f.field !== 2).map((f) => f.raw),
+      ]),
       node('QuantizeLinear', [`${p}.yf`, `${p}.ys`, `${p}.yz`], [`${p}.yq`], MS),
       node('DequantizeLinear', [`${p}.yq`, `${p}.ys`, `${p}.yz`], [y], MS),
     );
@@ -161,9 +177,7 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
   const kept = out.filter((_, j) => parsed[j].op !== 'Constant' || parsed[j].outputs.some((o) => used.has(o)));
   const rebuilt = concat([...kept.map((b) => lenField(1, b)), ...graph.filter((f) => f.field !== 1).map((f) => f.raw)]);
   const opset = (domain: string, version: number) => lenField(8, concat([strField(1, domain), intField(2, version)]));
-  const parts = top
-    .filter((f) => !(f.field === 8 && raise && opsetDomain(f) === ''))
-    .map((f) => (f.field === 7 ? lenField(7, rebuilt) : f.raw));
+  const parts = top.filter((f) => !(f.field === 8 && raise && opsetDomain(f) === '')).map((f) => (f.field === 7 ? lenField(7, rebuilt) : f.raw));
   if (raise) parts.push(opset('', 10));
   if (!top.some((f) => f.field === 8 && opsetDomain(f) === MS)) parts.push(opset(MS, 1));
   return { model: concat(parts), report };
@@ -209,7 +223,11 @@ export function quantizeHead(model: Uint8Array, minColumns = 1000): { model: Uin
     const wq = new Int8Array(K * N);
     for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) wq[k * N + j] = Math.round(W.data[k * N + j] / scale[j]);
     const p = `${n.outputs[0]}.dq`;
-    out.push(tensorNode(`${p}.w`, [K, N], INT8, bytesOf(wq)), tensorNode(`${p}.s`, [N], FLOAT, bytesOf(scale)), tensorNode(`${p}.z`, [N], INT8, new Uint8Array(N)));
+    out.push(
+      tensorNode(`${p}.w`, [K, N], INT8, bytesOf(wq)),
+      tensorNode(`${p}.s`, [N], FLOAT, bytesOf(scale)),
+      tensorNode(`${p}.z`, [N], INT8, new Uint8Array(N)),
+    );
     if (fuseBias) {
       out.push(node('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`, biasName!], add!.outputs, MS));
       skip.add(add!);

@@ -93,7 +93,25 @@ export interface Tuning {
   pageCuts: boolean;
 }
 
-export const DEFAULT_TUNING: Tuning = { recNorm: 'unit', detNorm: 'unit', boxes: DEFAULT_BOXES, batch: 1, batchSpread: 1.3, paintRules: true, levels: false, sharpen: 0, stretch: 1, inkFill: 0, splitGap: 1.2, spaceProb: 0.05, minWidth: 0, int8: true, detInt8: false, hardSwish: true, pageCuts: true };
+export const DEFAULT_TUNING: Tuning = {
+  recNorm: 'unit',
+  detNorm: 'unit',
+  boxes: DEFAULT_BOXES,
+  batch: 1,
+  batchSpread: 1.3,
+  paintRules: true,
+  levels: false,
+  sharpen: 0,
+  stretch: 1,
+  inkFill: 0,
+  splitGap: 1.2,
+  spaceProb: 0.05,
+  minWidth: 0,
+  int8: true,
+  detInt8: false,
+  hardSwish: true,
+  pageCuts: true,
+};
 
 export interface Paddle {
   /**
@@ -208,9 +226,19 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
       const own = Math.min(steps, Math.ceil((steps * crops[k].width) / width));
       const at = (a: Float32Array | Int32Array) => a.subarray(k * steps, k * steps + own);
       // A dash is read by its bar's length in the crop (dashes.ts): steps → crop columns.
-      const typeset = ({ text, confidence, at: read }: ReturnType<typeof ctcDecodeSteps>) => ({ text: typesetDashes(text, read.map((s) => ((s + 0.5) * width) / steps), crops[k]), confidence });
+      const typeset = ({ text, confidence, at: read }: ReturnType<typeof ctcDecodeSteps>) => ({
+        text: typesetDashes(
+          text,
+          read.map((s) => ((s + 0.5) * width) / steps),
+          crops[k],
+        ),
+        confidence,
+      });
       const full = typeset(ctcDecodeSteps(at(best) as Int32Array, at(bestP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb));
-      return { ...full, latin: typeset(ctcDecodeSteps(at(latinBest) as Int32Array, at(latinP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb)) };
+      return {
+        ...full,
+        latin: typeset(ctcDecodeSteps(at(latinBest) as Int32Array, at(latinP) as Float32Array, at(spaceP) as Float32Array, own, dictionary, tune.spaceProb)),
+      };
     });
     lap('ctc', t);
     return read;
@@ -227,7 +255,12 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
       const boxes = Array.isArray(detImage) ? detImage : await detect(detImage);
       let t = performance.now();
       checkpoint();
-      const found = boxes.map((q) => q.map(([x, y]) => [Math.min(recImage.width, Math.max(0, x * recImage.width)), Math.min(recImage.height, Math.max(0, y * recImage.height))] as [number, number]));
+      const found = boxes.map((q) =>
+        q.map(
+          ([x, y]) =>
+            [Math.min(recImage.width, Math.max(0, x * recImage.width)), Math.min(recImage.height, Math.max(0, y * recImage.height))] as [number, number],
+        ),
+      );
       const quads: typeof found = [];
       const crops: LineCrop[] = [];
       const cut = (q: (typeof found)[number]) => {
@@ -272,7 +305,7 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
       // Batches of similar width: padding costs time and, past a little, accuracy.
       const order = crops.map((_, i) => i).sort((a, b) => crops[a].width - crops[b].width);
       const lines: DetectedLine[] = [];
-      for (let i = 0; i < order.length; ) {
+      for (let i = 0; i < order.length;) {
         let j = i + 1;
         while (j < order.length && j - i < tune.batch && crops[order[j]].width <= tune.batchSpread * crops[order[i]].width) j++;
         checkpoint();
@@ -292,7 +325,6 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
     },
   };
 }
-
 
 function modelDir(): string {
   // The package exports only ./node (untyped JS); its assets sit beside it.

@@ -45,7 +45,11 @@ export const boxOf = (pts: Point[]): BBox => [
   Math.max(...pts.map((p) => p[0])),
   Math.max(...pts.map((p) => p[1])),
 ];
-export const corners = (b: BBox): Point[] => [[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]];
+export const corners = (b: BBox): Point[] => [
+  [b[0], b[1]],
+  [b[2], b[1]],
+  [b[2], b[3]],
+  [b[0], b[3]],
+];
 export const roundBox = (b: BBox): BBox => b.map((v) => Math.round(v)) as BBox;
-export const clampBox = (b: BBox, w: number, h: number): BBox =>
-  roundBox([Math.max(0, b[0]), Math.max(0, b[1]), Math.min(w, b[2]), Math.min(h, b[3])]);
+export const clampBox = (b: BBox, w: number, h: number): BBox => roundBox([Math.max(0, b[0]), Math.max(0, b[1]), Math.min(w, b[2]), Math.min(h, b[3])]);

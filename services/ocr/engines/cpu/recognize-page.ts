@@ -27,7 +27,13 @@ interface Reading {
   height: number;
 }
 
-export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerInit, cancelled: () => boolean = () => false, timings?: Timings): Promise<EngineOutput> {
+export async function recognizePage(
+  paddle: Paddle,
+  job: PageJob,
+  opts: WorkerInit,
+  cancelled: () => boolean = () => false,
+  timings?: Timings,
+): Promise<EngineOutput> {
   const stop = () => {
     if (cancelled()) throw new Cancelled();
   };
@@ -56,7 +62,12 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
   const skew = skewAngle(reading.lines.map((l) => l.quad));
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
-  const lines = reading.lines.map((l) => ({ text: curlyQuotes(bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text)))))), confidence: l.confidence, bbox: boxOf(l.quad.map(level)), size: lineHeight(l.quad) }));
+  const lines = reading.lines.map((l) => ({
+    text: curlyQuotes(bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text)))))),
+    confidence: l.confidence,
+    bbox: boxOf(l.quad.map(level)),
+    size: lineHeight(l.quad),
+  }));
   t = performance.now();
   const { markdown, blocks } = layoutPage(lines, { joinGap: -Infinity, plain: job.task === 'free' });
   if (timings) timings.layout = (timings.layout ?? 0) + performance.now() - t;
@@ -67,7 +78,12 @@ export async function recognizePage(paddle: Paddle, job: PageJob, opts: WorkerIn
     if (b.lines) b.lines = b.lines.map((l) => ({ ...l, bbox: toPage(l.bbox) }));
   }
   const raw = reading.lines.map((l) => ({ text: l.text, bbox: roundBox(boxOf(l.quad.map(out))), confidence: Math.round(l.confidence * 1000) / 1000 }));
-  const figured = withFigures(markdown, blocks, (reading.figures ?? []).map((f) => clampBox(boxOf(f.map(out)), width, height)), job.page ?? 1);
+  const figured = withFigures(
+    markdown,
+    blocks,
+    (reading.figures ?? []).map((f) => clampBox(boxOf(f.map(out)), width, height)),
+    job.page ?? 1,
+  );
   return { engine: 'cpu', markdown: figured.markdown, blocks: figured.blocks, raw: JSON.stringify(raw) };
 }
 
@@ -87,7 +103,13 @@ async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: 
   const ink = await inkImage(rec);
   const blobs = inkBlobs(ink);
   const type = typeHeight(ink, blobs);
-  const missed = missedInk(blobs, type, first.map((q) => q.map(([x, y]) => [x * ink.width, y * ink.height] as Point)), ink.width, ink.height);
+  const missed = missedInk(
+    blobs,
+    type,
+    first.map((q) => q.map(([x, y]) => [x * ink.width, y * ink.height] as Point)),
+    ink.width,
+    ink.height,
+  );
   const base = look.width / page.width;
   const scale = detectionScale((type * page.width) / ink.width, missed, base);
   t = lap(timings, 'textScale', t);
@@ -99,10 +121,13 @@ async function read(paddle: Paddle, page: Decoded, turn: Reading['turn'], opts: 
   const det = await scaledBy(level.page, scale, 32);
   lap(timings, 'level', t);
   const found = await detectInBands(paddle, det, (DETECT_TYPE * 8) | 0, stop, timings);
-  const boxes = found.map((q) => q.map(([x, y]) => {
-    const [px, py] = level.toPage([x * level.page.width, y * level.page.height]);
-    return [px / page.width, py / page.height];
-  }) as Quad);
+  const boxes = found.map(
+    (q) =>
+      q.map(([x, y]) => {
+        const [px, py] = level.toPage([x * level.page.width, y * level.page.height]);
+        return [px / page.width, py / page.height];
+      }) as Quad,
+  );
   return readLines(paddle, boxes, rec, page, turn, stop, timings);
 }
 
@@ -129,7 +154,15 @@ const LEVEL_LINES = 40;
 const BAND_PIXELS = 1_500_000;
 
 /** Reads the lines of `boxes` (fractions of `rec`'s sides); `rec` is `page` scaled. */
-async function readLines(paddle: Paddle, boxes: Quad[], rec: RawImage, page: Decoded, turn: Reading['turn'], stop: () => void, timings?: Timings): Promise<Reading> {
+async function readLines(
+  paddle: Paddle,
+  boxes: Quad[],
+  rec: RawImage,
+  page: Decoded,
+  turn: Reading['turn'],
+  stop: () => void,
+  timings?: Timings,
+): Promise<Reading> {
   const found = await paddle.run(boxes, rec, stop, timings);
   const sx = page.width / rec.width;
   const sy = page.height / rec.height;
@@ -195,14 +228,12 @@ export function digitsNotLetters(text: string): string {
  * a name's Mc (McCOY) and words with any other small letter (PhD) stay as read. "Www." starts no word.
  */
 export function smallCaps(text: string): string {
-  return text
-    .replace(/(?<![\p{L}\p{N}])Www\.(?=\p{L})/gu, 'www.')
-    .replace(/(?<!\p{L})\p{L}{4,}(?!\p{L})/gu, (w) => {
-      if (!/^[A-Zcosuvwxz]+$/.test(w) || /^Mc[A-Z]/.test(w)) return w;
-      if (/^[A-Z]+s$/.test(w) && !(w.length >= 5 && isWord(w))) return w;
-      const small = w.replace(/[A-Z]/g, '').length;
-      return small > 0 && 2 * small < w.length ? w.toUpperCase() : w;
-    });
+  return text.replace(/(?<![\p{L}\p{N}])Www\.(?=\p{L})/gu, 'www.').replace(/(?<!\p{L})\p{L}{4,}(?!\p{L})/gu, (w) => {
+    if (!/^[A-Zcosuvwxz]+$/.test(w) || /^Mc[A-Z]/.test(w)) return w;
+    if (/^[A-Z]+s$/.test(w) && !(w.length >= 5 && isWord(w))) return w;
+    const small = w.replace(/[A-Z]/g, '').length;
+    return small > 0 && 2 * small < w.length ? w.toUpperCase() : w;
+  });
 }
 
 /**

@@ -7,7 +7,8 @@
 export type Lang = 'auto' | 'en' | 'zh';
 
 /** Characters an English page never needs: CJK scripts and symbols, full-width forms, Cyrillic look-alikes. */
-const NOT_LATIN = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Cyrillic}\u2460-\u24ff\u2e80-\u33ff\ufe30-\ufe6f\uff00-\uffef]/u;
+const NOT_LATIN =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\p{Script=Bopomofo}\p{Script=Cyrillic}\u2460-\u24ff\u2e80-\u33ff\ufe30-\ufe6f\uff00-\uffef]/u;
 /** Characters written the width of a Han character (counted as the page's CJK share). */
 const WIDE = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}\u3000-\u303f\uff00-\uffef]/u;
 

@@ -10,7 +10,10 @@ import type { RawImage } from './line-crops.ts';
 export async function inkImage(img: RawImage): Promise<RawImage> {
   const width = Math.max(1, Math.round(img.width / 2));
   const height = Math.max(1, Math.round(img.height / 2));
-  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const data = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer();
   return { data, width, height };
 }
 
@@ -53,7 +56,7 @@ export function inkBlobs(img: RawImage, threshold = 128): Blob[] {
     const cur: number[] = [];
     let p = y * width * 3 + 1;
     let j = 0; // first run of `prev` that may still touch
-    for (let x = 0; x < width; ) {
+    for (let x = 0; x < width;) {
       if (data[p] >= threshold) {
         x++;
         p += 3;

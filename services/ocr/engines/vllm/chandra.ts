@@ -13,7 +13,43 @@ import { END_TOKENS, pageFromElements, PARATEXT, scaleBox, type Element } from '
 
 export const CHANDRA_BBOX_SCALE = 1024;
 
-const ALLOWED_TAGS = ['math', 'br', 'i', 'b', 'u', 'del', 'sup', 'sub', 'table', 'tr', 'td', 'p', 'th', 'div', 'pre', 'h1', 'h2', 'h3', 'h4', 'h5', 'ul', 'ol', 'li', 'input', 'a', 'span', 'img', 'hr', 'tbody', 'small', 'caption', 'strong', 'thead', 'big', 'code'];
+const ALLOWED_TAGS = [
+  'math',
+  'br',
+  'i',
+  'b',
+  'u',
+  'del',
+  'sup',
+  'sub',
+  'table',
+  'tr',
+  'td',
+  'p',
+  'th',
+  'div',
+  'pre',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'ul',
+  'ol',
+  'li',
+  'input',
+  'a',
+  'span',
+  'img',
+  'hr',
+  'tbody',
+  'small',
+  'caption',
+  'strong',
+  'thead',
+  'big',
+  'code',
+];
 const ALLOWED_ATTRIBUTES = ['class', 'colspan', 'rowspan', 'display', 'checked', 'type', 'border', 'value', 'style', 'href', 'alt', 'align'];
 const pyList = (xs: string[]) => `[${xs.map((x) => `'${x}'`).join(', ')}]`;
 
@@ -30,7 +66,23 @@ Guidelines:
 * Use the simplest possible HTML structure that accurately represents the content of the block.
 * Make sure the text is accurate and easy for a human to read and interpret.  Reading order should be correct and natural.`;
 
-const LABELS = ['Caption', 'Footnote', 'Equation-Block', 'List-Group', 'Page-Header', 'Page-Footer', 'Image', 'Section-Header', 'Table', 'Text', 'Complex-Block', 'Code-Block', 'Form', 'Table-Of-Contents', 'Figure'];
+const LABELS = [
+  'Caption',
+  'Footnote',
+  'Equation-Block',
+  'List-Group',
+  'Page-Header',
+  'Page-Footer',
+  'Image',
+  'Section-Header',
+  'Table',
+  'Text',
+  'Complex-Block',
+  'Code-Block',
+  'Form',
+  'Table-Of-Contents',
+  'Figure',
+];
 
 export const CHANDRA_LAYOUT_PROMPT = `OCR this image to HTML, arranged as layout blocks.  Each layout block should be a div with the data-bbox attribute representing the bounding box of the block in [x0, y0, x1, y1] format.  Bboxes are normalized 0-${CHANDRA_BBOX_SCALE}. The data-label attribute is the label for the block.
 
@@ -100,7 +152,11 @@ export function parseChandraOutput(raw: string, width: number, height: number, o
 
 /** `json.loads` of a list or numbers split on spaces/commas (both shapes occur); null when not four numbers. */
 function readBox(s: string): number[] | null {
-  const nums = s.replace(/[[\]]/g, ' ').split(/[\s,]+/).filter(Boolean).map(Number);
+  const nums = s
+    .replace(/[[\]]/g, ' ')
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map(Number);
   return nums.length === 4 && nums.every(Number.isFinite) ? nums : null;
 }
 
@@ -156,14 +212,19 @@ export function htmlToMarkdown(html: string): string {
   s = s.replace(/<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi, (_, n: string, t: string) => `\n\n${'#'.repeat(Number(n))} ${t.trim()}\n\n`);
   s = s.replace(/<(b|strong)\b[^>]*>([\s\S]*?)<\/\1>/gi, (_, _t: string, t: string) => (t.trim() ? `**${t.trim()}**` : ''));
   s = s.replace(/<(i|em)\b[^>]*>([\s\S]*?)<\/\1>/gi, (_, _t: string, t: string) => (t.trim() ? `*${t.trim()}*` : ''));
-  s = s.replace(/<a\b[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>([\s\S]*?)<\/a>/gi, (_, href: string, t: string) => (t.trim() === href || !href ? t : `[${t}](${href})`));
+  s = s.replace(/<a\b[^>]*?href\s*=\s*["']([^"']*)["'][^>]*>([\s\S]*?)<\/a>/gi, (_, href: string, t: string) =>
+    t.trim() === href || !href ? t : `[${t}](${href})`,
+  );
   s = s.replace(/<input\b[^>]*>/gi, (tag) => (/\bchecked\b/i.test(tag) ? '☑ ' : '☐ '));
   s = s.replace(/<img\b[^>]*\balt\s*=\s*["']([^"']*)["'][^>]*>/gi, (_, alt: string) => `![${alt}]()`);
   s = s.replace(/<li\b[^>]*>/gi, '\n- ').replace(/<\/li>/gi, '');
   s = s.replace(/<br\s*\/?>/gi, '\n');
   s = s.replace(/<\/(p|ul|ol|pre|caption)>/gi, '\n\n').replace(/<(p|ul|ol|pre|caption)\b[^>]*>/gi, '\n\n');
   s = s.replace(/<\/?(?:div|span|u|small|big|code|sup|sub|del|hr|tbody|thead)\b[^>]*>/gi, '');
-  s = decodeEntities(s).replace(/\u0000lt;/g, '<').replace(/\u0000gt;/g, '>').replace(/([☑☐]) {2,}/g, '$1 ');
+  s = decodeEntities(s)
+    .replace(/\u0000lt;/g, '<')
+    .replace(/\u0000gt;/g, '>')
+    .replace(/([☑☐]) {2,}/g, '$1 ');
   return s
     .split('\n')
     .map((l) => l.replace(/[ \t]+$/g, ''))

@@ -68,7 +68,8 @@ export async function createVllmEngine(opts: VllmEngineOptions): Promise<VllmEng
   const perBackend = <T>(list: T[] | undefined, name: string, fallback: T): T[] => {
     if (!list || list.length === 0) return opts.baseUrls.map(() => fallback);
     if (list.length === 1) return opts.baseUrls.map(() => list[0]);
-    if (list.length !== opts.baseUrls.length) throw new Error(`createVllmEngine: ${list.length} ${name} for ${opts.baseUrls.length} base URLs (give one, or one per URL)`);
+    if (list.length !== opts.baseUrls.length)
+      throw new Error(`createVllmEngine: ${list.length} ${name} for ${opts.baseUrls.length} base URLs (give one, or one per URL)`);
     return list;
   };
   const profiles = perBackend(opts.profiles, 'profiles', 'deepseek-ocr' as ProfileName).map(profileByName);
@@ -104,7 +105,9 @@ async function checkBackends(backends: Backend[], opts: VllmEngineOptions, log?:
   for (const [i, b] of backends.entries()) {
     const c = checks[i];
     if (c.state === 'missing') {
-      throw new Error(`createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set ${settingNames.vllmModel} (or ${settingNames.vllmModels}) to its served name`);
+      throw new Error(
+        `createVllmEngine: ${b.root} does not serve model "${b.model}" (it serves: ${c.served.join(', ') || 'none'}); set ${settingNames.vllmModel} (or ${settingNames.vllmModels}) to its served name`,
+      );
     }
     if (c.state === 'unreachable') {
       log?.warn({ backend: b.root, why: c.why }, 'vLLM backend did not answer /v1/models at start-up');
@@ -114,7 +117,9 @@ async function checkBackends(backends: Backend[], opts: VllmEngineOptions, log?:
     const context = b.contextTokens ?? b.profile.defaultContextTokens;
     const prompt = b.profile.name === 'deepseek-ocr' ? PAGE_PROMPT_TOKENS : b.profile.promptTokens(1414, 2000, b.profile.prompts.markdown);
     if (opts.maxTokens + prompt > context) {
-      throw new Error(`createVllmEngine: maxTokens ${opts.maxTokens} + ~${prompt} prompt tokens of a page exceed the ${context}-token context of ${b.root} (${b.model})`);
+      throw new Error(
+        `createVllmEngine: maxTokens ${opts.maxTokens} + ~${prompt} prompt tokens of a page exceed the ${context}-token context of ${b.root} (${b.model})`,
+      );
     }
   }
 }
@@ -147,7 +152,13 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
     return best;
   }
 
-  async function call(b: Backend, input: PageInput, fallback: boolean, signal: AbortSignal, mitigation?: RecognizeOptions['mitigation']): Promise<EngineOutput> {
+  async function call(
+    b: Backend,
+    input: PageInput,
+    fallback: boolean,
+    signal: AbortSignal,
+    mitigation?: RecognizeOptions['mitigation'],
+  ): Promise<EngineOutput> {
     const profile = b.profile;
     const prompt = fallback ? profile.fallbackPrompt! : profile.prompts[input.task];
     // Our own deadline covers the whole exchange (the client's own timeout stops at the headers).
@@ -167,7 +178,11 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
       // Token log-probabilities (the sampled token's only) feed the page's confidence (single-call pages: a two-stage page's
       // block calls are not mapped back); a loop retry takes the profile's official settings.
       const logprobs = !profile.twoStage || fallback ? { logprobs: true } : {};
-      const body = { ...profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) }), ...logprobs, ...(mitigation === 'loop' ? LOOP_RETRY[profile.name] : {}) };
+      const body = {
+        ...profile.body({ model: b.model, image, prompt: p, maxTokens: maxTokensFor(b, size.width, size.height, p) }),
+        ...logprobs,
+        ...(mitigation === 'loop' ? LOOP_RETRY[profile.name] : {}),
+      };
       const completion = await b.client.chat.completions.create(body as unknown as ChatCompletionCreateParamsNonStreaming, {
         signal: ac.signal,
         timeout: opts.timeoutMs + 1000,
@@ -180,7 +195,9 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
       if (profile.twoStage && !fallback) {
         out = await twoStagePage(profile, input, complete);
       } else {
-        const sent = profile.prepare ? await profile.prepare(input.image, input.width, input.height) : { image: input.image, width: input.width, height: input.height };
+        const sent = profile.prepare
+          ? await profile.prepare(input.image, input.width, input.height)
+          : { image: input.image, width: input.width, height: input.height };
         const { content, completion } = await complete(sent.image, prompt, input);
         out = interpret(content, completion.usage?.completion_tokens, input, profile, prompt, sent);
         const tokens = tokenLogprobs(completion);
@@ -274,7 +291,13 @@ function engineOver(backends: Backend[], opts: VllmEngineOptions): VllmEngine {
         try {
           const out = await run(input, true, signal, mitigation);
           // The page is kept, but the record says its layout pass was cut off and a lighter prompt answered.
-          return { ...out, truncated: true, attempts: [{ engine: 'vllm', outcome: 'truncated', code: err.code, message: err.message, ...(mitigation ? { mitigation: 'loop-mitigation' } : {}) }] };
+          return {
+            ...out,
+            truncated: true,
+            attempts: [
+              { engine: 'vllm', outcome: 'truncated', code: err.code, message: err.message, ...(mitigation ? { mitigation: 'loop-mitigation' } : {}) },
+            ],
+          };
         } catch (again) {
           if (again instanceof FolioError && again.code === 'FOLIO_ENGINE_TRUNCATED') {
             throw new FolioError('FOLIO_ENGINE_TRUNCATED', 'vLLM output truncated, also with the fallback prompt', again.details, { cause: again });
@@ -345,19 +368,30 @@ function answerOf(completion: ChatCompletion, profile: ModelProfile, prompt: str
   const tokens = completion.usage?.completion_tokens;
   // `length` is a truncated page or a repetition loop: the official pipelines drop such pages.
   if (choice.finish_reason === 'length') {
-    throw new FolioError('FOLIO_ENGINE_TRUNCATED', undefined, { tokens, ...(prompt === profile.fallbackPrompt || !profile.fallbackPrompt ? { fallback: false } : {}) });
+    throw new FolioError('FOLIO_ENGINE_TRUNCATED', undefined, {
+      tokens,
+      ...(prompt === profile.fallbackPrompt || !profile.fallbackPrompt ? { fallback: false } : {}),
+    });
   }
   if (choice.finish_reason !== 'stop') throw new FolioError('FOLIO_ENGINE_MALFORMED', `Unexpected finish_reason ${JSON.stringify(choice.finish_reason)}`);
   return content;
 }
 
 /** A page's answer → the engine's output; an empty or all-tags answer is not a result. */
-function interpret(content: string, tokens: number | undefined, input: PageInput, profile: ModelProfile, prompt: string, sent: { width: number; height: number }): EngineOutput {
+function interpret(
+  content: string,
+  tokens: number | undefined,
+  input: PageInput,
+  profile: ModelProfile,
+  prompt: string,
+  sent: { width: number; height: number },
+): EngineOutput {
   // Dense pages that overflow come back empty; blank pages are filtered before the engine, so empty = failed.
   if (content.trim() === '') throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned an empty page', { tokens });
   const { markdown, blocks } = profile.parse(content, input.width, input.height, { page: input.page, task: input.task, prompt, sent });
   // Grounded output that is all tags and no text (the model's way of failing some pages) is not a result.
-  if (markdown === '' && blocks.every((b) => b.type !== 'image')) throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned a page with no text', { tokens });
+  if (markdown === '' && blocks.every((b) => b.type !== 'image'))
+    throw new FolioError('FOLIO_ENGINE_MALFORMED', 'vLLM returned a page with no text', { tokens });
   return { engine: 'vllm', markdown, blocks, raw: content };
 }
 

@@ -13,17 +13,7 @@
 import type { BBox, Block } from '../../../../shared/bus/index.ts';
 import { findHtmlTables, parseHtmlTable, cellText } from '../../../../shared/document/index.ts';
 
-export const KNOWN_LABELS = [
-  'title',
-  'sub_title',
-  'text',
-  'table',
-  'table_caption',
-  'table_footnote',
-  'image',
-  'image_caption',
-  'equation',
-] as const;
+export const KNOWN_LABELS = ['title', 'sub_title', 'text', 'table', 'table_caption', 'table_footnote', 'image', 'image_caption', 'equation'] as const;
 const known = new Set<string>(KNOWN_LABELS);
 
 export interface GroundingOptions {
@@ -171,7 +161,12 @@ function toBlocks(elements: Element[]): Block[] {
     const content = collapseBlankLines(cleanLatex(parts.join('\n\n').replace(STRAY, '')));
     const body = el.imageLink ?? plainText(el.type, content);
     // Tables keep the model's HTML too: spans and header cells are data the plain text loses.
-    const html = el.type === 'table' ? findHtmlTables(content).map((t) => t.html).join('\n') : '';
+    const html =
+      el.type === 'table'
+        ? findHtmlTables(content)
+            .map((t) => t.html)
+            .join('\n')
+        : '';
     blocks.push({ type: el.type, bbox: el.bbox, text: body, order: blocks.length, ...(html ? { html } : {}) });
   }
   return blocks;
@@ -254,5 +249,11 @@ export function plainText(type: string, content: string): string {
 function tableText(content: string): string {
   const tables = findHtmlTables(content);
   if (tables.length === 0) return cellText(content);
-  return tables.map((t) => parseHtmlTable(t.html).grid.map((r) => r.join('\t')).join('\n')).join('\n\n');
+  return tables
+    .map((t) =>
+      parseHtmlTable(t.html)
+        .grid.map((r) => r.join('\t'))
+        .join('\n'),
+    )
+    .join('\n\n');
 }

@@ -26,7 +26,13 @@ export function cappedSize(width: number, height: number, maxPixels: number): { 
   return { width: Math.max(28, Math.floor(width * s)), height: Math.max(28, Math.floor(height * s)) };
 }
 
-export async function resizeTo(image: Buffer, width: number, height: number, size: { width: number; height: number }, fit: 'fill' | 'inside' = 'inside'): Promise<PreparedImage> {
+export async function resizeTo(
+  image: Buffer,
+  width: number,
+  height: number,
+  size: { width: number; height: number },
+  fit: 'fill' | 'inside' = 'inside',
+): Promise<PreparedImage> {
   if (size.width === width && size.height === height) return { image, width, height };
   // Fast PNG compression: the image crosses a local network once, and level 6 costs ~4x the CPU for ~10 % fewer bytes.
   const out = await sharp(image).resize(size.width, size.height, { fit, kernel: 'cubic' }).png({ compressionLevel: 1 }).toBuffer();
@@ -46,7 +52,13 @@ export async function cropBlock(page: Buffer, bbox: BBox, angle: 0 | 90 | 180 | 
   let img = sharp(page).extract({ left, top, width, height });
   let [w, h] = angle === 90 || angle === 270 ? [height, width] : [width, height];
   // PIL rotates counter-clockwise; sharp clockwise.
-  if (angle) img = sharp(await img.rotate(360 - angle).png().toBuffer());
+  if (angle)
+    img = sharp(
+      await img
+        .rotate(360 - angle)
+        .png()
+        .toBuffer(),
+    );
   const ratio = Math.max(w, h) / Math.min(w, h);
   if (ratio > 50) {
     const [nw, nh] = w > h ? [w, Math.ceil(w / 50)] : [Math.ceil(h / 50), h];
@@ -54,7 +66,13 @@ export async function cropBlock(page: Buffer, bbox: BBox, angle: 0 | 90 | 180 | 
     const padY = nh - h;
     img = sharp(
       await img
-        .extend({ left: Math.floor(padX / 2), right: padX - Math.floor(padX / 2), top: Math.floor(padY / 2), bottom: padY - Math.floor(padY / 2), background: 'white' })
+        .extend({
+          left: Math.floor(padX / 2),
+          right: padX - Math.floor(padX / 2),
+          top: Math.floor(padY / 2),
+          bottom: padY - Math.floor(padY / 2),
+          background: 'white',
+        })
         .png()
         .toBuffer(),
     );

@@ -22,9 +22,37 @@ export const MINERU_PROMPTS = {
 
 /** Block types of mineru_vl_utils/structs.py; anything else in a layout answer is skipped, as officially. */
 const BLOCK_TYPES = new Set([
-  'text', 'title', 'doc_title', 'paragraph_title', 'table', 'equation', 'formula_number', 'code', 'algorithm', 'aside_text', 'ref_text',
-  'index', 'phonetic', 'list_item', 'caption', 'table_caption', 'image_caption', 'code_caption', 'footnote', 'table_footnote',
-  'image_footnote', 'header', 'footer', 'page_number', 'page_footnote', 'image', 'chart', 'list', 'image_block', 'equation_block', 'unknown',
+  'text',
+  'title',
+  'doc_title',
+  'paragraph_title',
+  'table',
+  'equation',
+  'formula_number',
+  'code',
+  'algorithm',
+  'aside_text',
+  'ref_text',
+  'index',
+  'phonetic',
+  'list_item',
+  'caption',
+  'table_caption',
+  'image_caption',
+  'code_caption',
+  'footnote',
+  'table_footnote',
+  'image_footnote',
+  'header',
+  'footer',
+  'page_number',
+  'page_footnote',
+  'image',
+  'chart',
+  'list',
+  'image_block',
+  'equation_block',
+  'unknown',
   'inline_formula',
 ]);
 
@@ -158,6 +186,19 @@ function stripMath(s: string): string {
 
 /** Body extras of every MinerU call: special tokens kept, the n-gram guard of MinerULogitsProcessor, the type's penalties. */
 export function mineruSampling(prompt: string): Record<string, unknown> {
-  const penalties = prompt === MINERU_PROMPTS.layout ? { presence_penalty: 0, frequency_penalty: 0 } : prompt === MINERU_PROMPTS.table ? { presence_penalty: 1.0, frequency_penalty: 0.005 } : { presence_penalty: 1.0, frequency_penalty: 0.05 };
-  return { temperature: 0, top_p: 0.01, top_k: 1, repetition_penalty: 1.0, ...penalties, skip_special_tokens: false, vllm_xargs: { no_repeat_ngram_size: 100, debug: false } };
+  const penalties =
+    prompt === MINERU_PROMPTS.layout
+      ? { presence_penalty: 0, frequency_penalty: 0 }
+      : prompt === MINERU_PROMPTS.table
+        ? { presence_penalty: 1.0, frequency_penalty: 0.005 }
+        : { presence_penalty: 1.0, frequency_penalty: 0.05 };
+  return {
+    temperature: 0,
+    top_p: 0.01,
+    top_k: 1,
+    repetition_penalty: 1.0,
+    ...penalties,
+    skip_special_tokens: false,
+    vllm_xargs: { no_repeat_ngram_size: 100, debug: false },
+  };
 }

@@ -15,7 +15,13 @@ export const NANONETS_PROMPT =
 
 export const NANONETS_SYSTEM = 'You are a helpful assistant.';
 
-export const NANONETS_PROMPTS: Readonly<Record<TaskMode, string>> = { markdown: NANONETS_PROMPT, ocr: NANONETS_PROMPT, free: NANONETS_PROMPT, figure: NANONETS_PROMPT, describe: NANONETS_PROMPT };
+export const NANONETS_PROMPTS: Readonly<Record<TaskMode, string>> = {
+  markdown: NANONETS_PROMPT,
+  ocr: NANONETS_PROMPT,
+  free: NANONETS_PROMPT,
+  figure: NANONETS_PROMPT,
+  describe: NANONETS_PROMPT,
+};
 
 /** The cookbook renders pages so the shortest side is 1280 px. */
 export const NANONETS_SHORTEST_SIDE = 1280;
@@ -45,9 +51,14 @@ export function parseNanonetsOutput(raw: string, width: number, height: number):
     kept.push(para);
   }
   // <img>description</img> → a Markdown image whose alt is the description (an image block below).
-  let text = kept.join('\n\n').replace(/<img>([\s\S]*?)(?:<\/img>|$)/g, (_, d: string) => `\n\n![${d.trim().replace(/\n+/g, ' ').replace(/[[\]]/g, '')}]()\n\n`);
+  let text = kept
+    .join('\n\n')
+    .replace(/<img>([\s\S]*?)(?:<\/img>|$)/g, (_, d: string) => `\n\n![${d.trim().replace(/\n+/g, ' ').replace(/[[\]]/g, '')}]()\n\n`);
   text = text.replace(/<\/?signature>/g, '');
   const parsed = parsePlainMarkdown(collapseBlankLines(text.replace(/[ \t]+\n/g, '\n')), width, height);
-  const blocks = [...extra.filter((b) => b.type === 'header'), ...parsed.blocks, ...extra.filter((b) => b.type !== 'header')].map((b, order) => ({ ...b, order }));
+  const blocks = [...extra.filter((b) => b.type === 'header'), ...parsed.blocks, ...extra.filter((b) => b.type !== 'header')].map((b, order) => ({
+    ...b,
+    order,
+  }));
   return { markdown: parsed.markdown, blocks };
 }

@@ -14,7 +14,13 @@ export const OLMOCR_PROMPT =
   'If there are any figures or charts, label them with the following markdown syntax ![Alt text describing the contents of the figure](page_startx_starty_width_height.png)\n' +
   'Return your output as markdown, with a front matter section on top specifying values for the primary_language, is_rotation_valid, rotation_correction, is_table, and is_diagram parameters.';
 
-export const OLMOCR_PROMPTS: Readonly<Record<TaskMode, string>> = { markdown: OLMOCR_PROMPT, ocr: OLMOCR_PROMPT, free: OLMOCR_PROMPT, figure: OLMOCR_PROMPT, describe: OLMOCR_PROMPT };
+export const OLMOCR_PROMPTS: Readonly<Record<TaskMode, string>> = {
+  markdown: OLMOCR_PROMPT,
+  ocr: OLMOCR_PROMPT,
+  free: OLMOCR_PROMPT,
+  figure: OLMOCR_PROMPT,
+  describe: OLMOCR_PROMPT,
+};
 
 /** `--target_longest_image_dim`: olmOCR renders pages so the longest side is this many pixels. */
 export const OLMOCR_LONGEST_SIDE = 1288;

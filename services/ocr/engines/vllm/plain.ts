@@ -31,7 +31,13 @@ function splitElements(md: string): Element[] {
   let cursor = 0;
   for (const t of findHtmlTables(md)) {
     out.push(...paragraphs(md.slice(cursor, t.start)));
-    out.push({ type: 'table', text: parseHtmlTable(t.html).grid.map((r) => r.join('\t')).join('\n'), html: t.html });
+    out.push({
+      type: 'table',
+      text: parseHtmlTable(t.html)
+        .grid.map((r) => r.join('\t'))
+        .join('\n'),
+      html: t.html,
+    });
     cursor = t.end;
   }
   out.push(...paragraphs(md.slice(cursor)));
@@ -40,10 +46,19 @@ function splitElements(md: string): Element[] {
 
 function paragraphs(s: string): Element[] {
   const out: Element[] = [];
-  for (const p of s.split(/\n[ \t]*\n/).map((x) => x.trim()).filter(Boolean)) {
+  for (const p of s
+    .split(/\n[ \t]*\n/)
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const heading = /^(#{1,6})[ \t]+(.*)$/s.exec(p);
     if (heading) out.push({ type: heading[1].length === 1 ? 'title' : 'sub_title', text: heading[2].trim() });
-    else if (isPipeTable(p)) out.push({ type: 'table', text: pipeRows(p).map((r) => r.join('\t')).join('\n') });
+    else if (isPipeTable(p))
+      out.push({
+        type: 'table',
+        text: pipeRows(p)
+          .map((r) => r.join('\t'))
+          .join('\n'),
+      });
     else if (/^(\$\$|\\\[)[\s\S]*(\$\$|\\\])$/.test(p)) out.push({ type: 'equation', text: p });
     else if (/^!\[[^\]]*\]\([^)]*\)$/.test(p)) out.push({ type: 'image', text: p });
     else out.push({ type: 'text', text: undecorated(p.replace(/<\/?center>/gi, '')) });

@@ -7,7 +7,15 @@
  */
 import type { TaskMode } from '../../../../shared/bus/index.ts';
 import { CHANDRA_OCR_PROMPT, CHANDRA_PROMPTS, parseChandraOutput } from './chandra.ts';
-import { CONTEXT_TOKENS, FALLBACK_PROMPT, TASK_PROMPTS, buildChatBody, buildRequestBody, parseDeepSeekOutput, promptTokens as deepseekPromptTokens } from './deepseek.ts';
+import {
+  CONTEXT_TOKENS,
+  FALLBACK_PROMPT,
+  TASK_PROMPTS,
+  buildChatBody,
+  buildRequestBody,
+  parseDeepSeekOutput,
+  promptTokens as deepseekPromptTokens,
+} from './deepseek.ts';
 import { DOTS_IMAGE_PLACEHOLDER, DOTS_OCR_PROMPT, DOTS_PROMPTS, parseDotsOutput } from './dots.ts';
 import type { ParsedPage } from './grounding.ts';
 import { cappedSize, cropBlock, resizeTo, scaledSize, type PreparedImage } from './images.ts';
@@ -18,7 +26,17 @@ import { PADDLE_MAX_PIXELS, PADDLE_MIN_PIXELS, PADDLE_PROMPTS, parsePaddleOutput
 import { parsePlainMarkdown } from './plain.ts';
 import { smartResize } from './vlm-text.ts';
 
-export const PROFILE_NAMES = ['deepseek-ocr', 'deepseek-ocr-2', 'dots-ocr', 'olmocr-2', 'chandra', 'nanonets-ocr2', 'paddleocr-vl', 'mineru-2.5', 'plain'] as const;
+export const PROFILE_NAMES = [
+  'deepseek-ocr',
+  'deepseek-ocr-2',
+  'dots-ocr',
+  'olmocr-2',
+  'chandra',
+  'nanonets-ocr2',
+  'paddleocr-vl',
+  'mineru-2.5',
+  'plain',
+] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 export type { PreparedImage } from './images.ts';
@@ -101,7 +119,8 @@ export function deepseek2ImageTokens(width: number, height: number): number {
   const ratio = width / height;
   let best = 2;
   let bestDiff = Infinity;
-  for (let n = 2; n <= 6; n++) for (let i = 1; i <= n; i++) if (n % i === 0 && Math.abs(ratio - i / (n / i)) < bestDiff) [best, bestDiff] = [n, Math.abs(ratio - i / (n / i))];
+  for (let n = 2; n <= 6; n++)
+    for (let i = 1; i <= n; i++) if (n % i === 0 && Math.abs(ratio - i / (n / i)) < bestDiff) [best, bestDiff] = [n, Math.abs(ratio - i / (n / i))];
   return 257 + best * 144;
 }
 
@@ -169,7 +188,13 @@ const chandra: ModelProfile = {
     return qwenTokens(s.width, s.height, 32, CHANDRA_MAX_PIXELS) + textTokens(prompt);
   },
   prepare: (image, w, h) => resizeTo(image, w, h, chandraSize(w, h)),
-  body: (p) => ({ model: p.model, messages: [{ role: 'user', content: [imagePart(p.image), textPart(p.prompt)] }], temperature: 0, top_p: 0.1, max_tokens: p.maxTokens }),
+  body: (p) => ({
+    model: p.model,
+    messages: [{ role: 'user', content: [imagePart(p.image), textPart(p.prompt)] }],
+    temperature: 0,
+    top_p: 0.1,
+    max_tokens: p.maxTokens,
+  }),
   parse: (raw, w, h) => parseChandraOutput(raw, w, h),
 };
 

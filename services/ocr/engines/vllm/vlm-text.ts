@@ -119,7 +119,10 @@ export function truncateRepetitive(content: string, minCount = 50): { text: stri
     if (count >= 5) return { text: stripped.slice(0, n - count * len) + unit, cut: true };
   }
   if (n >= 10 && new Set(stripped).size === 1) return { text: stripped[0], cut: true };
-  const lines = stripped.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stripped
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (lines.length >= 10) {
     const counts = new Map<string, number>();
     for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
@@ -156,7 +159,12 @@ export function pageFromElements(elements: Element[]): ParsedPage {
     const content = el.markdown.trim();
     if (content === '' && el.type !== 'image') continue;
     if (!el.paratext) md.push(content);
-    const html = el.type === 'table' ? findHtmlTables(content).map((t) => t.html).join('\n') : '';
+    const html =
+      el.type === 'table'
+        ? findHtmlTables(content)
+            .map((t) => t.html)
+            .join('\n')
+        : '';
     blocks.push({ type: el.type, bbox: el.bbox, text: blockText(el.type, content), order: blocks.length, ...(html ? { html } : {}) });
   }
   return { markdown: collapseBlankLines(md.filter(Boolean).join('\n\n')).trim(), blocks };
@@ -165,7 +173,14 @@ export function pageFromElements(elements: Element[]): ParsedPage {
 /** A block's plain text: Markdown/HTML decoration off, tables as tab-separated rows; formulas and image links as written. */
 export function blockText(type: string, md: string): string {
   const tables = findHtmlTables(md);
-  if (type === 'table' && tables.length > 0) return tables.map((t) => parseHtmlTable(t.html).grid.map((r) => r.join('\t')).join('\n')).join('\n\n');
+  if (type === 'table' && tables.length > 0)
+    return tables
+      .map((t) =>
+        parseHtmlTable(t.html)
+          .grid.map((r) => r.join('\t'))
+          .join('\n'),
+      )
+      .join('\n\n');
   if (type === 'image' || type === 'equation') return md.trim();
   let s = md;
   if (type === 'title' || type === 'sub_title') s = s.replace(/^#{1,6}[ \t]+/gm, '');
