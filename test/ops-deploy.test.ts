@@ -313,6 +313,6 @@ test('the compose file renders and validates against the Compose Specification, 
   assert.deepEqual(compose.services.proxy.ports, ['8080:8080']);
   assert.match(compose.services.minio.image!, /^pgsty\/minio:RELEASE\.2026-08-04T00-00-00Z$/);
   for (const w of ['rasterizer', 'ocr', 'assembler'])
-    assert.equal((compose.services[w] as { environment: Record<string, string> }).environment.metricsPort, '9464');
+    assert.equal((compose.services[w] as { environment: Record<string, string> }).environment.FOLIO_METRICS_PORT, '9464');
   assert.deepEqual(compose.services.prometheus.profiles, ['monitoring']);
 });
