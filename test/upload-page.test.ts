@@ -28,7 +28,7 @@ test("the page's progress stream (SSE read over fetch, with the key in a header)
   const html = await (await fetch(`${stack.url}/`)).text();
   // The page's own code, run here as the browser would: `follow` from its script, with fetch bound to the server
   // and the SSE parser it imports, which is the client package's file, served without a key.
-  const src = /async function follow\(url, onStatus\) \{[\s\S]*?\n\}\n/.exec(html)?.[0];
+  const src = /^( *)async function follow\(url, onStatus\) \{[\s\S]*?\n\1\}\n/m.exec(html)?.[0];
   assert.ok(src, 'the page defines follow()');
   assert.match(html, /import \{ readStatusEvents \} from '\/client\/sse\.js';/);
   const served = await fetch(`${stack.url}/client/sse.js`);
