@@ -158,6 +158,12 @@ test(
         s = await scrapeAll();
       }
       assert.equal(maxOf(s.ingest.samples, /^folio_stream_messages\{stream="FOLIO_PAGES"\}/), 0, 'FOLIO_PAGES drained');
+      // A message is counted once its ack is confirmed, just after the job it completed is visible: wait for the last ones.
+      const acked = (svc: 'ocr' | 'assembler') => s[svc].samples.get(`folio_message_outcomes_total{consumer="${svc}",outcome="ack",code="none"}`) ?? 0;
+      for (let i = 0; i < 50 && (acked('ocr') < PAGES || acked('assembler') < PAGES); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = await scrapeAll();
+      }
       assert.equal(maxOf(s.ocr.samples, /^folio_consumer_pending_messages\{stream="FOLIO_PAGES"/), 0);
       assert.ok(
         maxOf(s.rasterizer.samples, /^folio_consumer_pending_messages\{stream="FOLIO_JOBS",consumer="rasterizer"\}/) >= 0,
