@@ -204,23 +204,29 @@ function mergeWrappedHeader(rows: Row[], cells: string[][], cols: Span[]): { row
     return f.length > 0 && f.filter((c) => c.split(' ').every(isNumber)).length >= f.length / 2;
   };
   const firstData = cells.findIndex(numeric);
+  return joinRows(rows, cells, (above, aboveRow, i) => {
+    const a = filled(above).filter((c) => c > 0);
+    const b = filled(cells[i]);
+    const close = rows[i].bbox[1] - aboveRow.bbox[3] <= 0.5 * Math.max(rows[i].size, aboveRow.size);
+    // A piece over several columns heads a group of them; a wrapped cell's lines keep to one.
+    const single = aboveRow.segs.every((s) => cols.filter((c) => overlap(s, c) > 0).length <= 1);
+    return firstData > 0 && i < firstData && close && single && a.length > 0 && a.every((c) => b.includes(c)) && filled(above).length >= 0.5 * b.length;
+  });
+}
+
+/** Rows joined into the row kept above them wherever `joins` says so: cells side by side, boxes united. */
+function joinRows(rows: Row[], cells: string[][], joins: (above: string[], aboveRow: Row, i: number) => boolean): { rows: Row[]; cells: string[][] } {
   const outRows = [rows[0]];
   const outCells = [[...cells[0]]];
   for (let i = 1; i < rows.length; i++) {
     const k = outRows.length - 1;
-    const above = outCells[k];
-    const a = filled(above).filter((c) => c > 0);
-    const b = filled(cells[i]);
-    const close = rows[i].bbox[1] - outRows[k].bbox[3] <= 0.5 * Math.max(rows[i].size, outRows[k].size);
-    // A piece over several columns heads a group of them; a wrapped cell's lines keep to one.
-    const single = outRows[k].segs.every((s) => cols.filter((c) => overlap(s, c) > 0).length <= 1);
-    if (firstData > 0 && i < firstData && close && single && a.length > 0 && a.every((c) => b.includes(c)) && filled(above).length >= 0.5 * b.length) {
-      outCells[k] = above.map((c, j) => [c, cells[i][j]].filter(Boolean).join(' '));
+    if (joins(outCells[k], outRows[k], i)) {
+      outCells[k] = outCells[k].map((c, j) => [c, cells[i][j]].filter(Boolean).join(' '));
       outRows[k] = { ...outRows[k], bbox: union(outRows[k].bbox, rows[i].bbox), segs: [...outRows[k].segs, ...rows[i].segs] };
-      continue;
+    } else {
+      outRows.push(rows[i]);
+      outCells.push([...cells[i]]);
     }
-    outRows.push(rows[i]);
-    outCells.push([...cells[i]]);
   }
   return { rows: outRows, cells: outCells };
 }
@@ -234,20 +240,7 @@ function mergeWrappedHeader(rows: Row[], cells: string[][], cols: Span[]): { row
  * even with its key column empty (a payee under a blank document number).
  */
 function mergeWrappedCells({ rows, cells }: { rows: Row[]; cells: string[][] }): { rows: Row[]; cells: string[][] } {
-  const outRows = [rows[0]];
-  const outCells = [[...cells[0]]];
-  for (let i = 1; i < rows.length; i++) {
-    const k = outRows.length - 1;
-    const above = outCells[k];
-    if (continuesRow(above, cells[i])) {
-      outCells[k] = above.map((c, j) => [c, cells[i][j]].filter(Boolean).join(' '));
-      outRows[k] = { ...outRows[k], bbox: union(outRows[k].bbox, rows[i].bbox), segs: [...outRows[k].segs, ...rows[i].segs] };
-      continue;
-    }
-    outRows.push(rows[i]);
-    outCells.push([...cells[i]]);
-  }
-  return { rows: outRows, cells: outCells };
+  return joinRows(rows, cells, (above, _aboveRow, i) => continuesRow(above, cells[i]));
 }
 
 /** Whether a row's cells are wrapped lines of the cells above (mergeWrappedCells). */
