@@ -6,19 +6,11 @@
  * Which model a request is for is read from the request itself (its prompt, system message and
  * model name), as a real server would only ever get its own model's requests.
  */
+import { PROFILE_NAMES } from '../../services/ocr/engines/vllm/profiles.ts';
 import { SIM_MARKER, simulatedPlainText, simulatedText, taskOf, type ImageFacts } from './output.ts';
 
-export const SIM_PROFILES = [
-  'deepseek-ocr',
-  'deepseek-ocr-2',
-  'dots-ocr',
-  'olmocr-2',
-  'chandra',
-  'nanonets-ocr2',
-  'paddleocr-vl',
-  'mineru-2.5',
-  'plain',
-] as const;
+// The profiles Folio knows: the simulator answers for each of them.
+export const SIM_PROFILES = PROFILE_NAMES;
 export type SimProfile = (typeof SIM_PROFILES)[number];
 
 export interface SimRequest {
