@@ -70,6 +70,17 @@ function span(attrs: string, name: string): number {
 }
 
 /** Cell text: tags dropped (line breaks kept as spaces), entities decoded, whitespace collapsed. */
+/** The HTML tables in `text` as plain text: a row per line, cells separated by tabs, a blank line between tables. */
+export function tablesAsTsv(text: string): string {
+  return findHtmlTables(text)
+    .map((t) =>
+      parseHtmlTable(t.html)
+        .grid.map((r) => r.join('\t'))
+        .join('\n'),
+    )
+    .join('\n\n');
+}
+
 export function cellText(html: string): string {
   return decodeEntities(html.replace(/<br\s*\/?>/gi, ' ').replace(/<[^>]+>/g, ''))
     .replace(/\s+/g, ' ')

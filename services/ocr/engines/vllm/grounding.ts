@@ -11,7 +11,7 @@
  * - a repetition loop cut at the length limit ends anywhere, even inside a tag.
  */
 import type { BBox, Block } from '../../../../shared/bus/index.ts';
-import { findHtmlTables, parseHtmlTable, cellText } from '../../../../shared/document/index.ts';
+import { findHtmlTables, cellText, tablesAsTsv } from '../../../../shared/document/index.ts';
 
 export const KNOWN_LABELS = ['title', 'sub_title', 'text', 'table', 'table_caption', 'table_footnote', 'image', 'image_caption', 'equation'] as const;
 const known = new Set<string>(KNOWN_LABELS);
@@ -247,13 +247,5 @@ export function plainText(type: string, content: string): string {
 }
 
 function tableText(content: string): string {
-  const tables = findHtmlTables(content);
-  if (tables.length === 0) return cellText(content);
-  return tables
-    .map((t) =>
-      parseHtmlTable(t.html)
-        .grid.map((r) => r.join('\t'))
-        .join('\n'),
-    )
-    .join('\n\n');
+  return findHtmlTables(content).length === 0 ? cellText(content) : tablesAsTsv(content);
 }

@@ -7,7 +7,7 @@
  * - blocks from typed elements (text of a table = tab-separated cells, HTML kept).
  */
 import type { BBox, Block } from '../../../../shared/bus/index.ts';
-import { cellText, findHtmlTables, parseHtmlTable } from '../../../../shared/document/index.ts';
+import { cellText, findHtmlTables, tablesAsTsv } from '../../../../shared/document/index.ts';
 import { collapseBlankLines, type ParsedPage } from './grounding.ts';
 
 // ---------------------------------------------------------------- OTSL → HTML
@@ -172,15 +172,7 @@ export function pageFromElements(elements: Element[]): ParsedPage {
 
 /** A block's plain text: Markdown/HTML decoration off, tables as tab-separated rows; formulas and image links as written. */
 export function blockText(type: string, md: string): string {
-  const tables = findHtmlTables(md);
-  if (type === 'table' && tables.length > 0)
-    return tables
-      .map((t) =>
-        parseHtmlTable(t.html)
-          .grid.map((r) => r.join('\t'))
-          .join('\n'),
-      )
-      .join('\n\n');
+  if (type === 'table' && findHtmlTables(md).length > 0) return tablesAsTsv(md);
   if (type === 'image' || type === 'equation') return md.trim();
   let s = md;
   if (type === 'title' || type === 'sub_title') s = s.replace(/^#{1,6}[ \t]+/gm, '');
