@@ -22,6 +22,11 @@ describe('test groups', () => {
     assert.equal(groupOf('test/cluster.test.ts'), 'alone');
   });
 
+  it('follows a group entry (shared/<group>/index.ts) to the modules that export the names taken from it', () => {
+    assert.equal(groupOf('test/fixtures/groups/entry-pure.ts'), 'unit', 'Subjects: its module starts nothing, though a sibling does');
+    assert.equal(groupOf('test/fixtures/groups/entry-starter.ts'), 'integration', 'startLocalNats: its module spawns nats-server');
+  });
+
   it('leaves no unit file that names a server or process starter', () => {
     const starters = /startTestStack|startNats|startNatsCluster|startServiceProcess|startAuthNats|node:child_process/;
     // This file names them in the pattern above.
