@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { ConfigSchema } from '../shared/config/index.ts';
-import { Streams } from '../shared/bus/index.ts';
+import { Streams, Subjects } from '../shared/bus/index.ts';
 import { startVllmSimulator, type VllmSimulator } from '../tools/vllm-sim/server.ts';
 import { makePdf } from './helpers/make-pdf.ts';
 import { startNatsCluster, type TestCluster } from './helpers/nats-cluster.ts';
@@ -268,7 +268,7 @@ test(
         if (node === leader.name) continue; // its subscriber was cut off with it
         for (const id of all) assert.deepEqual(counts.get(id), ['completed'], `completion events of ${id} seen through ${node}`);
       }
-      const stored = await jsm.streams.info(Streams.events, { subjects_filter: 'folio.events.>' });
+      const stored = await jsm.streams.info(Streams.events, { subjects_filter: Subjects.allEventLog });
       for (const id of all) {
         const subjects = Object.entries(stored.state.subjects ?? {}).filter(([s]) => s.split('.')[3] === id && TERMINAL.includes(s.split('.')[4]));
         assert.deepEqual(

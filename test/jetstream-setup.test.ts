@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { setupJetStream, type JetStreamSettings, Buckets, Consumers, Streams } from '../shared/bus/index.ts';
+import { setupJetStream, publishJobEvent, type JetStreamSettings, type JobStatus, Buckets, Consumers, Streams, Subjects } from '../shared/bus/index.ts';
 import { createNatsBlobStore } from '../shared/stores/index.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
 
@@ -40,6 +40,21 @@ test('every work stream has the configured duplicate window, and consumers have 
   ]) {
     assert.equal((await bus.jsm.consumers.info(stream, durable)).config.max_deliver, -1, durable);
   }
+});
+
+test('a job event published again (a retry after a lost ack) reaches core subscribers once, and only as the stream stored it', async () => {
+  const bus = await setupJetStream(nc, base);
+  const heard: string[] = [];
+  const sub = nc.subscribe(Subjects.allEvents, { callback: (_e, m) => void heard.push(`${m.subject} seq ${m.headers?.get('Nats-Sequence')}`) });
+  await nc.flush();
+  const status = { id: 'job-twice', tenant: 'acme', status: 'completed' } as JobStatus;
+  await publishJobEvent(bus.js, status);
+  await publishJobEvent(bus.js, status);
+  await nc.flush();
+  await new Promise((r) => setTimeout(r, 300));
+  sub.unsubscribe();
+  const seq = (await bus.jsm.streams.getMessage(Streams.events, { last_by_subj: Subjects.eventLog('acme', 'job-twice', 'completed') }))?.seq;
+  assert.deepEqual(heard, [`${Subjects.event('acme', 'job-twice', 'completed')} seq ${seq}`]);
 });
 
 test('a changed setting updates existing streams, KV buckets and the object store in place (kvm.create alone would keep the old ones)', async () => {

@@ -70,7 +70,7 @@ async function ensureQuotaConsumer(jsm: JetStreamManager) {
   // New events only: jobs that ended before the first ingest with quotas held nothing.
   await ensureConsumer(jsm, Streams.events, {
     durable: QUOTA_CONSUMER,
-    filter: Subjects.allEvents,
+    filter: Subjects.allEventLog,
     ackWaitMs: ACK_WAIT_MS,
     maxAckPending: 1000,
     deliverNew: true,

@@ -48,7 +48,15 @@ function streamsOf(s: JetStreamSettings): StreamWant[] {
     { name: Streams.jobs, subjects: [Subjects.allJobsSubmitted], ...workQueue },
     { name: Streams.pages, subjects: [Subjects.allPagesReady], ...workQueue },
     { name: Streams.pageResults, subjects: [...Subjects.allPageResults], ...workQueue },
-    { name: Streams.events, subjects: [Subjects.allEvents], ...common, retention: RetentionPolicy.Limits, max_age: nanos(s.resultTtlS * 1000) },
+    {
+      name: Streams.events,
+      subjects: [Subjects.allEventLog],
+      // Subscribers hear an event only once it is stored, and a deduplicated repeat not at all.
+      republish: { src: Subjects.allEventLog, dest: Subjects.allEvents },
+      ...common,
+      retention: RetentionPolicy.Limits,
+      max_age: nanos(s.resultTtlS * 1000),
+    },
   ];
 }
 

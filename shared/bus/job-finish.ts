@@ -17,7 +17,7 @@ export async function publishJobEvent(js: JetStreamClient, status: JobStatus): P
   // With tracing on, the event carries the job's trace to subscribers (W3C traceparent header).
   const h = tracingEnabled() ? headers() : undefined;
   if (h) injectTrace(h);
-  await js.publish(Subjects.event(status.tenant, status.id, kind), JSON.stringify(event), { msgID: `${status.id}.${kind}`, ...(h ? { headers: h } : {}) });
+  await js.publish(Subjects.eventLog(status.tenant, status.id, kind), JSON.stringify(event), { msgID: `${status.id}.${kind}`, ...(h ? { headers: h } : {}) });
 }
 
 /** A job's end is normally announced within milliseconds of its CAS by the writer that won it. */
@@ -26,13 +26,14 @@ export const EVENT_GRACE_MS = 5_000;
 /**
  * For a message that arrives after its job ended (a duplicate, or a redelivery after the writer
  * that ended the job crashed between its CAS and its event): publishes the event only if the
- * events stream does not hold it. The stream dedupes by message id, but core NATS subscribers
- * would see every publish, so a second one must not happen. Within EVENT_GRACE_MS of the end the
+ * events stream does not hold it. The stream drops a repeated message id within its duplicate
+ * window and republishes to subscribers only what it stores; a redelivery can come later than
+ * that window, so a second publish must not happen. Within EVENT_GRACE_MS of the end the
  * winner may still be publishing: a retryable error brings the message back to look again.
  */
 export async function ensureJobEvent(deps: { js: JetStreamClient; jsm: JetStreamManager }, status: JobStatus, now = Date.now()): Promise<void> {
   if (!isTerminal(status.status)) return;
-  const subject = Subjects.event(status.tenant, status.id, status.status);
+  const subject = Subjects.eventLog(status.tenant, status.id, status.status);
   const published = await deps.jsm.streams.getMessage(Streams.events, { last_by_subj: subject }).then(
     (m) => m !== null && m !== undefined,
     (err) => {

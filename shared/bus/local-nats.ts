@@ -17,7 +17,7 @@ export const ONE_PROCESS_USER = 'folio';
  * made at each start.
  */
 const ONE_PROCESS_PERMISSIONS = `{
-      publish: { allow: ["folio.>", "$JS.API.>", "$JS.ACK.FOLIO_JOBS.>", "$JS.ACK.FOLIO_PAGES.>", "$JS.ACK.FOLIO_PAGE_RESULTS.>", "$JS.ACK.FOLIO_EVENTS.>", "$JS.FC.>", "$KV.>", "$O.>"] }
+      publish: { allow: ["folio.>", "$JS.API.>", "$JS.ACK.FOLIO_JOBS.>", "$JS.ACK.FOLIO_PAGES.>", "$JS.ACK.FOLIO_PAGE_RESULTS.>", "$JS.ACK.FOLIO_JOB_EVENTS.>", "$JS.FC.>", "$KV.>", "$O.>"] }
       subscribe: { allow: ["_INBOX_${ONE_PROCESS_USER}.>", "folio.events.>"] }
     }`;
 

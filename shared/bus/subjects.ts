@@ -24,11 +24,22 @@ export const Subjects = {
     ['FOLIO_PAGES', `folio.page.ready.*.*.${jobId}`],
     ['FOLIO_PAGE_RESULTS', `folio.page.*.*.${jobId}`],
   ],
-  /** kind: completed | partial | failed | cancelled | progress */
+  /**
+   * Where subscribers hear a job's events; kind: completed | partial | failed | cancelled | progress.
+   * Nobody publishes here: the events stream republishes each event it stores (see eventLog).
+   */
   event: (tenant: string, jobId: string, kind: string) => `folio.events.${tenant}.${jobId}.${kind}`,
   eventsOfJob: (tenant: string, jobId: string) => `folio.events.${tenant}.${jobId}.>`,
   eventsOfTenant: (tenant: string) => `folio.events.${tenant}.>`,
   allEvents: 'folio.events.>',
+  /**
+   * Where services publish a job's events: the events stream stores them (deduplicated by message
+   * id) and republishes each stored one once on `event`. A publish retried after a leader failover
+   * therefore reaches subscribers at most once, where a publish on `event` itself would reach core
+   * subscribers every time, stored or not.
+   */
+  eventLog: (tenant: string, jobId: string, kind: string) => `folio.eventlog.${tenant}.${jobId}.${kind}`,
+  allEventLog: 'folio.eventlog.>',
 } as const;
 
 /** A page subject's tokens (`folio.page.ready.<priority>.<tenant>.<job>`); null for any other subject. */
@@ -38,10 +49,10 @@ export function parsePageSubject(subject: string): { priority: Priority; tenant:
   return (Priority as readonly string[]).includes(priority) && tenant && jobId ? { priority: priority as Priority, tenant, jobId } : null;
 }
 
-/** A job event subject's tokens (`folio.events.<tenant>.<job>.<kind>`); null for any other subject. */
+/** A job event subject's tokens (`folio.events.<tenant>.<job>.<kind>`, or as stored, `folio.eventlog.…`); null for any other subject. */
 export function parseEventSubject(subject: string): { tenant: string; jobId: string; kind: string } | null {
   const [folio, events, tenant, jobId, kind, ...rest] = subject.split('.');
-  if (folio !== 'folio' || events !== 'events' || rest.length > 0) return null;
+  if (folio !== 'folio' || (events !== 'events' && events !== 'eventlog') || rest.length > 0) return null;
   return tenant && jobId && kind ? { tenant, jobId, kind } : null;
 }
 
@@ -49,7 +60,8 @@ export const Streams = {
   jobs: 'FOLIO_JOBS',
   pages: 'FOLIO_PAGES',
   pageResults: 'FOLIO_PAGE_RESULTS',
-  events: 'FOLIO_EVENTS',
+  /** Renamed from FOLIO_EVENTS when events began to be republished (nats-server 2.9 cannot add republish to a stream). */
+  events: 'FOLIO_JOB_EVENTS',
 } as const;
 
 export const Consumers = {

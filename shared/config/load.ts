@@ -245,7 +245,7 @@ const settingsShape = {
   /** Fraction of new traces (uploads) recorded, 0..1; a message that arrives sampled stays sampled. */
   OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
   // --- end operations ---
-  // --- Webhooks (issue 10): signed callbacks from a durable consumer on FOLIO_EVENTS ---
+  // --- Webhooks (issue 10): signed callbacks from a durable consumer on FOLIO_JOB_EVENTS ---
   /** Master secret (16+ chars); each tenant signs with whsec_ + HMAC(master, tenant), given by GET /v1/webhook-secret. Unset: webhooks off. */
   FOLIO_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** Per-tenant default callback URLs, "tenant=url,…" (a job's own `webhook` field wins); a malformed entry or a tenant named twice refuses to start. */

@@ -38,7 +38,7 @@ export async function startProgressEvents(deps: IngestDeps, intervalMs = 1000): 
       at: new Date().toISOString(),
       ...(progressOf({ ...s, pages })?.etaSeconds !== undefined ? { etaSeconds: progressOf({ ...s, pages })!.etaSeconds } : {}),
     };
-    await deps.bus.js.publish(Subjects.event(s.tenant, jobId, 'progress'), JSON.stringify(event), { msgID: `${jobId}.progress.${finished}` });
+    await deps.bus.js.publish(Subjects.eventLog(s.tenant, jobId, 'progress'), JSON.stringify(event), { msgID: `${jobId}.progress.${finished}` });
   }
 
   const done = (async () => {

@@ -21,7 +21,7 @@ import { signWebhook, tenantWebhookSecret } from './webhook-signature.ts';
 import type { IngestDeps } from '../jobs.ts';
 import { publicStatus } from '../public-job.ts';
 
-/** The durable consumer on FOLIO_EVENTS shared by ingest replicas: each job end is delivered by one of them. */
+/** The durable consumer on FOLIO_JOB_EVENTS shared by ingest replicas: each job end is delivered by one of them. */
 export const WEBHOOK_CONSUMER = 'ingest-webhooks';
 const KEEP_DELIVERIES = 20;
 
@@ -163,7 +163,7 @@ async function ensureWebhookConsumer(deps: IngestDeps) {
   // New events only: ends from before webhooks were turned on are not announced late.
   await ensureConsumer(deps.bus.jsm, Streams.events, {
     durable: WEBHOOK_CONSUMER,
-    filter: Subjects.allEvents,
+    filter: Subjects.allEventLog,
     ackWaitMs: webhookAckWaitMs(deps),
     maxAckPending: 1000,
     deliverNew: true,

@@ -59,7 +59,7 @@ async function attachWebhook(deps: IngestDeps, job: JobStatus, url: string): Pro
 /** A completion event for a job that had already ended (cached answers): a fresh message id, so durable consumers get it too. */
 export async function republishEnd(deps: IngestDeps, s: JobStatus) {
   const kind = s.status as 'completed' | 'partial' | 'failed' | 'cancelled';
-  await deps.bus.js.publish(Subj.event(s.tenant, s.id, kind), JSON.stringify({ v: 1, jobId: s.id, tenant: s.tenant, kind, status: s }), {
+  await deps.bus.js.publish(Subj.eventLog(s.tenant, s.id, kind), JSON.stringify({ v: 1, jobId: s.id, tenant: s.tenant, kind, status: s }), {
     msgID: `${s.id}.${kind}.again.${randomUUID()}`,
   });
 }
