@@ -196,7 +196,11 @@ describe('what each user is refused', () => {
   test('no service publishes a job event where subscribers hear it: only on the event log, which the stream stores and republishes once', async () => {
     for (const user of ['ingest', 'rasterizer', 'assembler'] as const) {
       const js = jetstream(await as(user));
-      await assert.rejects(js.publish(Subjects.event('tenantA', 'direct', 'completed'), '{}', { timeout: 5000 }), PERMISSION, `${user} publishes around the stream`);
+      await assert.rejects(
+        js.publish(Subjects.event('tenantA', 'direct', 'completed'), '{}', { timeout: 5000 }),
+        PERMISSION,
+        `${user} publishes around the stream`,
+      );
       await js.publish(Subjects.eventLog('tenantA', `logged-by-${user}`, 'completed'), '{}', { timeout: 5000 });
     }
   });

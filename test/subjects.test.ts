@@ -5,7 +5,11 @@ import { Subjects, parseEventSubject, parsePageSubject } from '../shared/bus/sub
 test('a job event subject reads back as the tenant, job and kind it was built from; any other subject is null', () => {
   assert.deepEqual(parseEventSubject(Subjects.event('acme', 'job-1', 'completed')), { tenant: 'acme', jobId: 'job-1', kind: 'completed' });
   assert.deepEqual(parseEventSubject(Subjects.event('acme', 'job-1', 'progress')), { tenant: 'acme', jobId: 'job-1', kind: 'progress' });
-  assert.deepEqual(parseEventSubject(Subjects.eventLog('acme', 'job-1', 'failed')), { tenant: 'acme', jobId: 'job-1', kind: 'failed' }, 'as the events stream stores it');
+  assert.deepEqual(
+    parseEventSubject(Subjects.eventLog('acme', 'job-1', 'failed')),
+    { tenant: 'acme', jobId: 'job-1', kind: 'failed' },
+    'as the events stream stores it',
+  );
   assert.equal(parseEventSubject(Subjects.pageDone('acme', 'job-1')), null);
   assert.equal(parseEventSubject('folio.events.acme.job-1'), null, 'no kind');
   assert.equal(parseEventSubject('folio.events.acme.job-1.completed.extra'), null, 'a token too many');
