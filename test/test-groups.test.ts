@@ -3,15 +3,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { ALONE, groupOf } from '../tools/test-groups.mjs';
+import { ALONE, HEAVY, groupOf } from '../tools/test-groups.mjs';
 
 const files = readdirSync('test')
   .filter((f) => f.endsWith('.test.ts'))
   .map((f) => `test/${f}`);
 
 describe('test groups', () => {
-  it('names only test files that exist in the alone list', () => {
-    for (const name of Object.keys(ALONE)) assert.ok(existsSync(`test/${name}`), `${name} is listed to run alone but does not exist`);
+  it('names only test files that exist in the hand-made lists (heavy, alone)', () => {
+    for (const name of [...Object.keys(ALONE), ...Object.keys(HEAVY)]) assert.ok(existsSync(`test/${name}`), `${name} is listed by hand but does not exist`);
   });
 
   it('makes a file that starts a nats-server, the services or a process an integration file, through helpers too', () => {
@@ -20,6 +20,7 @@ describe('test groups', () => {
     assert.equal(groupOf('test/formats-pdf.test.ts'), 'integration', 'helpers/pdf-words.ts runs pdftotext');
     assert.equal(groupOf('test/config.test.ts'), 'unit');
     assert.equal(groupOf('test/cluster.test.ts'), 'alone');
+    assert.equal(groupOf('test/cpu-quality.test.ts'), 'heavy');
   });
 
   it('follows a group entry (shared/<group>/index.ts) to the modules that export the names taken from it', () => {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with node's own test runner (Node 20 has no --test globs), in the
-// groups of tools/test-groups.mjs: unit files side by side, then integration files side by side
-// (each starts its own nats-server on a free port with its own store), then the files that must
-// run alone, one at a time with nothing else running.
+// groups of tools/test-groups.mjs: unit files side by side; then integration files (each starts its
+// own nats-server on a free port with its own store) and the CPU-engine files together, as many as
+// fill the cores (an integration file mostly waits on its servers, a CPU-engine file keeps both
+// cores busy, so it counts as several); then the files that must run alone, one at a time with
+// nothing else running.
 //
 //   node tools/run-tests.mjs                 the linter (npm run lint), then everything (npm test)
 //   node tools/run-tests.mjs --unit          the unit files only (npm run test:unit)
@@ -20,7 +22,9 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { groupOf } from './test-groups.mjs';
 
-const ORDER = ['unit', 'integration', 'alone'];
+const ORDER = ['unit', 'integration', 'heavy', 'alone'];
+/** The groups scheduled as one pool, in order: a later group's files join the earlier group's pool. */
+const POOLS = [['unit'], ['integration', 'heavy'], ['alone']];
 
 const walk = (dir) =>
   readdirSync(dir).flatMap((name) => {
@@ -33,8 +37,12 @@ const flags = new Set(args.filter((a) => a.startsWith('--')));
 const filter = args.filter((a) => !a.startsWith('--'));
 const jobs = Number(args.find((a) => a.startsWith('--jobs='))?.slice('--jobs='.length)) || 0;
 // For the 2-core machine: unit files are mostly start-up (tsx), so two at a time keep both cores
-// busy; integration files mostly wait on servers and processes, so three overlap their waits.
-const CONCURRENCY = { unit: jobs || 2, integration: jobs || 3, alone: 1 };
+// busy. An integration file uses about 40% of a core on average (CPU-seconds over wall seconds,
+// measured per file), waiting on servers and processes the rest; a CPU-engine file about 1.7 cores.
+// So the middle pool holds files of weight up to 5: five integration files, or one CPU-engine file
+// (weight 3) and two integration files. --jobs=n makes every file weigh 1 and the capacity n.
+const CAPACITY = { unit: jobs || 2, integration: jobs || 5, alone: 1 };
+const WEIGHT = { unit: 1, integration: 1, heavy: jobs ? 1 : 3, alone: 1 };
 const unknown = [...flags].filter((f) => !['--unit', '--list', '--no-lint'].includes(f) && !/^--jobs=\d+$/.test(f));
 if (unknown.length > 0) {
   console.error(`unknown option(s): ${unknown.join(' ')} (--unit, --list, --no-lint, --jobs=<n>)`);
@@ -112,14 +120,29 @@ function runFile(file) {
   });
 }
 
-/** Runs the files, at most `n` at a time, in the order given. */
-async function pool(list, n) {
+/**
+ * Runs the files in the order given, starting each as soon as the running ones' weights leave room
+ * for its own (a file heavier than the capacity runs alone). A file that does not fit waits; the
+ * lighter files after it do not jump ahead, so the longest files still start first.
+ */
+async function pool(list, capacity, weightOf) {
   const results = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < list.length) results.push(await runFile(list[next++]));
-  };
-  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+  let used = 0;
+  let wake = () => {};
+  const running = new Set();
+  for (const file of list) {
+    const w = Math.min(weightOf(file), capacity);
+    while (used + w > capacity) await new Promise((r) => (wake = r));
+    used += w;
+    const run = runFile(file).then((r) => {
+      results.push(r);
+      used -= w;
+      running.delete(run);
+      wake();
+    });
+    running.add(run);
+  }
+  await Promise.all(running);
   return results;
 }
 
@@ -137,18 +160,22 @@ const times = (() => {
 })();
 const lastMs = (f) => times[f] ?? Infinity;
 const t0 = Date.now();
-for (const g of ORDER) {
-  if (groups[g].length === 0) continue;
+for (const pooled of POOLS) {
+  const list = pooled.flatMap((g) => groups[g]);
+  if (list.length === 0) continue;
   const started = Date.now();
-  console.log(`\n═══ ${g}: ${groups[g].length} files, ${CONCURRENCY[g]} at a time`);
+  const name = pooled.filter((g) => groups[g].length > 0).join(' + ');
+  console.log(`\n═══ ${name}: ${list.length} files, weights up to ${CAPACITY[pooled[0]]} at a time`);
+  const groupOfFile = new Map(pooled.flatMap((g) => groups[g].map((f) => [f, g])));
   const results = await pool(
-    [...groups[g]].sort((a, b) => lastMs(b) - lastMs(a) || 0),
-    CONCURRENCY[g],
+    [...list].sort((a, b) => lastMs(b) - lastMs(a) || 0),
+    CAPACITY[pooled[0]],
+    (f) => WEIGHT[groupOfFile.get(f)],
   );
   all.push(...results);
   const sum = (k) => results.reduce((s, r) => s + r[k], 0);
   summary.push({
-    group: g,
+    group: name,
     files: results.length,
     tests: sum('tests'),
     pass: sum('pass'),
@@ -170,13 +197,13 @@ const load = os
   .map((x) => x.toFixed(1))
   .join(' ');
 console.log(`\n═══ summary (load average ${load}, ${os.cpus().length} cores)`);
-console.log('group        files  tests   pass   fail   skip   time');
+console.log('group                files  tests   pass   fail   skip   time');
 for (const s of summary) {
   console.log(
-    `${s.group.padEnd(12)} ${String(s.files).padStart(5)} ${String(s.tests).padStart(6)} ${String(s.pass).padStart(6)} ${String(s.fail).padStart(6)} ${String(s.skip).padStart(6)} ${s.s.toFixed(0).padStart(5)} s`,
+    `${s.group.padEnd(20)} ${String(s.files).padStart(5)} ${String(s.tests).padStart(6)} ${String(s.pass).padStart(6)} ${String(s.fail).padStart(6)} ${String(s.skip).padStart(6)} ${s.s.toFixed(0).padStart(5)} s`,
   );
 }
-console.log(`total        ${String(all.length).padStart(5)}${' '.repeat(30)} ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s`);
+console.log(`total                ${String(all.length).padStart(5)}${' '.repeat(30)} ${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s`);
 console.log(
   `slowest: ${[...all]
     .sort((a, b) => b.ms - a.ms)

@@ -4,12 +4,14 @@
 //   integration  starts a nats-server, the services, an outside tool or a child process. Each file
 //                starts its own nats-server on a free port with its own temp store (test/helpers/),
 //                so several run side by side.
-//   alone        listed below by hand: CPU-bound (the CPU engine on the 2-core machine) or
-//                timing-sensitive, so they run one at a time with nothing else running. A file
-//                whose timing asserts have their margin (a bound many times the measured value, a
-//                clock it sets itself) is not listed: test/vllm-window.test.ts passes its own
-//                timestamps (a unit file), test/security-edge.test.ts waits 2 s for a 500 ms poll
-//                and bounds a 500 ms idle timeout at 15 s (an integration file).
+//   heavy        listed below by hand: the CPU engine (onnxruntime on both cores). They assert
+//                accuracy, not speed, so they run beside integration files, but each counts as
+//                several of them when tools/run-tests.mjs fills the cores.
+//   alone        listed below by hand: timing-sensitive, so they run one at a time with nothing
+//                else running. A file whose timing asserts have their margin (a bound many times
+//                the measured value, a clock it sets itself) is not listed: test/vllm-window.test.ts
+//                passes its own timestamps (a unit file), test/security-edge.test.ts waits 2 s for a
+//                500 ms poll and bounds a 500 ms idle timeout at 15 s (an integration file).
 //
 // unit vs integration is computed from the imports, so a new file is classified without anyone
 // remembering to: a file is integration when it reaches, through relative imports (test helpers
@@ -18,9 +20,8 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, normalize, basename } from 'node:path';
 
-/** Files that run one at a time with nothing else running, and why. */
-export const ALONE = {
-  // The CPU engine (onnxruntime on both cores); its accuracy and speed asserts want the cores.
+/** Files that keep both cores busy with the CPU engine; they run beside integration files, weighted. */
+export const HEAVY = {
   'cpu-columns.test.ts': 'CPU engine',
   'cpu-engine.test.ts': 'CPU engine',
   'cpu-lang.test.ts': 'CPU engine',
@@ -29,8 +30,12 @@ export const ALONE = {
   'cpu-quality.test.ts': 'CPU engine',
   'cpu-recognition.test.ts': 'CPU engine',
   'cpu-recycle.test.ts': 'CPU engine',
-  'cpu-scale.test.ts': 'CPU engine, timings',
+  'cpu-scale.test.ts': 'CPU engine',
   'real-pages.test.ts': 'CPU engine on the real pages',
+};
+
+/** Files that run one at a time with nothing else running, and why. */
+export const ALONE = {
   // Timings asserted near their value.
   'vllm-sim-calibration.test.ts': 'simulator latencies asserted two-sided',
   'vllm-sim.test.ts': 'simulated batching: throughput and queue depth under concurrency',
@@ -109,8 +114,9 @@ function startsProcesses(file, seen = new Set()) {
   return false;
 }
 
-/** 'unit' | 'integration' | 'alone' for a path like test/x.test.ts (relative to the repository root). */
+/** 'unit' | 'integration' | 'heavy' | 'alone' for a path like test/x.test.ts (relative to the repository root). */
 export function groupOf(file) {
   if (Object.hasOwn(ALONE, basename(file))) return 'alone';
+  if (Object.hasOwn(HEAVY, basename(file))) return 'heavy';
   return startsProcesses(normalize(file)) ? 'integration' : 'unit';
 }
