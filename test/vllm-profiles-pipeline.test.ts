@@ -1,7 +1,9 @@
 /**
  * The whole pipeline (ingest → rasterizer → OCR → assembler over NATS) once per model profile, the
  * simulator answering in that model's shape: a scanned page ends `completed` with the model's
- * answer parsed, no tag or JSON of the model's grammar left in the Markdown.
+ * answer parsed, no tag or JSON of the model's grammar left in the Markdown. Ingest, rasterizer and
+ * assembler start once; each profile gets its own OCR service and simulator (the profile is the
+ * OCR service's setting).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,15 +11,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROFILE_NAMES, PROFILES } from '../services/ocr/engines/vllm/profiles.ts';
 import { startNats, type TestNats } from './helpers/nats-server.ts';
-import { startTestStack, upload, waitForTerminal } from './helpers/stack.ts';
+import { startTestStack, upload, waitForTerminal, type TestStack } from './helpers/stack.ts';
 
 describe('the pipeline, once per profile (ingest → rasterizer → OCR → assembler over NATS, the simulator as the model)', () => {
   let nats: TestNats;
+  let rest: TestStack;
   before(async () => {
     nats = await startNats();
+    rest = await startTestStack({ nats, engine: 'cpu', services: ['ingest', 'rasterizer', 'assembler'] });
   });
   after(async () => {
-    await nats.destroy();
+    await rest?.close();
+    await nats?.destroy();
   });
   // How the simulator's answer in each model's shape names the model.
   const SAYS: Record<string, string> = {
@@ -36,25 +41,26 @@ describe('the pipeline, once per profile (ingest → rasterizer → OCR → asse
   for (const name of PROFILE_NAMES) {
     it(`${name}: a scanned page comes back completed with the model's parsed text`, async () => {
       const model = PROFILES[name].hfModel;
-      const stack = await startTestStack({
+      const ocr = await startTestStack({
         nats,
+        services: ['ocr'],
         sim: { model, maxModelLen: name.startsWith('deepseek') ? 8192 : 32_768, tokensPerPage: 200 },
         env: { VLLM_MODEL: model, VLLM_PROFILES: name, VLLM_MAX_TOKENS: '4000' },
       });
       try {
         // Same bytes every time: bypass the result cache, or the first profile's answer comes back.
-        const res = await upload(stack.url, '/v1/jobs', png, { filename: 'english.png', fields: { cache: 'bypass' } });
+        const res = await upload(rest.url, '/v1/jobs', png, { filename: 'english.png', fields: { cache: 'bypass' } });
         assert.equal(res.status, 202, await res.clone().text());
         const { id } = await res.json();
-        const job = await waitForTerminal(stack.url, id, 90_000);
+        const job = await waitForTerminal(rest.url, id, 90_000);
         assert.equal(job.status, 'completed', JSON.stringify(job));
-        const md = await (await fetch(`${stack.url}/v1/jobs/${id}/result?format=markdown`)).text();
+        const md = await (await fetch(`${rest.url}/v1/jobs/${id}/result?format=markdown`)).text();
         assert.match(md, /SIMULATED OUTPUT \(vllm-sim\)/);
         assert.ok(md.includes(SAYS[name]), `${name}: ${md.slice(0, 300)}`);
         assert.doesNotMatch(md, /<\|[a-z_/]+\|>|data-bbox|"bbox"|primary_language/);
-        assert.ok(stack.sim!.stats().completed >= (name === 'mineru-2.5' ? 2 : 1));
+        assert.ok(ocr.sim!.stats().completed >= (name === 'mineru-2.5' ? 2 : 1));
       } finally {
-        await stack.close();
+        await ocr.close();
       }
     });
   }
