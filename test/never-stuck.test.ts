@@ -76,10 +76,11 @@ describe('a handler that hangs (never returns, never throws)', () => {
   let stack: TestStack;
   before(async () => {
     stack = await startTestStack({
-      // OCR's step deadline is the engine timeout (3 × 1.5 s: 500 ms failed the good pages beside other
-      // test files at load ~8) plus FOLIO_STEP_TIMEOUT_MS; the latter also bounds
+      // OCR's step deadline is the engine timeout (3 × 4 s: 500 ms, then 1.5 s, failed the good pages
+      // beside other test files at load ~7–8) plus FOLIO_STEP_TIMEOUT_MS; the latter also bounds
       // the rasterizer's steps, whose first page includes starting a renderer process (seconds under tsx on a busy machine).
-      env: { FOLIO_TEST_FAULT: 'ocr:2:hang', FOLIO_MAX_DELIVER: '2', FOLIO_STEP_TIMEOUT_MS: '8000', VLLM_TIMEOUT_MS: '1500' },
+      // The hung page waits out two such deadlines; the test mostly sleeps meanwhile.
+      env: { FOLIO_TEST_FAULT: 'ocr:2:hang', FOLIO_MAX_DELIVER: '2', FOLIO_STEP_TIMEOUT_MS: '8000', VLLM_TIMEOUT_MS: '4000' },
     });
   });
   after(async () => stack?.close());
@@ -87,7 +88,7 @@ describe('a handler that hangs (never returns, never throws)', () => {
   test('passes its step deadline, is retried, and the page ends failed with FOLIO_STEP_TIMEOUT', async () => {
     const res = await upload(stack.url, '/v1/jobs', pdf(3), { filename: 'three.pdf' });
     const { id } = await res.json();
-    const job = await waitForTerminal(stack.url, id, 60_000);
+    const job = await waitForTerminal(stack.url, id, 120_000);
     assert.equal(job.status, 'partial');
     const page2 = job.pageDetails.find((p: { page: number }) => p.page === 2);
     assert.equal(page2.status, 'failed');
