@@ -154,6 +154,12 @@ describe('text clean-up', () => {
     assert.equal(joinHyphenated('pages 10-', '12'), null);
   });
 
+  it('keeps a line-end hyphen before a capital, with no space put in (non-Hispanic, Tejada-Vera)', () => {
+    assert.equal(joinHyphenated('than non-', 'Hispanics.'), 'than non-Hispanics.');
+    assert.equal(joinHyphenated('Kochanek KD, Tejada-', 'Vera B.'), 'Kochanek KD, Tejada-Vera B.');
+    assert.equal(joinLineEndHyphens('a Self-\nLocking Nut'), 'a Self-Locking\nNut');
+  });
+
   it('joins hyphens in plain text the same way (for scoring against truths that keep them)', () => {
     assert.equal(
       joinLineEndHyphens('an impor-\ntant factor in disabil-\nity and a well-\nknown one'),

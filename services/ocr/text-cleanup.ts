@@ -142,17 +142,22 @@ const HYPHENS = /[-\u00ad\u2010]$/;
 
 /**
  * Joins two printed lines of one paragraph. A line-end hyphen is a break inside a word
- * (`irretrie-` `vably`) unless the document writes the word with its hyphen, or both halves are
- * words and the whole is not (`self-` `employed`, `well-` `known`). A soft hyphen is always a break.
+ * (`irretrie-` `vably`) unless the document writes the word with its hyphen, both halves are
+ * words and the whole is not (`self-` `employed`, `well-` `known`), or the next line goes on with
+ * a capital (`non-` `Hispanic`). A soft hyphen is always a break.
  * Returns null where the lines do not meet at a hyphen.
  */
 export function joinHyphenated(left: string, right: string, vocab?: Vocabulary): string | null {
   if (!HYPHENS.test(left)) return null;
   const head = /(\p{L}+)[-\u00ad\u2010]$/u.exec(left);
-  const tail = /^(\p{Ll}+)/u.exec(right);
-  if (!head || !tail) return null;
+  if (!head) return null;
   const before = left.slice(0, -1);
-  if (left.endsWith('\u00ad')) return before + right;
+  if (left.endsWith('\u00ad') && /^\p{L}/u.test(right)) return before + right;
+  // Before a capital the hyphen is a compound's (`non-` `Hispanic`, `Tejada-` `Vera`, `Self-` `Locking`):
+  // kept, and no space put in.
+  if (/^\p{Lu}/u.test(right)) return left + right;
+  const tail = /^(\p{Ll}+)/u.exec(right);
+  if (!tail) return null;
   const [a, b] = [head[1], tail[1]];
   const whole = (a + b).toLowerCase();
   const keep = left + right;
