@@ -13,6 +13,7 @@ import type { PageJob, WorkerInit } from './protocol.ts';
 import { withFigures } from './figures-cpu.ts';
 import { inScript } from './script.ts';
 import { isWord } from '../../text-cleanup.ts';
+import { fixMisreadWords } from './word-fixes.ts';
 
 /** Thrown when the page was called off: the caller has already given up on it. */
 export class Cancelled extends Error {}
@@ -62,8 +63,11 @@ export async function recognizePage(
   const skew = skewAngle(reading.lines.map((l) => l.quad));
   const level = rotation(-skew, reading.width, reading.height);
   const unlevel = rotation(skew, reading.width, reading.height);
-  const lines = reading.lines.map((l) => ({
-    text: curlyQuotes(bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text)))))),
+  const cleaned = reading.lines.map((l) => curlyQuotes(bulletMarks(smallCaps(digitsNotLetters(spaceAfterPunctuation(asciiAlnum(l.text)))))));
+  // The engine reads English and Chinese; its Latin lines are put right against the English word list.
+  const texts = job.lang === 'zh' ? cleaned : fixMisreadWords(cleaned);
+  const lines = reading.lines.map((l, i) => ({
+    text: texts[i],
     confidence: l.confidence,
     bbox: boxOf(l.quad.map(level)),
     size: lineHeight(l.quad),
