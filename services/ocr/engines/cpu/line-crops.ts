@@ -512,3 +512,57 @@ export function subQuad(q: Quad, a: number, b: number): Quad {
   const at = (p: [number, number], r: [number, number], t: number): [number, number] => [p[0] + (r[0] - p[0]) * t, p[1] + (r[1] - p[1]) * t];
   return [at(q[0], q[1], a), at(q[0], q[1], b), at(q[3], q[2], b), at(q[3], q[2], a)];
 }
+
+/**
+ * How far past its end a level box should be read, as a fraction of its length: up to `reach` ×
+ * its height, as far as the last small mark there (a full stop, comma, closing bracket's foot),
+ * and not at all where ink taller than `tall` of the box stands there (the next word, a cell or a
+ * column), where several marks do (a dot leader) or where the band is blank. The detector's box stops at the last letter and the recogniser
+ * drops a final mark at the crop's edge ("31,2011" for "31, 2011.").
+ */
+export function trailingMarkReach(img: RawImage, q: Quad, reach: number, tall = 0.45): number {
+  const { along, across } = boxSides(q);
+  // A box of a character or two (a figure in a table cell) is left as found: a speck beside it reads as a letter.
+  if (along < 2.5 * across) return 0;
+  const d = (reach * across) / along;
+  // Looked at three times as far: a dot leader's next dot shows there.
+  const look = 3 * d;
+  const band = subQuad(q, 1, 1 + look);
+  if (band.some(([x, y]) => x < 0 || y < 0 || x > img.width || y > img.height)) return 0;
+  const height = 32;
+  const probe = cropLine(img, band, height);
+  const line = cropLine(img, q, height);
+  const paper = paperLevel(line);
+  const cut = paper - 0.45 * Math.max(0, paper - inkLevel(line));
+  let last = -1;
+  let marks = 0;
+  for (let x = 0; x < probe.width; x++) {
+    let top = height;
+    let bottom = -1;
+    for (let y = 0; y < height; y++) {
+      const p = (y * probe.width + x) * 3;
+      if (GREY[probe.data[p] + probe.data[p + 1] + probe.data[p + 2]] < cut) {
+        top = Math.min(top, y);
+        bottom = y;
+      }
+    }
+    if (bottom < 0) continue;
+    if (bottom - top + 1 > tall * height) return 0;
+    if (last < x - 1) marks++;
+    last = x;
+  }
+  // One mark ends a sentence or a clause; a row of them is a dot leader, which tables drop.
+  if (last < 0 || marks > 1 || last >= probe.width / 3) return 0;
+  return (look * (last + 1 + Math.ceil(0.1 * height))) / probe.width;
+}
+
+/** The crop's ink brightness (its 3rd percentile of grey). */
+function inkLevel(crop: LineCrop): number {
+  const hist = new Uint32Array(256);
+  const n = crop.width * crop.height;
+  const d = crop.data;
+  for (let i = 0, p = 0; i < n; i++, p += 3) hist[GREY[d[p] + d[p + 1] + d[p + 2]]]++;
+  let seen = 0;
+  for (let v = 0; v < 256; v++) if ((seen += hist[v]) >= 0.03 * n) return v;
+  return 0;
+}

@@ -7,7 +7,19 @@ import ort from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batchTensor, boxSides, cropLine, enhance, fitToInk, splitAtGaps, subQuad, paintOutRules, type LineCrop, type Normalisation } from './line-crops.ts';
+import {
+  batchTensor,
+  boxSides,
+  cropLine,
+  enhance,
+  fitToInk,
+  splitAtGaps,
+  subQuad,
+  paintOutRules,
+  trailingMarkReach,
+  type LineCrop,
+  type Normalisation,
+} from './line-crops.ts';
 import { planPage } from './page-regions.ts';
 import { WHOLE } from './gutters.ts';
 import { centreIn } from './figures-cpu.ts';
@@ -91,6 +103,8 @@ export interface Tuning {
   hardSwish: boolean;
   /** Boxes cut at the page's column gutters and ruling lines before reading (page-regions.ts). */
   pageCuts: boolean;
+  /** A box's own end is read up to this × its height further, to take in a final small mark (line-crops.ts trailingMarkReach; 0: never). */
+  markReach: number;
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -111,6 +125,7 @@ export const DEFAULT_TUNING: Tuning = {
   detInt8: false,
   hardSwish: true,
   pageCuts: true,
+  markReach: 0.4,
 };
 
 export interface Paddle {
@@ -275,7 +290,8 @@ export async function loadPaddle(opts: PaddleOptions): Promise<Paddle> {
       for (const [k, whole] of found.entries()) {
         for (const piece of plan?.pieces[k] ?? [WHOLE]) {
           const { from, to } = piece;
-          const q = from === 0 && to === 1 ? whole : subQuad(whole, from, to);
+          const extra = to === 1 && tune.markReach ? trailingMarkReach(recImage, whole, tune.markReach) : 0;
+          const q = from === 0 && to === 1 && !extra ? whole : subQuad(whole, from, to + extra);
           // The box a line is reported in: at a page cut its edge is the ink's, so layout sees the gutter.
           const shown = (a: number, b: number) => {
             const lo = Math.max(from + a * (to - from), piece.inkFrom);
