@@ -291,13 +291,16 @@ export function paintOutRules(crop: LineCrop): void {
 const GREY = Uint8Array.from({ length: 766 }, (_, s) => Math.round(s / 3));
 
 /** The crop's paper brightness (its 90th percentile of grey), used to paint rules out and to pad batches. */
-export function paperLevel(crop: LineCrop): number {
+export const paperLevel = (crop: LineCrop): number => greyPercentile(crop, 0.9);
+
+/** The grey level below which `fraction` of the crop's pixels lie. */
+function greyPercentile(crop: LineCrop, fraction: number): number {
   const hist = new Uint32Array(256);
   const n = crop.width * crop.height;
   const d = crop.data;
   for (let i = 0, p = 0; i < n; i++, p += 3) hist[GREY[d[p] + d[p + 1] + d[p + 2]]]++;
   let seen = 0;
-  for (let v = 0; v < 256; v++) if ((seen += hist[v]) >= 0.9 * n) return v;
+  for (let v = 0; v < 256; v++) if ((seen += hist[v]) >= fraction * n) return v;
   return 255;
 }
 
@@ -533,7 +536,7 @@ export function trailingMarkReach(img: RawImage, q: Quad, reach: number, tall = 
   const probe = cropLine(img, band, height);
   const line = cropLine(img, q, height);
   const paper = paperLevel(line);
-  const cut = paper - 0.45 * Math.max(0, paper - inkLevel(line));
+  const cut = paper - 0.45 * Math.max(0, paper - greyPercentile(line, 0.03));
   let last = -1;
   let marks = 0;
   for (let x = 0; x < probe.width; x++) {
@@ -554,15 +557,4 @@ export function trailingMarkReach(img: RawImage, q: Quad, reach: number, tall = 
   // One mark ends a sentence or a clause; a row of them is a dot leader, which tables drop.
   if (last < 0 || marks > 1 || last >= probe.width / 3) return 0;
   return (look * (last + 1 + Math.ceil(0.1 * height))) / probe.width;
-}
-
-/** The crop's ink brightness (its 3rd percentile of grey). */
-function inkLevel(crop: LineCrop): number {
-  const hist = new Uint32Array(256);
-  const n = crop.width * crop.height;
-  const d = crop.data;
-  for (let i = 0, p = 0; i < n; i++, p += 3) hist[GREY[d[p] + d[p + 1] + d[p + 2]]]++;
-  let seen = 0;
-  for (let v = 0; v < 256; v++) if ((seen += hist[v]) >= 0.03 * n) return v;
-  return 0;
 }
