@@ -77,15 +77,17 @@ after(async () => {
 });
 
 /**
- * The four kinds of leader a node can hold for Folio. Each run kills the node leading one kind,
- * rotating over runs (FOLIO_CLUSTER_KILL=pages|jobsKv|objects|consumer picks one); the log line
- * says which, and which other leaderships died with it.
+ * The kinds of leader a node can hold for Folio. Each run kills the node leading one kind,
+ * rotating over runs (FOLIO_CLUSTER_KILL=pages|jobsKv|objects|consumer|events picks one); the log
+ * line says which, and which other leaderships died with it. The events stream's leader is the one
+ * whose death mid-publish once let a retried completion event reach core subscribers twice.
  */
 const LEADER_KINDS = {
   pages: 'the FOLIO_PAGES stream',
   jobsKv: 'the jobs KV bucket (KV_folio_jobs)',
   objects: 'the object store (OBJ_folio_blobs)',
   consumer: 'a durable OCR consumer on FOLIO_PAGES',
+  events: 'the job events stream (FOLIO_JOB_EVENTS)',
 } as const;
 type LeaderKind = keyof typeof LEADER_KINDS;
 const KINDS = Object.keys(LEADER_KINDS) as LeaderKind[];
@@ -103,6 +105,7 @@ async function leaders(): Promise<Partial<Record<LeaderKind, string>>> {
     jobsKv: await lead('KV_folio_jobs'),
     objects: await lead('OBJ_folio_blobs'),
     consumer: consumers[0]?.cluster?.leader,
+    events: await lead(Streams.events),
   };
 }
 
@@ -132,7 +135,7 @@ test('every stream, KV bucket and object store is replicated on all three nodes 
 });
 
 test(
-  'SIGKILL a leader node (pages stream, jobs KV, object store or a consumer, by rotation) and one replica of each service mid-work: every job completes, every page once, one completion event each',
+  'SIGKILL a leader node (pages stream, jobs KV, object store, a consumer or the events stream, by rotation) and one replica of each service mid-work: every job completes, every page once, one completion event each',
   { timeout: 240_000 },
   async () => {
     // Completion events, counted on core subscriptions through every node: a duplicate publish
