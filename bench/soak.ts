@@ -148,7 +148,9 @@ interface MonitoredNats {
 async function startMonitoredNats(): Promise<MonitoredNats> {
   const [port, monitor] = [await freePort(), await freePort()];
   const storeDir = mkdtempSync(path.join(os.tmpdir(), 'folio-soak-nats-'));
-  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', storeDir], {
+  // BENCH_SOAK_NATS_PROFILE=<port>: Go's pprof there (/debug/pprof/heap?debug=1 reads as text).
+  const profile = process.env.BENCH_SOAK_NATS_PROFILE ? ['--profile', process.env.BENCH_SOAK_NATS_PROFILE] : [];
+  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', storeDir, ...profile], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, GODEBUG: 'gctrace=1' },
   });
