@@ -520,8 +520,9 @@ export function subQuad(q: Quad, a: number, b: number): Quad {
  * How far past its end a level box should be read, as a fraction of its length: up to `reach` ×
  * its height, as far as the last small mark there (a full stop, comma, closing bracket's foot),
  * and not at all where ink taller than `tall` of the box stands there (the next word, a cell or a
- * column), where several marks do (a dot leader) or where the band is blank. The detector's box stops at the last letter and the recogniser
- * drops a final mark at the crop's edge ("31,2011" for "31, 2011.").
+ * column), where several marks do (a dot leader) or where the band is blank. The detector's box
+ * stops at the last letter and the recogniser drops a final mark at the crop's edge ("31,2011" for
+ * "31, 2011.").
  */
 export function trailingMarkReach(img: RawImage, q: Quad, reach: number, tall = 0.45): number {
   const { along, across } = boxSides(q);
