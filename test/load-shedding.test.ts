@@ -1,7 +1,9 @@
 // Load shedding: many tenants at once cannot exhaust one ingest replica. Past FOLIO_MAX_UPLOADS
 // (all tenants together) an upload is answered 503 FOLIO_OVERLOADED with Retry-After, readable by
-// Node's fetch while it is still sending; what was accepted ends.
-import { after, before, test } from 'node:test';
+// Node's fetch while it is still sending; what was accepted ends. Past FOLIO_MAX_SYNC_WAITS, a
+// synchronous call (/v1/ocr, which holds its connection until the document is read) is refused the
+// same way before anything is submitted.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startTestStack, waitForTerminal, type TestStack } from './helpers/stack.ts';
@@ -36,4 +38,37 @@ test('past the replica-wide upload cap, every tenant is answered 503 FOLIO_OVERL
   assert.ok(accepted.length >= 3, `${accepted.length} accepted`);
   const ends = await Promise.all(accepted.map((a) => waitForTerminal(stack.url, a.body.id!, 120_000, { 'x-api-key': a.key })));
   assert.deepEqual([...new Set(ends.map((e) => e.status))], ['completed']);
+});
+
+describe('synchronous calls past the replica-wide cap (FOLIO_MAX_SYNC_WAITS)', () => {
+  let slow: TestStack;
+  before(async () => {
+    // Each page takes the simulated model about 2 s, so the calls overlap.
+    slow = await startTestStack({
+      sim: { prefillMs: 2000 },
+      env: { FOLIO_API_KEYS: TENANTS.map((t) => `${t.tenant}=${t.key}`).join(','), FOLIO_MAX_SYNC_WAITS: '2', FOLIO_MAX_SYNC_WAITS_PER_TENANT: '4' },
+    });
+  });
+  after(async () => slow?.close());
+
+  test('are answered 503 FOLIO_OVERLOADED with Retry-After and submit nothing; the calls let in get their Markdown', async () => {
+    const calls = TENANTS.flatMap(({ key }) =>
+      Array.from({ length: 2 }, async () => {
+        const res = await fetch(`${slow.url}/v1/ocr`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'image/png' }, body: PNG });
+        return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { markdown?: string; error?: { code: string } } };
+      }),
+    );
+    const answers = await Promise.all(calls);
+    const shed = answers.filter((a) => a.status === 503);
+    const served = answers.filter((a) => a.status === 200);
+    assert.equal(shed.length + served.length, answers.length, `statuses ${answers.map((a) => a.status).join(' ')}`);
+    assert.ok(shed.length >= 1 && served.length >= 2, `6 calls against a cap of 2: ${served.length} served, ${shed.length} shed`);
+    for (const a of shed) {
+      assert.equal(a.body.error?.code, 'FOLIO_OVERLOADED');
+      assert.match(String(a.retryAfter), /^[1-9]\d*$/);
+    }
+    for (const a of served) assert.match(String(a.body.markdown), /SIMULATED OUTPUT/);
+    // Refused before the upload was read: only the calls let in became jobs.
+    assert.equal(slow.sim!.stats().received, served.length);
+  });
 });
