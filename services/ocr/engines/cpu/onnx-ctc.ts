@@ -3,7 +3,7 @@
 // whole softmax, [lines, steps, 6625] floats — 1.8 MB for a 560-pixel line, allocated, copied
 // into JavaScript and scanned per line; these three are 1/2000 of it. Same values (ArgMax takes
 // the first of equal maxima, as the JavaScript scan did).
-import { concat, intField, lenField, readFields, strField } from './onnx-fuse.ts';
+import { concat, encodeNode, intAttr, intField, lenField, readFields, strField } from './onnx-fuse.ts';
 
 const dec = new TextDecoder();
 const FLOAT = 1;
@@ -17,16 +17,7 @@ export const CTC_OUTPUTS = {
   subsetBestP: 'ctc.subsetBestP',
 } as const;
 
-const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 const intsAttr = (name: string, v: number[]) => concat([strField(1, name), ...v.map((x) => intField(8, x)), intField(20, 7)]);
-const node = (op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []) =>
-  concat([
-    ...inputs.map((i) => strField(1, i)),
-    ...outputs.map((o) => strField(2, o)),
-    strField(3, outputs[0]),
-    strField(4, op),
-    ...attrs.map((a) => lenField(5, a)),
-  ]);
 const valueInfo = (name: string, type: number) => concat([strField(1, name), lenField(2, lenField(1, intField(1, type)))]);
 
 /**
@@ -56,10 +47,10 @@ export function ctcOutputs(model: Uint8Array, classes: number, subset?: number[]
     ),
   ]);
   const added = [
-    node('ArgMax', [probs], [CTC_OUTPUTS.best], [intAttr('axis', 2), intAttr('keepdims', 0)]),
-    node('ReduceMax', [probs], [CTC_OUTPUTS.bestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
+    encodeNode('ArgMax', [probs], [CTC_OUTPUTS.best], [intAttr('axis', 2), intAttr('keepdims', 0)]),
+    encodeNode('ReduceMax', [probs], [CTC_OUTPUTS.bestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
     index,
-    node('Gather', [probs, 'ctc.spaceIndex'], [CTC_OUTPUTS.spaceP], [intAttr('axis', 2)]),
+    encodeNode('Gather', [probs, 'ctc.spaceIndex'], [CTC_OUTPUTS.spaceP], [intAttr('axis', 2)]),
   ];
   const outs = [valueInfo(CTC_OUTPUTS.best, INT64), valueInfo(CTC_OUTPUTS.bestP, FLOAT), valueInfo(CTC_OUTPUTS.spaceP, FLOAT)];
   if (subset) {
@@ -71,9 +62,9 @@ export function ctcOutputs(model: Uint8Array, classes: number, subset?: number[]
         strField(4, 'Constant'),
         lenField(5, concat([strField(1, 'value'), lenField(5, indices), intField(20, 4)])),
       ]),
-      node('Gather', [probs, 'ctc.subset'], ['ctc.subsetProbs'], [intAttr('axis', 2)]),
-      node('ArgMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBest], [intAttr('axis', 2), intAttr('keepdims', 0)]),
-      node('ReduceMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
+      encodeNode('Gather', [probs, 'ctc.subset'], ['ctc.subsetProbs'], [intAttr('axis', 2)]),
+      encodeNode('ArgMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBest], [intAttr('axis', 2), intAttr('keepdims', 0)]),
+      encodeNode('ReduceMax', ['ctc.subsetProbs'], [CTC_OUTPUTS.subsetBestP], [intsAttr('axes', [2]), intAttr('keepdims', 0)]),
     );
     outs.push(valueInfo(CTC_OUTPUTS.subsetBest, INT64), valueInfo(CTC_OUTPUTS.subsetBestP, FLOAT));
   }

@@ -127,15 +127,20 @@ export function linkNodes(nodes: Node[]): { producer: Map<string, Node>; consume
   return { producer, consumers };
 }
 
-function encodeNode(op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = []): Uint8Array {
+/** A NodeProto (named after its first output), in `domain` when not the default one. */
+export function encodeNode(op: string, inputs: string[], outputs: string[], attrs: Uint8Array[] = [], domain?: string): Uint8Array {
   return concat([
     ...inputs.map((i) => strField(1, i)),
     ...outputs.map((o) => strField(2, o)),
     strField(3, outputs[0]),
     strField(4, op),
     ...attrs.map((a) => lenField(5, a)),
+    ...(domain ? [strField(7, domain)] : []),
   ]);
 }
+
+/** An integer AttributeProto. */
+export const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 
 const floatAttr = (name: string, v: number) => concat([strField(1, name), floatField(2, v), intField(20, ATTR_FLOAT)]);
 

@@ -8,7 +8,7 @@
 // Activation ranges come from bench/cpu-calibrate.ts (the 99.99th percentiles of each
 // convolution's input and output over line crops of the calibration pages) and name the tensors
 // of the graph after onnx-fuse.ts, which is deterministic.
-import { concat, intField, intsAttr, lenField, linkNodes, parseNode, readFields, strField, constantOf, type Node } from './onnx-fuse.ts';
+import { concat, encodeNode, intAttr, intField, intsAttr, lenField, linkNodes, parseNode, readFields, strField, constantOf, type Node } from './onnx-fuse.ts';
 
 const dec = new TextDecoder();
 const MS = 'com.microsoft';
@@ -24,16 +24,6 @@ const tensorNode = (name: string, dims: number[], type: number, bytes: Uint8Arra
   const t = concat([...dims.map((d) => intField(1, d)), intField(2, type), lenField(9, bytes)]);
   return concat([strField(2, name), strField(3, name), strField(4, 'Constant'), lenField(5, concat([strField(1, 'value'), lenField(5, t), intField(20, 4)]))]);
 };
-const node = (op: string, inputs: string[], outputs: string[], domain?: string, attrs: Uint8Array[] = []) =>
-  concat([
-    ...inputs.map((i) => strField(1, i)),
-    ...outputs.map((o) => strField(2, o)),
-    strField(3, outputs[0]),
-    strField(4, op),
-    ...attrs.map((a) => lenField(5, a)),
-    ...(domain ? [strField(7, domain)] : []),
-  ]);
-const intAttr = (name: string, v: number) => concat([strField(1, name), intField(3, v), intField(20, 2)]);
 const bytesOf = (a: Float32Array | Int8Array | Int32Array | BigInt64Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** The model's default-domain opset version. */
@@ -105,7 +95,7 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
       const axes = intsAttr(n, 'axes');
       out.push(tensorNode(`${name}.starts`, [starts.length], INT64, i64(starts)), tensorNode(`${name}.ends`, [ends.length], INT64, i64(ends)));
       if (axes) out.push(tensorNode(`${name}.axes`, [axes.length], INT64, i64(axes)));
-      out.push(node('Slice', [n.inputs[0], `${name}.starts`, `${name}.ends`, ...(axes ? [`${name}.axes`] : [])], n.outputs));
+      out.push(encodeNode('Slice', [n.inputs[0], `${name}.starts`, `${name}.ends`, ...(axes ? [`${name}.axes`] : [])], n.outputs));
       continue;
     }
     if (n.op !== 'Conv' || isDepthwise(n)) {
@@ -152,10 +142,10 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
       tensorNode(`${p}.bs`, [O], FLOAT, bytesOf(bScale)),
       tensorNode(`${p}.bz`, [O], INT32, new Uint8Array(4 * O)),
       // com.microsoft's Q/DQ take a per-channel axis at any opset; onnxruntime fuses them alike.
-      node('QuantizeLinear', [x, `${p}.xs`, `${p}.xz`], [`${p}.xq`], MS),
-      node('DequantizeLinear', [`${p}.xq`, `${p}.xs`, `${p}.xz`], [`${p}.xd`], MS),
-      node('DequantizeLinear', [`${p}.wq`, `${p}.ws`, `${p}.wz`], [`${p}.wd`], MS, [intAttr('axis', 0)]),
-      node('DequantizeLinear', [`${p}.bq`, `${p}.bs`, `${p}.bz`], [`${p}.bd`], MS, [intAttr('axis', 0)]),
+      encodeNode('QuantizeLinear', [x, `${p}.xs`, `${p}.xz`], [`${p}.xq`], [], MS),
+      encodeNode('DequantizeLinear', [`${p}.xq`, `${p}.xs`, `${p}.xz`], [`${p}.xd`], [], MS),
+      encodeNode('DequantizeLinear', [`${p}.wq`, `${p}.ws`, `${p}.wz`], [`${p}.wd`], [intAttr('axis', 0)], MS),
+      encodeNode('DequantizeLinear', [`${p}.bq`, `${p}.bs`, `${p}.bz`], [`${p}.bd`], [intAttr('axis', 0)], MS),
       concat([
         strField(1, `${p}.xd`),
         strField(1, `${p}.wd`),
@@ -163,8 +153,8 @@ export function quantizeConvs(model: Uint8Array, ranges: Ranges): { model: Uint8
         strField(2, `${p}.yf`),
         ...n.fields.filter((f) => f.field !== 1 && f.field !== 2).map((f) => f.raw),
       ]),
-      node('QuantizeLinear', [`${p}.yf`, `${p}.ys`, `${p}.yz`], [`${p}.yq`], MS),
-      node('DequantizeLinear', [`${p}.yq`, `${p}.ys`, `${p}.yz`], [y], MS),
+      encodeNode('QuantizeLinear', [`${p}.yf`, `${p}.ys`, `${p}.yz`], [`${p}.yq`], [], MS),
+      encodeNode('DequantizeLinear', [`${p}.yq`, `${p}.ys`, `${p}.yz`], [y], [], MS),
     );
     report.quantised++;
   }
@@ -229,9 +219,9 @@ export function quantizeHead(model: Uint8Array, minColumns = 1000): { model: Uin
       tensorNode(`${p}.z`, [N], INT8, new Uint8Array(N)),
     );
     if (fuseBias) {
-      out.push(node('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`, biasName!], add!.outputs, MS));
+      out.push(encodeNode('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`, biasName!], add!.outputs, [], MS));
       skip.add(add!);
-    } else out.push(node('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`], n.outputs, MS));
+    } else out.push(encodeNode('DynamicQuantizeMatMul', [n.inputs[0], `${p}.w`, `${p}.s`, `${p}.z`], n.outputs, [], MS));
     quantised++;
   }
   const used = new Set<string>();
