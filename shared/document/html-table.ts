@@ -69,7 +69,13 @@ function span(attrs: string, name: string): number {
   return Math.min(MAX_SPAN, Math.max(1, n || 1));
 }
 
-/** Cell text: tags dropped (line breaks kept as spaces), entities decoded, whitespace collapsed. */
+/** The HTML tables in `text`, one per line: what a table block keeps of the model's markup. */
+export function tablesHtml(text: string): string {
+  return findHtmlTables(text)
+    .map((t) => t.html)
+    .join('\n');
+}
+
 /** The HTML tables in `text` as plain text: a row per line, cells separated by tabs, a blank line between tables. */
 export function tablesAsTsv(text: string): string {
   return findHtmlTables(text)
@@ -81,6 +87,7 @@ export function tablesAsTsv(text: string): string {
     .join('\n\n');
 }
 
+/** Cell text: tags dropped (line breaks kept as spaces), entities decoded, whitespace collapsed. */
 export function cellText(html: string): string {
   return decodeEntities(html.replace(/<br\s*\/?>/gi, ' ').replace(/<[^>]+>/g, ''))
     .replace(/\s+/g, ' ')

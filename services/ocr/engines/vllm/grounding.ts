@@ -11,7 +11,7 @@
  * - a repetition loop cut at the length limit ends anywhere, even inside a tag.
  */
 import type { BBox, Block } from '../../../../shared/bus/index.ts';
-import { findHtmlTables, cellText, tablesAsTsv } from '../../../../shared/document/index.ts';
+import { findHtmlTables, cellText, tablesAsTsv, tablesHtml } from '../../../../shared/document/index.ts';
 
 export const KNOWN_LABELS = ['title', 'sub_title', 'text', 'table', 'table_caption', 'table_footnote', 'image', 'image_caption', 'equation'] as const;
 const known = new Set<string>(KNOWN_LABELS);
@@ -161,12 +161,7 @@ function toBlocks(elements: Element[]): Block[] {
     const content = collapseBlankLines(cleanLatex(parts.join('\n\n').replace(STRAY, '')));
     const body = el.imageLink ?? plainText(el.type, content);
     // Tables keep the model's HTML too: spans and header cells are data the plain text loses.
-    const html =
-      el.type === 'table'
-        ? findHtmlTables(content)
-            .map((t) => t.html)
-            .join('\n')
-        : '';
+    const html = el.type === 'table' ? tablesHtml(content) : '';
     blocks.push({ type: el.type, bbox: el.bbox, text: body, order: blocks.length, ...(html ? { html } : {}) });
   }
   return blocks;

@@ -7,7 +7,7 @@
  * - blocks from typed elements (text of a table = tab-separated cells, HTML kept).
  */
 import type { BBox, Block } from '../../../../shared/bus/index.ts';
-import { cellText, findHtmlTables, tablesAsTsv } from '../../../../shared/document/index.ts';
+import { cellText, findHtmlTables, tablesAsTsv, tablesHtml } from '../../../../shared/document/index.ts';
 import { collapseBlankLines, type ParsedPage } from './grounding.ts';
 
 // ---------------------------------------------------------------- OTSL → HTML
@@ -159,12 +159,7 @@ export function pageFromElements(elements: Element[]): ParsedPage {
     const content = el.markdown.trim();
     if (content === '' && el.type !== 'image') continue;
     if (!el.paratext) md.push(content);
-    const html =
-      el.type === 'table'
-        ? findHtmlTables(content)
-            .map((t) => t.html)
-            .join('\n')
-        : '';
+    const html = el.type === 'table' ? tablesHtml(content) : '';
     blocks.push({ type: el.type, bbox: el.bbox, text: blockText(el.type, content), order: blocks.length, ...(html ? { html } : {}) });
   }
   return { markdown: collapseBlankLines(md.filter(Boolean).join('\n\n')).trim(), blocks };
